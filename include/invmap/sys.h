@@ -1,0 +1,55 @@
+/* invmap system layer: package initialisation, log events and stages, the HDF5 error bridge,
+   interrupt (SIGTERM/SIGUSR1) handling and atomic output files. Every component includes this. */
+#pragma once
+#include <petscsys.h>
+#include <hdf5.h>
+#include <invmap/version.h>
+
+/* Turn a negative HDF5 return code (herr_t or hid_t) into a PETSc error naming the call. */
+#define PetscCallHDF5(...)                                                                                                                 \
+  do {                                                                                                                                     \
+    H5E_auto2_t _inv_h5func;                                                                                                               \
+    void *_inv_h5data;                                                                                                                     \
+    H5Eget_auto2(H5E_DEFAULT, &_inv_h5func, &_inv_h5data);                                                                                 \
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);                                                                                                 \
+    long long _inv_h5ret = (long long)(__VA_ARGS__);                                                                                       \
+    H5Eset_auto2(H5E_DEFAULT, _inv_h5func, _inv_h5data);                                                                                   \
+    PetscCheck(_inv_h5ret >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s", #__VA_ARGS__);                                     \
+  } while (0)
+
+/* Like PetscCallHDF5 but stores the returned id. */
+#define PetscCallHDF5Return(id, ...)                                                                                                       \
+  do {                                                                                                                                     \
+    H5E_auto2_t _inv_h5func;                                                                                                               \
+    void *_inv_h5data;                                                                                                                     \
+    H5Eget_auto2(H5E_DEFAULT, &_inv_h5func, &_inv_h5data);                                                                                 \
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);                                                                                                 \
+    (id) = (__VA_ARGS__);                                                                                                                  \
+    H5Eset_auto2(H5E_DEFAULT, _inv_h5func, _inv_h5data);                                                                                   \
+    PetscCheck((id) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s", #__VA_ARGS__);                                           \
+  } while (0)
+
+/* Log events of invmap (registered by InvInitializePackage); see -log_view. */
+PETSC_EXTERN PetscLogEvent INV_Simulate, INV_SimulateBatch, INV_Noise, INV_IORead, INV_IOWrite;
+PETSC_EXTERN PetscLogEvent INV_TrainForward, INV_TrainBackward, INV_TrainAllreduce, INV_TrainStep, INV_Predict;
+PETSC_EXTERN PetscLogEvent INV_MAPSolve, INV_MAPObjective, INV_MAPHessian;
+PETSC_EXTERN PetscClassId INV_CLASSID;
+
+PETSC_EXTERN PetscErrorCode InvInitializePackage(void);
+PETSC_EXTERN PetscErrorCode InvFinalizePackage(void);
+
+/* Interrupts: SIGTERM and SIGUSR1 (sent by SLURM before a time limit) set a flag that long-running
+   loops poll at safe points (chunk or epoch boundaries) to checkpoint and stop. */
+PETSC_EXTERN PetscErrorCode InvInterruptInstall(void);
+PETSC_EXTERN PetscErrorCode InvInterruptPending(MPI_Comm, PetscBool *);
+PETSC_EXTERN int InvInterruptSignal(void);
+PETSC_EXTERN PetscErrorCode InvInterruptRaise(int); /* tests: simulate the arrival of a signal */
+
+/* Atomic output: a file is written to "<name>.partial" and renamed at the end. */
+PETSC_EXTERN PetscErrorCode InvPartialName(const char[], char[], size_t);
+PETSC_EXTERN PetscErrorCode InvFileExists(const char[], PetscBool *);
+PETSC_EXTERN PetscErrorCode InvFileCommit(MPI_Comm, const char[]);
+PETSC_EXTERN PetscErrorCode InvFileRemove(MPI_Comm, const char[]);
+
+/* The full command line and options database as one string (stored as an attribute of outputs). */
+PETSC_EXTERN PetscErrorCode InvOptionsString(char **);

@@ -1,0 +1,25 @@
+/* `invmap simulate`: run the forward ensemble and write the HDF5 training/test set. */
+#include "commands.h"
+#include <invmap/ensemble.h>
+
+PetscErrorCode InvCmdSimulate(int *status)
+{
+  InvEnsemble e;
+  PetscBool help, interrupted, quiet = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(InvInterruptInstall());
+  PetscCall(InvEnsembleCreate(PETSC_COMM_WORLD, &e));
+  PetscCall(InvEnsembleSetFromOptions(e));
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (!help) {
+    PetscCall(InvEnsembleSetUp(e));
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-quiet", &quiet, NULL));
+    if (!quiet) PetscCall(InvEnsembleView(e, PETSC_VIEWER_STDOUT_WORLD));
+    PetscCall(InvEnsembleSolve(e));
+    PetscCall(InvEnsembleGetSummary(e, NULL, NULL, NULL, &interrupted));
+    if (interrupted) *status = INV_EXIT_INTERRUPTED;
+  }
+  PetscCall(InvEnsembleDestroy(&e));
+  PetscFunctionReturn(0);
+}

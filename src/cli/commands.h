@@ -1,0 +1,8 @@
+/* Subcommands of the invmap executable. Each returns a PETSc error code; *status is the process exit
+   status on success (0, or INV_EXIT_INTERRUPTED when a run stopped on a signal and can be resumed). */
+#pragma once
+#include <invmap/sys.h>
+
+#define INV_EXIT_INTERRUPTED 75 /* EX_TEMPFAIL: checkpointed, rerun with -resume */
+
+PetscErrorCode InvCmdSimulate(int *status);

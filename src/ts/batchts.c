@@ -1,0 +1,305 @@
+/* InvBatchTS: batched integration of independent model members with one PETSc TS (see batchts.h). */
+#include <invmap/batchts.h>
+
+const char *const InvStatusNames[] = {"ok", "nonfinite", "diverged", "maxsteps", "badparam"};
+
+struct _p_InvBatchTS {
+  InvModel model;
+  PetscInt bmax;
+  char prefix[64];
+  TS ts;
+  Vec X;
+  PetscReal *theta; /* bmax x nparam, padded with copies of the last member */
+  PetscInt ntimes;  /* observation times (the span starts at t = 0 when the first time is later) */
+  PetscReal *times, *span;
+  PetscInt nspan, k;
+  PetscReal *ybuf; /* bmax x ntimes x nobs */
+  PetscBool nonfinite;
+  PetscReal dt0;
+  PetscInt64 steps, solves, fallbacks;
+  InvBatchTS single; /* one-member solver for isolating failures */
+};
+
+static PetscErrorCode InvBatchTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
+{
+  InvBatchTS b = (InvBatchTS)ctx;
+  const PetscScalar *x;
+  PetscScalar *f;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(VecGetArrayWrite(F, &f));
+  PetscCall(b->model->ops.rhs(b->model, t, b->bmax, x, b->theta, f));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(VecRestoreArrayWrite(F, &f));
+  PetscFunctionReturn(0);
+}
+
+/* Reject stages whose state is not finite: the step is retried with a smaller step, and a member
+   whose state truly blows up ends the solve with a diverged reason instead of propagating NaN. */
+static PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
+{
+  InvBatchTS b;
+  const PetscScalar *x;
+  PetscInt n;
+  PetscReal s = 0;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &b));
+  PetscCall(VecGetLocalSize(X, &n));
+  PetscCall(VecGetArrayRead(X, &x));
+#pragma omp simd reduction(+ : s)
+  for (PetscInt i = 0; i < n; i++) s += x[i] * x[i]; /* NaN and Inf propagate; huge values overflow to Inf */
+  PetscCall(VecRestoreArrayRead(X, &x));
+  *ok = (s <= 1e200) ? PETSC_TRUE : PETSC_FALSE;
+  if (!*ok) b->nonfinite = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
+{
+  InvBatchTS b = (InvBatchTS)ctx;
+  const PetscInt ns = b->model->nstate, no = b->model->nobs, nt = b->ntimes;
+  const PetscReal *H = b->model->H;
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  b->steps += step > 0 ? 1 : 0;
+  if (b->k >= nt || PetscAbsReal(t - b->times[b->k]) > 1e-9 * (1.0 + PetscAbsReal(t))) PetscFunctionReturn(0);
+  PetscCall(VecGetArrayRead(X, &x));
+  for (PetscInt m = 0; m < b->bmax; m++) {
+    const PetscScalar *xm = x + m * ns;
+    PetscReal *ym = b->ybuf + (m * nt + b->k) * no;
+    for (PetscInt c = 0; c < no; c++) {
+      PetscReal s = 0;
+      for (PetscInt i = 0; i < ns; i++) s += H[c * ns + i] * xm[i];
+      ym[c] = s;
+    }
+  }
+  PetscCall(VecRestoreArrayRead(X, &x));
+  b->k++;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSCreate(InvModel model, PetscInt bmax, const char prefix[], InvBatchTS *bts)
+{
+  InvBatchTS b;
+  TSAdapt adapt;
+
+  PetscFunctionBegin;
+  PetscCheck(bmax >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Batch size must be >= 1, got %" PetscInt_FMT, bmax);
+  PetscCall(PetscNew(&b));
+  b->model = model;
+  b->bmax = bmax;
+  b->dt0 = 1e-3;
+  if (prefix) PetscCall(PetscStrncpy(b->prefix, prefix, sizeof(b->prefix)));
+  PetscCall(PetscMalloc1(bmax * model->nparam, &b->theta));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, bmax * model->nstate, &b->X));
+  PetscCall(TSCreate(PETSC_COMM_SELF, &b->ts));
+  PetscCall(TSSetOptionsPrefix(b->ts, prefix));
+  PetscCall(TSSetApplicationContext(b->ts, b));
+  PetscCall(TSSetProblemType(b->ts, TS_NONLINEAR));
+  PetscCall(TSSetType(b->ts, TSRK));
+  PetscCall(TSRKSetType(b->ts, TSRK6VR));
+  PetscCall(TSSetTolerances(b->ts, 1e-6, NULL, 1e-6, NULL));
+  PetscCall(TSSetRHSFunction(b->ts, NULL, InvBatchTSRHS, b));
+  PetscCall(TSSetFunctionDomainError(b->ts, InvBatchTSDomain));
+  PetscCall(TSSetExactFinalTime(b->ts, TS_EXACTFINALTIME_MATCHSTEP));
+  PetscCall(TSSetMaxSteps(b->ts, 1000000));
+  PetscCall(TSSetMaxStepRejections(b->ts, 50));
+  PetscCall(TSSetErrorIfStepFails(b->ts, PETSC_FALSE));
+  PetscCall(TSMonitorSet(b->ts, InvBatchTSMonitor, b, NULL));
+  PetscCall(TSGetAdapt(b->ts, &adapt));
+  PetscCall(TSAdaptSetStepLimits(adapt, 1e-12, 1e3));
+  *bts = b;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSSetObservationTimes(InvBatchTS b, PetscInt n, const PetscReal t[])
+{
+  PetscFunctionBegin;
+  PetscCheck(n >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Need at least one observation time");
+  PetscCheck(t[0] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Observation times must be >= 0 (the initial time)");
+  for (PetscInt k = 1; k < n; k++)
+    PetscCheck(t[k] > t[k - 1], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Observation times must increase strictly");
+  PetscCall(PetscFree(b->times));
+  PetscCall(PetscFree(b->span));
+  PetscCall(PetscFree(b->ybuf));
+  b->ntimes = n;
+  PetscCall(PetscMalloc1(n, &b->times));
+  PetscCall(PetscArraycpy(b->times, t, n));
+  b->nspan = t[0] > 0 ? n + 1 : n;
+  PetscCall(PetscMalloc1(PetscMax(b->nspan, 2), &b->span));
+  b->span[0] = 0;
+  PetscCall(PetscArraycpy(b->span + (b->nspan - n), t, n));
+  PetscCall(PetscMalloc1(b->bmax * n * b->model->nobs, &b->ybuf));
+  if (b->nspan >= 2)
+    PetscCall(TSSetTimeSpan(b->ts, b->nspan, b->span));
+  else
+    PetscCall(TSSetMaxTime(b->ts, 0));
+  if (b->single) PetscCall(InvBatchTSSetObservationTimes(b->single, n, t));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSSetFromOptions(InvBatchTS b)
+{
+  PetscBool set;
+  char opt[128];
+
+  PetscFunctionBegin;
+  /* Members share the step: control the error of the worst member, not the average. */
+  PetscCall(PetscOptionsHasName(NULL, b->prefix[0] ? b->prefix : NULL, "-ts_adapt_wnormtype", &set));
+  if (!set) {
+    PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%sts_adapt_wnormtype", b->prefix));
+    PetscCall(PetscOptionsSetValue(NULL, opt, "infinity"));
+  }
+  PetscCall(TSSetFromOptions(b->ts));
+  PetscCall(TSGetTimeStep(b->ts, &b->dt0));
+  {
+    PetscReal atol, rtol;
+    PetscCall(TSGetTolerances(b->ts, &atol, NULL, &rtol, NULL));
+    PetscCheck(atol > 0 && atol < 1 && rtol > 0 && rtol < 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+               "Tolerances out of range: -%sts_atol %g and -%sts_rtol %g must lie in (0, 1)", b->prefix, (double)atol, b->prefix,
+               (double)rtol);
+    PetscCheck(b->dt0 > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-%sts_dt must be positive", b->prefix);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvBatchTSSolveBatch(InvBatchTS b, PetscBool *ok, TSConvergedReason *reason)
+{
+  PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayWrite(b->X, &x));
+  PetscCall(b->model->ops.initial(b->model, b->bmax, b->theta, x));
+  PetscCall(VecRestoreArrayWrite(b->X, &x));
+  b->k = 0;
+  b->nonfinite = PETSC_FALSE;
+  PetscCall(TSSetTime(b->ts, 0.0));
+  PetscCall(TSSetStepNumber(b->ts, 0));
+  PetscCall(TSSetTimeStep(b->ts, b->dt0));
+  if (b->nspan < 2) { /* a single observation at t = 0 */
+    PetscCall(InvBatchTSMonitor(b->ts, 0, 0.0, b->X, b));
+    *reason = TS_CONVERGED_TIME;
+  } else {
+    PetscCall(TSSolve(b->ts, b->X));
+    PetscCall(TSGetConvergedReason(b->ts, reason));
+  }
+  b->solves++;
+  *ok = (*reason >= 0 && b->k == b->ntimes) ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscInt status[])
+{
+  const PetscInt np = b->model->nparam, per = b->ntimes * b->model->nobs;
+  PetscInt good = -1;
+  PetscBool ok = PETSC_FALSE;
+  TSConvergedReason reason = TS_CONVERGED_ITERATING;
+
+  PetscFunctionBegin;
+  PetscCheck(nb >= 1 && nb <= b->bmax, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "Batch of %" PetscInt_FMT " members exceeds the solver's %" PetscInt_FMT, nb, b->bmax);
+  PetscCheck(b->ntimes > 0, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvBatchTSSetObservationTimes() first");
+  PetscCall(PetscLogEventBegin(INV_SimulateBatch, 0, 0, 0, 0));
+  /* Members with non-finite parameters are not integrated; their slot holds a copy of a good member. */
+  for (PetscInt m = 0; m < nb; m++) {
+    PetscBool finite = PETSC_TRUE;
+    for (PetscInt j = 0; j < np; j++)
+      if (PetscIsInfOrNanReal(theta[m * np + j])) finite = PETSC_FALSE;
+    status[m] = finite ? INV_STATUS_OK : INV_STATUS_BADPARAM;
+    if (finite && good < 0) good = m;
+  }
+  if (good < 0) {
+    for (PetscInt i = 0; i < nb * per; i++) y[i] = NAN;
+    PetscCall(PetscLogEventEnd(INV_SimulateBatch, 0, 0, 0, 0));
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt m = 0; m < b->bmax; m++) {
+    const PetscInt src = (m < nb && status[m] == INV_STATUS_OK) ? m : (m < nb ? good : nb - 1);
+    const PetscInt use = status[src] == INV_STATUS_OK ? src : good;
+    PetscCall(PetscArraycpy(b->theta + m * np, theta + use * np, np));
+  }
+  PetscCall(InvBatchTSSolveBatch(b, &ok, &reason));
+  if (ok) {
+    PetscCall(PetscArraycpy(y, b->ybuf, nb * per));
+  } else if (b->bmax == 1) {
+    status[0] = b->nonfinite ? INV_STATUS_NONFINITE : (reason < 0 ? INV_STATUS_DIVERGED : INV_STATUS_MAXSTEPS);
+  } else { /* isolate the failing members */
+    b->fallbacks++;
+    if (!b->single) {
+      PetscCall(InvBatchTSCreate(b->model, 1, b->prefix, &b->single));
+      PetscCall(InvBatchTSSetObservationTimes(b->single, b->ntimes, b->times));
+      PetscCall(TSSetFromOptions(b->single->ts));
+      b->single->dt0 = b->dt0;
+    }
+    for (PetscInt m = 0; m < nb; m++) {
+      if (status[m] != INV_STATUS_OK) continue;
+      PetscCall(InvBatchTSSolve(b->single, 1, theta + m * np, y + m * per, &status[m]));
+    }
+    b->steps += b->single->steps;
+    b->single->steps = 0;
+  }
+  for (PetscInt m = 0; m < nb; m++)
+    if (status[m] != INV_STATUS_OK)
+      for (PetscInt i = 0; i < per; i++) y[m * per + i] = NAN;
+  PetscCall(PetscLogEventEnd(INV_SimulateBatch, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSGetStats(InvBatchTS b, PetscInt64 *steps, PetscInt64 *solves, PetscInt64 *fallbacks)
+{
+  PetscFunctionBegin;
+  if (steps) *steps = b->steps;
+  if (solves) *solves = b->solves;
+  if (fallbacks) *fallbacks = b->fallbacks;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSGetTS(InvBatchTS b, TS *ts)
+{
+  PetscFunctionBegin;
+  *ts = b->ts;
+  PetscFunctionReturn(0);
+}
+
+/* One line describing the integrator (stored with outputs). */
+PetscErrorCode InvBatchTSDescribe(InvBatchTS b, char desc[], size_t len)
+{
+  TSType type;
+  TSRKType rk = NULL;
+  PetscReal atol, rtol;
+  TSAdapt adapt;
+  TSAdaptType atype;
+  PetscBool isrk;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetType(b->ts, &type));
+  PetscCall(PetscObjectTypeCompare((PetscObject)b->ts, TSRK, &isrk));
+  if (isrk) PetscCall(TSRKGetType(b->ts, &rk));
+  PetscCall(TSGetTolerances(b->ts, &atol, NULL, &rtol, NULL));
+  PetscCall(TSGetAdapt(b->ts, &adapt));
+  PetscCall(TSAdaptGetType(adapt, &atype));
+  PetscCall(PetscSNPrintf(desc, len, "ts_type=%s%s%s adapt=%s rtol=%g atol=%g batch=%" PetscInt_FMT, type, rk ? " rk_type=" : "",
+                          rk ? rk : "", atype, (double)rtol, (double)atol, b->bmax));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSDestroy(InvBatchTS *bts)
+{
+  InvBatchTS b = *bts;
+
+  PetscFunctionBegin;
+  if (!b) PetscFunctionReturn(0);
+  PetscCall(InvBatchTSDestroy(&b->single));
+  PetscCall(TSDestroy(&b->ts));
+  PetscCall(VecDestroy(&b->X));
+  PetscCall(PetscFree(b->theta));
+  PetscCall(PetscFree(b->times));
+  PetscCall(PetscFree(b->span));
+  PetscCall(PetscFree(b->ybuf));
+  PetscCall(PetscFree(b));
+  *bts = NULL;
+  PetscFunctionReturn(0);
+}
