@@ -1,0 +1,126 @@
+/* Neural-network library in float32 on OpenBLAS (llm.c style): plain layer kernels, networks (InvNet)
+   with one flat parameter buffer and one flat gradient buffer, MSE loss, initialisation, Adam/AdamW. */
+#pragma once
+#include <invmap/sys.h>
+#include <petscviewer.h>
+
+/* ---- Kernels. A batch of B signals of length L with C channels is stored (B, L, C), channels last;
+   dense activations are (B, C). Backward kernels accumulate (+=) into dw and db and overwrite din
+   (din may be NULL when the input gradient is not needed). ---- */
+typedef enum { INV_ACT_IDENTITY, INV_ACT_RELU, INV_ACT_SWISH, INV_ACT_GELU, INV_ACT_TANH, INV_ACT_SIGMOID } InvActType;
+PETSC_EXTERN const char *const InvActTypes[];
+
+/* out (B, OC) = in (B, C) w^T + b, with w (OC, C), b (OC) */
+PETSC_EXTERN void invnn_dense_forward(float *out, const float *in, const float *w, const float *b, int B, int C, int OC);
+PETSC_EXTERN void invnn_dense_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int B, int C,
+                                       int OC);
+/* Lout = (L + 2 pad - K) / S + 1; in (B, L, C), out (B, Lout, OC), w (OC, K, C), b (OC),
+   col the im2col workspace (B * Lout, K * C) filled by forward and read by backward. */
+PETSC_EXTERN int invnn_conv1d_outlen(int L, int K, int S, int pad);
+PETSC_EXTERN void invnn_conv1d_forward(float *out, float *col, const float *in, const float *w, const float *b, int B, int L, int C, int OC,
+                                       int K, int S, int pad);
+/* dcol (B * Lout, K * C) is a workspace */
+PETSC_EXTERN void invnn_conv1d_backward(float *din, float *dw, float *db, float *dcol, const float *dout, const float *col, const float *w,
+                                        int B, int L, int C, int OC, int K, int S, int pad);
+/* average pooling with window P and stride P: out (B, L / P, C) */
+PETSC_EXTERN void invnn_avgpool_forward(float *out, const float *in, int B, int L, int C, int P);
+PETSC_EXTERN void invnn_avgpool_backward(float *din, const float *dout, int B, int L, int C, int P);
+/* elementwise activations; backward uses the forward input x */
+PETSC_EXTERN void invnn_act_forward(float *out, const float *x, size_t n, InvActType);
+PETSC_EXTERN void invnn_act_backward(float *dx, const float *dout, const float *x, size_t n, InvActType);
+/* inverted dropout: mask holds 0 or 1/(1-rate) */
+PETSC_EXTERN void invnn_dropout_mask(float *mask, size_t n, float rate, PetscInt64 seed, PetscInt64 sample, PetscInt64 stream);
+PETSC_EXTERN void invnn_dropout_forward(float *out, const float *in, const float *mask, size_t n);
+PETSC_EXTERN void invnn_dropout_backward(float *din, const float *dout, const float *mask, size_t n);
+/* weighted MSE: loss = scale * sum_b sum_o w_o (pred - target)^2; returns the sum (double) and dpred */
+PETSC_EXTERN double invnn_mse_forward(const float *pred, const float *target, const float *weight, int B, int O, double scale);
+PETSC_EXTERN void invnn_mse_backward(float *dpred, const float *pred, const float *target, const float *weight, int B, int O, double scale);
+
+/* ---- Architecture description (stored with every model) ---- */
+#define INV_NN_MAXLAYERS 16
+typedef enum { INV_INIT_GLOROT, INV_INIT_HE } InvInitType;
+PETSC_EXTERN const char *const InvInitTypes[];
+
+typedef struct {
+  PetscInt in_len, in_ch, out_dim; /* set by the data: input (in_len, in_ch), outputs */
+  PetscInt nconv, conv[INV_NN_MAXLAYERS], kernel[INV_NN_MAXLAYERS], stride[INV_NN_MAXLAYERS], pool[INV_NN_MAXLAYERS], pad;
+  PetscInt ndense, dense[INV_NN_MAXLAYERS];
+  InvActType act;
+  InvInitType init;
+  PetscReal dropout; /* after each hidden dense layer */
+} InvNetSpec;
+
+PETSC_EXTERN PetscErrorCode InvNetSpecSetFromOptions(InvNetSpec *);
+PETSC_EXTERN PetscErrorCode InvNetSpecPreset(InvNetSpec *, const char[]);
+PETSC_EXTERN PetscErrorCode InvNetSpecWrite(const InvNetSpec *, hid_t);
+PETSC_EXTERN PetscErrorCode InvNetSpecRead(InvNetSpec *, hid_t);
+PETSC_EXTERN PetscErrorCode InvNetSpecEqual(const InvNetSpec *, const InvNetSpec *, PetscBool *);
+PETSC_EXTERN PetscErrorCode InvNetSpecString(const InvNetSpec *, char[], size_t);
+
+/* ---- Networks ---- */
+typedef enum { INV_LAYER_DENSE, INV_LAYER_CONV, INV_LAYER_POOL, INV_LAYER_ACT, INV_LAYER_DROPOUT } InvLayerType;
+
+typedef struct {
+  InvLayerType type;
+  int in_len, in_ch, out_len, out_ch; /* signal shapes (dense: len 1) */
+  int k, s, pad;                      /* conv kernel/stride/padding; pool window */
+  InvActType act;
+  float rate;          /* dropout rate */
+  size_t nw, nb;       /* parameter counts */
+  float *w, *b;        /* into params: conv w (OC, K, C), dense w (OC, C); b (OC) */
+  float *dw, *db;      /* same offsets into grads */
+  float *out;          /* (B, out_len, out_ch) */
+  float *col, *mask;   /* conv im2col (B * out_len, K * C); dropout mask (B, out_len * out_ch) */
+  int grad_lo, grad_n; /* [grad_lo, grad_lo + grad_n): this layer's slice of the flat gradient buffer */
+} InvLayer;
+
+typedef struct _p_InvNet *InvNet;
+struct _p_InvNet {
+  InvNetSpec spec;
+  int nlayers;
+  InvLayer layer[4 * INV_NN_MAXLAYERS + 4];
+  size_t nparams;
+  float *params, *grads; /* flat buffers of nparams floats */
+  int maxbatch;
+  int in_size, out_size; /* per sample */
+  float *dbuf[2];        /* ping-pong gradient-of-activation buffers */
+  float *dcol;           /* conv backward workspace */
+  PetscBool training;    /* dropout on */
+};
+
+PETSC_EXTERN PetscErrorCode InvNetCreate(const InvNetSpec *, int maxbatch, InvNet *);
+PETSC_EXTERN PetscErrorCode InvNetDestroy(InvNet *);
+PETSC_EXTERN PetscErrorCode InvNetInitialize(InvNet, PetscInt64 seed);
+PETSC_EXTERN PetscErrorCode InvNetView(InvNet, PetscViewer);
+/* forward of B samples in (B, in_size); returns the output (B, out_size). Dropout (when training) is
+   keyed by (seed, global sample index, epoch), so that a sample's masks do not depend on the ranks. */
+PETSC_EXTERN PetscErrorCode InvNetForward(InvNet, const float *in, int B, const PetscInt64 *sample, PetscInt64 seed, PetscInt64 epoch,
+                                          float **out);
+/* backward from dout (B, out_size), accumulating into grads. With a callback, it is called after each
+   parameterised layer (last to first) with that layer's gradient slice complete (for overlapped reductions). */
+PETSC_EXTERN PetscErrorCode InvNetBackward(InvNet, const float *in, const float *dout, int B, PetscErrorCode (*)(InvNet, int, void *),
+                                           void *);
+PETSC_EXTERN PetscErrorCode InvNetZeroGrad(InvNet);
+PETSC_EXTERN PetscErrorCode InvNetFlops(InvNet, double *fwd); /* forward flops per sample */
+
+/* ---- Optimiser ---- */
+typedef enum { INV_OPT_ADAM, INV_OPT_ADAMW } InvOptType;
+typedef enum { INV_LR_CONSTANT, INV_LR_COSINE, INV_LR_EXP, INV_LR_STEP } InvLRSchedule;
+PETSC_EXTERN const char *const InvOptTypes[];
+PETSC_EXTERN const char *const InvLRSchedules[];
+
+typedef struct _p_InvOpt *InvOpt;
+struct _p_InvOpt {
+  InvOptType type;
+  InvLRSchedule schedule;
+  PetscReal lr, lr_min, beta1, beta2, eps, weight_decay, decay;
+  PetscInt step_epochs, total_epochs;
+  size_t n;
+  float *m, *v;
+  PetscInt64 t; /* steps taken */
+};
+PETSC_EXTERN PetscErrorCode InvOptCreate(size_t n, InvOpt *);
+PETSC_EXTERN PetscErrorCode InvOptSetFromOptions(InvOpt);
+PETSC_EXTERN PetscErrorCode InvOptLearningRate(InvOpt, PetscInt epoch, PetscReal *);
+PETSC_EXTERN PetscErrorCode InvOptStep(InvOpt, float *params, const float *grads, PetscReal lr);
+PETSC_EXTERN PetscErrorCode InvOptDestroy(InvOpt *);

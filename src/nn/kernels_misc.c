@@ -1,0 +1,147 @@
+/* Elementwise and small kernels: average pooling, activations, dropout, weighted MSE loss. */
+#include <invmap/nn.h>
+#include <invmap/rng.h>
+#include <math.h>
+#include <string.h>
+
+const char *const InvActTypes[] = {"identity", "relu", "swish", "gelu", "tanh", "sigmoid", "InvActType", "INV_ACT_", NULL};
+
+void invnn_avgpool_forward(float *out, const float *in, int B, int L, int C, int P)
+{
+  int Lo = L / P;
+  float s = 1.0f / (float)P;
+
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < Lo; j++) {
+      float *o = out + ((size_t)i * Lo + j) * C;
+      const float *x = in + ((size_t)i * L + (size_t)j * P) * C;
+      for (int c = 0; c < C; c++) o[c] = 0;
+      for (int p = 0; p < P; p++)
+#pragma omp simd
+        for (int c = 0; c < C; c++) o[c] += x[p * C + c];
+      for (int c = 0; c < C; c++) o[c] *= s;
+    }
+}
+
+void invnn_avgpool_backward(float *din, const float *dout, int B, int L, int C, int P)
+{
+  int Lo = L / P;
+  float s = 1.0f / (float)P;
+
+  memset(din, 0, sizeof(float) * (size_t)B * L * C);
+  for (int i = 0; i < B; i++)
+    for (int j = 0; j < Lo; j++) {
+      const float *o = dout + ((size_t)i * Lo + j) * C;
+      float *x = din + ((size_t)i * L + (size_t)j * P) * C;
+      for (int p = 0; p < P; p++)
+        for (int c = 0; c < C; c++) x[p * C + c] = s * o[c];
+    }
+}
+
+static inline float sigmoidf(float x)
+{
+  return 1.0f / (1.0f + expf(-x));
+}
+
+void invnn_act_forward(float *out, const float *x, size_t n, InvActType t)
+{
+  switch (t) {
+    case INV_ACT_IDENTITY:
+      if (out != x) memcpy(out, x, sizeof(float) * n);
+      break;
+    case INV_ACT_RELU:
+      for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
+      break;
+    case INV_ACT_SWISH:
+#pragma omp simd
+      for (size_t i = 0; i < n; i++) out[i] = x[i] / (1.0f + expf(-x[i]));
+      break;
+    case INV_ACT_GELU: /* exact: x Phi(x) */
+      for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+      break;
+    case INV_ACT_TANH:
+      for (size_t i = 0; i < n; i++) out[i] = tanhf(x[i]);
+      break;
+    case INV_ACT_SIGMOID:
+#pragma omp simd
+      for (size_t i = 0; i < n; i++) out[i] = sigmoidf(x[i]);
+      break;
+  }
+}
+
+void invnn_act_backward(float *dx, const float *dout, const float *x, size_t n, InvActType t)
+{
+  switch (t) {
+    case INV_ACT_IDENTITY:
+      if (dx != dout) memcpy(dx, dout, sizeof(float) * n);
+      break;
+    case INV_ACT_RELU:
+      for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+      break;
+    case INV_ACT_SWISH:
+#pragma omp simd
+      for (size_t i = 0; i < n; i++) {
+        float s = sigmoidf(x[i]);
+        dx[i] = dout[i] * (s + x[i] * s * (1.0f - s));
+      }
+      break;
+    case INV_ACT_GELU:
+      for (size_t i = 0; i < n; i++) {
+        float Phi = 0.5f * (1.0f + erff(x[i] * 0.70710678118654752f)), phi = expf(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
+        dx[i] = dout[i] * (Phi + x[i] * phi);
+      }
+      break;
+    case INV_ACT_TANH:
+      for (size_t i = 0; i < n; i++) {
+        float y = tanhf(x[i]);
+        dx[i] = dout[i] * (1.0f - y * y);
+      }
+      break;
+    case INV_ACT_SIGMOID:
+      for (size_t i = 0; i < n; i++) {
+        float s = sigmoidf(x[i]);
+        dx[i] = dout[i] * s * (1.0f - s);
+      }
+      break;
+  }
+}
+
+void invnn_dropout_mask(float *mask, size_t n, float rate, PetscInt64 seed, PetscInt64 sample, PetscInt64 stream)
+{
+  InvRng rng;
+  float keep = 1.0f / (1.0f - rate);
+
+  InvRngInit(&rng, seed, INV_RNG_DROPOUT, sample, stream);
+  for (size_t i = 0; i < n; i++) mask[i] = (InvRngUint32(&rng) * 2.3283064365386963e-10 < (double)rate) ? 0.0f : keep;
+}
+
+void invnn_dropout_forward(float *out, const float *in, const float *mask, size_t n)
+{
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) out[i] = in[i] * mask[i];
+}
+
+void invnn_dropout_backward(float *din, const float *dout, const float *mask, size_t n)
+{
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
+}
+
+double invnn_mse_forward(const float *pred, const float *target, const float *weight, int B, int O, double scale)
+{
+  double s = 0;
+
+  for (int i = 0; i < B; i++)
+    for (int o = 0; o < O; o++) {
+      double r = (double)pred[i * O + o] - (double)target[i * O + o];
+      s += (weight ? weight[o] : 1.0) * r * r;
+    }
+  return scale * s;
+}
+
+void invnn_mse_backward(float *dpred, const float *pred, const float *target, const float *weight, int B, int O, double scale)
+{
+  for (int i = 0; i < B; i++)
+    for (int o = 0; o < O; o++)
+      dpred[i * O + o] = (float)(2.0 * scale * (weight ? weight[o] : 1.0) * ((double)pred[i * O + o] - target[i * O + o]));
+}

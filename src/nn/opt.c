@@ -1,0 +1,108 @@
+/* Adam and AdamW (decoupled weight decay) with learning-rate schedules, on the flat parameter buffer. */
+#include <invmap/nn.h>
+#include <math.h>
+
+const char *const InvOptTypes[] = {"adam", "adamw", "InvOptType", "INV_OPT_", NULL};
+const char *const InvLRSchedules[] = {"constant", "cosine", "exp", "step", "InvLRSchedule", "INV_LR_", NULL};
+
+PetscErrorCode InvOptCreate(size_t n, InvOpt *opt)
+{
+  InvOpt o;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&o));
+  o->type = INV_OPT_ADAM;
+  o->schedule = INV_LR_CONSTANT;
+  o->lr = 2e-3;
+  o->lr_min = 0;
+  o->beta1 = 0.9;
+  o->beta2 = 0.999;
+  o->eps = 1e-7; /* Keras default, as in the authors' code */
+  o->weight_decay = 0;
+  o->decay = 0.5;
+  o->step_epochs = 50;
+  o->total_epochs = 1;
+  o->n = n;
+  PetscCall(PetscCalloc1(n, &o->m));
+  PetscCall(PetscCalloc1(n, &o->v));
+  *opt = o;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvOptSetFromOptions(InvOpt o)
+{
+  PetscFunctionBegin;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Optimiser", "InvOpt");
+  PetscCall(PetscOptionsEnum("-opt_type", "Optimiser", "", InvOptTypes, (PetscEnum)o->type, (PetscEnum *)&o->type, NULL));
+  PetscCall(PetscOptionsReal("-opt_lr", "Learning rate", "", o->lr, &o->lr, NULL));
+  PetscCall(PetscOptionsEnum("-opt_lr_schedule", "Learning-rate schedule over epochs", "", InvLRSchedules, (PetscEnum)o->schedule,
+                             (PetscEnum *)&o->schedule, NULL));
+  PetscCall(PetscOptionsReal("-opt_lr_min", "Final learning rate of the cosine schedule", "", o->lr_min, &o->lr_min, NULL));
+  PetscCall(PetscOptionsReal("-opt_lr_decay", "Factor per epoch (exp) or per -opt_lr_step epochs (step)", "", o->decay, &o->decay, NULL));
+  PetscCall(PetscOptionsInt("-opt_lr_step", "Epochs between decays of the step schedule", "", o->step_epochs, &o->step_epochs, NULL));
+  PetscCall(PetscOptionsReal("-opt_beta1", "Adam beta1", "", o->beta1, &o->beta1, NULL));
+  PetscCall(PetscOptionsReal("-opt_beta2", "Adam beta2", "", o->beta2, &o->beta2, NULL));
+  PetscCall(PetscOptionsReal("-opt_eps", "Adam epsilon", "", o->eps, &o->eps, NULL));
+  PetscCall(PetscOptionsReal("-opt_weight_decay", "Weight decay (adam: L2 added to the gradient; adamw: decoupled)", "", o->weight_decay,
+                             &o->weight_decay, NULL));
+  PetscOptionsEnd();
+  PetscCheck(o->lr > 0 && o->lr_min >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-opt_lr %g must be positive and -opt_lr_min %g >= 0",
+             (double)o->lr, (double)o->lr_min);
+  PetscCheck(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
+             "-opt_beta1 %g and -opt_beta2 %g must be in [0, 1)", (double)o->beta1, (double)o->beta2);
+  PetscCheck(o->eps > 0 && o->weight_decay >= 0 && o->decay > 0 && o->step_epochs > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
+             "-opt_eps, -opt_lr_decay and -opt_lr_step must be positive and -opt_weight_decay >= 0");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvOptLearningRate(InvOpt o, PetscInt epoch, PetscReal *lr)
+{
+  PetscFunctionBegin;
+  switch (o->schedule) {
+    case INV_LR_CONSTANT:
+      *lr = o->lr;
+      break;
+    case INV_LR_COSINE:
+      *lr = o->lr_min + 0.5 * (o->lr - o->lr_min) * (1 + cos(PETSC_PI * (double)epoch / (double)PetscMax(o->total_epochs, 1)));
+      break;
+    case INV_LR_EXP:
+      *lr = o->lr * pow(o->decay, (double)epoch);
+      break;
+    case INV_LR_STEP:
+      *lr = o->lr * pow(o->decay, (double)(epoch / o->step_epochs));
+      break;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvOptStep(InvOpt o, float *p, const float *g, PetscReal lr)
+{
+  float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps, wd = (float)o->weight_decay;
+  float c1, c2, a;
+  PetscBool adamw = (PetscBool)(o->type == INV_OPT_ADAMW);
+
+  PetscFunctionBegin;
+  o->t++;
+  c1 = (float)(1.0 - pow(o->beta1, (double)o->t));
+  c2 = (float)(1.0 - pow(o->beta2, (double)o->t));
+  a = (float)lr;
+#pragma omp simd
+  for (size_t i = 0; i < o->n; i++) {
+    float gi = g[i] + (adamw ? 0.0f : wd * p[i]);
+    float m = b1 * o->m[i] + (1 - b1) * gi, v = b2 * o->v[i] + (1 - b2) * gi * gi;
+    o->m[i] = m;
+    o->v[i] = v;
+    p[i] -= a * ((m / c1) / (sqrtf(v / c2) + eps) + (adamw ? wd * p[i] : 0.0f));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvOptDestroy(InvOpt *o)
+{
+  PetscFunctionBegin;
+  if (!*o) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*o)->m));
+  PetscCall(PetscFree((*o)->v));
+  PetscCall(PetscFree(*o));
+  PetscFunctionReturn(0);
+}
