@@ -6,3 +6,5 @@
 #define INV_EXIT_INTERRUPTED 75 /* EX_TEMPFAIL: checkpointed, rerun with -resume */
 
 PetscErrorCode InvCmdSimulate(int *status);
+PetscErrorCode InvCmdTrain(int *status);
+PetscErrorCode InvCmdPredict(int *status);

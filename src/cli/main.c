@@ -10,6 +10,8 @@ static const char help[] = "invmap: learned inverse maps for ODE models\n"
                            "Usage: invmap <command> [options]   (invmap <command> -help lists its options)\n"
                            "Commands:\n"
                            "  simulate   forward ensemble: parameters -> clean and noisy observations (HDF5)\n"
+                           "  train      train a neural inverse map (CNN or dense; MPI data-parallel)\n"
+                           "  predict    apply trained inverse map(s) to observations (HDF5 or CSV)\n"
                            "Option files: -options_file share/experiments/<name>.opts\n\n";
 
 typedef struct {
@@ -19,6 +21,8 @@ typedef struct {
 
 static const InvCommand commands[] = {
     {"simulate", InvCmdSimulate},
+    {"train", InvCmdTrain},
+    {"predict", InvCmdPredict},
 };
 
 static PetscBool inv_error_printed = PETSC_FALSE;

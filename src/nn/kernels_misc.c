@@ -1,7 +1,12 @@
 /* Elementwise and small kernels: average pooling, activations, dropout, weighted MSE loss. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* with -std=c11, GCC keeps float comparisons trapping and then will not vectorise the clamps below */
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <invmap/nn.h>
 #include <invmap/rng.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 const char *const InvActTypes[] = {"identity", "relu", "swish", "gelu", "tanh", "sigmoid", "InvActType", "INV_ACT_", NULL};
@@ -38,9 +43,31 @@ void invnn_avgpool_backward(float *din, const float *dout, int B, int L, int C, 
     }
 }
 
+/* exp in float that vectorises (Cephes polynomial on [-ln2/2, ln2/2], scaled by 2^n through the
+   exponent bits); relative error about 2 ulp, inputs clamped to [-87, 87]. */
+static inline float fast_expf(float x)
+{
+  float n, r, p, scale;
+  int32_t bits;
+
+  x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
+  n = (float)((int32_t)(1.44269504088896341f * x + 128.5f) - 128); /* round to nearest for x in [-87, 87] */
+  r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  bits = ((int32_t)n + 127) << 23;
+  memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
 static inline float sigmoidf(float x)
 {
-  return 1.0f / (1.0f + expf(-x));
+  return 1.0f / (1.0f + fast_expf(-x));
 }
 
 void invnn_act_forward(float *out, const float *x, size_t n, InvActType t)
@@ -54,7 +81,7 @@ void invnn_act_forward(float *out, const float *x, size_t n, InvActType t)
       break;
     case INV_ACT_SWISH:
 #pragma omp simd
-      for (size_t i = 0; i < n; i++) out[i] = x[i] / (1.0f + expf(-x[i]));
+      for (size_t i = 0; i < n; i++) out[i] = x[i] / (1.0f + fast_expf(-x[i]));
       break;
     case INV_ACT_GELU: /* exact: x Phi(x) */
       for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));

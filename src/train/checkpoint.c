@@ -1,0 +1,104 @@
+/* Checkpoints (model file + optimiser moments, best weights, progress state and a signature of the run)
+   and the final model file, all written to "<name>.partial" and committed atomically. */
+#include "trainerimpl.h"
+#include <invmap/h5io.h>
+
+PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
+{
+  char partial[PETSC_MAX_PATH_LEN];
+  hid_t file, root;
+  hsize_t dim = (hsize_t)t->map->net->nparams;
+  PetscInt64 state[10] = {t->epoch, t->batch_next, t->opt->t, t->wait, t->seed, t->Ntr, t->Nval, t->batch, (PetscInt64)t->map->net->nparams,
+                          t->epochs};
+  PetscReal rstate[3] = {t->epoch_loss, t->best_val, t->elapsed};
+
+  PetscFunctionBegin;
+  PetscCall(InvPartialName(name, partial, sizeof(partial)));
+  PetscCall(InvH5Create(t->comm, partial, &file));
+  PetscCall(InvNNMapWrite(t->map, file));
+  PetscCall(InvH5WriteSmall(file, "/opt/m", H5T_NATIVE_FLOAT, 1, &dim, t->opt->m));
+  PetscCall(InvH5WriteSmall(file, "/opt/v", H5T_NATIVE_FLOAT, 1, &dim, t->opt->v));
+  PetscCall(InvH5WriteSmall(file, "/best_params", H5T_NATIVE_FLOAT, 1, &dim, t->best));
+  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  PetscCall(InvH5WriteAttrString(root, "kind", "invmap_nn_checkpoint"));
+  PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
+  PetscCall(InvH5WriteAttrInts(root, "train_state", 10, state));
+  PetscCall(InvH5WriteAttrReals(root, "train_state_reals", 3, rstate));
+  PetscCallHDF5(H5Gclose(root));
+  PetscCall(InvH5Close(&file));
+  PetscCall(InvFileCommit(t->comm, name));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
+{
+  hid_t file, root;
+  PetscInt64 state[10];
+  PetscReal rstate[3];
+  PetscBool has, eq;
+  InvNetSpec spec;
+  hsize_t dims[3];
+  PetscInt r;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5Open(t->comm, name, PETSC_FALSE, &file));
+  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  PetscCall(InvH5HasAttr(root, "train_state", &has));
+  PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an invmap training checkpoint", name);
+  PetscCall(InvH5ReadAttrInts(root, "train_state", 10, state));
+  PetscCall(InvH5ReadAttrReals(root, "train_state_reals", 3, rstate));
+  PetscCall(PetscMemzero(&spec, sizeof(spec)));
+  PetscCall(InvNetSpecRead(&spec, root));
+  PetscCallHDF5(H5Gclose(root));
+  PetscCall(InvNetSpecEqual(&spec, &t->map->net->spec, &eq));
+  PetscCheck(eq, t->comm, PETSC_ERR_ARG_INCOMP, "-resume: checkpoint %s holds another architecture than the options ask for", name);
+  PetscCheck(state[4] == t->seed && state[5] == t->Ntr && state[6] == t->Nval && state[7] == t->batch &&
+                 state[8] == (PetscInt64)t->map->net->nparams,
+             t->comm, PETSC_ERR_ARG_INCOMP,
+             "-resume: checkpoint %s was made with seed %lld, %lld+%lld samples, batch %lld; this run has seed %lld, %lld+%lld, batch %d",
+             name, (long long)state[4], (long long)state[5], (long long)state[6], (long long)state[7], (long long)t->seed,
+             (long long)t->Ntr, (long long)t->Nval, (int)t->batch);
+  PetscCall(InvH5GetDims(file, "/params", &r, dims));
+  PetscCheck(dims[0] == (hsize_t)t->map->net->nparams, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Checkpoint %s: wrong parameter count", name);
+  PetscCall(InvH5ReadAll(file, "/params", H5T_NATIVE_FLOAT, t->map->net->params));
+  PetscCall(InvH5ReadAll(file, "/opt/m", H5T_NATIVE_FLOAT, t->opt->m));
+  PetscCall(InvH5ReadAll(file, "/opt/v", H5T_NATIVE_FLOAT, t->opt->v));
+  PetscCall(InvH5ReadAll(file, "/best_params", H5T_NATIVE_FLOAT, t->best));
+  /* the normalisation of the checkpoint (identical when the data are) */
+  PetscCall(InvH5ReadAll(file, "/norm/in_mean", H5T_NATIVE_DOUBLE, t->map->feat->in_mean));
+  PetscCall(InvH5ReadAll(file, "/norm/in_std", H5T_NATIVE_DOUBLE, t->map->feat->in_std));
+  PetscCall(InvH5ReadAll(file, "/norm/out_mean", H5T_NATIVE_DOUBLE, t->map->feat->out_mean));
+  PetscCall(InvH5ReadAll(file, "/norm/out_std", H5T_NATIVE_DOUBLE, t->map->feat->out_std));
+  PetscCall(InvH5Close(&file));
+  t->epoch = (PetscInt)state[0];
+  t->batch_next = (PetscInt)state[1];
+  t->opt->t = state[2];
+  t->wait = (PetscInt)state[3];
+  t->epoch_loss = t->rank == 0 ? rstate[0] : 0;
+  t->best_val = rstate[1];
+  t->elapsed = rstate[2];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerWriteModel(InvTrainer t)
+{
+  char partial[PETSC_MAX_PATH_LEN], *opts;
+  hid_t file, root;
+  PetscInt64 info[3] = {t->Ntr, t->Nval, t->epoch};
+
+  PetscFunctionBegin;
+  PetscCall(InvPartialName(t->output, partial, sizeof(partial)));
+  PetscCall(InvH5Create(t->comm, partial, &file));
+  PetscCall(InvNNMapWrite(t->map, file));
+  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
+  PetscCall(InvH5WriteAttrInts(root, "train_samples_val_epochs", 3, info));
+  PetscCall(InvH5WriteAttrReals(root, "best_val_loss", 1, &t->best_val));
+  PetscCall(InvOptionsString(&opts));
+  PetscCall(InvH5WriteAttrString(root, "options", opts));
+  PetscCall(PetscFree(opts));
+  PetscCallHDF5(H5Gclose(root));
+  PetscCall(InvH5Close(&file));
+  PetscCall(InvFileCommit(t->comm, t->output));
+  PetscFunctionReturn(0);
+}

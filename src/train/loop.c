@@ -1,0 +1,183 @@
+/* The data-parallel training loop: global shuffle per epoch, global batches split by sample ownership,
+   gradient sums by MPI_Allreduce (flat, or per layer overlapping backward), Adam(W) step, validation,
+   early stopping, progress lines, checkpoints and interrupts. */
+#include "trainerimpl.h"
+#include <invmap/rng.h>
+#include <signal.h>
+
+/* the same permutation of [0, Ntr) on every rank, from (seed, epoch) */
+static void Shuffle(PetscInt64 *perm, PetscInt64 n, PetscInt64 seed, PetscInt epoch)
+{
+  InvRng rng;
+
+  InvRngInit(&rng, seed, INV_RNG_SHUFFLE, 0, epoch);
+  for (PetscInt64 i = 0; i < n; i++) perm[i] = i;
+  for (PetscInt64 i = n - 1; i > 0; i--) {
+    PetscInt64 j = (PetscInt64)(InvRngUniform(&rng) * (double)(i + 1)), tmp;
+    if (j > i) j = i;
+    tmp = perm[i], perm[i] = perm[j], perm[j] = tmp;
+  }
+}
+
+/* backward callback: start the reduction of a layer's finished gradient slice */
+static PetscErrorCode LayerDone(InvNet net, int l, void *ctx)
+{
+  InvTrainer t = (InvTrainer)ctx;
+  InvLayer *L = &net->layer[l];
+  int flag;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Iallreduce(MPI_IN_PLACE, net->grads + L->grad_lo, L->grad_n, MPI_FLOAT, MPI_SUM, t->comm, &t->reqs[t->nreqs++]));
+  PetscCallMPI(MPI_Testall(t->nreqs, t->reqs, &flag, MPI_STATUSES_IGNORE)); /* progress the earlier ones */
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Validate(InvTrainer t, double *val)
+{
+  InvNet net = t->map->net;
+  PetscInt64 n = t->va1 - t->va0;
+  double s = 0;
+  float *Y;
+
+  PetscFunctionBegin;
+  net->training = PETSC_FALSE;
+  for (PetscInt64 i0 = 0; i0 < n; i0 += t->batch) {
+    int B = (int)PetscMin(t->batch, n - i0);
+    PetscCall(InvNetForward(net, t->Xva + i0 * net->in_size, B, NULL, 0, 0, &Y));
+    s += invnn_mse_forward(Y, t->Yva + i0 * t->ntargets, t->weight, B, (int)t->ntargets, 1.0);
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+  *val = t->Nval ? s / ((double)t->Nval * t->ntargets) : NAN;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
+{
+  InvNet net = t->map->net;
+  PetscInt64 nbatch = (t->Ntr + t->batch - 1) / t->batch;
+  PetscInt epochs_run = 0, O = t->ntargets;
+  PetscLogDouble t0, tstart, te;
+  PetscBool stop = PETSC_FALSE, pending;
+  float *Y;
+
+  PetscFunctionBegin;
+  *interrupted = PETSC_FALSE;
+  PetscCall(PetscTime(&tstart));
+  if (!t->quiet) {
+    char str[1024];
+    PetscCall(InvNetSpecString(&net->spec, str, sizeof(str)));
+    PetscCall(PetscPrintf(t->comm,
+                          "invmap train: %s, %zu parameters; %lld training + %lld validation samples of %s on %d rank(s); batch %d, %s\n",
+                          str, net->nparams, (long long)t->Ntr, (long long)t->Nval, t->data_file, (int)t->size, (int)t->batch,
+                          t->resume ? "resumed" : "fresh start"));
+  }
+  for (; t->epoch < t->epochs && !stop; t->epoch++) {
+    PetscReal lr;
+    double val = NAN, loss;
+    PetscCall(PetscTime(&te));
+    PetscCall(InvOptLearningRate(t->opt, t->epoch, &lr));
+    Shuffle(t->perm, t->Ntr, t->seed, t->epoch);
+    for (PetscInt64 b = t->batch_next; b < nbatch; b++) {
+      PetscInt64 g0 = b * t->batch, g1 = PetscMin(t->Ntr, g0 + t->batch);
+      int nl = 0, Bg = (int)(g1 - g0);
+      double scale = 1.0 / ((double)Bg * O);
+      for (PetscInt64 j = g0; j < g1; j++)
+        if (t->perm[j] >= t->tr0 && t->perm[j] < t->tr1) t->idx[nl++] = t->perm[j];
+      PetscCall(InvTrainerBatchInputs(t, nl, t->idx, t->epoch));
+      PetscCall(InvNetZeroGrad(net));
+      net->training = PETSC_TRUE;
+      t->nreqs = 0;
+      if (nl > 0) {
+        PetscCall(PetscLogEventBegin(INV_TrainForward, 0, 0, 0, 0));
+        PetscCall(InvNetForward(net, t->Xb, nl, t->idx, t->seed, t->epoch, &Y));
+        t->epoch_loss += invnn_mse_forward(Y, t->Yb, t->weight, nl, (int)O, 1.0);
+        invnn_mse_backward(t->dY, Y, t->Yb, t->weight, nl, (int)O, scale);
+        PetscCall(PetscLogEventEnd(INV_TrainForward, 0, 0, 0, 0));
+        PetscCall(PetscLogEventBegin(INV_TrainBackward, 0, 0, 0, 0));
+        PetscCall(InvNetBackward(net, t->Xb, t->dY, nl, (t->size > 1 && t->allreduce == INV_ALLREDUCE_LAYER) ? LayerDone : NULL, t));
+        PetscCall(PetscLogEventEnd(INV_TrainBackward, 0, 0, 0, 0));
+      } else if (t->size > 1 && t->allreduce == INV_ALLREDUCE_LAYER) /* nothing local: still take part in every reduction */
+        for (int l = net->nlayers - 1; l >= 0; l--)
+          if (net->layer[l].nw) PetscCall(LayerDone(net, l, t));
+      if (t->size > 1) {
+        PetscLogDouble a0, a1;
+        PetscCall(PetscTime(&a0));
+        PetscCall(PetscLogEventBegin(INV_TrainAllreduce, 0, 0, 0, 0));
+        if (t->allreduce == INV_ALLREDUCE_FLAT)
+          PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, net->grads, (PetscMPIInt)net->nparams, MPI_FLOAT, MPI_SUM, t->comm));
+        else
+          PetscCallMPI(MPI_Waitall(t->nreqs, t->reqs, MPI_STATUSES_IGNORE));
+        PetscCall(PetscLogEventEnd(INV_TrainAllreduce, 0, 0, 0, 0));
+        PetscCall(PetscTime(&a1));
+        t->t_allreduce += a1 - a0;
+      }
+      PetscCall(PetscLogEventBegin(INV_TrainStep, 0, 0, 0, 0));
+      PetscCall(InvOptStep(t->opt, net->params, net->grads, lr));
+      PetscCall(PetscLogEventEnd(INV_TrainStep, 0, 0, 0, 0));
+      t->batches_run++;
+      if (t->interrupt_after > 0 && t->batches_run == t->interrupt_after) PetscCall(InvInterruptRaise(SIGUSR1));
+      if (t->batches_run % t->check_every == 0 || (t->interrupt_after > 0 && t->batches_run == t->interrupt_after)) {
+        PetscCall(InvInterruptPending(t->comm, &pending));
+        if (pending) {
+          PetscLogDouble now;
+          PetscCall(PetscTime(&now));
+          t->batch_next = b + 1;
+          PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &t->epoch_loss, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+          if (t->rank) t->epoch_loss = 0;
+          t->elapsed += now - tstart;
+          PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
+          PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d, batch %lld; continue with -resume\n",
+                                InvInterruptSignal(), t->checkpoint, (int)t->epoch, (long long)t->batch_next));
+          *interrupted = PETSC_TRUE;
+          PetscFunctionReturn(0);
+        }
+      }
+    }
+    t->batch_next = 0;
+    PetscCallMPI(MPI_Allreduce(&t->epoch_loss, &loss, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+    loss /= (double)t->Ntr * O;
+    t->epoch_loss = 0;
+    if (t->Nval > 0) {
+      PetscCall(Validate(t, &val));
+      if (val < t->best_val) {
+        t->best_val = val;
+        t->wait = 0;
+        PetscCall(PetscArraycpy(t->best, net->params, net->nparams));
+      } else if (++t->wait >= t->patience && t->patience > 0)
+        stop = PETSC_TRUE;
+    }
+    epochs_run++;
+    PetscCall(PetscTime(&t0));
+    if (!t->quiet) {
+      double el = t->elapsed + (t0 - tstart), eta = (t0 - tstart) / epochs_run * (t->epochs - t->epoch - 1);
+      PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",
+                            (int)t->epoch + 1, (int)t->epochs, loss, val, (double)lr, (double)t->Ntr / (t0 - te), el, stop ? 0.0 : eta,
+                            stop ? "  (early stop)" : ""));
+    }
+    if (t->ckpt_every > 0 && (t->epoch + 1) % t->ckpt_every == 0 && t->epoch + 1 < t->epochs && !stop) {
+      PetscInt e = t->epoch;
+      t->epoch++; /* the checkpoint starts the next epoch */
+      PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
+      t->epoch = e;
+    }
+    PetscCall(InvInterruptPending(t->comm, &pending));
+    if (pending && t->epoch + 1 < t->epochs && !stop) {
+      t->epoch++;
+      PetscCall(PetscTime(&t0));
+      t->elapsed += t0 - tstart;
+      PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
+      PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d; continue with -resume\n",
+                            InvInterruptSignal(), t->checkpoint, (int)t->epoch));
+      *interrupted = PETSC_TRUE;
+      PetscFunctionReturn(0);
+    }
+  }
+  if (t->keep_best && t->Nval > 0) PetscCall(PetscArraycpy(net->params, t->best, net->nparams));
+  PetscCall(PetscTime(&t0));
+  if (!t->quiet)
+    PetscCall(PetscPrintf(t->comm,
+                          "invmap train: done in %.1f s (this run; %.1f s in gradient reductions); best validation loss %.4e; model %s\n",
+                          t0 - tstart, t->t_allreduce, t->best_val, t->output));
+  PetscCall(InvTrainerWriteModel(t));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,176 @@
+/* InvTrainer: options, set-up (data, normalisation, network, optimiser) and destruction. */
+#include "trainerimpl.h"
+#include <cblas.h>
+
+const char *const InvAllreduceTypes[] = {"flat", "layer", "InvAllreduceType", "INV_ALLREDUCE_", NULL};
+
+PetscErrorCode InvTrainerCreate(MPI_Comm comm, InvTrainer *out)
+{
+  InvTrainer t;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&t));
+  t->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &t->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &t->size));
+  PetscCall(PetscStrncpy(t->dataset, "u", sizeof(t->dataset)));
+  PetscCall(PetscStrncpy(t->output, "model.h5", sizeof(t->output)));
+  t->epochs = 200;
+  t->batch = 32;
+  t->seed = 123;
+  t->val_frac = 0.1;
+  t->patience = 0;
+  t->ckpt_every = 10;
+  t->check_every = 20;
+  t->keep_best = PETSC_TRUE;
+  t->blas_threads = -1;
+  t->repr = INV_REPR_TIME;
+  t->norm = INV_NORM_CHANNEL;
+  t->allreduce = INV_ALLREDUCE_FLAT;
+  t->best_val = PETSC_INFINITY;
+  PetscCall(PetscMemzero(&t->spec, sizeof(t->spec)));
+  *out = t;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
+{
+  PetscBool set;
+  PetscInt64 seed = t->seed;
+  (void)seed;
+  PetscInt n = 16;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(t->comm, NULL, "Training (invmap train)", "InvTrainer");
+  PetscCall(PetscOptionsString("-i", "Training set (HDF5 written by invmap simulate)", "", t->data_file, t->data_file, sizeof(t->data_file),
+                               &set));
+  PetscCall(PetscOptionsString("-o", "Output model file (HDF5)", "", t->output, t->output, sizeof(t->output), NULL));
+  PetscCall(
+      PetscOptionsString("-train_data", "Input series: u (clean) or d (noisy)", "", t->dataset, t->dataset, sizeof(t->dataset), NULL));
+  PetscCall(PetscOptionsString("-train_targets",
+                               "Targets: comma-separated parameter names of the file, rho, sigma (default: all parameters)", "", t->targets,
+                               t->targets, sizeof(t->targets), NULL));
+  PetscCall(PetscOptionsRealArray("-train_loss_weights", "Loss weight of each target", "", t->loss_weight, &n, &set));
+  t->nloss_weight = set ? n : 0;
+  PetscCall(PetscOptionsEnum("-train_repr", "Input representation", "", InvReprTypes, (PetscEnum)t->repr, (PetscEnum *)&t->repr, NULL));
+  PetscCall(
+      PetscOptionsEnum("-train_input_norm", "Input standardisation", "", InvNormTypes, (PetscEnum)t->norm, (PetscEnum *)&t->norm, NULL));
+  PetscCall(PetscOptionsInt("-train_epochs", "Epochs", "", t->epochs, &t->epochs, NULL));
+  PetscCall(PetscOptionsInt("-train_batch", "Global batch size (split over the ranks)", "", t->batch, &t->batch, NULL));
+  {
+    PetscReal rs = (PetscReal)seed;
+    PetscCall(PetscOptionsReal("-train_seed", "Seed of initialisation, shuffling, dropout and fresh noise (integer)", "", rs, &rs, NULL));
+    PetscCheck(rs >= 0 && rs == (PetscReal)(PetscInt64)rs, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-train_seed %g must be a non-negative integer", (double)rs);
+    t->seed = (PetscInt64)rs;
+  }
+  PetscCall(PetscOptionsInt("-train_max_samples", "Use only the first N usable samples of the file (0 = all)", "", t->max_samples,
+                            &t->max_samples, NULL));
+  PetscCall(PetscOptionsReal("-train_val_frac", "Fraction of the samples held out for validation (the last ones)", "", t->val_frac,
+                             &t->val_frac, NULL));
+  PetscCall(PetscOptionsInt("-train_patience", "Early stopping: epochs without validation improvement (0 = off)", "", t->patience,
+                            &t->patience, NULL));
+  PetscCall(PetscOptionsBool("-train_keep_best", "Return the weights of the best validation epoch", "", t->keep_best, &t->keep_best, NULL));
+  PetscCall(PetscOptionsBool("-noise_fresh", "Fresh AR(1) noise per sample per epoch on the clean series", "", t->noise_fresh,
+                             &t->noise_fresh, NULL));
+  PetscCall(PetscOptionsString("-train_checkpoint", "Checkpoint file (default <output>.ckpt)", "", t->checkpoint, t->checkpoint,
+                               sizeof(t->checkpoint), NULL));
+  PetscCall(PetscOptionsInt("-train_checkpoint_every", "Checkpoint every K epochs (0 = only on SIGTERM/SIGUSR1)", "", t->ckpt_every,
+                            &t->ckpt_every, NULL));
+  PetscCall(PetscOptionsInt("-train_signal_check", "Poll for SIGTERM/SIGUSR1 every this many batches", "", t->check_every, &t->check_every,
+                            NULL));
+  PetscCall(PetscOptionsInt("-train_interrupt_after", "Testing: behave as if SIGUSR1 arrived after this many batches of this run", "",
+                            t->interrupt_after, &t->interrupt_after, NULL));
+  PetscCall(PetscOptionsBool("-resume", "Continue from the checkpoint", "", t->resume, &t->resume, NULL));
+  PetscCall(PetscOptionsEnum("-train_allreduce", "Gradient reduction: one flat Allreduce, or per-layer Iallreduce overlapping backward", "",
+                             InvAllreduceTypes, (PetscEnum)t->allreduce, (PetscEnum *)&t->allreduce, NULL));
+  PetscCall(PetscOptionsInt("-train_blas_threads", "OpenBLAS threads per rank (-1: 1 when several ranks, else OpenBLAS's default)", "",
+                            t->blas_threads, &t->blas_threads, NULL));
+  PetscCall(PetscOptionsBool("-quiet", "No progress lines", "", t->quiet, &t->quiet, NULL));
+  PetscOptionsEnd();
+  PetscCall(InvNetSpecSetFromOptions(&t->spec));
+  PetscCall(InvOptCreate(0, &t->opt));
+  PetscCall(InvOptSetFromOptions(t->opt));
+  PetscCall(InvNoiseCreate(&t->noise));
+  PetscCall(InvNoiseSetFromOptions(t->noise));
+  if (!t->checkpoint[0]) PetscCall(PetscSNPrintf(t->checkpoint, sizeof(t->checkpoint), "%s.ckpt", t->output));
+  PetscCheck(t->epochs > 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_epochs %d must be positive", (int)t->epochs);
+  PetscCheck(t->batch > 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_batch %d must be positive", (int)t->batch);
+  PetscCheck(t->val_frac >= 0 && t->val_frac < 1, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_val_frac %g must be in [0, 1)",
+             (double)t->val_frac);
+  PetscCheck(t->patience >= 0 && t->ckpt_every >= 0 && t->max_samples >= 0 && t->check_every > 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-train_patience, -train_checkpoint_every and -train_max_samples must be >= 0, -train_signal_check > 0");
+  PetscCheck(!strcmp(t->dataset, "u") || !strcmp(t->dataset, "d"), t->comm, PETSC_ERR_ARG_WRONG,
+             "-train_data %s: use u (clean) or d (noisy)", t->dataset);
+  PetscCheck(!(t->noise_fresh && !strcmp(t->dataset, "d")), t->comm, PETSC_ERR_ARG_INCOMP,
+             "-noise_fresh adds noise to the clean series: use it with -train_data u");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerSetUp(InvTrainer t)
+{
+  InvNNMap map;
+  PetscBool exists;
+
+  PetscFunctionBegin;
+  PetscCheck(t->data_file[0], t->comm, PETSC_ERR_ARG_NULL, "No training set: give -i <file.h5> (made by invmap simulate)");
+  if (t->blas_threads > 0)
+    openblas_set_num_threads((int)t->blas_threads);
+  else if (t->blas_threads < 0 && t->size > 1)
+    openblas_set_num_threads(1);
+  if (t->resume) {
+    PetscCall(InvFileExists(t->checkpoint, &exists));
+    PetscCheck(exists, t->comm, PETSC_ERR_FILE_OPEN, "-resume: checkpoint %s does not exist (set it with -train_checkpoint)",
+               t->checkpoint);
+  }
+  PetscCall(PetscNew(&map));
+  t->map = map;
+  PetscCall(InvTrainerLoadData(t)); /* also fits the normalisation into map->feat */
+  t->spec.in_len = map->feat->len;
+  t->spec.in_ch = map->feat->ch;
+  t->spec.out_dim = t->ntargets;
+  PetscCall(InvNetCreate(&t->spec, (int)t->batch, &map->net));
+  PetscCall(InvNetInitialize(map->net, t->seed));
+  {
+    InvOpt o = t->opt; /* keep the options, size the moments */
+    PetscCall(PetscFree(o->m));
+    PetscCall(PetscFree(o->v));
+    o->n = map->net->nparams;
+    PetscCall(PetscCalloc1(o->n, &o->m));
+    PetscCall(PetscCalloc1(o->n, &o->v));
+    o->total_epochs = t->epochs;
+  }
+  PetscCall(PetscMalloc1(map->net->nparams, &t->best));
+  PetscCall(PetscArraycpy(t->best, map->net->params, map->net->nparams));
+  PetscCall(PetscMalloc2(t->Ntr, &t->perm, t->batch, &t->idx));
+  PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->ntargets, &t->Yb, (size_t)t->batch * t->ntargets,
+                         &t->dY));
+  PetscCall(PetscMalloc1(2 * INV_NN_MAXLAYERS + 4, &t->reqs));
+  if (t->resume) PetscCall(InvTrainerCheckpointRead(t, t->checkpoint));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerDestroy(InvTrainer *tp)
+{
+  InvTrainer t = *tp;
+
+  PetscFunctionBegin;
+  if (!t) PetscFunctionReturn(0);
+  PetscCall(PetscFree(t->Xtr));
+  PetscCall(PetscFree(t->Ytr));
+  PetscCall(PetscFree(t->Xva));
+  PetscCall(PetscFree(t->Yva));
+  PetscCall(PetscFree(t->Utr));
+  PetscCall(PetscFree(t->noise_par));
+  PetscCall(PetscFree2(t->ubuf, t->dbuf));
+  PetscCall(InvNoiseDestroy(&t->noise));
+  PetscCall(InvNNMapDestroy(&t->map));
+  PetscCall(InvOptDestroy(&t->opt));
+  PetscCall(PetscFree(t->best));
+  PetscCall(PetscFree2(t->perm, t->idx));
+  PetscCall(PetscFree3(t->Xb, t->Yb, t->dY));
+  PetscCall(PetscFree(t->reqs));
+  PetscCall(PetscFree(t));
+  *tp = NULL;
+  PetscFunctionReturn(0);
+}

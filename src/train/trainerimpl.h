@@ -1,0 +1,50 @@
+/* Private state of InvTrainer, shared by the trainer's source files. */
+#pragma once
+#include <invmap/train.h>
+
+struct _p_InvTrainer {
+  MPI_Comm comm;
+  PetscMPIInt rank, size;
+  /* options */
+  char data_file[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], checkpoint[PETSC_MAX_PATH_LEN];
+  char dataset[8];   /* "u" (clean) or "d" (noisy) */
+  char targets[256]; /* comma-separated target names */
+  PetscInt epochs, batch, patience, ckpt_every, max_samples, interrupt_after, check_every, blas_threads;
+  PetscInt64 seed;
+  PetscReal val_frac, loss_weight[16];
+  PetscInt nloss_weight;
+  PetscBool noise_fresh, resume, quiet, keep_best;
+  InvReprType repr;
+  InvNormType norm;
+  InvAllreduceType allreduce;
+  InvNetSpec spec;
+  /* data: global sample indices are positions in the list of usable rows (status 0) of the file;
+     training samples [0, Ntr), validation [Ntr, Ntr + Nval); this rank holds [tr0, tr1) and [va0, va1) */
+  PetscInt64 Ntr, Nval, tr0, tr1, va0, va1;
+  PetscInt n_obs, n_ch, ntargets;
+  float *Xtr, *Ytr, *Xva, *Yva; /* normalised features and targets; Xtr is NULL with -noise_fresh */
+  double *Utr, *noise_par;      /* -noise_fresh: clean series and (rho, sigma) of the local training samples */
+  InvNoise noise;
+  float weight[16];
+  /* model and optimiser */
+  InvNNMap map;
+  InvOpt opt;
+  float *best;
+  /* progress state (checkpointed) */
+  PetscInt epoch, batch_next, wait;
+  double epoch_loss, best_val, elapsed;
+  /* work */
+  PetscInt64 *perm, *idx;
+  float *Xb, *Yb, *dY;
+  double *ubuf, *dbuf;
+  MPI_Request *reqs;
+  int nreqs;
+  PetscInt batches_run;
+  PetscLogDouble t_allreduce;
+};
+
+PETSC_INTERN PetscErrorCode InvTrainerLoadData(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerBatchInputs(InvTrainer, int n, const PetscInt64 *idx, PetscInt epoch);
+PETSC_INTERN PetscErrorCode InvTrainerCheckpointWrite(InvTrainer, const char[]);
+PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
+PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
