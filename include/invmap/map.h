@@ -1,0 +1,59 @@
+/* InvMAP: the classical baseline of science.md section 6. For each observed series d (distributed
+   over ranks) it minimises J(m) = 1/2 ||W (d - u_m(t_k))||^2 + 1/2 (m - m_pr)^T Sigma_pr^{-1} (m - m_pr)
+   over the prior's support with TAO (prefix map_, default bound-constrained quasi-Newton), gradients
+   by TSAdjoint (batched: many problems share one TS, see src/map/mapts.c), multistart from prior
+   draws and given guesses, and a Laplace covariance C = H^{-1} at the MAP point, H Gauss-Newton
+   (forward sensitivities) or the full Hessian (central differences of adjoint gradients).
+   `invmap map -help` lists the options; docs in the file headers of src/map. */
+#pragma once
+#include <invmap/model.h>
+#include <invmap/prior.h>
+
+typedef struct _p_InvMAP *InvMAP;
+
+typedef enum { INV_MAP_HESSIAN_GN, INV_MAP_HESSIAN_FD, INV_MAP_HESSIAN_NONE } InvMAPHessianType;
+PETSC_EXTERN const char *const InvMAPHessianTypes[];
+
+/* Per-sample status in the output's /status */
+typedef enum {
+  INV_MAP_OK = 0,
+  INV_MAP_BAD_DATA = 1,  /* series with NaN/Inf, or the simulation that made it failed */
+  INV_MAP_BAD_NOISE = 2, /* sigma <= 0 or |rho| >= 1 */
+  INV_MAP_FAILED = 3,    /* every start failed (forward solve failure at every initial point) */
+  INV_MAP_BAD_COV = 4    /* MAP point found but H is not positive definite: /cov is NaN */
+} InvMAPStatus;
+PETSC_EXTERN const char *const InvMAPStatusNames[];
+
+PETSC_EXTERN PetscErrorCode InvMAPCreate(MPI_Comm, InvMAP *);
+PETSC_EXTERN PetscErrorCode InvMAPSetFromOptions(InvMAP);
+/* Reads the input file (-i) unless problems were given with InvMAPSetProblems() */
+PETSC_EXTERN PetscErrorCode InvMAPSetUp(InvMAP);
+PETSC_EXTERN PetscErrorCode InvMAPSolve(InvMAP);
+PETSC_EXTERN PetscErrorCode InvMAPWrite(InvMAP, const char[]);
+PETSC_EXTERN PetscErrorCode InvMAPView(InvMAP, PetscViewer);
+PETSC_EXTERN PetscErrorCode InvMAPDestroy(InvMAP *);
+
+/* Programmatic use (tests, benchmarks, training through the simulator). Call after SetFromOptions.
+   InvMAPSetProblems gives this rank's n problems: observation times t (nt), series d (n x nt x nobs),
+   noise (n x 2: rho, sigma), optional initial guesses (n x P, or NULL) and the global index of the
+   first problem (keys the multistart draws). */
+PETSC_EXTERN PetscErrorCode InvMAPSetProblems(InvMAP, PetscInt n, PetscInt nt, const PetscReal t[], const PetscReal d[],
+                                              const PetscReal noise[], const PetscReal init[], PetscInt64 first);
+PETSC_EXTERN PetscErrorCode InvMAPGetModel(InvMAP, InvModel *);
+PETSC_EXTERN PetscErrorCode InvMAPGetPrior(InvMAP, InvPrior *);
+/* J and its adjoint gradient (g may be NULL) of local problems idx[0..nb) at theta (nb x P), batched.
+   A failed forward solve gives f = +inf and status != 0. */
+PETSC_EXTERN PetscErrorCode InvMAPObjectiveGradient(InvMAP, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal f[],
+                                                    PetscReal g[], PetscInt status[]);
+/* Hessian (P x P, row-major) of J of local problem i at theta */
+PETSC_EXTERN PetscErrorCode InvMAPComputeHessian(InvMAP, PetscInt i, const PetscReal theta[], InvMAPHessianType, PetscReal H[]);
+/* Local multistart minimisation of problems idx[0..nb) from starts x0 (nb x P each): one TAO per start,
+   their objective evaluations batched. Outputs per start: x (nb x P), f, gnorm, iterations, evaluations,
+   TAO reason (or -100 when the initial point fails). */
+PETSC_EXTERN PetscErrorCode InvMAPMinimize(InvMAP, PetscInt nb, const PetscInt idx[], const PetscReal x0[], PetscReal x[], PetscReal f[],
+                                           PetscReal gnorm[], PetscInt its[], PetscInt nfev[], PetscInt reason[]);
+/* Results of the local problems after InvMAPSolve (arrays owned by InvMAP; any may be NULL) */
+PETSC_EXTERN PetscErrorCode InvMAPGetResults(InvMAP, PetscInt *n, const PetscReal **theta, const PetscReal **f, const PetscReal **cov,
+                                             const PetscInt **nbest, const PetscInt **status);
+/* Counters on this rank: forward solves, adjoint solves, member evaluations, seconds in Solve */
+PETSC_EXTERN PetscErrorCode InvMAPGetStats(InvMAP, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *evals, PetscReal *seconds);

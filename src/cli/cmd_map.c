@@ -1,0 +1,43 @@
+/* `invmap map`: MAP estimates with TSAdjoint + TAO and Laplace covariances for observed series. */
+#include "commands.h"
+#include <invmap/map.h>
+
+PetscErrorCode InvCmdMap(int *status)
+{
+  InvMAP map;
+  PetscBool help, quiet = PETSC_FALSE;
+  char out[PETSC_MAX_PATH_LEN] = "map.h5";
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPCreate(PETSC_COMM_WORLD, &map));
+  PetscCall(InvMAPSetFromOptions(map));
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (!help) {
+    PetscInt64 nf, na, ne, n = 0;
+    PetscReal secs;
+    PetscInt nl;
+    PetscMPIInt size;
+    const PetscInt *st;
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-o", out, sizeof(out), NULL));
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-quiet", &quiet, NULL));
+    PetscCall(InvMAPSetUp(map));
+    if (!quiet) PetscCall(InvMAPView(map, PETSC_VIEWER_STDOUT_WORLD));
+    PetscCall(InvMAPSolve(map));
+    PetscCall(InvMAPWrite(map, out));
+    PetscCall(InvMAPGetResults(map, &nl, NULL, NULL, NULL, NULL, &st));
+    PetscCall(InvMAPGetStats(map, &nf, &na, &ne, &secs));
+    n = nl;
+    PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ne, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &secs, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+    if (!quiet)
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                            "map: %" PetscInt64_FMT
+                            " estimates in %.2f s (%.1f ms per estimate per core), %.1f objective evaluations per estimate; wrote %s\n",
+                            n, (double)secs, 1e3 * secs * size / PetscMax(1.0, (double)n), (double)ne / PetscMax(1, n), out));
+  }
+  PetscCall(InvMAPDestroy(&map));
+  *status = 0;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,233 @@
+/* InvMAP object: creation, options, problems, view, results and destruction (see include/invmap/map.h). */
+#include "mapimpl.h"
+#include <invmap/noise.h>
+
+const char *const InvMAPHessianTypes[] = {"gn", "fd", "none", "InvMAPHessianType", "INV_MAP_HESSIAN_", NULL};
+const char *const InvMAPStatusNames[] = {"ok", "bad_data", "bad_noise", "failed", "bad_cov"};
+
+PetscErrorCode InvMAPCreate(MPI_Comm comm, InvMAP *mapout)
+{
+  InvMAP map;
+
+  PetscFunctionBegin;
+  PetscCall(InvInitializePackage());
+  PetscCall(PetscNew(&map));
+  map->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &map->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &map->size));
+  PetscCall(PetscStrncpy(map->model_type, "fhn", sizeof(map->model_type)));
+  PetscCall(PetscStrncpy(map->output, "map.h5", sizeof(map->output)));
+  map->nstarts = 8;
+  map->start_mean = PETSC_TRUE;
+  map->batch = 256;
+  map->seed = 1;
+  map->htype = INV_MAP_HESSIAN_GN;
+  map->fd_h = 1e-5;
+  map->same_tol = 1e-6;
+  *mapout = map;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPSetFromOptions(InvMAP map)
+{
+  PetscInt seed = (PetscInt)map->seed;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(map->comm, NULL, "MAP estimation (invmap map); TAO options: -map_tao_*, TS options: -map_ts_*", "InvMAP");
+  PetscCall(PetscOptionsString("-i", "Input HDF5 file with observed series (an ensemble file of invmap simulate: /d or /u, /t, /noise)", "",
+                               map->input, map->input, sizeof(map->input), NULL));
+  PetscCall(PetscOptionsString("-o", "Output HDF5 file", "", map->output, map->output, sizeof(map->output), NULL));
+  PetscCall(PetscOptionsBool("-overwrite", "Replace an existing output file", "", map->overwrite, &map->overwrite, NULL));
+  PetscCall(PetscOptionsString("-model", "Model name (default: the input file's model)", "", map->model_type, map->model_type,
+                               sizeof(map->model_type), NULL));
+  PetscCall(PetscOptionsBool("-map_clean", "Fit the clean series /u instead of the noisy /d (whitened with the same noise parameters)", "",
+                             map->use_clean, &map->use_clean, NULL));
+  PetscCall(PetscOptionsReal("-noise_rho", "AR(1) rho used for every sample (default: per sample from /noise)", "", map->rho, &map->rho,
+                             &map->fixed_rho));
+  PetscCall(PetscOptionsReal("-noise_sigma", "AR(1) sigma used for every sample (default: per sample from /noise)", "", map->sigma,
+                             &map->sigma, &map->fixed_sigma));
+  PetscCall(PetscOptionsInt("-n", "Use only the first n samples of the input (0: all)", "", map->nmax, &map->nmax, NULL));
+  PetscCall(PetscOptionsString("-map_init", "Initial guesses: HDF5 with /theta_init or /theta_pred (N x P), e.g. from invmap predict", "",
+                               map->init_file, map->init_file, sizeof(map->init_file), NULL));
+  PetscCall(PetscOptionsInt("-map_starts", "Multistart: number of starts drawn from the prior per sample", "", map->nstarts, &map->nstarts,
+                            NULL));
+  PetscCall(PetscOptionsBool("-map_start_mean", "Also start from the prior mean", "", map->start_mean, &map->start_mean, NULL));
+  PetscCall(PetscOptionsInt("-map_seed", "Seed of the multistart draws (keyed by seed, sample index and start)", "", seed, &seed, NULL));
+  PetscCall(PetscOptionsInt("-map_batch", "Starts optimised in lockstep whose evaluations share one batched TS (1: one at a time)", "",
+                            map->batch, &map->batch, NULL));
+  PetscCall(PetscOptionsEnum("-map_hessian",
+                             "Laplace covariance: gn (Gauss-Newton, forward sensitivities), fd (full Hessian by central "
+                             "differences of adjoint gradients) or none",
+                             "", InvMAPHessianTypes, (PetscEnum)map->htype, (PetscEnum *)&map->htype, NULL));
+  PetscCall(
+      PetscOptionsReal("-map_hessian_fd_h", "Relative step (times the prior sd) of -map_hessian fd", "", map->fd_h, &map->fd_h, NULL));
+  PetscCall(PetscOptionsReal("-map_same_tol",
+                             "Starts whose objective is within this relative tolerance of the best (and parameters within "
+                             "1e-3 prior sd) count as reaching it",
+                             "", map->same_tol, &map->same_tol, NULL));
+  PetscCall(PetscOptionsBool("-quiet", "No progress output", "", map->quiet, &map->quiet, NULL));
+  PetscOptionsEnd();
+  PetscCheck(map->nstarts >= 0 && map->nstarts <= 100000, map->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-map_starts must be in [0, 1e5], got %" PetscInt_FMT, map->nstarts);
+  PetscCheck(map->batch >= 1 && map->batch <= 65536, map->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-map_batch must be in [1, 65536], got %" PetscInt_FMT, map->batch);
+  PetscCheck(seed >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_seed must be >= 0");
+  PetscCheck(map->fd_h > 0 && map->fd_h < 0.1, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_hessian_fd_h must be in (0, 0.1)");
+  PetscCheck(map->same_tol >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_same_tol must be >= 0");
+  PetscCheck(map->nmax >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n must be >= 0");
+  if (map->fixed_rho || map->fixed_sigma) {
+    PetscCheck(map->fixed_rho && map->fixed_sigma, map->comm, PETSC_ERR_ARG_WRONG, "Give both -noise_rho and -noise_sigma (or neither)");
+    PetscCall(InvNoiseCheckParameters(map->rho, map->sigma));
+  }
+  map->seed = seed;
+  set = map->input[0] ? PETSC_TRUE : PETSC_FALSE;
+  if (set) { /* the model named in the input file, unless -model says otherwise */
+    PetscBool given;
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-model", &given));
+    if (!given) PetscCall(InvMAPReadModelName(map));
+  }
+  PetscCall(InvModelCreate(map->model_type, &map->model));
+  PetscCall(InvModelSetFromOptions(map->model));
+  PetscCall(InvPriorCreate(map->model, &map->prior));
+  PetscCall(InvPriorSetFromOptions(map->prior));
+  map->setfromoptions = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPGetModel(InvMAP map, InvModel *m)
+{
+  PetscFunctionBegin;
+  *m = map->model;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPGetPrior(InvMAP map, InvPrior *p)
+{
+  PetscFunctionBegin;
+  *p = map->prior;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPSetProblems(InvMAP map, PetscInt n, PetscInt nt, const PetscReal t[], const PetscReal d[], const PetscReal noise[],
+                                 const PetscReal init[], PetscInt64 first)
+{
+  const PetscInt per = nt * map->model->nobs, np = map->model->nparam;
+
+  PetscFunctionBegin;
+  PetscCheck(map->setfromoptions, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvMAPSetFromOptions() first");
+  PetscCheck(n >= 0 && nt >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Need n >= 0 problems and nt >= 2 observation times");
+  map->n = n;
+  map->nt = nt;
+  map->first = first;
+  PetscCall(PetscMalloc1(nt, &map->t));
+  PetscCall(PetscArraycpy(map->t, t, nt));
+  PetscCall(PetscMalloc3(PetscMax(n, 1) * per, &map->d, PetscMax(n, 1) * 2, &map->noise, PetscMax(n, 1), &map->status));
+  PetscCall(PetscArraycpy(map->d, d, n * per));
+  for (PetscInt i = 0; i < n; i++) {
+    map->noise[2 * i] = map->fixed_rho ? map->rho : noise[2 * i];
+    map->noise[2 * i + 1] = map->fixed_sigma ? map->sigma : noise[2 * i + 1];
+    map->status[i] = INV_MAP_OK;
+  }
+  if (init) {
+    PetscCall(PetscMalloc1(PetscMax(n, 1) * np, &map->init));
+    PetscCall(PetscArraycpy(map->init, init, n * np));
+  }
+  PetscCall(InvMAPCheckProblems(map));
+  map->setup = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPSetUp(InvMAP map)
+{
+  PetscFunctionBegin;
+  if (map->setup) PetscFunctionReturn(0);
+  PetscCheck(map->input[0], map->comm, PETSC_ERR_ARG_WRONG,
+             "Give the observed series with -i <file.h5> (e.g. the output of invmap simulate)");
+  PetscCall(InvMAPReadInput(map));
+  PetscCall(InvMAPCheckProblems(map));
+  map->setup = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPView(InvMAP map, PetscViewer v)
+{
+  char ts[256] = "";
+  const PetscInt starts = map->nstarts + (map->start_mean ? 1 : 0) + (map->init ? 1 : 0);
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPSetUpSolvers(map));
+  PetscCall(InvMAPTSDescribe(map->mts[0], ts, sizeof(ts)));
+  PetscCall(PetscViewerASCIIPrintf(v, "MAP: %" PetscInt64_FMT " series%s%s (%s), %" PetscInt_FMT " observation times, %d rank%s\n", map->N,
+                                   map->input[0] ? " from " : "", map->input, map->use_clean ? "clean /u" : "noisy /d", map->nt, map->size,
+                                   map->size > 1 ? "s" : ""));
+  PetscCall(InvModelView(map->model, v));
+  PetscCall(InvPriorView(map->prior, map->model, v));
+  PetscCall(PetscViewerASCIIPrintf(
+      v, "  starts per sample: %" PetscInt_FMT " (%" PetscInt_FMT " prior draws%s%s), lockstep batch %" PetscInt_FMT ", covariance: %s\n",
+      starts, map->nstarts, map->start_mean ? " + prior mean" : "", map->init ? " + initial guess" : "", map->batch,
+      map->htype == INV_MAP_HESSIAN_GN   ? "Gauss-Newton (forward sensitivities)"
+      : map->htype == INV_MAP_HESSIAN_FD ? "full Hessian (central differences of adjoint gradients)"
+                                         : "none"));
+  PetscCall(PetscViewerASCIIPrintf(v, "  integrator: %s\n", ts));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPGetResults(InvMAP map, PetscInt *n, const PetscReal **theta, const PetscReal **f, const PetscReal **cov,
+                                const PetscInt **nbest, const PetscInt **status)
+{
+  PetscFunctionBegin;
+  PetscCheck(map->solved, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvMAPSolve() first");
+  if (n) *n = map->n;
+  if (theta) *theta = map->theta_map;
+  if (f) *f = map->obj;
+  if (cov) *cov = map->cov;
+  if (nbest) *nbest = map->nbest;
+  if (status) *status = map->status;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPGetStats(InvMAP map, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *evals, PetscReal *seconds)
+{
+  PetscInt64 nf = 0, na = 0;
+
+  PetscFunctionBegin;
+  for (PetscInt l = 0; l < map->nlevels; l++) {
+    PetscInt64 f, a;
+    PetscCall(InvMAPTSGetStats(map->mts[l], &f, &a, NULL));
+    nf += f;
+    na += a;
+  }
+  if (forward) *forward = nf;
+  if (adjoint) *adjoint = na;
+  if (evals) *evals = map->evals;
+  if (seconds) *seconds = map->seconds;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPDestroy(InvMAP *mapp)
+{
+  InvMAP map = *mapp;
+
+  PetscFunctionBegin;
+  if (!map) PetscFunctionReturn(0);
+  for (PetscInt l = 0; l < map->nlevels; l++) PetscCall(InvMAPTSDestroy(&map->mts[l]));
+  if (map->nlevels) {
+    PetscCall(PetscFree6(map->dptr, map->rhob, map->sigb, map->thb, map->fb, map->gb));
+    PetscCall(PetscFree(map->stb));
+  }
+  PetscCall(PetscFree(map->t));
+  if (map->d) PetscCall(PetscFree3(map->d, map->noise, map->status));
+  PetscCall(PetscFree(map->init));
+  PetscCall(PetscFree(map->theta_true));
+  if (map->theta_map) {
+    PetscCall(PetscFree5(map->theta_map, map->obj, map->gnorm, map->cov, map->wall));
+    PetscCall(PetscFree5(map->its, map->nfev, map->reason, map->nbest, map->nstart_ok));
+  }
+  PetscCall(PetscFree(map->task_evals));
+  PetscCall(InvPriorDestroy(&map->prior));
+  PetscCall(InvModelDestroy(&map->model));
+  PetscCall(PetscFree(map));
+  *mapp = NULL;
+  PetscFunctionReturn(0);
+}

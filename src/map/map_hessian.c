@@ -1,0 +1,121 @@
+/* Hessians of J at a point: Gauss-Newton J_u^T W^T W J_u + Sigma_pr^{-1} from forward sensitivities
+   (TSForward on the same discretisation as the objective), or the full Hessian by central differences
+   of adjoint gradients (labelled as such in outputs); and the SPD inverse giving the Laplace covariance. */
+#include "mapimpl.h"
+#include <invmap/noise.h>
+
+static PetscErrorCode InvMAPHessianGN(InvMAP map, PetscInt i, const PetscReal theta[], PetscReal H[])
+{
+  const PetscInt np = map->model->nparam, no = map->model->nobs, nt = map->nt;
+  const PetscReal rho = map->noise[2 * i], sigma = map->noise[2 * i + 1];
+  PetscReal *y, *S, *col, *WS;
+  PetscBool ok;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc4(nt * no, &y, nt * no * np, &S, nt, &col, nt * np, &WS));
+  PetscCall(InvMAPTSSensitivities(map->mts[0], theta, y, S, &ok));
+  if (!ok) {
+    for (PetscInt k = 0; k < np * np; k++) H[k] = NAN;
+  } else {
+    PetscCall(PetscArrayzero(H, np * np));
+    for (PetscInt c = 0; c < no; c++) {
+      for (PetscInt j = 0; j < np; j++) {
+        for (PetscInt k = 0; k < nt; k++) col[k] = S[(k * no + c) * np + j];
+        InvAR1Whiten(rho, sigma, nt, col, WS + j * nt);
+      }
+      for (PetscInt j = 0; j < np; j++)
+        for (PetscInt l = 0; l < np; l++) {
+          PetscReal s = 0;
+          for (PetscInt k = 0; k < nt; k++) s += WS[j * nt + k] * WS[l * nt + k];
+          H[j * np + l] += s;
+        }
+    }
+    for (PetscInt j = 0; j < np; j++) H[j * np + j] += 1.0 / PetscSqr(map->prior->sd[j]);
+  }
+  PetscCall(PetscFree4(y, S, col, WS));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvMAPHessianFD(InvMAP map, PetscInt i, const PetscReal theta[], PetscReal H[])
+{
+  const PetscInt np = map->model->nparam, m = 2 * np;
+  PetscReal th[2 * INV_MAX_PARAM * INV_MAX_PARAM], f[2 * INV_MAX_PARAM], g[2 * INV_MAX_PARAM * INV_MAX_PARAM], h[INV_MAX_PARAM];
+  PetscInt idx[2 * INV_MAX_PARAM], st[2 * INV_MAX_PARAM];
+  PetscBool ok = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < np; j++) {
+    h[j] = map->fd_h * map->prior->sd[j];
+    for (PetscInt s = 0; s < 2; s++) {
+      PetscCall(PetscArraycpy(th + (2 * j + s) * np, theta, np));
+      th[(2 * j + s) * np + j] += s ? -h[j] : h[j];
+      idx[2 * j + s] = i;
+    }
+  }
+  PetscCall(InvMAPObjectiveGradient(map, m, idx, th, f, g, st));
+  for (PetscInt k = 0; k < m; k++)
+    if (st[k]) ok = PETSC_FALSE;
+  for (PetscInt j = 0; j < np; j++)
+    for (PetscInt l = 0; l < np; l++) H[j * np + l] = ok ? (g[2 * j * np + l] - g[(2 * j + 1) * np + l]) / (2 * h[j]) : NAN;
+  for (PetscInt j = 0; j < np; j++)
+    for (PetscInt l = 0; l < j; l++) H[j * np + l] = H[l * np + j] = 0.5 * (H[j * np + l] + H[l * np + j]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPComputeHessian(InvMAP map, PetscInt i, const PetscReal theta[], InvMAPHessianType type, PetscReal H[])
+{
+  PetscFunctionBegin;
+  PetscCheck(i >= 0 && i < map->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Problem %" PetscInt_FMT " out of range", i);
+  PetscCall(InvMAPSetUpSolvers(map));
+  PetscCall(PetscLogEventBegin(INV_MAPHessian, 0, 0, 0, 0));
+  if (type == INV_MAP_HESSIAN_GN)
+    PetscCall(InvMAPHessianGN(map, i, theta, H));
+  else if (type == INV_MAP_HESSIAN_FD)
+    PetscCall(InvMAPHessianFD(map, i, theta, H));
+  else
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "No Hessian of type none");
+  PetscCall(PetscLogEventEnd(INV_MAPHessian, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* C = H^{-1} for symmetric H (row-major p x p) by Cholesky; spd = false (and C = NaN) otherwise. */
+PetscErrorCode InvMAPSymInverse(PetscInt p, const PetscReal H[], PetscReal C[], PetscBool *spd)
+{
+  PetscReal L[INV_MAX_PARAM * INV_MAX_PARAM] = {0}, y[INV_MAX_PARAM];
+
+  PetscFunctionBegin;
+  *spd = PETSC_TRUE;
+  for (PetscInt j = 0; j < p && *spd; j++) {
+    for (PetscInt k = 0; k <= j; k++) {
+      PetscReal s = H[j * p + k];
+      for (PetscInt q = 0; q < k; q++) s -= L[j * p + q] * L[k * p + q];
+      if (k == j) {
+        if (!(s > 0) || PetscIsInfOrNanReal(s)) {
+          *spd = PETSC_FALSE;
+          break;
+        }
+        L[j * p + j] = PetscSqrtReal(s);
+      } else
+        L[j * p + k] = s / L[k * p + k];
+    }
+  }
+  if (!*spd) {
+    for (PetscInt k = 0; k < p * p; k++) C[k] = NAN;
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt c = 0; c < p; c++) { /* solve L L^T x = e_c */
+    for (PetscInt j = 0; j < p; j++) {
+      PetscReal s = (j == c) ? 1.0 : 0.0;
+      for (PetscInt q = 0; q < j; q++) s -= L[j * p + q] * y[q];
+      y[j] = s / L[j * p + j];
+    }
+    for (PetscInt j = p - 1; j >= 0; j--) {
+      PetscReal s = y[j];
+      for (PetscInt q = j + 1; q < p; q++) s -= L[q * p + j] * C[q * p + c];
+      C[j * p + c] = s / L[j * p + j];
+    }
+  }
+  for (PetscInt j = 0; j < p; j++)
+    for (PetscInt k = 0; k < j; k++) C[j * p + k] = C[k * p + j] = 0.5 * (C[j * p + k] + C[k * p + j]);
+  PetscFunctionReturn(0);
+}

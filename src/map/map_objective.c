@@ -1,0 +1,64 @@
+/* The MAP objective J = misfit + prior term and its adjoint gradient, evaluated in batches on the
+   smallest InvMAPTS level that holds them (levels: -map_batch, /4, /16, ... down to 1). */
+#include "mapimpl.h"
+
+PetscErrorCode InvMAPSetUpSolvers(InvMAP map)
+{
+  PetscInt b = map->batch;
+
+  PetscFunctionBegin;
+  if (map->nlevels) PetscFunctionReturn(0);
+  PetscCheck(map->nt >= 2, PETSC_COMM_SELF, PETSC_ERR_ORDER, "InvMAP: no observation times (give problems first)");
+  while (map->nlevels < INV_MAP_MAXLEVELS) {
+    map->level_size[map->nlevels] = b;
+    PetscCall(InvMAPTSCreate(map->model, b, "map_", &map->mts[map->nlevels]));
+    PetscCall(InvMAPTSSetObservationTimes(map->mts[map->nlevels], map->nt, map->t));
+    PetscCall(InvMAPTSSetFromOptions(map->mts[map->nlevels]));
+    map->nlevels++;
+    if (b == 1) break;
+    b = PetscMax(1, b / 4);
+  }
+  PetscCall(PetscMalloc6(map->batch, &map->dptr, map->batch, &map->rhob, map->batch, &map->sigb, map->batch * map->model->nparam, &map->thb,
+                         map->batch, &map->fb, map->batch * map->model->nparam, &map->gb));
+  PetscCall(PetscMalloc1(map->batch, &map->stb));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPObjectiveGradient(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal f[], PetscReal g[],
+                                       PetscInt status[])
+{
+  const PetscInt np = map->model->nparam, per = map->nt * map->model->nobs;
+  const InvPrior pr = map->prior;
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPSetUpSolvers(map));
+  for (PetscInt c0 = 0; c0 < nb; c0 += map->batch) {
+    const PetscInt m = PetscMin(map->batch, nb - c0);
+    PetscInt l = 0;
+    while (l + 1 < map->nlevels && map->level_size[l + 1] >= m) l++;
+    for (PetscInt b = 0; b < m; b++) {
+      const PetscInt i = idx[c0 + b];
+      PetscCheck(i >= 0 && i < map->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+                 "Problem %" PetscInt_FMT " out of range [0, %" PetscInt_FMT ")", i, map->n);
+      map->dptr[b] = map->d + i * per;
+      map->rhob[b] = map->noise[2 * i];
+      map->sigb[b] = map->noise[2 * i + 1];
+    }
+    PetscCall(
+        InvMAPTSMisfit(map->mts[l], m, theta + c0 * np, map->dptr, map->rhob, map->sigb, f + c0, g ? g + c0 * np : NULL, status + c0));
+    map->evals += m;
+    for (PetscInt b = 0; b < m; b++) {
+      const PetscReal *th = theta + (c0 + b) * np;
+      PetscReal fp = 0;
+      if (map->task_evals) map->task_evals[idx[c0 + b]]++;
+      if (status[c0 + b]) continue;
+      for (PetscInt j = 0; j < np; j++) {
+        const PetscReal z = (th[j] - pr->mean[j]) / pr->sd[j];
+        fp += 0.5 * z * z;
+        if (g) g[(c0 + b) * np + j] += z / pr->sd[j];
+      }
+      f[c0 + b] += fp;
+    }
+  }
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,140 @@
+/* InvMAPSolve: multistart MAP estimation of every local problem (starts: the given initial guess, the
+   prior mean, and -map_starts prior draws keyed by (seed, sample, start)), choice of the best start,
+   the number of starts that reached it, and the Laplace covariance at the MAP point. */
+#include "mapimpl.h"
+#include <invmap/rng.h>
+
+/* Start s of local problem i */
+static PetscErrorCode InvMAPStartPoint(InvMAP map, PetscInt i, PetscInt s, PetscReal x[])
+{
+  const InvPrior pr = map->prior;
+  const PetscInt np = pr->n;
+  InvRng r;
+
+  PetscFunctionBegin;
+  if (map->init) {
+    if (s == 0) {
+      PetscCall(PetscArraycpy(x, map->init + i * np, np));
+      PetscFunctionReturn(0);
+    }
+    s--;
+  }
+  if (map->start_mean) {
+    if (s == 0) {
+      PetscCall(PetscArraycpy(x, pr->mean, np));
+      PetscFunctionReturn(0);
+    }
+    s--;
+  }
+  InvRngInit(&r, map->seed, INV_RNG_MULTISTART, map->first + i, s);
+  for (PetscInt j = 0; j < np; j++) x[j] = InvRngTruncNormal(&r, pr->mean[j], pr->sd[j], pr->lo[j], pr->hi[j]);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvMAPAllocResults(InvMAP map)
+{
+  const PetscInt n = PetscMax(map->n, 1), np = map->model->nparam;
+
+  PetscFunctionBegin;
+  if (map->theta_map) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc5(n * np, &map->theta_map, n, &map->obj, n, &map->gnorm, n * np * np, &map->cov, n, &map->wall));
+  PetscCall(PetscMalloc5(n, &map->its, n, &map->nfev, n, &map->reason, n, &map->nbest, n, &map->nstart_ok));
+  PetscCall(PetscCalloc1(n, &map->task_evals));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPSolve(InvMAP map)
+{
+  const PetscInt np = map->model->nparam;
+  const PetscInt ns = map->nstarts + (map->start_mean ? 1 : 0) + (map->init ? 1 : 0);
+  PetscInt ntask = 0, *idx, *its, *nfev, *reason;
+  PetscReal *x0, *x, *f, *gn;
+  PetscLogDouble t0, t1;
+  PetscInt64 tot = 0, counts[5] = {0, 0, 0, 0, 0};
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPSetUp(map));
+  PetscCheck(ns >= 1, map->comm, PETSC_ERR_ARG_WRONG, "No starts: use -map_starts > 0, -map_start_mean or -map_init");
+  PetscCall(InvMAPSetUpSolvers(map));
+  PetscCall(InvMAPAllocResults(map));
+  PetscCall(PetscLogEventBegin(INV_MAPSolve, 0, 0, 0, 0));
+  PetscCall(PetscTime(&t0));
+  PetscCall(PetscMalloc4(PetscMax(map->n * ns, 1), &idx, PetscMax(map->n * ns, 1), &its, PetscMax(map->n * ns, 1), &nfev,
+                         PetscMax(map->n * ns, 1), &reason));
+  PetscCall(PetscMalloc4(PetscMax(map->n * ns, 1) * np, &x0, PetscMax(map->n * ns, 1) * np, &x, PetscMax(map->n * ns, 1), &f,
+                         PetscMax(map->n * ns, 1), &gn));
+  for (PetscInt i = 0; i < map->n; i++) {
+    if (map->status[i] != INV_MAP_OK) continue;
+    for (PetscInt s = 0; s < ns; s++) {
+      idx[ntask] = i;
+      PetscCall(InvMAPStartPoint(map, i, s, x0 + ntask * np));
+      ntask++;
+    }
+  }
+  PetscCall(InvMAPMinimize(map, ntask, idx, x0, x, f, gn, its, nfev, reason));
+  /* best start per problem; tasks of a problem are consecutive */
+  for (PetscInt i = 0, t = 0; i < map->n; i++) {
+    PetscInt best = -1, nok = 0, nb = 0, fev = 0;
+    for (PetscInt j = 0; j < np; j++) map->theta_map[i * np + j] = NAN;
+    for (PetscInt k = 0; k < np * np; k++) map->cov[i * np * np + k] = NAN;
+    map->obj[i] = map->gnorm[i] = NAN;
+    map->its[i] = map->nfev[i] = map->nbest[i] = map->nstart_ok[i] = 0;
+    map->reason[i] = 0;
+    if (map->status[i] != INV_MAP_OK) continue;
+    for (PetscInt s = t; s < t + ns; s++) {
+      fev += nfev[s];
+      if (PetscIsInfOrNanReal(f[s])) continue;
+      nok++;
+      if (best < 0 || f[s] < f[best]) best = s;
+    }
+    if (best >= 0)
+      for (PetscInt s = t; s < t + ns; s++) {
+        PetscReal dx = 0;
+        if (PetscIsInfOrNanReal(f[s]) || f[s] - f[best] > map->same_tol * (1 + PetscAbsReal(f[best]))) continue;
+        for (PetscInt j = 0; j < np; j++) dx = PetscMax(dx, PetscAbsReal(x[s * np + j] - x[best * np + j]) / map->prior->sd[j]);
+        if (dx <= 1e-3) nb++;
+      }
+    map->nfev[i] = fev;
+    map->nstart_ok[i] = nok;
+    map->nbest[i] = nb;
+    if (best < 0)
+      map->status[i] = INV_MAP_FAILED;
+    else {
+      PetscCall(PetscArraycpy(map->theta_map + i * np, x + best * np, np));
+      map->obj[i] = f[best];
+      map->gnorm[i] = gn[best];
+      map->its[i] = its[best];
+      map->reason[i] = reason[best];
+    }
+    t += ns;
+  }
+  if (map->htype != INV_MAP_HESSIAN_NONE)
+    for (PetscInt i = 0; i < map->n; i++) {
+      PetscReal H[INV_MAX_PARAM * INV_MAX_PARAM];
+      PetscBool spd;
+      if (map->status[i] != INV_MAP_OK) continue;
+      PetscCall(InvMAPComputeHessian(map, i, map->theta_map + i * np, map->htype, H));
+      PetscCall(InvMAPSymInverse(np, H, map->cov + i * np * np, &spd));
+      if (!spd) map->status[i] = INV_MAP_BAD_COV;
+    }
+  PetscCall(PetscTime(&t1));
+  map->seconds = t1 - t0;
+  for (PetscInt i = 0; i < map->n; i++) tot += map->task_evals[i];
+  for (PetscInt i = 0; i < map->n; i++) map->wall[i] = tot ? map->seconds * map->task_evals[i] / (PetscReal)tot : 0;
+  for (PetscInt i = 0; i < map->n; i++) counts[map->status[i]]++;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, 5, MPIU_INT64, MPI_SUM, map->comm));
+  if (counts[INV_MAP_FAILED])
+    PetscCall(PetscPrintf(map->comm,
+                          "map: warning: %" PetscInt64_FMT " samples failed at every start (forward solve failure); flagged as failed\n",
+                          counts[INV_MAP_FAILED]));
+  if (counts[INV_MAP_BAD_COV])
+    PetscCall(PetscPrintf(map->comm,
+                          "map: warning: %" PetscInt64_FMT " samples have a Hessian that is not positive definite at the MAP point; "
+                          "their /cov is NaN (status bad_cov)\n",
+                          counts[INV_MAP_BAD_COV]));
+  PetscCall(PetscFree4(idx, its, nfev, reason));
+  PetscCall(PetscFree4(x0, x, f, gn));
+  PetscCall(PetscLogEventEnd(INV_MAPSolve, 0, 0, 0, 0));
+  map->solved = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}

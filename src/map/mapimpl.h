@@ -1,0 +1,50 @@
+/* Private state of InvMAP (include/invmap/map.h), shared by the files of src/map. */
+#pragma once
+#include <invmap/map.h>
+#include <petsctao.h>
+#include "mapts.h"
+
+#define INV_MAP_MAXLEVELS 8
+
+struct _p_InvMAP {
+  MPI_Comm comm;
+  PetscMPIInt rank, size;
+  char model_type[INV_MAX_NAME];
+  InvModel model;
+  InvPrior prior;
+  /* input */
+  char input[PETSC_MAX_PATH_LEN], init_file[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN];
+  PetscBool use_clean, overwrite, quiet, fixed_rho, fixed_sigma;
+  PetscReal rho, sigma;
+  PetscInt nmax; /* use only the first nmax samples of the file (0: all) */
+  /* problems on this rank */
+  PetscInt64 N, first; /* global count, global index of the first local problem */
+  PetscInt n, nt;
+  PetscReal *t, *d, *noise, *init, *theta_true;
+  PetscInt *status;
+  /* settings */
+  PetscInt nstarts, batch;
+  PetscBool start_mean;
+  PetscInt64 seed;
+  InvMAPHessianType htype;
+  PetscReal fd_h, same_tol;
+  PetscBool setfromoptions, setup, solved;
+  /* solvers: batched TS at sizes batch, batch/4, ... */
+  PetscInt nlevels, level_size[INV_MAP_MAXLEVELS];
+  InvMAPTS mts[INV_MAP_MAXLEVELS];
+  const PetscReal **dptr;
+  PetscReal *rhob, *sigb, *thb, *fb, *gb;
+  PetscInt *stb;
+  /* results (local) */
+  PetscReal *theta_map, *obj, *gnorm, *cov, *wall;
+  PetscInt *its, *nfev, *reason, *nbest, *nstart_ok;
+  PetscInt64 evals, forward, adjoint;
+  PetscReal seconds;
+  PetscInt64 *task_evals; /* member evaluations per local problem (wall-time attribution) */
+};
+
+PETSC_INTERN PetscErrorCode InvMAPSetUpSolvers(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPReadModelName(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPReadInput(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPCheckProblems(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPSymInverse(PetscInt p, const PetscReal H[], PetscReal C[], PetscBool *spd);

@@ -1,0 +1,521 @@
+/* InvMAPTS: batched forward + adjoint + forward-sensitivity solves of the MAP misfit (see mapts.h). */
+#include "mapts.h"
+#include <invmap/noise.h>
+
+struct _p_InvMAPTS {
+  InvModel model;
+  PetscInt bmax, nb;
+  char prefix[64];
+  PetscBool sens; /* this instance computes forward sensitivities (one member, no trajectory) */
+  TS ts;
+  Vec X, lambda, mu;
+  Mat J, Jp, S;
+  PetscReal *theta; /* bmax x np */
+  PetscInt nt, nspan, k, kadj;
+  PetscReal *times, *span;
+  PetscReal *y, *gy, *Sy; /* bmax x nt x no; dJ/dy of the same shape; nt x no x np (sens) */
+  PetscReal *work;        /* 3 nt */
+  PetscBool nonfinite, setfromoptions;
+  PetscReal dt0;
+  PetscInt64 nforward, nadjoint, nsteps;
+  InvMAPTS child; /* the sensitivity solver */
+};
+
+static PetscErrorCode InvMAPTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscScalar *x;
+  PetscScalar *f;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(VecGetArrayWrite(F, &f));
+  PetscCall(m->model->ops.rhs(m->model, t, m->bmax, x, m->theta, f));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(VecRestoreArrayWrite(F, &f));
+  PetscFunctionReturn(0);
+}
+
+/* The block-diagonal AIJ matrices hold their values member-major and row-major, exactly the layout of
+   the model's jacobian/jacobianp arrays, so they are filled in place. */
+static PetscErrorCode InvMAPTSRHSJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat B, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscScalar *x;
+  PetscScalar *a;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(MatSeqAIJGetArrayWrite(A, &a));
+  PetscCall(m->model->ops.jacobian(m->model, t, m->bmax, x, m->theta, a));
+  PetscCall(MatSeqAIJRestoreArrayWrite(A, &a));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvMAPTSRHSJacobianP(TS ts, PetscReal t, Vec X, Mat A, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscScalar *x;
+  PetscScalar *a;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(MatSeqAIJGetArrayWrite(A, &a));
+  PetscCall(m->model->ops.jacobianp(m->model, t, m->bmax, x, m->theta, a));
+  PetscCall(MatSeqAIJRestoreArrayWrite(A, &a));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
+/* Non-finite or huge stage values reject the step; with a fixed step the solve then fails cleanly. */
+static PetscErrorCode InvMAPTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
+{
+  InvMAPTS m;
+  const PetscScalar *x;
+  PetscInt n;
+  PetscReal s = 0;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &m));
+  PetscCall(VecGetLocalSize(X, &n));
+  PetscCall(VecGetArrayRead(X, &x));
+  for (PetscInt i = 0; i < n; i++) s += x[i] * x[i];
+  PetscCall(VecRestoreArrayRead(X, &x));
+  *ok = (s <= 1e200) ? PETSC_TRUE : PETSC_FALSE;
+  if (!*ok) m->nonfinite = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static inline PetscBool InvMAPTSAtTime(PetscReal t, PetscReal tk)
+{
+  return PetscAbsReal(t - tk) <= 1e-9 * (1.0 + PetscAbsReal(tk)) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Forward monitor: record y = H x at t_k (and, for the sensitivity solver, H S). */
+static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscInt ns = m->model->nstate, no = m->model->nobs, np = m->model->nparam, nt = m->nt;
+  const PetscReal *H = m->model->H;
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  if (step > 0) m->nsteps++;
+  if (m->k >= nt || !InvMAPTSAtTime(t, m->times[m->k])) PetscFunctionReturn(0);
+  PetscCall(VecGetArrayRead(X, &x));
+  for (PetscInt b = 0; b < m->nb; b++) {
+    const PetscScalar *xb = x + b * ns;
+    PetscReal *yb = m->y + (b * nt + m->k) * no;
+    for (PetscInt c = 0; c < no; c++) {
+      PetscReal s = 0;
+      for (PetscInt i = 0; i < ns; i++) s += H[c * ns + i] * xb[i];
+      yb[c] = s;
+    }
+  }
+  PetscCall(VecRestoreArrayRead(X, &x));
+  if (m->sens) {
+    Mat S;
+    const PetscScalar *s;
+    PetscCall(TSForwardGetSensitivities(ts, NULL, &S));
+    PetscCall(MatDenseGetArrayRead(S, &s)); /* column-major ns x np */
+    for (PetscInt c = 0; c < no; c++)
+      for (PetscInt j = 0; j < np; j++) {
+        PetscReal v = 0;
+        for (PetscInt i = 0; i < ns; i++) v += H[c * ns + i] * s[i + j * ns];
+        m->Sy[(m->k * no + c) * np + j] = v;
+      }
+    PetscCall(MatDenseRestoreArrayRead(S, &s));
+  }
+  m->k++;
+  PetscFunctionReturn(0);
+}
+
+/* Adjoint monitor: at t_k add H^T dJ/dy_k (computed from the forward pass) to lambda. */
+static PetscErrorCode InvMAPTSAdjointMonitor(TS ts, PetscInt steps, PetscReal t, Vec X, PetscInt numcost, Vec *lambda, Vec *mu, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscInt ns = m->model->nstate, no = m->model->nobs, nt = m->nt;
+  const PetscReal *H = m->model->H;
+  PetscScalar *l;
+
+  PetscFunctionBegin;
+  if (m->kadj < 0 || !InvMAPTSAtTime(t, m->times[m->kadj])) PetscFunctionReturn(0);
+  PetscCall(VecGetArray(lambda[0], &l));
+  for (PetscInt b = 0; b < m->nb; b++) {
+    const PetscReal *gb = m->gy + (b * nt + m->kadj) * no;
+    for (PetscInt i = 0; i < ns; i++) {
+      PetscReal s = 0;
+      for (PetscInt c = 0; c < no; c++) s += H[c * ns + i] * gb[c];
+      l[b * ns + i] += s;
+    }
+  }
+  PetscCall(VecRestoreArray(lambda[0], &l));
+  m->kadj--;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvMAPTSBlockDiagonal(PetscInt nb, PetscInt rows, PetscInt cols, Mat *A)
+{
+  PetscInt idx[INV_MAX_PARAM];
+  PetscScalar zero[INV_MAX_PARAM] = {0};
+
+  PetscFunctionBegin;
+  PetscCall(MatCreateSeqAIJ(PETSC_COMM_SELF, nb * rows, nb * cols, cols, NULL, A));
+  for (PetscInt b = 0; b < nb; b++)
+    for (PetscInt i = 0; i < rows; i++) {
+      const PetscInt r = b * rows + i;
+      for (PetscInt j = 0; j < cols; j++) idx[j] = b * cols + j;
+      PetscCall(MatSetValues(*A, 1, &r, cols, idx, zero, INSERT_VALUES));
+    }
+  PetscCall(MatAssemblyBegin(*A, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*A, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatSetOption(*A, MAT_NEW_NONZERO_LOCATION_ERR, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, const char prefix[], PetscBool sens, InvMAPTS *mts)
+{
+  InvMAPTS m;
+  const PetscInt ns = model->nstate, np = model->nparam;
+
+  PetscFunctionBegin;
+  PetscCheck(bmax >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Batch size must be >= 1, got %" PetscInt_FMT, bmax);
+  PetscCheck(model->ops.jacobian && model->ops.jacobianp, PETSC_COMM_SELF, PETSC_ERR_SUP,
+             "Model %s lacks the Jacobians (jacobian, jacobianp) that MAP estimation needs", model->type);
+  PetscCall(PetscNew(&m));
+  m->model = model;
+  m->bmax = bmax;
+  m->sens = sens;
+  m->dt0 = 0.05;
+  if (prefix) PetscCall(PetscStrncpy(m->prefix, prefix, sizeof(m->prefix)));
+  PetscCall(PetscMalloc1(bmax * np, &m->theta));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, bmax * ns, &m->X));
+  PetscCall(InvMAPTSBlockDiagonal(bmax, ns, ns, &m->J));
+  PetscCall(InvMAPTSBlockDiagonal(bmax, ns, np, &m->Jp));
+  PetscCall(TSCreate(PETSC_COMM_SELF, &m->ts));
+  PetscCall(TSSetOptionsPrefix(m->ts, prefix));
+  PetscCall(TSSetApplicationContext(m->ts, m));
+  PetscCall(TSSetProblemType(m->ts, TS_NONLINEAR));
+  PetscCall(TSSetType(m->ts, TSRK));
+  PetscCall(TSRKSetType(m->ts, TSRK4));
+  PetscCall(TSSetTimeStep(m->ts, m->dt0));
+  PetscCall(TSSetTolerances(m->ts, 1e-6, NULL, 1e-6, NULL));
+  {
+    TSAdapt adapt;
+    PetscCall(TSGetAdapt(m->ts, &adapt));
+    PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
+    PetscCall(TSAdaptSetStepLimits(adapt, 1e-10, 1e3));
+  }
+  PetscCall(TSSetRHSFunction(m->ts, NULL, InvMAPTSRHS, m));
+  PetscCall(TSSetRHSJacobian(m->ts, m->J, m->J, InvMAPTSRHSJacobian, m));
+  PetscCall(TSSetRHSJacobianP(m->ts, m->Jp, InvMAPTSRHSJacobianP, m));
+  PetscCall(TSSetFunctionDomainError(m->ts, InvMAPTSDomain));
+  PetscCall(TSSetExactFinalTime(m->ts, TS_EXACTFINALTIME_MATCHSTEP));
+  PetscCall(TSSetMaxSteps(m->ts, 10000000));
+  PetscCall(TSSetMaxStepRejections(m->ts, 20));
+  PetscCall(TSSetErrorIfStepFails(m->ts, PETSC_FALSE));
+  PetscCall(TSMonitorSet(m->ts, InvMAPTSMonitor, m, NULL));
+  if (sens) {
+    PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, ns, np, NULL, &m->S));
+    PetscCall(TSForwardSetSensitivities(m->ts, np, m->S));
+  } else {
+    TSTrajectory tj;
+    PetscCall(VecDuplicate(m->X, &m->lambda));
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, bmax * np, &m->mu));
+    PetscCall(TSSetSaveTrajectory(m->ts));
+    PetscCall(TSGetTrajectory(m->ts, &tj));
+    PetscCall(TSTrajectorySetType(tj, m->ts, TSTRAJECTORYMEMORY));
+    PetscCall(TSSetCostGradients(m->ts, 1, &m->lambda, &m->mu));
+    PetscCall(TSAdjointMonitorSet(m->ts, InvMAPTSAdjointMonitor, m, NULL));
+  }
+  *mts = m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSCreate(InvModel model, PetscInt bmax, const char prefix[], InvMAPTS *mts)
+{
+  PetscFunctionBegin;
+  PetscCall(InvMAPTSCreateInternal(model, bmax, prefix, PETSC_FALSE, mts));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSSetObservationTimes(InvMAPTS m, PetscInt n, const PetscReal t[])
+{
+  const PetscInt no = m->model->nobs;
+
+  PetscFunctionBegin;
+  PetscCheck(n >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "MAP estimation needs at least 2 observation times, got %" PetscInt_FMT, n);
+  PetscCheck(t[0] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Observation times must be >= 0 (the initial time)");
+  for (PetscInt k = 1; k < n; k++)
+    PetscCheck(t[k] > t[k - 1], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+               "Observation times must increase strictly (t[%" PetscInt_FMT "] = %g)", k, (double)t[k]);
+  PetscCall(PetscFree(m->times));
+  PetscCall(PetscFree(m->span));
+  PetscCall(PetscFree(m->y));
+  PetscCall(PetscFree(m->gy));
+  PetscCall(PetscFree(m->Sy));
+  PetscCall(PetscFree(m->work));
+  m->nt = n;
+  PetscCall(PetscMalloc1(n, &m->times));
+  PetscCall(PetscArraycpy(m->times, t, n));
+  m->nspan = t[0] > 0 ? n + 1 : n;
+  PetscCall(PetscMalloc1(m->nspan, &m->span));
+  m->span[0] = 0;
+  PetscCall(PetscArraycpy(m->span + (m->nspan - n), t, n));
+  PetscCall(TSSetTimeSpan(m->ts, m->nspan, m->span));
+  PetscCall(PetscMalloc1(m->bmax * n * no, &m->y));
+  PetscCall(PetscMalloc1(m->bmax * n * no, &m->gy));
+  PetscCall(PetscMalloc1(3 * n, &m->work));
+  if (m->sens) PetscCall(PetscMalloc1(n * no * m->model->nparam, &m->Sy));
+  if (m->child) PetscCall(InvMAPTSSetObservationTimes(m->child, n, t));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
+{
+  PetscBool isrk, istheta, set;
+  TSAdapt adapt;
+  TSAdaptType atype;
+  char opt[128];
+
+  PetscFunctionBegin;
+  /* Members share an adaptive step: control the worst member's error. */
+  PetscCall(PetscOptionsHasName(NULL, m->prefix[0] ? m->prefix : NULL, "-ts_adapt_wnormtype", &set));
+  if (!set) {
+    PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%sts_adapt_wnormtype", m->prefix));
+    PetscCall(PetscOptionsSetValue(NULL, opt, "infinity"));
+  }
+  PetscCall(TSSetFromOptions(m->ts));
+  PetscCall(TSGetTimeStep(m->ts, &m->dt0));
+  PetscCheck(m->dt0 > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-%sts_dt must be positive", m->prefix);
+  PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSRK, &isrk));
+  PetscCall(PetscObjectTypeCompareAny((PetscObject)m->ts, &istheta, TSTHETA, TSCN, TSBEULER, ""));
+  PetscCheck(isrk || istheta, PETSC_COMM_SELF, PETSC_ERR_SUP,
+             "-%sts_type: MAP gradients need a TS with a discrete adjoint in PETSc 3.18: rk (types 1fe, 2a, 3, 3bs, 4) or theta/cn/beuler",
+             m->prefix);
+  if (isrk) {
+    TSRKType rk;
+    PetscBool bad;
+    PetscCall(TSRKGetType(m->ts, &rk));
+    PetscCall(PetscStrInList(rk, "5f,5dp,5bs,6vr,7vr,8vr", ',', &bad));
+    PetscCheck(!bad, PETSC_COMM_SELF, PETSC_ERR_SUP,
+               "-%sts_rk_type %s: the PETSc 3.18 adjoint of RK tableaus with a zero b weight returns wrong gradients; use 4, 3bs, 3 or 2a "
+               "(or -%sts_type cn)",
+               m->prefix, rk, m->prefix);
+    PetscCall(TSGetAdapt(m->ts, &adapt));
+    PetscCall(TSAdaptGetType(adapt, &atype));
+    PetscCall(PetscStrcmp(atype, TSADAPTNONE, &set));
+    PetscCheck(!m->sens || set, PETSC_COMM_SELF, PETSC_ERR_SUP,
+               "Gauss-Newton sensitivities: PETSc 3.18 TSForward with RK is wrong when the step changes; use -%sts_adapt_type none with a "
+               "step dividing the observation spacing, or -%sts_type cn",
+               m->prefix, m->prefix);
+  }
+  m->setfromoptions = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvMAPTSForward(InvMAPTS m, PetscBool *ok)
+{
+  PetscScalar *x;
+  TSConvergedReason reason;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayWrite(m->X, &x));
+  PetscCall(m->model->ops.initial(m->model, m->bmax, m->theta, x));
+  PetscCall(VecRestoreArrayWrite(m->X, &x));
+  if (m->sens) {
+    PetscScalar *s;
+    PetscCall(MatDenseGetArrayWrite(m->S, &s));
+    if (m->model->ops.initial_jacobian) {
+      PetscReal dx0[INV_MAX_PARAM * INV_MAX_PARAM];
+      const PetscInt ns = m->model->nstate, np = m->model->nparam;
+      PetscCall(m->model->ops.initial_jacobian(m->model, 1, m->theta, dx0));
+      for (PetscInt i = 0; i < ns; i++)
+        for (PetscInt j = 0; j < np; j++) s[i + j * ns] = dx0[i * np + j];
+    } else
+      PetscCall(PetscArrayzero(s, m->model->nstate * m->model->nparam));
+    PetscCall(MatDenseRestoreArrayWrite(m->S, &s));
+  }
+  m->k = 0;
+  m->nonfinite = PETSC_FALSE;
+  PetscCall(TSSetTime(m->ts, 0.0));
+  PetscCall(TSSetStepNumber(m->ts, 0));
+  PetscCall(TSSetTimeStep(m->ts, m->dt0));
+  PetscCall(TSSolve(m->ts, m->X));
+  PetscCall(TSGetConvergedReason(m->ts, &reason));
+  m->nforward++;
+  *ok = (reason >= 0 && m->k == m->nt && !m->nonfinite) ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+/* Whitened misfit of member b and dJ/dy into gy. */
+static PetscErrorCode InvMAPTSMemberMisfit(InvMAPTS m, PetscInt b, const PetscReal d[], PetscReal rho, PetscReal sigma, PetscReal *f)
+{
+  const PetscInt nt = m->nt, no = m->model->nobs;
+  PetscReal *r = m->work, *w = m->work + nt, *z = m->work + 2 * nt, s = 0;
+  const PetscReal *yb = m->y + b * nt * no;
+  PetscReal *gb = m->gy + b * nt * no;
+
+  PetscFunctionBegin;
+  for (PetscInt c = 0; c < no; c++) {
+    for (PetscInt k = 0; k < nt; k++) r[k] = d[k * no + c] - yb[k * no + c];
+    InvAR1Whiten(rho, sigma, nt, r, w);
+    for (PetscInt k = 0; k < nt; k++) s += w[k] * w[k];
+    InvAR1WhitenTranspose(rho, sigma, nt, w, z);
+    for (PetscInt k = 0; k < nt; k++) gb[k * no + c] = -z[k];
+  }
+  *f = 0.5 * s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSMisfit(InvMAPTS m, PetscInt nb, const PetscReal theta[], const PetscReal *const d[], const PetscReal rho[],
+                              const PetscReal sigma[], PetscReal f[], PetscReal g[], PetscInt status[])
+{
+  const PetscInt np = m->model->nparam, ns = m->model->nstate;
+  PetscBool ok;
+  TSTrajectory tj;
+
+  PetscFunctionBegin;
+  PetscCheck(!m->sens, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "This InvMAPTS computes sensitivities only");
+  PetscCheck(nb >= 1 && nb <= m->bmax, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Batch of %" PetscInt_FMT " exceeds %" PetscInt_FMT, nb,
+             m->bmax);
+  PetscCheck(m->nt > 0 && m->setfromoptions, PETSC_COMM_SELF, PETSC_ERR_ORDER,
+             "Set the observation times and call InvMAPTSSetFromOptions()");
+  PetscCall(PetscLogEventBegin(INV_MAPObjective, 0, 0, 0, 0));
+  /* unused slots integrate a copy of the first member with zero data weight */
+  for (PetscInt b = 0; b < m->bmax; b++) PetscCall(PetscArraycpy(m->theta + b * np, theta + (b < nb ? b : 0) * np, np));
+  m->nb = nb;
+  PetscCall(TSGetTrajectory(m->ts, &tj));
+  PetscCall(InvMAPTSForward(m, &ok));
+  if (!ok) {
+    PetscCall(TSTrajectoryReset(tj));
+    PetscCall(PetscLogEventEnd(INV_MAPObjective, 0, 0, 0, 0));
+    if (nb == 1) {
+      f[0] = PETSC_INFINITY;
+      if (g) PetscCall(PetscArrayzero(g, np));
+      status[0] = INV_MAPTS_FAILED;
+    } else { /* isolate the failing members */
+      for (PetscInt b = 0; b < nb; b++)
+        PetscCall(InvMAPTSMisfit(m, 1, theta + b * np, &d[b], &rho[b], &sigma[b], &f[b], g ? g + b * np : NULL, &status[b]));
+    }
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt b = 0; b < nb; b++) {
+    status[b] = INV_MAPTS_OK;
+    PetscCall(InvMAPTSMemberMisfit(m, b, d[b], rho[b], sigma[b], &f[b]));
+  }
+  if (!g) {
+    PetscCall(TSTrajectoryReset(tj));
+    PetscCall(PetscLogEventEnd(INV_MAPObjective, 0, 0, 0, 0));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(VecZeroEntries(m->lambda));
+  PetscCall(VecZeroEntries(m->mu));
+  m->kadj = m->nt - 1;
+  PetscCall(TSAdjointSolve(m->ts));
+  m->nadjoint++;
+  /* PETSc 3.18 does not call the adjoint monitor at the initial time: add the jump at t = 0 here */
+  if (m->kadj == 0 && InvMAPTSAtTime(0.0, m->times[0])) {
+    Vec l[1] = {m->lambda};
+    PetscCall(InvMAPTSAdjointMonitor(m->ts, 0, 0.0, m->X, 1, l, &m->mu, m));
+  }
+  PetscCheck(m->kadj == -1, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Adjoint sweep missed %" PetscInt_FMT " observation times", m->kadj + 1);
+  {
+    const PetscScalar *mu, *l;
+    PetscCall(VecGetArrayRead(m->mu, &mu));
+    for (PetscInt i = 0; i < nb * np; i++) g[i] = mu[i];
+    PetscCall(VecRestoreArrayRead(m->mu, &mu));
+    if (m->model->ops.initial_jacobian) { /* x0 depends on theta: add dx0/dtheta^T lambda(0) */
+      PetscReal dx0[INV_MAX_PARAM * INV_MAX_PARAM];
+      PetscCall(VecGetArrayRead(m->lambda, &l));
+      for (PetscInt b = 0; b < nb; b++) {
+        PetscCall(m->model->ops.initial_jacobian(m->model, 1, theta + b * np, dx0));
+        for (PetscInt j = 0; j < np; j++)
+          for (PetscInt i = 0; i < ns; i++) g[b * np + j] += dx0[i * np + j] * l[b * ns + i];
+      }
+      PetscCall(VecRestoreArrayRead(m->lambda, &l));
+    }
+  }
+  PetscCall(PetscLogEventEnd(INV_MAPObjective, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSSensitivities(InvMAPTS m, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool *ok)
+{
+  InvMAPTS c;
+  const PetscInt no = m->model->nobs, np = m->model->nparam;
+
+  PetscFunctionBegin;
+  if (!m->child) {
+    PetscCall(InvMAPTSCreateInternal(m->model, 1, m->prefix, PETSC_TRUE, &m->child));
+    PetscCall(InvMAPTSSetObservationTimes(m->child, m->nt, m->times));
+    PetscCall(InvMAPTSSetFromOptions(m->child));
+  }
+  c = m->child;
+  PetscCall(PetscArraycpy(c->theta, theta, np));
+  c->nb = 1;
+  PetscCall(InvMAPTSForward(c, ok));
+  m->nforward++;
+  if (*ok) {
+    PetscCall(PetscArraycpy(y, c->y, m->nt * no));
+    PetscCall(PetscArraycpy(S, c->Sy, m->nt * no * np));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSGetStats(InvMAPTS m, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *steps)
+{
+  PetscFunctionBegin;
+  if (forward) *forward = m->nforward;
+  if (adjoint) *adjoint = m->nadjoint;
+  if (steps) *steps = m->nsteps + (m->child ? m->child->nsteps : 0);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSDescribe(InvMAPTS m, char desc[], size_t len)
+{
+  TSType type;
+  TSRKType rk = NULL;
+  PetscReal atol, rtol;
+  TSAdapt adapt;
+  TSAdaptType atype;
+  PetscBool isrk;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetType(m->ts, &type));
+  PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSRK, &isrk));
+  if (isrk) PetscCall(TSRKGetType(m->ts, &rk));
+  PetscCall(TSGetTolerances(m->ts, &atol, NULL, &rtol, NULL));
+  PetscCall(TSGetAdapt(m->ts, &adapt));
+  PetscCall(TSAdaptGetType(adapt, &atype));
+  PetscCall(PetscSNPrintf(desc, len, "ts_type=%s%s%s adapt=%s dt=%g rtol=%g atol=%g batch=%" PetscInt_FMT, type, rk ? " rk_type=" : "",
+                          rk ? rk : "", atype, (double)m->dt0, (double)rtol, (double)atol, m->bmax));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSDestroy(InvMAPTS *mts)
+{
+  InvMAPTS m = *mts;
+
+  PetscFunctionBegin;
+  if (!m) PetscFunctionReturn(0);
+  PetscCall(InvMAPTSDestroy(&m->child));
+  PetscCall(TSDestroy(&m->ts));
+  PetscCall(VecDestroy(&m->X));
+  PetscCall(VecDestroy(&m->lambda));
+  PetscCall(VecDestroy(&m->mu));
+  PetscCall(MatDestroy(&m->J));
+  PetscCall(MatDestroy(&m->Jp));
+  PetscCall(MatDestroy(&m->S));
+  PetscCall(PetscFree(m->theta));
+  PetscCall(PetscFree(m->times));
+  PetscCall(PetscFree(m->span));
+  PetscCall(PetscFree(m->y));
+  PetscCall(PetscFree(m->gy));
+  PetscCall(PetscFree(m->Sy));
+  PetscCall(PetscFree(m->work));
+  PetscCall(PetscFree(m));
+  *mts = NULL;
+  PetscFunctionReturn(0);
+}

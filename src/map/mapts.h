@@ -1,0 +1,26 @@
+/* InvMAPTS (private to src/map): a batched, adjoint-capable PETSc TS that evaluates the AR(1)-whitened
+   data misfit of nb independent members, its gradient by one TSAdjointSolve (discrete misfit at the
+   observation times: forward monitor stores dJ/dy, adjoint monitor adds it to lambda), and the
+   observation sensitivities dy/dtheta by TSForward for Gauss-Newton Hessians. */
+#pragma once
+#include <invmap/model.h>
+#include <petscts.h>
+
+typedef struct _p_InvMAPTS *InvMAPTS;
+
+/* Per-member outcome of an evaluation */
+typedef enum { INV_MAPTS_OK = 0, INV_MAPTS_FAILED = 1 } InvMAPTSStatus;
+
+PETSC_INTERN PetscErrorCode InvMAPTSCreate(InvModel, PetscInt bmax, const char prefix[], InvMAPTS *);
+PETSC_INTERN PetscErrorCode InvMAPTSSetObservationTimes(InvMAPTS, PetscInt, const PetscReal[]);
+PETSC_INTERN PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS);
+/* f[b] = 1/2 ||W_b (d_b - y_b(theta_b))||^2 and, when g is not NULL, g[b*np..] = its gradient.
+   d[b] points at member b's series (nt x nobs, time-major). status[b] != 0 marks a failed forward solve
+   (f = +inf, g = 0). */
+PETSC_INTERN PetscErrorCode InvMAPTSMisfit(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal *const d[],
+                                           const PetscReal rho[], const PetscReal sigma[], PetscReal f[], PetscReal g[], PetscInt status[]);
+/* Model output y (nt x nobs) and its sensitivities S (nt x nobs x np) of one member by TSForward. */
+PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool *ok);
+PETSC_INTERN PetscErrorCode InvMAPTSGetStats(InvMAPTS, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *steps);
+PETSC_INTERN PetscErrorCode InvMAPTSDescribe(InvMAPTS, char[], size_t);
+PETSC_INTERN PetscErrorCode InvMAPTSDestroy(InvMAPTS *);
