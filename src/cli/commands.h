@@ -8,3 +8,4 @@
 PetscErrorCode InvCmdSimulate(int *status);
 PetscErrorCode InvCmdTrain(int *status);
 PetscErrorCode InvCmdPredict(int *status);
+PetscErrorCode InvCmdMap(int *status);

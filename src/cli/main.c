@@ -12,6 +12,7 @@ static const char help[] = "invmap: learned inverse maps for ODE models\n"
                            "  simulate   forward ensemble: parameters -> clean and noisy observations (HDF5)\n"
                            "  train      train a neural inverse map (CNN or dense; MPI data-parallel)\n"
                            "  predict    apply trained inverse map(s) to observations (HDF5 or CSV)\n"
+                           "  map        MAP estimates (TSAdjoint + TAO, multistart) and Laplace covariances\n"
                            "Option files: -options_file share/experiments/<name>.opts\n\n";
 
 typedef struct {
@@ -23,6 +24,7 @@ static const InvCommand commands[] = {
     {"simulate", InvCmdSimulate},
     {"train", InvCmdTrain},
     {"predict", InvCmdPredict},
+    {"map", InvCmdMap},
 };
 
 static PetscBool inv_error_printed = PETSC_FALSE;
