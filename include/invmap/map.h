@@ -45,8 +45,12 @@ PETSC_EXTERN PetscErrorCode InvMAPGetPrior(InvMAP, InvPrior *);
    A failed forward solve gives f = +inf and status != 0. */
 PETSC_EXTERN PetscErrorCode InvMAPObjectiveGradient(InvMAP, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal f[],
                                                     PetscReal g[], PetscInt status[]);
+/* Model output y (nt x nobs) at theta on the objective's discretisation; ok = false if the solve failed */
+PETSC_EXTERN PetscErrorCode InvMAPModelOutput(InvMAP, const PetscReal theta[], PetscReal y[], PetscBool *ok);
 /* Hessian (P x P, row-major) of J of local problem i at theta */
 PETSC_EXTERN PetscErrorCode InvMAPComputeHessian(InvMAP, PetscInt i, const PetscReal theta[], InvMAPHessianType, PetscReal H[]);
+/* C = H^{-1} of a symmetric p x p matrix (row-major) by Cholesky; spd = false and C = NaN otherwise */
+PETSC_EXTERN PetscErrorCode InvMAPSymInverse(PetscInt p, const PetscReal H[], PetscReal C[], PetscBool *spd);
 /* Local multistart minimisation of problems idx[0..nb) from starts x0 (nb x P each): one TAO per start,
    their objective evaluations batched. Outputs per start: x (nb x P), f, gnorm, iterations, evaluations,
    TAO reason (or -100 when the initial point fails). */

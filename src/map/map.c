@@ -48,8 +48,8 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCall(PetscOptionsReal("-noise_sigma", "AR(1) sigma used for every sample (default: per sample from /noise)", "", map->sigma,
                              &map->sigma, &map->fixed_sigma));
   PetscCall(PetscOptionsInt("-n", "Use only the first n samples of the input (0: all)", "", map->nmax, &map->nmax, NULL));
-  PetscCall(PetscOptionsString("-map_init", "Initial guesses: HDF5 with /theta_init or /theta_pred (N x P), e.g. from invmap predict", "",
-                               map->init_file, map->init_file, sizeof(map->init_file), NULL));
+  PetscCall(PetscOptionsString("-map_init", "Initial guesses: HDF5 with /theta_init, /theta_pred (invmap predict) or /theta_map (N x P)",
+                               "", map->init_file, map->init_file, sizeof(map->init_file), NULL));
   PetscCall(PetscOptionsInt("-map_starts", "Multistart: number of starts drawn from the prior per sample", "", map->nstarts, &map->nstarts,
                             NULL));
   PetscCall(PetscOptionsBool("-map_start_mean", "Also start from the prior mean", "", map->start_mean, &map->start_mean, NULL));

@@ -76,7 +76,11 @@ static PetscErrorCode InvMAPReadInit(InvMAP map, PetscInt64 i0, PetscInt64 i1)
     ds = "/theta_pred";
     PetscCall(InvH5HasDataset(file, ds, &has));
   }
-  PetscCheck(has, map->comm, PETSC_ERR_FILE_UNEXPECTED, "-map_init %s has neither /theta_init nor /theta_pred", map->init_file);
+  if (!has) {
+    ds = "/theta_map";
+    PetscCall(InvH5HasDataset(file, ds, &has));
+  }
+  PetscCheck(has, map->comm, PETSC_ERR_FILE_UNEXPECTED, "-map_init %s has none of /theta_init, /theta_pred, /theta_map", map->init_file);
   PetscCall(InvH5GetDims(file, ds, &rank, dims));
   PetscCheck(rank == 2 && dims[1] == (hsize_t)np && dims[0] >= (hsize_t)map->N, map->comm, PETSC_ERR_FILE_UNEXPECTED,
              "-map_init %s: %s has shape (%llu, %llu); need (N >= %" PetscInt64_FMT ", %" PetscInt_FMT ")", map->init_file, ds,

@@ -62,3 +62,15 @@ PetscErrorCode InvMAPObjectiveGradient(InvMAP map, PetscInt nb, const PetscInt i
   }
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode InvMAPModelOutput(InvMAP map, const PetscReal theta[], PetscReal y[], PetscBool *ok)
+{
+  PetscReal *S;
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPSetUpSolvers(map));
+  PetscCall(PetscMalloc1(map->nt * map->model->nobs * map->model->nparam, &S));
+  PetscCall(InvMAPTSSensitivities(map->mts[0], theta, y, S, ok));
+  PetscCall(PetscFree(S));
+  PetscFunctionReturn(0);
+}

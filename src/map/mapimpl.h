@@ -47,4 +47,3 @@ PETSC_INTERN PetscErrorCode InvMAPSetUpSolvers(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPReadModelName(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPReadInput(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPCheckProblems(InvMAP);
-PETSC_INTERN PetscErrorCode InvMAPSymInverse(PetscInt p, const PetscReal H[], PetscReal C[], PetscBool *spd);

@@ -1,0 +1,48 @@
+/* Shared set-up of the MAP tests: noisy FHN problems simulated with InvBatchTS at tight tolerance. */
+#pragma once
+#include <invmap/map.h>
+#include <invmap/batchts.h>
+#include <invmap/noise.h>
+
+/* n problems with true parameters drawn from the prior (seed) and AR(1) noise (rho, sigma fixed);
+   d (n x nt) and noise (n x 2) are allocated here. */
+static PetscErrorCode TestMAPMakeProblems(InvModel model, InvPrior prior, PetscInt n, PetscInt nt, PetscReal dt, PetscInt64 seed,
+                                          PetscReal rho, PetscReal sigma, PetscReal **t, PetscReal **theta, PetscReal **d,
+                                          PetscReal **noise)
+{
+  InvBatchTS bts;
+  InvNoise nz;
+  PetscReal *u;
+  PetscInt *st;
+  const PetscInt np = model->nparam;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(nt, t));
+  for (PetscInt k = 0; k < nt; k++) (*t)[k] = k * dt;
+  PetscCall(PetscMalloc1(n * np, theta));
+  PetscCall(PetscMalloc1(n * nt, d));
+  PetscCall(PetscMalloc1(2 * n, noise));
+  PetscCall(PetscMalloc1(n * nt, &u));
+  PetscCall(PetscMalloc1(n, &st));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(InvPriorSample(prior, seed, i, *theta + i * np));
+    (*noise)[2 * i] = rho;
+    (*noise)[2 * i + 1] = sigma;
+  }
+  PetscCall(InvBatchTSCreate(model, 1, "test_sim_", &bts));
+  PetscCall(InvBatchTSSetObservationTimes(bts, nt, *t));
+  PetscCall(PetscOptionsSetValue(NULL, "-test_sim_ts_rtol", "1e-10"));
+  PetscCall(PetscOptionsSetValue(NULL, "-test_sim_ts_atol", "1e-10"));
+  PetscCall(InvBatchTSSetFromOptions(bts));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(InvBatchTSSolve(bts, 1, *theta + i * np, u + i * nt, &st[i]));
+    PetscCheck(st[i] == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "simulation failed");
+  }
+  PetscCall(InvNoiseCreate(&nz));
+  for (PetscInt i = 0; i < n; i++) PetscCall(InvNoiseApply(nz, seed, i, 0, rho, sigma, nt, u + i * nt, *d + i * nt));
+  PetscCall(InvNoiseDestroy(&nz));
+  PetscCall(InvBatchTSDestroy(&bts));
+  PetscCall(PetscFree(st));
+  PetscCall(PetscFree(u));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,95 @@
+/* MAP objective gradient by TSAdjoint vs central finite differences (Richardson-extrapolated) at random
+   prior points, for the default RK4 fixed step and for Crank-Nicolson; also batch independence. */
+#include "test_map_common.h"
+#include <invmap/rng.h>
+
+static PetscErrorCode CheckGradients(const char *label, PetscReal tol)
+{
+  InvMAP map;
+  InvModel model;
+  InvPrior prior;
+  PetscReal *t, *theta, *d, *noise, worst = 0;
+  const PetscInt n = 4, nt = 400, npts = 3;
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
+  PetscCall(InvMAPSetFromOptions(map));
+  PetscCall(InvMAPGetModel(map, &model));
+  PetscCall(InvMAPGetPrior(map, &prior));
+  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 11, 0.8, 0.07, &t, &theta, &d, &noise));
+  noise[2] = 0.0; /* one problem with white noise, one with strong correlation */
+  noise[4] = 0.92;
+  PetscCall(InvMAPSetProblems(map, n, nt, t, d, noise, NULL, 0));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscInt idx[8], st[8];
+    PetscReal th[16], f[8], g[16], gfd[2], gb[2 * 4 * 3], fb[4 * 3], thb[2 * 4 * 3];
+    PetscInt idxb[12], stb[12];
+    for (PetscInt p = 0; p < npts; p++) {
+      PetscReal x[2], err = 0, nrm = 0;
+      PetscCall(InvPriorSample(prior, 1000 + i, p, x));
+      /* f(x + s h e_j) for s = +-1, +-1/2 */
+      for (PetscInt j = 0; j < 2; j++) {
+        const PetscReal h = 1e-4 * prior->sd[j], s[4] = {1, -1, 0.5, -0.5};
+        for (PetscInt q = 0; q < 4; q++) {
+          th[2 * q] = x[0];
+          th[2 * q + 1] = x[1];
+          th[2 * q + j] += s[q] * h;
+          idx[q] = i;
+        }
+        PetscCall(InvMAPObjectiveGradient(map, 4, idx, th, f, NULL, st));
+        for (PetscInt q = 0; q < 4; q++) PetscCheck(!st[q], PETSC_COMM_SELF, PETSC_ERR_PLIB, "forward solve failed");
+        {
+          const PetscReal D1 = (f[0] - f[1]) / (2 * h), D2 = (f[2] - f[3]) / h;
+          gfd[j] = (4 * D2 - D1) / 3;
+        }
+      }
+      idx[0] = i;
+      th[0] = x[0];
+      th[1] = x[1];
+      PetscCall(InvMAPObjectiveGradient(map, 1, idx, th, f, g, st));
+      for (PetscInt j = 0; j < 2; j++) {
+        err += PetscSqr(g[j] - gfd[j]);
+        nrm += PetscSqr(gfd[j]);
+      }
+      err = PetscSqrtReal(err / nrm);
+      worst = PetscMax(worst, err);
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s problem %d point %d: J %.6e adjoint (%.10e, %.10e) fd (%.10e, %.10e) rel err %.2e\n",
+                            label, (int)i, (int)p, (double)f[0], (double)g[0], (double)g[1], (double)gfd[0], (double)gfd[1], (double)err));
+      PetscCheck(err <= tol, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: adjoint gradient differs from finite differences: rel err %g > %g",
+                 label, (double)err, (double)tol);
+      /* the same point inside a batch of other problems and points gives the same gradient */
+      for (PetscInt q = 0; q < 12; q++) {
+        idxb[q] = q % n;
+        PetscCall(InvPriorSample(prior, 77, q, thb + 2 * q));
+      }
+      idxb[5] = i;
+      thb[10] = x[0];
+      thb[11] = x[1];
+      PetscCall(InvMAPObjectiveGradient(map, 12, idxb, thb, fb, gb, stb));
+      PetscCheck(PetscAbsReal(fb[5] - f[0]) <= 1e-12 * PetscAbsReal(f[0]) &&
+                     PetscAbsReal(gb[10] - g[0]) <= 1e-9 * PetscAbsReal(g[0]) + 1e-9,
+                 PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: batched evaluation differs from the single one", label);
+    }
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: worst relative error %.2e\n", label, (double)worst));
+  PetscCall(PetscFree(t));
+  PetscCall(PetscFree(theta));
+  PetscCall(PetscFree(d));
+  PetscCall(PetscFree(noise));
+  PetscCall(InvMAPDestroy(&map));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  PetscCall(InvInitializePackage());
+  PetscCall(CheckGradients("rk4 dt=0.05", 1e-6));
+  PetscCall(PetscOptionsSetValue(NULL, "-map_ts_type", "cn"));
+  PetscCall(PetscOptionsSetValue(NULL, "-map_ts_dt", "0.02"));
+  PetscCall(PetscOptionsSetValue(NULL, "-map_snes_rtol", "1e-12"));
+  PetscCall(PetscOptionsSetValue(NULL, "-map_snes_atol", "1e-13"));
+  PetscCall(CheckGradients("cn dt=0.02", 1e-6));
+  PetscCall(PetscFinalize());
+  return 0;
+}
