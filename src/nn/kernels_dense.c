@@ -5,7 +5,11 @@
 
 void invnn_dense_forward(float *out, const float *in, const float *w, const float *b, int B, int C, int OC)
 {
-  for (int i = 0; i < B; i++) memcpy(out + (size_t)i * OC, b, sizeof(float) * OC);
+  for (int i = 0; i < B; i++) {
+    float *restrict o = out + (size_t)i * OC;
+#pragma omp simd
+    for (int k = 0; k < OC; k++) o[k] = b[k];
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, in, C, w, C, 1.0f, out, OC);
 }
 

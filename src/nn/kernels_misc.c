@@ -11,36 +11,36 @@
 
 const char *const InvActTypes[] = {"identity", "relu", "swish", "gelu", "tanh", "sigmoid", "InvActType", "INV_ACT_", NULL};
 
-void invnn_avgpool_forward(float *out, const float *in, int B, int L, int C, int P)
+void invnn_avgpool_forward(float *restrict out, const float *restrict in, int B, int L, int C, int P)
 {
   int Lo = L / P;
-  float s = 1.0f / (float)P;
+  float sc = 1.0f / (float)P;
 
   for (int i = 0; i < B; i++)
     for (int j = 0; j < Lo; j++) {
-      float *o = out + ((size_t)i * Lo + j) * C;
-      const float *x = in + ((size_t)i * L + (size_t)j * P) * C;
-      for (int c = 0; c < C; c++) o[c] = 0;
-      for (int p = 0; p < P; p++)
+      float *restrict o = out + ((size_t)i * Lo + j) * C;
+      const float *restrict x = in + ((size_t)i * L + (size_t)j * P) * C;
 #pragma omp simd
-        for (int c = 0; c < C; c++) o[c] += x[p * C + c];
-      for (int c = 0; c < C; c++) o[c] *= s;
+      for (int c = 0; c < C; c++) {
+        float acc = 0;
+        for (int p = 0; p < P; p++) acc += x[p * C + c];
+        o[c] = sc * acc;
+      }
     }
 }
 
-void invnn_avgpool_backward(float *din, const float *dout, int B, int L, int C, int P)
+void invnn_avgpool_backward(float *restrict din, const float *restrict dout, int B, int L, int C, int P)
 {
   int Lo = L / P;
-  float s = 1.0f / (float)P;
+  float sc = 1.0f / (float)P;
 
-  memset(din, 0, sizeof(float) * (size_t)B * L * C);
-  for (int i = 0; i < B; i++)
-    for (int j = 0; j < Lo; j++) {
-      const float *o = dout + ((size_t)i * Lo + j) * C;
-      float *x = din + ((size_t)i * L + (size_t)j * P) * C;
-      for (int p = 0; p < P; p++)
-        for (int c = 0; c < C; c++) x[p * C + c] = s * o[c];
-    }
+  for (int i = 0; i < B; i++) {
+    float *restrict x = din + (size_t)i * L * C;
+    const float *restrict o = dout + (size_t)i * Lo * C;
+#pragma omp simd
+    for (int k = 0; k < Lo * P * C; k++) x[k] = sc * o[(k / (P * C)) * C + k % C];
+    for (int k = Lo * P * C; k < L * C; k++) x[k] = 0;
+  }
 }
 
 /* exp in float that vectorises (Cephes polynomial on [-ln2/2, ln2/2], scaled by 2^n through the

@@ -1,4 +1,8 @@
 /* Adam and AdamW (decoupled weight decay) with learning-rate schedules, on the flat parameter buffer. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* with -std=c11, GCC keeps float operations trapping and then will not vectorise the update */
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <invmap/nn.h>
 #include <math.h>
 
@@ -86,13 +90,19 @@ PetscErrorCode InvOptStep(InvOpt o, float *p, const float *g, PetscReal lr)
   c1 = (float)(1.0 - pow(o->beta1, (double)o->t));
   c2 = (float)(1.0 - pow(o->beta2, (double)o->t));
   a = (float)lr;
+  {
+    float l2 = adamw ? 0.0f : wd, dec = adamw ? wd : 0.0f, ic1 = 1.0f / c1, ic2 = 1.0f / c2;
+    float *restrict M = o->m, *restrict V = o->v, *restrict P = p;
+    const float *restrict G = g;
+    size_t n = o->n;
 #pragma omp simd
-  for (size_t i = 0; i < o->n; i++) {
-    float gi = g[i] + (adamw ? 0.0f : wd * p[i]);
-    float m = b1 * o->m[i] + (1 - b1) * gi, v = b2 * o->v[i] + (1 - b2) * gi * gi;
-    o->m[i] = m;
-    o->v[i] = v;
-    p[i] -= a * ((m / c1) / (sqrtf(v / c2) + eps) + (adamw ? wd * p[i] : 0.0f));
+    for (size_t i = 0; i < n; i++) {
+      float gi = G[i] + l2 * P[i];
+      float m = b1 * M[i] + (1 - b1) * gi, v = b2 * V[i] + (1 - b2) * gi * gi;
+      M[i] = m;
+      V[i] = v;
+      P[i] -= a * ((m * ic1) / (sqrtf(v * ic2) + eps) + dec * P[i]);
+    }
   }
   PetscFunctionReturn(0);
 }

@@ -177,7 +177,7 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
   if (!t->quiet)
     PetscCall(PetscPrintf(t->comm,
                           "invmap train: done in %.1f s (this run; %.1f s in gradient reductions); best validation loss %.4e; model %s\n",
-                          t0 - tstart, t->t_allreduce, t->best_val, t->output));
+                          t0 - tstart, t->t_allreduce, t->Nval > 0 ? t->best_val : NAN, t->output));
   PetscCall(InvTrainerWriteModel(t));
   PetscFunctionReturn(0);
 }

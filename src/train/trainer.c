@@ -84,8 +84,7 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCall(PetscOptionsBool("-resume", "Continue from the checkpoint", "", t->resume, &t->resume, NULL));
   PetscCall(PetscOptionsEnum("-train_allreduce", "Gradient reduction: one flat Allreduce, or per-layer Iallreduce overlapping backward", "",
                              InvAllreduceTypes, (PetscEnum)t->allreduce, (PetscEnum *)&t->allreduce, NULL));
-  PetscCall(PetscOptionsInt("-train_blas_threads", "OpenBLAS threads per rank (-1: 1 when several ranks, else OpenBLAS's default)", "",
-                            t->blas_threads, &t->blas_threads, NULL));
+  PetscCall(PetscOptionsInt("-train_blas_threads", "OpenBLAS threads per rank (default 1)", "", t->blas_threads, &t->blas_threads, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress lines", "", t->quiet, &t->quiet, NULL));
   PetscOptionsEnd();
   PetscCall(InvNetSpecSetFromOptions(&t->spec));
@@ -114,10 +113,8 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
 
   PetscFunctionBegin;
   PetscCheck(t->data_file[0], t->comm, PETSC_ERR_ARG_NULL, "No training set: give -i <file.h5> (made by invmap simulate)");
-  if (t->blas_threads > 0)
-    openblas_set_num_threads((int)t->blas_threads);
-  else if (t->blas_threads < 0 && t->size > 1)
-    openblas_set_num_threads(1);
+  /* the per-rank GEMMs are small (batch x layer width): OpenBLAS threads cost more than they give */
+  openblas_set_num_threads(t->blas_threads > 0 ? (int)t->blas_threads : 1);
   if (t->resume) {
     PetscCall(InvFileExists(t->checkpoint, &exists));
     PetscCheck(exists, t->comm, PETSC_ERR_FILE_OPEN, "-resume: checkpoint %s does not exist (set it with -train_checkpoint)",

@@ -1,0 +1,8 @@
+# invmap train / invmap predict: data-parallel training (rank invariance, bitwise reproducibility,
+# checkpoint/resume), prediction on HDF5 and CSV, and bad inputs.
+add_executable(nn_tool ${CMAKE_CURRENT_SOURCE_DIR}/nn_tool.c)
+target_link_libraries(nn_tool PRIVATE invmap_lib)
+invmap_add_cli_test(train_ranks train_ranks.sh PROCESSORS 2)
+invmap_add_cli_test(train_resume train_resume.sh PROCESSORS 2)
+invmap_add_cli_test(train_predict train_predict.sh PROCESSORS 2)
+invmap_add_cli_test(train_bad_input train_bad_input.sh PROCESSORS 2)

@@ -1,0 +1,25 @@
+#!/bin/bash
+# invmap predict: HDF5 and CSV observations, 1 and 2 ranks, ensembles (mean and spread), metrics;
+# invmap train with the Fourier and dense variants.
+set -euo pipefail
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+$MPIEXEC -n 2 $INVMAP simulate -n 300 -obs_n 200 -seed 11 -noise_type none -o $W/tr.h5 -quiet
+$MPIEXEC -n 2 $INVMAP simulate -n 50 -obs_n 200 -seed 12 -o $W/te.h5 -quiet
+$INVMAP train -help | grep -q -- "-train_epochs" || { echo "FAIL: -help does not list the options"; exit 1; }
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/a.h5 -train_epochs 5 -quiet
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/b.h5 -train_epochs 5 -train_seed 9 -train_repr both -quiet
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/c.h5 -train_epochs 5 -nn_arch dense -nn_dense 32,32 -train_repr fourier -opt_type adamw -opt_weight_decay 1e-4 -opt_lr_schedule cosine -quiet
+$MPIEXEC -n 1 $INVMAP predict -model $W/a.h5 -i $W/te.h5 -predict_data u -o $W/p1.h5 -predict_csv $W/p1.csv | tee $W/log1
+grep -q "Median-APE" $W/log1
+$MPIEXEC -n 2 $INVMAP predict -model $W/a.h5 -i $W/te.h5 -predict_data u -o $W/p2.h5
+h5diff -p 1e-5 $W/p1.h5 $W/p2.h5 /theta_pred /theta_pred
+[ $(wc -l < $W/p1.csv) -eq 51 ] || { echo "FAIL: CSV rows"; exit 1; }
+# CSV observations give the same estimates as HDF5
+$MPIEXEC -n 1 $TESTBIN/nn_tool -mode csv -a $W/te.h5 -dataset /u -rows 50 -b $W/obs.csv
+$MPIEXEC -n 2 $INVMAP predict -model $W/a.h5 -i $W/obs.csv -o $W/p3.h5
+h5diff -p 1e-5 $W/p1.h5 $W/p3.h5 /theta_pred /theta_pred
+# ensemble of three models (different seeds, representations and architectures)
+$MPIEXEC -n 2 $INVMAP predict -model $W/a.h5,$W/b.h5,$W/c.h5 -i $W/te.h5 -o $W/pe.h5
+h5ls $W/pe.h5 | grep -q theta_std || { echo "FAIL: no /theta_std"; exit 1; }
+echo "train_predict: OK"
