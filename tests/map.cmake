@@ -1,3 +1,4 @@
 # Tests of invmap map (issue 4): adjoint gradients, Hessians, multistart vs grid search, bad input, CLI.
 invmap_add_unit_test(test_map_gradient ${CMAKE_CURRENT_SOURCE_DIR}/test_map_gradient.c RANKS 1 LABELS map)
 invmap_add_unit_test(test_map_hessian ${CMAKE_CURRENT_SOURCE_DIR}/test_map_hessian.c RANKS 1 LABELS map)
+invmap_add_unit_test(test_map_multistart ${CMAKE_CURRENT_SOURCE_DIR}/test_map_multistart.c RANKS 1 LABELS map)

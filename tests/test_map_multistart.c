@@ -1,0 +1,51 @@
+/* Multistart MAP (default starts) reaches the global minimum found by an exhaustive grid search plus
+   local refinement, on a handful of noisy FHN problems (AR(1) noise, sampled parameters). */
+#include "test_map_common.h"
+#include "test_map_global.h"
+
+int main(int argc, char **argv)
+{
+  InvMAP map;
+  InvModel model;
+  InvPrior prior;
+  PetscReal *t, *theta, *d, *noise;
+  const PetscReal *xm, *fm, *cov;
+  const PetscInt *nbest, *status;
+  PetscInt n = 5, nt = 500, nl, nfail = 0;
+
+  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  PetscCall(InvInitializePackage());
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-test_n", &n, NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-test_nt", &nt, NULL));
+  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
+  PetscCall(InvMAPSetFromOptions(map));
+  PetscCall(InvMAPGetModel(map, &model));
+  PetscCall(InvMAPGetPrior(map, &prior));
+  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 21, 0.8, 0.07, &t, &theta, &d, &noise));
+  PetscCall(InvMAPSetProblems(map, n, nt, t, d, noise, NULL, 0));
+  PetscCall(InvMAPSolve(map));
+  PetscCall(InvMAPGetResults(map, &nl, &xm, &fm, &cov, &nbest, &status));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal xg[2] = {NAN, NAN}, fg = NAN;
+    PetscBool ok;
+    PetscCall(TestMAPGlobalMin(map, i, 61, 81, 12, xg, &fg));
+    ok = (status[i] == INV_MAP_OK && fm[i] <= fg + 1e-6 * (1 + PetscAbsReal(fg))) ? PETSC_TRUE : PETSC_FALSE;
+    if (!ok) nfail++;
+    PetscCall(
+        PetscPrintf(PETSC_COMM_SELF,
+                    "problem %d: true (%.4f, %.4f) | multistart MAP (%.6f, %.6f) J %.6f, %d starts at best, sd (%.2e, %.2e) | grid+refine "
+                    "(%.6f, %.6f) J %.6f %s\n",
+                    (int)i, (double)theta[2 * i], (double)theta[2 * i + 1], (double)xm[2 * i], (double)xm[2 * i + 1], (double)fm[i],
+                    (int)nbest[i], (double)PetscSqrtReal(cov[4 * i]), (double)PetscSqrtReal(cov[4 * i + 3]), (double)xg[0], (double)xg[1],
+                    (double)fg, ok ? "ok" : "MISSED"));
+  }
+  PetscCheck(!nfail, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "multistart MAP missed the global minimum on %" PetscInt_FMT " of %" PetscInt_FMT " problems", nfail, n);
+  PetscCall(PetscFree(t));
+  PetscCall(PetscFree(theta));
+  PetscCall(PetscFree(d));
+  PetscCall(PetscFree(noise));
+  PetscCall(InvMAPDestroy(&map));
+  PetscCall(PetscFinalize());
+  return 0;
+}
