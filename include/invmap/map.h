@@ -42,7 +42,7 @@ PETSC_EXTERN PetscErrorCode InvMAPSetProblems(InvMAP, PetscInt n, PetscInt nt, c
 PETSC_EXTERN PetscErrorCode InvMAPGetModel(InvMAP, InvModel *);
 PETSC_EXTERN PetscErrorCode InvMAPGetPrior(InvMAP, InvPrior *);
 /* J and its adjoint gradient (g may be NULL) of local problems idx[0..nb) at theta (nb x P), batched.
-   A failed forward solve gives f = +inf and status != 0. */
+   A failed forward solve gives f = PETSC_INFINITY (finite, for TAO's line searches), g = 0 and status != 0. */
 PETSC_EXTERN PetscErrorCode InvMAPObjectiveGradient(InvMAP, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal f[],
                                                     PetscReal g[], PetscInt status[]);
 /* Model output y (nt x nobs) at theta on the objective's discretisation; ok = false if the solve failed */
@@ -59,5 +59,7 @@ PETSC_EXTERN PetscErrorCode InvMAPMinimize(InvMAP, PetscInt nb, const PetscInt i
 /* Results of the local problems after InvMAPSolve (arrays owned by InvMAP; any may be NULL) */
 PETSC_EXTERN PetscErrorCode InvMAPGetResults(InvMAP, PetscInt *n, const PetscReal **theta, const PetscReal **f, const PetscReal **cov,
                                              const PetscInt **nbest, const PetscInt **status);
+/* Failed forward solves on this rank: at start points, and later (in TAO's line searches) */
+PETSC_EXTERN PetscErrorCode InvMAPGetFailures(InvMAP, PetscInt64 *at_start, PetscInt64 *later);
 /* Counters on this rank: forward solves, adjoint solves, member evaluations, seconds in Solve */
 PETSC_EXTERN PetscErrorCode InvMAPGetStats(InvMAP, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *evals, PetscReal *seconds);

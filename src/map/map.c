@@ -205,6 +205,14 @@ PetscErrorCode InvMAPGetStats(InvMAP map, PetscInt64 *forward, PetscInt64 *adjoi
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode InvMAPGetFailures(InvMAP map, PetscInt64 *at_start, PetscInt64 *later)
+{
+  PetscFunctionBegin;
+  if (at_start) *at_start = map->fail_start;
+  if (later) *later = map->fail_later;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvMAPDestroy(InvMAP *mapp)
 {
   InvMAP map = *mapp;

@@ -49,6 +49,12 @@ static PetscErrorCode InvMAPWorkerYield(InvMAPWorker *w)
   w->state = W_WAITING;
   PetscCheck(swapcontext(&w->uc, &w->sched->uc) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "swapcontext failed");
   w->nfev++;
+  if (w->st) {
+    if (w->nfev == 1)
+      w->sched->map->fail_start++;
+    else
+      w->sched->map->fail_later++;
+  }
   if (!w->st && w->f < w->fbest) {
     w->fbest = w->f;
     PetscCall(PetscArraycpy(w->xbest, w->theta, np));

@@ -4,6 +4,12 @@
 #include "mapimpl.h"
 #include <invmap/rng.h>
 
+/* a start failed: its objective is the failure value PETSC_INFINITY (finite, so TAO's line searches can use it) */
+static inline PetscBool InvMAPFailed(PetscReal f)
+{
+  return (PetscIsInfOrNanReal(f) || f >= PETSC_INFINITY) ? PETSC_TRUE : PETSC_FALSE;
+}
+
 /* Start s of local problem i */
 static PetscErrorCode InvMAPStartPoint(InvMAP map, PetscInt i, PetscInt s, PetscReal x[])
 {
@@ -83,14 +89,14 @@ PetscErrorCode InvMAPSolve(InvMAP map)
     if (map->status[i] != INV_MAP_OK) continue;
     for (PetscInt s = t; s < t + ns; s++) {
       fev += nfev[s];
-      if (PetscIsInfOrNanReal(f[s])) continue;
+      if (InvMAPFailed(f[s])) continue;
       nok++;
       if (best < 0 || f[s] < f[best]) best = s;
     }
     if (best >= 0)
       for (PetscInt s = t; s < t + ns; s++) {
         PetscReal dx = 0;
-        if (PetscIsInfOrNanReal(f[s]) || f[s] - f[best] > map->same_tol * (1 + PetscAbsReal(f[best]))) continue;
+        if (InvMAPFailed(f[s]) || f[s] - f[best] > map->same_tol * (1 + PetscAbsReal(f[best]))) continue;
         for (PetscInt j = 0; j < np; j++) dx = PetscMax(dx, PetscAbsReal(x[s * np + j] - x[best * np + j]) / map->prior->sd[j]);
         if (dx <= 1e-3) nb++;
       }

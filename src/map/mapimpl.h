@@ -39,6 +39,7 @@ struct _p_InvMAP {
   PetscReal *theta_map, *obj, *gnorm, *cov, *wall;
   PetscInt *its, *nfev, *reason, *nbest, *nstart_ok;
   PetscInt64 evals, forward, adjoint;
+  PetscInt64 fail_start, fail_later; /* failed forward solves at a start point / later (line searches) */
   PetscReal seconds;
   PetscInt64 *task_evals; /* member evaluations per local problem (wall-time attribution) */
 };
