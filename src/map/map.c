@@ -92,6 +92,19 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCall(InvPriorCreate(map->model, &map->prior));
   PetscCall(InvPriorSetFromOptions(map->prior));
   map->setfromoptions = PETSC_TRUE;
+  PetscCall(PetscOptionsHasHelp(NULL, &set));
+  if (set) { /* list the TAO and TS options (prefix map_) too */
+    Tao tao;
+    InvMAPTS mts;
+    const PetscReal t[2] = {0, 1};
+    PetscCall(InvMAPCreateTao(&tao));
+    PetscCall(TaoSetFromOptions(tao));
+    PetscCall(TaoDestroy(&tao));
+    PetscCall(InvMAPTSCreate(map->model, 1, "map_", &mts));
+    PetscCall(InvMAPTSSetObservationTimes(mts, 2, t));
+    PetscCall(InvMAPTSSetFromOptions(mts));
+    PetscCall(InvMAPTSDestroy(&mts));
+  }
   PetscFunctionReturn(0);
 }
 

@@ -38,7 +38,20 @@ struct _InvMAPSched {
   PetscInt *its, *nfev, *reason;
 };
 
-static InvMAPWorker *inv_map_starting; /* hands a worker to its coroutine on first entry */
+static InvMAPWorker *inv_map_starting;
+
+/* TAO with the defaults of invmap map; -map_tao_* options override them at TaoSetFromOptions */
+PetscErrorCode InvMAPCreateTao(Tao *tao)
+{
+  PetscFunctionBegin;
+  PetscCall(TaoCreate(PETSC_COMM_SELF, tao));
+  PetscCall(TaoSetOptionsPrefix(*tao, "map_"));
+  PetscCall(TaoSetType(*tao, TAOBQNLS));
+  PetscCall(TaoSetTolerances(*tao, 1e-2, 0.0, 0.0));
+  PetscCall(TaoSetMaximumIterations(*tao, 200));
+  PetscCall(TaoSetMaximumFunctionEvaluations(*tao, 500));
+  PetscFunctionReturn(0);
+} /* hands a worker to its coroutine on first entry */
 
 /* Give control to the scheduler until it has evaluated this worker's point. */
 static PetscErrorCode InvMAPWorkerYield(InvMAPWorker *w)
@@ -187,12 +200,7 @@ static PetscErrorCode InvMAPWorkerCreate(InvMAPSched *s, InvMAPWorker *w)
   PetscCall(VecAssemblyEnd(w->xl));
   PetscCall(VecAssemblyBegin(w->xu));
   PetscCall(VecAssemblyEnd(w->xu));
-  PetscCall(TaoCreate(PETSC_COMM_SELF, &w->tao));
-  PetscCall(TaoSetOptionsPrefix(w->tao, "map_"));
-  PetscCall(TaoSetType(w->tao, TAOBQNLS));
-  PetscCall(TaoSetTolerances(w->tao, 1e-4, 1e-10, 0.0));
-  PetscCall(TaoSetMaximumIterations(w->tao, 200));
-  PetscCall(TaoSetMaximumFunctionEvaluations(w->tao, 1000));
+  PetscCall(InvMAPCreateTao(&w->tao));
   PetscCall(TaoSetSolution(w->tao, w->x));
   PetscCall(TaoSetVariableBounds(w->tao, w->xl, w->xu));
   PetscCall(TaoSetObjectiveAndGradient(w->tao, NULL, InvMAPWorkerObjGrad, w));

@@ -48,3 +48,4 @@ PETSC_INTERN PetscErrorCode InvMAPSetUpSolvers(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPReadModelName(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPReadInput(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPCheckProblems(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPCreateTao(Tao *);

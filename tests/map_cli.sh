@@ -1,0 +1,68 @@
+#!/bin/bash
+# invmap map end to end: results identical on 1 and 2 ranks, parameters recovered, refinement from a
+# previous output (-map_init) with the full Hessian, -help lists the TAO/TS options, clear errors.
+set -uo pipefail
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+fail=0
+$MPIEXEC -n 2 $INVMAP simulate -n 16 -obs_n 250 -seed 4 -o $W/obs.h5 -quiet || exit 1
+$MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m1.h5 -map_starts 4 || exit 1
+$MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m2.h5 -map_starts 4 -quiet || exit 1
+for d in /theta_map /objective /cov /n_starts_at_best /status /iterations; do
+  if ! h5diff $W/m1.h5 $W/m2.h5 $d $d > $W/diff 2>&1; then
+    echo "FAIL: $d differs between 1 and 2 ranks"
+    cat $W/diff
+    fail=1
+  fi
+done
+# every sample fitted; MAP within 0.05 of the truth for all but at most 2 of 32 parameters
+if h5dump -d /status $W/m1.h5 | grep -E "^ *\([0-9]+\):" | sed 's/([0-9]*)://' | grep -Eq "[1-9]"; then
+  echo "FAIL: some samples not fitted"
+  h5dump -d /status $W/m1.h5
+  fail=1
+fi
+ndiff=$(h5diff -d 0.05 $W/m1.h5 $W/m1.h5 /theta_map /theta | grep -Eo "^[0-9]+ differences" | awk '{print $1}')
+ndiff=${ndiff:-0}
+echo "parameters further than 0.05 from the truth: $ndiff of 32"
+if [ "$ndiff" -gt 2 ]; then
+  echo "FAIL: too many parameters far from the truth"
+  fail=1
+fi
+# refine from the previous MAP points with the full Hessian: same objective
+$MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m3.h5 -map_init $W/m1.h5 -map_starts 0 -map_start_mean 0 -map_hessian fd -quiet || exit 1
+if ! h5diff -p 1e-8 $W/m1.h5 $W/m3.h5 /objective /objective > $W/diff 2>&1; then
+  echo "FAIL: refinement from the MAP point changed the objective"
+  cat $W/diff
+  fail=1
+fi
+if ! h5diff -p 0.05 $W/m1.h5 $W/m3.h5 /cov /cov > $W/diff 2>&1; then
+  echo "note: GN and full-Hessian covariances differ by more than 5% somewhere (expected with noisy data):"
+  head -5 $W/diff
+fi
+h5dump -a /hessian_type $W/m3.h5 | grep -q "central differences of adjoint gradients" || { echo "FAIL: hessian_type attribute"; fail=1; }
+for a in model parameter_names model_constants prior_mean kind integrator; do
+  h5dump -A -a /$a $W/m1.h5 > /dev/null 2>&1 || { echo "FAIL: attribute $a missing"; fail=1; }
+done
+$MPIEXEC -n 1 $INVMAP map -help > $W/help 2>&1
+for o in -map_tao_type -map_tao_gatol -map_ts_type -map_ts_dt -map_starts -map_hessian -map_init -noise_rho; do
+  grep -q -- "$o" $W/help || { echo "FAIL: -help does not list $o"; fail=1; }
+done
+# errors
+expect_error() {
+  local pattern="$1"
+  shift
+  "$@" > $W/log 2>&1
+  local rc=$?
+  if [ $rc -eq 0 ] || ! grep -Eq "$pattern" $W/log; then
+    echo "FAIL (rc $rc, expected /$pattern/): $*"
+    cat $W/log
+    fail=1
+  fi
+}
+expect_error "exists; pass -overwrite" $MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m1.h5 -quiet
+expect_error "does not exist" $MPIEXEC -n 2 $INVMAP map -i $W/none.h5 -o $W/m4.h5 -quiet
+expect_error "Give the observed series with -i" $MPIEXEC -n 1 $INVMAP map -o $W/m4.h5 -quiet
+expect_error "zero b weight" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_rk_type 5dp -quiet
+expect_error "has none of /theta_init" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/obs.h5 -quiet
+[ -e $W/m4.h5 ] && { echo "FAIL: output written despite errors"; fail=1; }
+exit $fail
