@@ -1,0 +1,125 @@
+/* bench_map: wall time per MAP estimate (single start from the prior mean, and multistart), objective
+   evaluations (one forward + one adjoint solve of that problem each, batched) per estimate, and the
+   rate at which the estimate reaches the global minimum of an exhaustive grid search + local
+   refinement (-bench_check). Problems: FHN, parameters from the prior, AR(1) noise with (rho, sigma)
+   from the noise prior, simulated as by invmap simulate. Options: -bench_n, -obs_n, -map_starts,
+   -bench_check, -bench_grid n0,n1, any -map_* option. */
+#include <invmap/map.h>
+#include <invmap/batchts.h>
+#include <invmap/ensemble.h>
+#include <invmap/noise.h>
+#include "../tests/test_map_global.h"
+
+static PetscErrorCode RunMode(const char *label, PetscInt n, PetscInt64 first, PetscInt nt, const PetscReal t[], const PetscReal d[],
+                              const PetscReal nz[], PetscBool check, const PetscInt grid[2], PetscInt64 N)
+{
+  InvMAP map;
+  const PetscReal *f;
+  const PetscInt *status;
+  PetscInt64 nf, na, ne, miss = 0, nok = 0;
+  PetscReal secs;
+  PetscMPIInt size;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(InvMAPCreate(PETSC_COMM_WORLD, &map));
+  PetscCall(InvMAPSetFromOptions(map));
+  PetscCall(InvMAPSetProblems(map, n, nt, t, d, nz, NULL, first));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(InvMAPSolve(map));
+  PetscCall(InvMAPGetStats(map, &nf, &na, &ne, &secs));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ne, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &secs, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+  PetscCall(InvMAPGetResults(map, NULL, NULL, &f, NULL, NULL, &status));
+  if (check) {
+    PetscReal *xg, *fg;
+    PetscCall(PetscMalloc2(2 * n + 2, &xg, n + 1, &fg));
+    PetscCall(TestMAPGlobalMin(map, n, grid[0], grid[1], 12, xg, fg));
+    for (PetscInt i = 0; i < n; i++) {
+      if (status[i] != INV_MAP_OK) continue;
+      nok++;
+      if (f[i] > fg[i] + 1e-6 * (1 + PetscAbsReal(fg[i]))) miss++;
+    }
+    PetscCall(PetscFree2(xg, fg));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &miss, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nok, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "%-12s ranks %d  N %" PetscInt64_FMT
+                        "  wall %.2f s  %.1f ms per estimate per core  %.1f forward+adjoint solves per estimate",
+                        label, size, N, (double)secs, 1e3 * secs * size / N, (double)ne / N));
+  if (check)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  global minimum reached %" PetscInt64_FMT "/%" PetscInt64_FMT " (%.1f%%)", nok - miss, nok,
+                          100.0 * (nok - miss) / PetscMax(nok, 1)));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));
+  PetscCall(InvMAPDestroy(&map));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  InvModel model;
+  InvPrior prior;
+  InvNoise noise;
+  InvBatchTS bts;
+  PetscInt N = 256, nt, n, starts = 8, grid[2] = {61, 81}, two = 2, *st;
+  PetscReal *t, *theta, *u, *d, *nz;
+  PetscBool check = PETSC_FALSE, single = PETSC_TRUE, multi = PETSC_TRUE;
+  PetscMPIInt rank, size;
+  PetscInt64 first;
+  char val[32];
+
+  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  PetscCall(InvInitializePackage());
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_n", &N, NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-map_starts", &starts, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_check", &check, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_single", &single, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_multi", &multi, NULL));
+  PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-bench_grid", grid, &two, NULL));
+  PetscCall(InvModelCreate("fhn", &model));
+  PetscCall(InvPriorCreate(model, &prior));
+  PetscCall(InvNoiseCreate(&noise));
+  PetscCall(InvObservationTimesFromOptions(&nt, &t));
+  first = (PetscInt64)N * rank / size;
+  n = (PetscInt)((PetscInt64)N * (rank + 1) / size - first);
+  PetscCall(PetscMalloc1(PetscMax(n, 1) * 2, &theta));
+  PetscCall(PetscMalloc1(PetscMax(n, 1) * nt, &u));
+  PetscCall(PetscMalloc1(PetscMax(n, 1) * nt, &d));
+  PetscCall(PetscMalloc1(PetscMax(n, 1) * 2, &nz));
+  PetscCall(PetscMalloc1(PetscMax(n, 1), &st));
+  PetscCall(InvBatchTSCreate(model, 64, NULL, &bts));
+  PetscCall(InvBatchTSSetObservationTimes(bts, nt, t));
+  PetscCall(InvBatchTSSetFromOptions(bts));
+  for (PetscInt i = 0; i < n; i++) PetscCall(InvPriorSample(prior, 1, first + i, theta + 2 * i));
+  for (PetscInt b = 0; b < n; b += 64) PetscCall(InvBatchTSSolve(bts, PetscMin(64, n - b), theta + 2 * b, u + b * nt, st + b));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(InvNoiseSampleParameters(noise, 1, first + i, &nz[2 * i], &nz[2 * i + 1]));
+    PetscCall(InvNoiseApply(noise, 1, first + i, 0, nz[2 * i], nz[2 * i + 1], nt, u + i * nt, d + i * nt));
+  }
+  if (single) {
+    PetscCall(PetscOptionsSetValue(NULL, "-map_starts", "0"));
+    PetscCall(PetscOptionsSetValue(NULL, "-map_start_mean", "1"));
+    PetscCall(RunMode("single-start", n, first, nt, t, d, nz, check, grid, N));
+  }
+  if (multi) {
+    PetscCall(PetscSNPrintf(val, sizeof(val), "%d", (int)starts));
+    PetscCall(PetscOptionsSetValue(NULL, "-map_starts", val));
+    PetscCall(PetscSNPrintf(val, sizeof(val), "multistart %d", (int)starts + 1));
+    PetscCall(RunMode(val, n, first, nt, t, d, nz, check, grid, N));
+  }
+  PetscCall(InvBatchTSDestroy(&bts));
+  PetscCall(PetscFree(theta));
+  PetscCall(PetscFree(u));
+  PetscCall(PetscFree(d));
+  PetscCall(PetscFree(nz));
+  PetscCall(PetscFree(st));
+  PetscCall(PetscFree(t));
+  PetscCall(InvNoiseDestroy(&noise));
+  PetscCall(InvPriorDestroy(&prior));
+  PetscCall(InvModelDestroy(&model));
+  PetscCall(PetscFinalize());
+  return 0;
+}
