@@ -284,8 +284,7 @@ PetscErrorCode InvH5ReadAttrString(hid_t obj, const char name[], char **value)
   PetscCallHDF5Return(ftype, H5Aget_type(attr));
   PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Attribute %s is not a string", name);
   if (H5Tis_variable_str(ftype) > 0) {
-    PetscCallHDF5Return(type, H5Tcopy(H5T_C_S1));
-    PetscCallHDF5(H5Tset_size(type, H5T_VARIABLE));
+    PetscCallHDF5Return(type, H5Tcopy(ftype)); /* same size and character set as stored */
     PetscCallHDF5(H5Aread(attr, type, &s));
     PetscCall(PetscStrallocpy(s, value));
     H5free_memory(s);

@@ -14,7 +14,9 @@ struct _p_InvBatchTS {
   PetscReal *times, *span;
   PetscInt nspan, k;
   PetscReal *ybuf; /* bmax x ntimes x nobs */
-  PetscBool nonfinite;
+  PetscBool nonfinite, collapsed;
+  PetscInt64 nstep_solve, max_steps;
+  PetscBool from_options;
   PetscReal dt0;
   PetscInt64 steps, solves, fallbacks;
   InvBatchTS single; /* one-member solver for isolating failures */
@@ -56,6 +58,21 @@ static PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
   PetscFunctionReturn(0);
 }
 
+/* Step budget: stop a solve whose step size has collapsed (e.g. a member that became stiff for the
+   explicit method) and remember why, so the member is flagged as a step-size collapse. */
+static PetscErrorCode InvBatchTSPostStep(TS ts)
+{
+  InvBatchTS b;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &b));
+  if (++b->nstep_solve > b->max_steps) {
+    b->collapsed = PETSC_TRUE;
+    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
 {
   InvBatchTS b = (InvBatchTS)ctx;
@@ -81,10 +98,50 @@ static PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X
   PetscFunctionReturn(0);
 }
 
+/* (Re)build the TS from the stored settings. A TS stopped by a failure keeps internal state (time-span
+   counter, rejection counts) that would spoil the next solve, so a failed solve rebuilds it. */
+static PetscErrorCode InvBatchTSBuild(InvBatchTS b)
+{
+  TSAdapt adapt;
+
+  PetscFunctionBegin;
+  PetscCall(TSDestroy(&b->ts));
+  PetscCall(TSCreate(PETSC_COMM_SELF, &b->ts));
+  PetscCall(TSSetOptionsPrefix(b->ts, b->prefix[0] ? b->prefix : NULL));
+  PetscCall(TSSetApplicationContext(b->ts, b));
+  PetscCall(TSSetProblemType(b->ts, TS_NONLINEAR));
+  PetscCall(TSSetType(b->ts, TSRK));
+  PetscCall(TSRKSetType(b->ts, TSRK6VR));
+  PetscCall(TSSetTolerances(b->ts, 1e-6, NULL, 1e-6, NULL));
+  PetscCall(TSSetRHSFunction(b->ts, NULL, InvBatchTSRHS, b));
+  PetscCall(TSSetFunctionDomainError(b->ts, InvBatchTSDomain));
+  PetscCall(TSSetExactFinalTime(b->ts, TS_EXACTFINALTIME_MATCHSTEP));
+  PetscCall(TSSetMaxStepRejections(b->ts, 50));
+  PetscCall(TSSetErrorIfStepFails(b->ts, PETSC_FALSE));
+  PetscCall(TSMonitorSet(b->ts, InvBatchTSMonitor, b, NULL));
+  PetscCall(TSSetPostStep(b->ts, InvBatchTSPostStep));
+  PetscCall(TSGetAdapt(b->ts, &adapt));
+  PetscCall(TSAdaptSetStepLimits(adapt, 1e-12, 1e3));
+  if (b->ntimes > 0) {
+    /* Step budget: a member that needs more than ~100 steps per observation interval has collapsed. */
+    PetscCall(TSSetMaxSteps(b->ts, 100 * b->nspan + 1000));
+    if (b->nspan >= 2)
+      PetscCall(TSSetTimeSpan(b->ts, b->nspan, b->span));
+    else
+      PetscCall(TSSetMaxTime(b->ts, 0));
+  }
+  if (b->from_options) PetscCall(TSSetFromOptions(b->ts));
+  {
+    PetscInt ms;
+    PetscCall(TSGetMaxSteps(b->ts, &ms));
+    b->max_steps = ms;
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvBatchTSCreate(InvModel model, PetscInt bmax, const char prefix[], InvBatchTS *bts)
 {
   InvBatchTS b;
-  TSAdapt adapt;
 
   PetscFunctionBegin;
   PetscCheck(bmax >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Batch size must be >= 1, got %" PetscInt_FMT, bmax);
@@ -95,22 +152,7 @@ PetscErrorCode InvBatchTSCreate(InvModel model, PetscInt bmax, const char prefix
   if (prefix) PetscCall(PetscStrncpy(b->prefix, prefix, sizeof(b->prefix)));
   PetscCall(PetscMalloc1(bmax * model->nparam, &b->theta));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, bmax * model->nstate, &b->X));
-  PetscCall(TSCreate(PETSC_COMM_SELF, &b->ts));
-  PetscCall(TSSetOptionsPrefix(b->ts, prefix));
-  PetscCall(TSSetApplicationContext(b->ts, b));
-  PetscCall(TSSetProblemType(b->ts, TS_NONLINEAR));
-  PetscCall(TSSetType(b->ts, TSRK));
-  PetscCall(TSRKSetType(b->ts, TSRK6VR));
-  PetscCall(TSSetTolerances(b->ts, 1e-6, NULL, 1e-6, NULL));
-  PetscCall(TSSetRHSFunction(b->ts, NULL, InvBatchTSRHS, b));
-  PetscCall(TSSetFunctionDomainError(b->ts, InvBatchTSDomain));
-  PetscCall(TSSetExactFinalTime(b->ts, TS_EXACTFINALTIME_MATCHSTEP));
-  PetscCall(TSSetMaxSteps(b->ts, 1000000));
-  PetscCall(TSSetMaxStepRejections(b->ts, 50));
-  PetscCall(TSSetErrorIfStepFails(b->ts, PETSC_FALSE));
-  PetscCall(TSMonitorSet(b->ts, InvBatchTSMonitor, b, NULL));
-  PetscCall(TSGetAdapt(b->ts, &adapt));
-  PetscCall(TSAdaptSetStepLimits(adapt, 1e-12, 1e3));
+  PetscCall(InvBatchTSBuild(b));
   *bts = b;
   PetscFunctionReturn(0);
 }
@@ -133,10 +175,7 @@ PetscErrorCode InvBatchTSSetObservationTimes(InvBatchTS b, PetscInt n, const Pet
   b->span[0] = 0;
   PetscCall(PetscArraycpy(b->span + (b->nspan - n), t, n));
   PetscCall(PetscMalloc1(b->bmax * n * b->model->nobs, &b->ybuf));
-  if (b->nspan >= 2)
-    PetscCall(TSSetTimeSpan(b->ts, b->nspan, b->span));
-  else
-    PetscCall(TSSetMaxTime(b->ts, 0));
+  PetscCall(InvBatchTSBuild(b));
   if (b->single) PetscCall(InvBatchTSSetObservationTimes(b->single, n, t));
   PetscFunctionReturn(0);
 }
@@ -153,7 +192,8 @@ PetscErrorCode InvBatchTSSetFromOptions(InvBatchTS b)
     PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%sts_adapt_wnormtype", b->prefix));
     PetscCall(PetscOptionsSetValue(NULL, opt, "infinity"));
   }
-  PetscCall(TSSetFromOptions(b->ts));
+  b->from_options = PETSC_TRUE;
+  PetscCall(InvBatchTSBuild(b));
   PetscCall(TSGetTimeStep(b->ts, &b->dt0));
   {
     PetscReal atol, rtol;
@@ -176,6 +216,8 @@ static PetscErrorCode InvBatchTSSolveBatch(InvBatchTS b, PetscBool *ok, TSConver
   PetscCall(VecRestoreArrayWrite(b->X, &x));
   b->k = 0;
   b->nonfinite = PETSC_FALSE;
+  b->collapsed = PETSC_FALSE;
+  b->nstep_solve = 0;
   PetscCall(TSSetTime(b->ts, 0.0));
   PetscCall(TSSetStepNumber(b->ts, 0));
   PetscCall(TSSetTimeStep(b->ts, b->dt0));
@@ -222,16 +264,18 @@ PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[
     PetscCall(PetscArraycpy(b->theta + m * np, theta + use * np, np));
   }
   PetscCall(InvBatchTSSolveBatch(b, &ok, &reason));
+  if (!ok) PetscCall(InvBatchTSBuild(b));
   if (ok) {
     PetscCall(PetscArraycpy(y, b->ybuf, nb * per));
   } else if (b->bmax == 1) {
-    status[0] = b->nonfinite ? INV_STATUS_NONFINITE : (reason < 0 ? INV_STATUS_DIVERGED : INV_STATUS_MAXSTEPS);
+    status[0] = b->nonfinite ? INV_STATUS_NONFINITE : (b->collapsed || reason >= 0 ? INV_STATUS_MAXSTEPS : INV_STATUS_DIVERGED);
   } else { /* isolate the failing members */
     b->fallbacks++;
     if (!b->single) {
       PetscCall(InvBatchTSCreate(b->model, 1, b->prefix, &b->single));
       PetscCall(InvBatchTSSetObservationTimes(b->single, b->ntimes, b->times));
-      PetscCall(TSSetFromOptions(b->single->ts));
+      b->single->from_options = b->from_options;
+      PetscCall(InvBatchTSBuild(b->single));
       b->single->dt0 = b->dt0;
     }
     for (PetscInt m = 0; m < nb; m++) {
