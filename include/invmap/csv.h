@@ -1,5 +1,5 @@
-/* Numeric CSV tables: read on rank 0, validated (column count, numeric cells, finite values) and
-   broadcast. Errors name the file, line and column so that a user can fix the input. */
+/* Numeric CSV tables: read on rank 0, validated (column count, numeric cells; NaN/Inf are kept for the
+   caller to judge) and broadcast. Errors name the file, line and column so that a user can fix the input. */
 #pragma once
 #include <invmap/sys.h>
 

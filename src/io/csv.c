@@ -91,10 +91,7 @@ static void InvTableParse(const char fname[], PetscBool header, InvTable *t, cha
                  t->names ? t->names[j] : "", cell);
         goto done;
       }
-      if (!isfinite(v)) {
-        snprintf(msg, len, "%s line %ld column %d: value '%s' is not finite", fname, lineno, j + 1, cell);
-        goto done;
-      }
+      /* NaN and Inf are stored as such: callers check the columns they use. */
       t->data[(size_t)t->nrows * ncols + j] = v;
     }
     t->nrows++;
