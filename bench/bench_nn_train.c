@@ -88,10 +88,9 @@ int main(int argc, char **argv)
   layer = (PetscBool)!strcmp(red, "layer");
   openblas_set_num_threads(1);
   PetscCall(PetscMemzero(&s, sizeof(s)));
-  PetscCall(InvNetSpecPreset(&s, preset));
+  PetscCall(InvNetSpecSetFromOptions(&s)); /* -nn_preset and e.g. -nn_act relu */
   if (!strcmp(preset, "seed_dense"))
     for (PetscInt i = 0; i < s.ndense; i++) s.dense[i] = width;
-  PetscCall(InvNetSpecSetFromOptions(&s)); /* e.g. -nn_act relu */
   s.in_len = 1000, s.in_ch = 1, s.out_dim = 2;
   int B = (int)(batch / size);
   PetscCall(InvNetCreate(&s, B, &net));

@@ -133,13 +133,21 @@ void invnn_act_backward(float *dx, const float *dout, const float *x, size_t n, 
   }
 }
 
+/* each Philox4x32 block gives 8 masks (16-bit uniforms: rates resolved to 1/65536) */
 void invnn_dropout_mask(float *mask, size_t n, float rate, PetscInt64 seed, PetscInt64 sample, PetscInt64 stream)
 {
   InvRng rng;
   float keep = 1.0f / (1.0f - rate);
+  uint32_t thr = (uint32_t)((double)rate * 65536.0 + 0.5);
 
   InvRngInit(&rng, seed, INV_RNG_DROPOUT, sample, stream);
-  for (size_t i = 0; i < n; i++) mask[i] = (InvRngUint32(&rng) * 2.3283064365386963e-10 < (double)rate) ? 0.0f : keep;
+  for (size_t i = 0; i < n; i += 8) {
+    philox4x32_ctr_t r = philox4x32(rng.ctr, rng.key);
+    uint32_t h[8];
+    rng.ctr.v[0]++;
+    for (int k = 0; k < 4; k++) h[2 * k] = r.v[k] & 0xffffu, h[2 * k + 1] = r.v[k] >> 16;
+    for (size_t k = 0; k < 8 && i + k < n; k++) mask[i + k] = h[k] < thr ? 0.0f : keep;
+  }
 }
 
 void invnn_dropout_forward(float *out, const float *in, const float *mask, size_t n)
