@@ -61,5 +61,7 @@ PETSC_EXTERN PetscErrorCode InvMAPGetResults(InvMAP, PetscInt *n, const PetscRea
                                              const PetscInt **nbest, const PetscInt **status);
 /* Failed forward solves on this rank: at start points, and later (in TAO's line searches) */
 PETSC_EXTERN PetscErrorCode InvMAPGetFailures(InvMAP, PetscInt64 *at_start, PetscInt64 *later);
-/* Counters on this rank: forward solves, adjoint solves, member evaluations, seconds in Solve */
-PETSC_EXTERN PetscErrorCode InvMAPGetStats(InvMAP, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *evals, PetscReal *seconds);
+/* Counters on this rank: problem evaluations with gradient (one forward + one adjoint solve of that
+   problem, batched) and forward-only ones (screening), batched TS solves, seconds in InvMAPSolve */
+PETSC_EXTERN PetscErrorCode InvMAPGetStats(InvMAP, PetscInt64 *evals_grad, PetscInt64 *evals_fwd, PetscInt64 *batched_solves,
+                                           PetscReal *seconds);

@@ -25,17 +25,19 @@ PetscErrorCode InvCmdMap(int *status)
     PetscCall(InvMAPSolve(map));
     PetscCall(InvMAPWrite(map, out));
     PetscCall(InvMAPGetResults(map, &nl, NULL, NULL, NULL, NULL, &st));
-    PetscCall(InvMAPGetStats(map, &nf, &na, &ne, &secs));
+    PetscCall(InvMAPGetStats(map, &ne, &nf, &na, &secs));
     n = nl;
     PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &n, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ne, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nf, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &secs, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
     if (!quiet)
       PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                            "map: %" PetscInt64_FMT
-                            " estimates in %.2f s (%.1f ms per estimate per core), %.1f objective evaluations per estimate; wrote %s\n",
-                            n, (double)secs, 1e3 * secs * size / PetscMax(1.0, (double)n), (double)ne / PetscMax(1, n), out));
+                            "map: %" PetscInt64_FMT " estimates in %.2f s (%.1f ms per estimate per core), %.1f forward+adjoint and %.1f "
+                                                    "forward-only (screening) solves per estimate; wrote %s\n",
+                            n, (double)secs, 1e3 * secs * size / PetscMax(1.0, (double)n), (double)ne / PetscMax(1, n),
+                            (double)nf / PetscMax(1, n), out));
   }
   PetscCall(InvMAPDestroy(&map));
   *status = 0;

@@ -17,7 +17,8 @@ PetscErrorCode InvMAPCreate(MPI_Comm comm, InvMAP *mapout)
   PetscCallMPI(MPI_Comm_size(comm, &map->size));
   PetscCall(PetscStrncpy(map->model_type, "fhn", sizeof(map->model_type)));
   PetscCall(PetscStrncpy(map->output, "map.h5", sizeof(map->output)));
-  map->nstarts = 8;
+  map->nstarts = 4;
+  map->nscreen = 64;
   map->start_mean = PETSC_TRUE;
   map->batch = 256;
   map->seed = 1;
@@ -50,8 +51,12 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCall(PetscOptionsInt("-n", "Use only the first n samples of the input (0: all)", "", map->nmax, &map->nmax, NULL));
   PetscCall(PetscOptionsString("-map_init", "Initial guesses: HDF5 with /theta_init, /theta_pred (invmap predict) or /theta_map (N x P)",
                                "", map->init_file, map->init_file, sizeof(map->init_file), NULL));
-  PetscCall(PetscOptionsInt("-map_starts", "Multistart: number of starts drawn from the prior per sample", "", map->nstarts, &map->nstarts,
-                            NULL));
+  PetscCall(PetscOptionsInt("-map_starts", "Multistart: number of starts from prior draws per sample (the best of -map_screen draws)", "",
+                            map->nstarts, &map->nstarts, NULL));
+  PetscCall(PetscOptionsInt("-map_screen",
+                            "Screen this many prior draws per sample by their objective (forward solves only) and start from the "
+                            "-map_starts best, mutually separated ones (0: start from -map_starts plain draws)",
+                            "", map->nscreen, &map->nscreen, NULL));
   PetscCall(PetscOptionsBool("-map_start_mean", "Also start from the prior mean", "", map->start_mean, &map->start_mean, NULL));
   PetscCall(PetscOptionsInt("-map_seed", "Seed of the multistart draws (keyed by seed, sample index and start)", "", seed, &seed, NULL));
   PetscCall(PetscOptionsInt("-map_batch", "Starts optimised in lockstep whose evaluations share one batched TS (1: one at a time)", "",
@@ -68,6 +73,7 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
                              "", map->same_tol, &map->same_tol, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress output", "", map->quiet, &map->quiet, NULL));
   PetscOptionsEnd();
+  PetscCheck(map->nscreen >= 0 && map->nscreen <= 1000000, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_screen must be in [0, 1e6]");
   PetscCheck(map->nstarts >= 0 && map->nstarts <= 100000, map->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-map_starts must be in [0, 1e5], got %" PetscInt_FMT, map->nstarts);
   PetscCheck(map->batch >= 1 && map->batch <= 65536, map->comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -177,8 +183,9 @@ PetscErrorCode InvMAPView(InvMAP map, PetscViewer v)
   PetscCall(InvModelView(map->model, v));
   PetscCall(InvPriorView(map->prior, map->model, v));
   PetscCall(PetscViewerASCIIPrintf(
-      v, "  starts per sample: %" PetscInt_FMT " (%" PetscInt_FMT " prior draws%s%s), lockstep batch %" PetscInt_FMT ", covariance: %s\n",
-      starts, map->nstarts, map->start_mean ? " + prior mean" : "", map->init ? " + initial guess" : "", map->batch,
+      v, "  starts per sample: %" PetscInt_FMT " (%" PetscInt_FMT " prior draws%s%s%s), lockstep batch %" PetscInt_FMT ", covariance: %s\n",
+      starts, map->nstarts, map->nscreen > map->nstarts ? ", the best of screened draws" : "", map->start_mean ? " + prior mean" : "",
+      map->init ? " + initial guess" : "", map->batch,
       map->htype == INV_MAP_HESSIAN_GN   ? "Gauss-Newton (forward sensitivities)"
       : map->htype == INV_MAP_HESSIAN_FD ? "full Hessian (central differences of adjoint gradients)"
                                          : "none"));
@@ -200,20 +207,19 @@ PetscErrorCode InvMAPGetResults(InvMAP map, PetscInt *n, const PetscReal **theta
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPGetStats(InvMAP map, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *evals, PetscReal *seconds)
+PetscErrorCode InvMAPGetStats(InvMAP map, PetscInt64 *evals_grad, PetscInt64 *evals_fwd, PetscInt64 *batched_solves, PetscReal *seconds)
 {
-  PetscInt64 nf = 0, na = 0;
+  PetscInt64 nf = 0;
 
   PetscFunctionBegin;
   for (PetscInt l = 0; l < map->nlevels; l++) {
-    PetscInt64 f, a;
-    PetscCall(InvMAPTSGetStats(map->mts[l], &f, &a, NULL));
+    PetscInt64 f;
+    PetscCall(InvMAPTSGetStats(map->mts[l], &f, NULL, NULL));
     nf += f;
-    na += a;
   }
-  if (forward) *forward = nf;
-  if (adjoint) *adjoint = na;
-  if (evals) *evals = map->evals;
+  if (evals_grad) *evals_grad = map->evals;
+  if (evals_fwd) *evals_fwd = map->evals_fwd;
+  if (batched_solves) *batched_solves = nf;
   if (seconds) *seconds = map->seconds;
   PetscFunctionReturn(0);
 }

@@ -46,7 +46,10 @@ PetscErrorCode InvMAPObjectiveGradient(InvMAP map, PetscInt nb, const PetscInt i
     }
     PetscCall(
         InvMAPTSMisfit(map->mts[l], m, theta + c0 * np, map->dptr, map->rhob, map->sigb, f + c0, g ? g + c0 * np : NULL, status + c0));
-    map->evals += m;
+    if (g)
+      map->evals += m;
+    else
+      map->evals_fwd += m;
     for (PetscInt b = 0; b < m; b++) {
       const PetscReal *th = theta + (c0 + b) * np;
       PetscReal fp = 0;

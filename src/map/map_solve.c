@@ -10,30 +10,89 @@ static inline PetscBool InvMAPFailed(PetscReal f)
   return (PetscIsInfOrNanReal(f) || f >= PETSC_INFINITY) ? PETSC_TRUE : PETSC_FALSE;
 }
 
-/* Start s of local problem i */
-static PetscErrorCode InvMAPStartPoint(InvMAP map, PetscInt i, PetscInt s, PetscReal x[])
+/* Prior draw c of local problem i */
+static void InvMAPDraw(InvMAP map, PetscInt i, PetscInt c, PetscReal x[])
 {
   const InvPrior pr = map->prior;
-  const PetscInt np = pr->n;
   InvRng r;
 
+  InvRngInit(&r, map->seed, INV_RNG_MULTISTART, map->first + i, c);
+  for (PetscInt j = 0; j < pr->n; j++) x[j] = InvRngTruncNormal(&r, pr->mean[j], pr->sd[j], pr->lo[j], pr->hi[j]);
+}
+
+/* Start points of every problem (ns per problem, consecutive): the initial guess, the prior mean, and
+   -map_starts prior draws; with screening, the draws are the best -map_screen candidates by objective
+   value that lie at least 2% of the box apart from each other (forward solves only, batched). */
+static PetscErrorCode InvMAPStartPoints(InvMAP map, PetscInt ns, PetscInt *ntask, PetscInt idx[], PetscReal x0[])
+{
+  const PetscInt np = map->model->nparam, M = map->nscreen, K = map->nstarts;
+  const InvPrior pr = map->prior;
+  const PetscBool screen = M > K ? PETSC_TRUE : PETSC_FALSE;
+  PetscReal *cand = NULL, *fc = NULL;
+  PetscInt *cidx = NULL, *st = NULL, nok = 0, nt = 0;
+
   PetscFunctionBegin;
-  if (map->init) {
-    if (s == 0) {
-      PetscCall(PetscArraycpy(x, map->init + i * np, np));
-      PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < map->n; i++)
+    if (map->status[i] == INV_MAP_OK) nok++;
+  if (screen && nok) {
+    PetscInt q = 0;
+    PetscCall(PetscMalloc4(nok * M * np, &cand, nok * M, &fc, nok * M, &cidx, nok * M, &st));
+    for (PetscInt i = 0; i < map->n; i++) {
+      if (map->status[i] != INV_MAP_OK) continue;
+      for (PetscInt c = 0; c < M; c++, q++) {
+        InvMAPDraw(map, i, c, cand + q * np);
+        cidx[q] = i;
+      }
     }
-    s--;
+    PetscCall(InvMAPObjectiveGradient(map, q, cidx, cand, fc, NULL, st));
   }
-  if (map->start_mean) {
-    if (s == 0) {
-      PetscCall(PetscArraycpy(x, pr->mean, np));
-      PetscFunctionReturn(0);
+  for (PetscInt i = 0, q0 = 0; i < map->n; i++) {
+    PetscInt s = 0;
+    if (map->status[i] != INV_MAP_OK) continue;
+    if (map->init) PetscCall(PetscArraycpy(x0 + (nt + s++) * np, map->init + i * np, np));
+    if (map->start_mean) PetscCall(PetscArraycpy(x0 + (nt + s++) * np, pr->mean, np));
+    if (!screen) {
+      for (PetscInt c = 0; c < K; c++) InvMAPDraw(map, i, c, x0 + (nt + s++) * np);
+    } else {
+      PetscInt *order, chosen = 0;
+      PetscBool *used;
+      PetscCall(PetscMalloc2(M, &order, M, &used));
+      for (PetscInt c = 0; c < M; c++) {
+        order[c] = c;
+        used[c] = PETSC_FALSE;
+      }
+      for (PetscInt a = 1; a < M; a++) /* insertion sort by objective */
+        for (PetscInt b = a; b > 0 && fc[q0 + order[b]] < fc[q0 + order[b - 1]]; b--) {
+          const PetscInt tmp = order[b];
+          order[b] = order[b - 1];
+          order[b - 1] = tmp;
+        }
+      for (PetscInt pass = 0; pass < 2 && chosen < K; pass++)
+        for (PetscInt a = 0; a < M && chosen < K; a++) {
+          const PetscReal *xa = cand + (q0 + order[a]) * np;
+          PetscBool far = PETSC_TRUE;
+          if (used[a]) continue;
+          for (PetscInt b = 0; b < chosen && pass == 0; b++) {
+            const PetscReal *xb = x0 + (nt + s - chosen + b) * np;
+            PetscReal dmax = 0;
+            for (PetscInt j = 0; j < np; j++) dmax = PetscMax(dmax, PetscAbsReal(xa[j] - xb[j]) / (pr->hi[j] - pr->lo[j]));
+            if (dmax < 0.02) far = PETSC_FALSE;
+          }
+          if (!far) continue;
+          used[a] = PETSC_TRUE;
+          PetscCall(PetscArraycpy(x0 + (nt + s) * np, xa, np));
+          s++;
+          chosen++;
+        }
+      PetscCall(PetscFree2(order, used));
+      q0 += M;
     }
-    s--;
+    PetscCheck(s == ns, PETSC_COMM_SELF, PETSC_ERR_PLIB, "start count");
+    for (PetscInt k = 0; k < ns; k++) idx[nt + k] = i;
+    nt += ns;
   }
-  InvRngInit(&r, map->seed, INV_RNG_MULTISTART, map->first + i, s);
-  for (PetscInt j = 0; j < np; j++) x[j] = InvRngTruncNormal(&r, pr->mean[j], pr->sd[j], pr->lo[j], pr->hi[j]);
+  *ntask = nt;
+  if (cand) PetscCall(PetscFree4(cand, fc, cidx, st));
   PetscFunctionReturn(0);
 }
 
@@ -69,14 +128,7 @@ PetscErrorCode InvMAPSolve(InvMAP map)
                          PetscMax(map->n * ns, 1), &reason));
   PetscCall(PetscMalloc4(PetscMax(map->n * ns, 1) * np, &x0, PetscMax(map->n * ns, 1) * np, &x, PetscMax(map->n * ns, 1), &f,
                          PetscMax(map->n * ns, 1), &gn));
-  for (PetscInt i = 0; i < map->n; i++) {
-    if (map->status[i] != INV_MAP_OK) continue;
-    for (PetscInt s = 0; s < ns; s++) {
-      idx[ntask] = i;
-      PetscCall(InvMAPStartPoint(map, i, s, x0 + ntask * np));
-      ntask++;
-    }
-  }
+  PetscCall(InvMAPStartPoints(map, ns, &ntask, idx, x0));
   PetscCall(InvMAPMinimize(map, ntask, idx, x0, x, f, gn, its, nfev, reason));
   /* best start per problem; tasks of a problem are consecutive */
   for (PetscInt i = 0, t = 0; i < map->n; i++) {

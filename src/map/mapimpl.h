@@ -23,7 +23,7 @@ struct _p_InvMAP {
   PetscReal *t, *d, *noise, *init, *theta_true;
   PetscInt *status;
   /* settings */
-  PetscInt nstarts, batch;
+  PetscInt nstarts, batch, nscreen;
   PetscBool start_mean;
   PetscInt64 seed;
   InvMAPHessianType htype;
@@ -38,7 +38,7 @@ struct _p_InvMAP {
   /* results (local) */
   PetscReal *theta_map, *obj, *gnorm, *cov, *wall;
   PetscInt *its, *nfev, *reason, *nbest, *nstart_ok;
-  PetscInt64 evals, forward, adjoint;
+  PetscInt64 evals, evals_fwd;       /* member evaluations with gradient (forward + adjoint) and forward only */
   PetscInt64 fail_start, fail_later; /* failed forward solves at a start point / later (line searches) */
   PetscReal seconds;
   PetscInt64 *task_evals; /* member evaluations per local problem (wall-time attribution) */
