@@ -1,7 +1,7 @@
 /* Elementwise and small kernels: average pooling, activations, dropout, weighted MSE loss. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* with -std=c11, GCC keeps float comparisons trapping and then will not vectorise the clamps below */
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
 #endif
 #include <invmap/nn.h>
 #include <invmap/rng.h>

@@ -1,7 +1,7 @@
 /* Adam and AdamW (decoupled weight decay) with learning-rate schedules, on the flat parameter buffer. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* with -std=c11, GCC keeps float operations trapping and then will not vectorise the update */
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
 #endif
 #include <invmap/nn.h>
 #include <math.h>
