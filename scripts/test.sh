@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs missing dependencies, builds with warnings as errors,
+# runs the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, then every test (ctest,
+# MPI tests at 1, 2 and 3 ranks). ctest's summary is the last thing printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh ${INVMAP_TEST_SLURM:+--with-slurm}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+jobs=$(nproc)
+
+echo "== format check (clang-format) =="
+files=$(git ls-files '*.c' '*.h' '*.h.in' | grep -v '\.in$' || true)
+if [[ -n "$files" ]] && ! clang-format --dry-run -Werror $files 2>/dev/null; then
+  echo "clang-format: these files need formatting:"; clang-format --dry-run $files 2>&1 | grep -oE '^[^:]+\.(c|h)' | sort -u
+  exit 1
+fi
+
+echo "== sanitizer build (ASan + UBSan), unit tests =="
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DINVMAP_SANITIZE=ON -DINVMAP_WERROR=ON >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+# Open MPI and PETSc keep allocations until exit; leaks are not what this build looks for.
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure >build-asan/ctest.log 2>&1 || { cat build-asan/ctest.log; exit 1; }
+tail -n 3 build-asan/ctest.log
+
+echo "== release build (-Wall -Wextra -Werror), all tests =="
+cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DINVMAP_WERROR=ON >/dev/null
+cmake --build build-ci -j"$jobs" >/dev/null
+ctest --test-dir build-ci -j"$jobs" --output-on-failure --timeout 900
