@@ -80,7 +80,13 @@ int main(int argc, char **argv)
     return status;
   }
   if (!traceback) PetscCall(PetscPushErrorHandler(InvErrorHandler, (void *)cmd->name));
-  ierr = cmd->run(&status);
+  {
+    PetscLogStage stage; /* -log_view shows the command as its own stage */
+    PetscCall(PetscLogStageRegister(cmd->name, &stage));
+    PetscCall(PetscLogStagePush(stage));
+    ierr = cmd->run(&status);
+    if (!ierr) PetscCall(PetscLogStagePop());
+  }
   if (ierr) {
     if (!inv_error_printed) fprintf(stderr, "invmap %s: error (code %d)\n", cmd->name, (int)ierr);
     return (int)(ierr ? 1 : 0);
