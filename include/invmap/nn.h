@@ -28,6 +28,9 @@ PETSC_EXTERN void invnn_avgpool_backward(float *din, const float *dout, int B, i
 /* elementwise activations; backward uses the forward input x */
 PETSC_EXTERN void invnn_act_forward(float *out, const float *x, size_t n, InvActType);
 PETSC_EXTERN void invnn_act_backward(float *dx, const float *dout, const float *x, size_t n, InvActType);
+/* swish that keeps sigmoid(x) in s (n floats) for a backward pass without exponentials */
+PETSC_EXTERN void invnn_swish_forward_cached(float *out, float *s, const float *x, size_t n);
+PETSC_EXTERN void invnn_swish_backward_cached(float *dx, const float *dout, const float *s, const float *out, size_t n);
 /* inverted dropout: mask holds 0 or 1/(1-rate) */
 PETSC_EXTERN void invnn_dropout_mask(float *mask, size_t n, float rate, PetscInt64 seed, PetscInt64 sample, PetscInt64 stream);
 PETSC_EXTERN void invnn_dropout_forward(float *out, const float *in, const float *mask, size_t n);
@@ -70,7 +73,7 @@ typedef struct {
   float *w, *b;        /* into params: conv w (OC, K, C), dense w (OC, C); b (OC) */
   float *dw, *db;      /* same offsets into grads */
   float *out;          /* (B, out_len, out_ch) */
-  float *col, *mask;   /* conv im2col (B * out_len, K * C); dropout mask (B, out_len * out_ch) */
+  float *col, *mask;   /* conv im2col (B * out_len, K * C); dropout mask or swish sigmoid (B, out_len * out_ch) */
   int grad_lo, grad_n; /* [grad_lo, grad_lo + grad_n): this layer's slice of the flat gradient buffer */
 } InvLayer;
 

@@ -37,8 +37,13 @@ void invnn_avgpool_backward(float *restrict din, const float *restrict dout, int
   for (int i = 0; i < B; i++) {
     float *restrict x = din + (size_t)i * L * C;
     const float *restrict o = dout + (size_t)i * Lo * C;
+    for (int j = 0; j < Lo; j++)
+      for (int p = 0; p < P; p++) {
+        float *restrict xj = x + ((size_t)j * P + p) * C;
+        const float *restrict oj = o + (size_t)j * C;
 #pragma omp simd
-    for (int k = 0; k < Lo * P * C; k++) x[k] = sc * o[(k / (P * C)) * C + k % C];
+        for (int c = 0; c < C; c++) xj[c] = sc * oj[c];
+      }
     for (int k = Lo * P * C; k < L * C; k++) x[k] = 0;
   }
 }
@@ -131,6 +136,24 @@ void invnn_act_backward(float *dx, const float *dout, const float *x, size_t n, 
       }
       break;
   }
+}
+
+/* swish keeping s = sigmoid(x) for the backward pass: d/dx (x s) = s + x s (1 - s) = s + out (1 - s) */
+void invnn_swish_forward_cached(float *restrict out, float *restrict s, const float *restrict x, size_t n)
+{
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) {
+    float si = sigmoidf(x[i]);
+    s[i] = si;
+    out[i] = x[i] * si;
+  }
+}
+
+void invnn_swish_backward_cached(float *restrict dx, const float *restrict dout, const float *restrict s, const float *restrict out,
+                                 size_t n)
+{
+#pragma omp simd
+  for (size_t i = 0; i < n; i++) dx[i] = dout[i] * (s[i] + out[i] * (1.0f - s[i]));
 }
 
 /* each Philox4x32 block gives 8 masks (16-bit uniforms: rates resolved to 1/65536) */

@@ -95,7 +95,7 @@ PetscErrorCode InvNetCreate(const InvNetSpec *spec, int maxbatch, InvNet *out)
     }
     PetscCall(PetscMalloc1(n, &L->out));
     if (L->type == INV_LAYER_CONV) PetscCall(PetscMalloc1((size_t)maxbatch * L->out_len * L->k * L->in_ch, &L->col));
-    if (L->type == INV_LAYER_DROPOUT) PetscCall(PetscMalloc1(n, &L->mask));
+    if (L->type == INV_LAYER_DROPOUT || (L->type == INV_LAYER_ACT && L->act == INV_ACT_SWISH)) PetscCall(PetscMalloc1(n, &L->mask));
   }
   net->out_size = (int)spec->out_dim;
   PetscCall(PetscMalloc1((size_t)maxbatch * maxact, &net->dbuf[0]));
@@ -168,7 +168,10 @@ PetscErrorCode InvNetForward(InvNet net, const float *in, int B, const PetscInt6
         invnn_avgpool_forward(L->out, x, B, L->in_len, L->in_ch, L->k);
         break;
       case INV_LAYER_ACT:
-        invnn_act_forward(L->out, x, n, L->act);
+        if (L->act == INV_ACT_SWISH)
+          invnn_swish_forward_cached(L->out, L->mask, x, n);
+        else
+          invnn_act_forward(L->out, x, n, L->act);
         break;
       case INV_LAYER_DROPOUT:
         if (net->training) {
@@ -208,7 +211,10 @@ PetscErrorCode InvNetBackward(InvNet net, const float *in, const float *dout, in
         if (dx) invnn_avgpool_backward(dx, d, B, L->in_len, L->in_ch, L->k);
         break;
       case INV_LAYER_ACT:
-        if (dx) invnn_act_backward(dx, d, x, n, L->act);
+        if (dx && L->act == INV_ACT_SWISH)
+          invnn_swish_backward_cached(dx, d, L->mask, L->out, n);
+        else if (dx)
+          invnn_act_backward(dx, d, x, n, L->act);
         break;
       case INV_LAYER_DROPOUT:
         if (dx) {
