@@ -23,6 +23,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-b", &b, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-reps", &reps, NULL));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-h", &h, NULL));
+  PetscCheck(b >= 1 && b <= 256, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-b must be in [1, 256]");
   PetscCall(InvModelCreate("fhn", &model));
   np = model->nparam;
   PetscCall(InvPriorCreate(model, &prior));

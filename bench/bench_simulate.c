@@ -3,7 +3,7 @@
    (one TSSolve per sample) in the same process, on however many ranks it is started with; and the
    maximum error at the observation times against a tight-tolerance solve (8vr, rtol 1e-12, one member
    per TS) on a subset. Warm-up first (-warmup seconds), then -reps repetitions; medians reported.
-     mpirun -n 2 bench_simulate -n 10000 -n_single 2000 -batch 128 -reps 3 */
+     mpirun -n 2 bench_simulate -n 10000 -n_single 2000 -batch 256 -reps 3 */
 #include <invmap/batchts.h>
 #include <invmap/prior.h>
 #include <invmap/ensemble.h>
@@ -45,7 +45,7 @@ static PetscErrorCode TimeDesign(InvBatchTS bts, PetscInt bsize, InvPrior prior,
 
 int main(int argc, char **argv)
 {
-  PetscInt n = 10000, n1 = 2000, B = 128, reps = 3, nacc = 64, nt;
+  PetscInt n = 10000, n1 = 2000, B = 256, reps = 3, nacc = 64, nt;
   PetscReal warmup = 2.0, *t, *u, *d, tb[16], ts1[16], err = 0;
   InvModel m;
   InvPrior prior;

@@ -41,7 +41,7 @@ PetscErrorCode InvEnsembleCreate(MPI_Comm comm, InvEnsemble *ens)
   PetscCall(PetscStrncpy(e->output, "ensemble.h5", sizeof(e->output)));
   e->n = 1000;
   e->seed = 1;
-  e->batch = 128;
+  e->batch = 256;
   e->chunk = 4096;
   e->progress = 5.0;
   *ens = e;
