@@ -1,5 +1,6 @@
 # invmap train / invmap predict: data-parallel training (rank invariance, bitwise reproducibility,
 # checkpoint/resume), prediction on HDF5 and CSV, and bad inputs.
+invmap_add_unit_test(test_train_features ${CMAKE_CURRENT_SOURCE_DIR}/test_train_features.c RANKS 1 2)
 add_executable(nn_tool ${CMAKE_CURRENT_SOURCE_DIR}/nn_tool.c)
 target_link_libraries(nn_tool PRIVATE invmap_lib)
 invmap_add_cli_test(train_ranks train_ranks.sh PROCESSORS 2)
