@@ -8,7 +8,7 @@ $MPIEXEC -n 2 $INVMAP simulate -n 300 -obs_n 200 -seed 11 -noise_type none -o $W
 $MPIEXEC -n 2 $INVMAP simulate -n 50 -obs_n 200 -seed 12 -o $W/te.h5 -quiet
 $INVMAP train -help | grep -q -- "-train_epochs" || { echo "FAIL: -help does not list the options"; exit 1; }
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/a.h5 -train_epochs 5 -quiet
-$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/b.h5 -train_epochs 5 -train_seed 9 -train_repr both -quiet
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/b.h5 -train_epochs 5 -train_seed 9 -train_repr both -train_prior_weight 0.01 -train_loss_weights 1,2 -quiet
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/c.h5 -train_epochs 5 -nn_arch dense -nn_dense 32,32 -train_repr fourier -opt_type adamw -opt_weight_decay 1e-4 -opt_lr_schedule cosine -quiet
 $MPIEXEC -n 1 $INVMAP predict -model $W/a.h5 -i $W/te.h5 -predict_data u -o $W/p1.h5 -predict_csv $W/p1.csv | tee $W/log1
 grep -q "Median-APE" $W/log1

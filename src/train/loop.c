@@ -92,6 +92,8 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
         PetscCall(InvNetForward(net, t->Xb, nl, t->idx, t->seed, t->epoch, &Y));
         t->epoch_loss += invnn_mse_forward(Y, t->Yb, t->weight, nl, (int)O, 1.0);
         invnn_mse_backward(t->dY, Y, t->Yb, t->weight, nl, (int)O, scale);
+        if (t->prior_weight > 0) /* prior regulariser: lambda |y|^2 in standardised units pulls towards the training-set mean */
+          for (int i = 0; i < nl * (int)O; i++) t->dY[i] += (float)(2.0 * t->prior_weight * scale * Y[i]);
         PetscCall(PetscLogEventEnd(INV_TrainForward, 0, 0, 0, 0));
         PetscCall(PetscLogEventBegin(INV_TrainBackward, 0, 0, 0, 0));
         PetscCall(InvNetBackward(net, t->Xb, t->dY, nl, (t->size > 1 && t->allreduce == INV_ALLREDUCE_LAYER) ? LayerDone : NULL, t));

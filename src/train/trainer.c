@@ -50,6 +50,11 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCall(PetscOptionsString("-train_targets",
                                "Targets: comma-separated parameter names of the file, rho, sigma (default: all parameters)", "", t->targets,
                                t->targets, sizeof(t->targets), NULL));
+  PetscCall(
+      PetscOptionsReal("-train_prior_weight",
+                       "Prior regulariser: weight of |output|^2 in standardised units (a Gaussian prior centred at the training-set mean)",
+                       "", t->prior_weight, &t->prior_weight, NULL));
+  PetscCheck(t->prior_weight >= 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_prior_weight %g must be >= 0", (double)t->prior_weight);
   PetscCall(PetscOptionsRealArray("-train_loss_weights", "Loss weight of each target", "", t->loss_weight, &n, &set));
   t->nloss_weight = set ? n : 0;
   PetscCall(PetscOptionsEnum("-train_repr", "Input representation", "", InvReprTypes, (PetscEnum)t->repr, (PetscEnum *)&t->repr, NULL));

@@ -11,7 +11,7 @@ struct _p_InvTrainer {
   char targets[256]; /* comma-separated target names */
   PetscInt epochs, batch, patience, ckpt_every, max_samples, interrupt_after, check_every, blas_threads;
   PetscInt64 seed;
-  PetscReal val_frac, loss_weight[16];
+  PetscReal val_frac, loss_weight[16], prior_weight;
   PetscInt nloss_weight;
   PetscBool noise_fresh, resume, quiet, keep_best;
   InvReprType repr;
