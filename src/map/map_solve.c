@@ -27,7 +27,7 @@ static PetscErrorCode InvMAPStartPoints(InvMAP map, PetscInt ns, PetscInt *ntask
 {
   const PetscInt np = map->model->nparam, M = map->nscreen, K = map->nstarts;
   const InvPrior pr = map->prior;
-  const PetscBool screen = M > K ? PETSC_TRUE : PETSC_FALSE;
+  const PetscBool screen = (K > 0 && M > K) ? PETSC_TRUE : PETSC_FALSE;
   PetscReal *cand = NULL, *fc = NULL;
   PetscInt *cidx = NULL, *st = NULL, nok = 0, nt = 0;
 
