@@ -308,7 +308,7 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
     PetscCall(PetscStrcmp(atype, TSADAPTNONE, &set));
     PetscCheck(!m->sens || set, PETSC_COMM_SELF, PETSC_ERR_SUP,
                "Gauss-Newton sensitivities: PETSc 3.18 TSForward with RK is wrong when the step changes; use -%sts_adapt_type none with a "
-               "step dividing the observation spacing, or -%sts_type cn",
+               "step dividing the observation spacing, -%sts_type cn, or -map_hessian fd",
                m->prefix, m->prefix);
   }
   m->setfromoptions = PETSC_TRUE;
@@ -441,17 +441,23 @@ PetscErrorCode InvMAPTSMisfit(InvMAPTS m, PetscInt nb, const PetscReal theta[], 
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS m)
+{
+  PetscFunctionBegin;
+  if (m->child) PetscFunctionReturn(0);
+  PetscCall(InvMAPTSCreateInternal(m->model, 1, m->prefix, PETSC_TRUE, &m->child));
+  PetscCall(InvMAPTSSetObservationTimes(m->child, m->nt, m->times));
+  PetscCall(InvMAPTSSetFromOptions(m->child));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvMAPTSSensitivities(InvMAPTS m, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool *ok)
 {
   InvMAPTS c;
   const PetscInt no = m->model->nobs, np = m->model->nparam;
 
   PetscFunctionBegin;
-  if (!m->child) {
-    PetscCall(InvMAPTSCreateInternal(m->model, 1, m->prefix, PETSC_TRUE, &m->child));
-    PetscCall(InvMAPTSSetObservationTimes(m->child, m->nt, m->times));
-    PetscCall(InvMAPTSSetFromOptions(m->child));
-  }
+  PetscCall(InvMAPTSSetUpSensitivities(m));
   c = m->child;
   PetscCall(PetscArraycpy(c->theta, theta, np));
   c->nb = 1;

@@ -20,6 +20,7 @@ PETSC_INTERN PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS);
 PETSC_INTERN PetscErrorCode InvMAPTSMisfit(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal *const d[],
                                            const PetscReal rho[], const PetscReal sigma[], PetscReal f[], PetscReal g[], PetscInt status[]);
 /* Model output y (nt x nobs) and its sensitivities S (nt x nobs x np) of one member by TSForward. */
+PETSC_INTERN PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS);
 PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool *ok);
 PETSC_INTERN PetscErrorCode InvMAPTSGetStats(InvMAPTS, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *steps);
 PETSC_INTERN PetscErrorCode InvMAPTSDescribe(InvMAPTS, char[], size_t);
