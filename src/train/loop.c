@@ -32,22 +32,36 @@ static PetscErrorCode LayerDone(InvNet net, int l, void *ctx)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode Validate(InvTrainer t, double *val)
+/* validation loss and R^2 per target (in standardised units, which leaves R^2 unchanged), reduced over ranks */
+static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
 {
   InvNet net = t->map->net;
   PetscInt64 n = t->va1 - t->va0;
-  double s = 0;
+  PetscInt O = t->ntargets;
+  double s[1 + 3 * 16] = {0};
   float *Y;
 
   PetscFunctionBegin;
   net->training = PETSC_FALSE;
   for (PetscInt64 i0 = 0; i0 < n; i0 += t->batch) {
     int B = (int)PetscMin(t->batch, n - i0);
+    const float *T = t->Yva + i0 * O;
     PetscCall(InvNetForward(net, t->Xva + i0 * net->in_size, B, NULL, 0, 0, &Y));
-    s += invnn_mse_forward(Y, t->Yva + i0 * t->ntargets, t->weight, B, (int)t->ntargets, 1.0);
+    s[0] += invnn_mse_forward(Y, T, t->weight, B, (int)O, 1.0);
+    for (int i = 0; i < B; i++)
+      for (PetscInt k = 0; k < O; k++) {
+        double d = (double)Y[i * O + k] - T[i * O + k];
+        s[1 + 3 * k] += d * d;
+        s[2 + 3 * k] += T[i * O + k];
+        s[3 + 3 * k] += (double)T[i * O + k] * T[i * O + k];
+      }
   }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_DOUBLE, MPI_SUM, t->comm));
-  *val = t->Nval ? s / ((double)t->Nval * t->ntargets) : NAN;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)(1 + 3 * O), MPI_DOUBLE, MPI_SUM, t->comm));
+  *val = t->Nval ? s[0] / ((double)t->Nval * O) : NAN;
+  for (PetscInt k = 0; k < O; k++) {
+    double mean = s[2 + 3 * k] / (double)t->Nval;
+    r2[k] = 1.0 - s[1 + 3 * k] / (s[3 + 3 * k] - (double)t->Nval * mean * mean);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -73,7 +87,8 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
   }
   for (; t->epoch < t->epochs && !stop; t->epoch++) {
     PetscReal lr;
-    double val = NAN, loss;
+    double val = NAN, loss, r2[16];
+    char r2s[256] = "";
     PetscCall(PetscTime(&te));
     PetscCall(InvOptLearningRate(t->opt, t->epoch, &lr));
     Shuffle(t->perm, t->Ntr, t->seed, t->epoch);
@@ -140,7 +155,13 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
     loss /= (double)t->Ntr * O;
     t->epoch_loss = 0;
     if (t->Nval > 0) {
-      PetscCall(Validate(t, &val));
+      PetscCall(Validate(t, &val, r2));
+      PetscCall(PetscStrlcat(r2s, "  val R^2", sizeof(r2s)));
+      for (PetscInt k = 0; k < O; k++) {
+        char b[32];
+        PetscCall(PetscSNPrintf(b, sizeof(b), "%s%.4f", k ? "," : " ", r2[k]));
+        PetscCall(PetscStrlcat(r2s, b, sizeof(r2s)));
+      }
       if (val < t->best_val) {
         t->best_val = val;
         t->wait = 0;
@@ -152,8 +173,8 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
     PetscCall(PetscTime(&t0));
     if (!t->quiet) {
       double el = t->elapsed + (t0 - tstart), eta = (t0 - tstart) / epochs_run * (t->epochs - t->epoch - 1);
-      PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",
-                            (int)t->epoch + 1, (int)t->epochs, loss, val, (double)lr, (double)t->Ntr / (t0 - te), el, stop ? 0.0 : eta,
+      PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e%s  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",
+                            (int)t->epoch + 1, (int)t->epochs, loss, val, r2s, (double)lr, (double)t->Ntr / (t0 - te), el, stop ? 0.0 : eta,
                             stop ? "  (early stop)" : ""));
     }
     if (t->ckpt_every > 0 && (t->epoch + 1) % t->ckpt_every == 0 && t->epoch + 1 < t->epochs && !stop) {
