@@ -22,4 +22,21 @@ $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/full.h5 -b $W/part.h5 -tol 0
 $MPIEXEC -n 2 $INVMAP $common -o $W/per.h5 -train_checkpoint_every 2 -quiet
 $MPIEXEC -n 2 $INVMAP $common -o $W/per.h5 -resume -quiet
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/full.h5 -b $W/per.h5 -tol 0
+# a real SIGUSR1 (forwarded by mpiexec) on a long run: checkpoint, exit 75; -resume picks it up
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/sig.h5 -train_epochs 1000000 -train_batch 16 -train_signal_check 5 -quiet > $W/sig.log 2>&1 &
+pid=$!
+sleep 4
+kill -USR1 $pid
+set +e
+wait $pid
+rc=$?
+set -e
+cat $W/sig.log
+[ $rc -eq 75 ] || { echo "FAIL: run signalled with SIGUSR1 exited $rc, expected 75"; exit 1; }
+[ -f $W/sig.h5.ckpt ] || { echo "FAIL: no checkpoint after SIGUSR1"; exit 1; }
+set +e
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/sig.h5 -train_epochs 1000000 -train_batch 16 -resume -train_interrupt_after 3 > $W/sig2.log 2>&1
+rc=$?
+set -e
+grep -q "resumed" $W/sig2.log && [ $rc -eq 75 ] || { cat $W/sig2.log; echo "FAIL: resume after SIGUSR1"; exit 1; }
 echo "train_resume: OK"
