@@ -1,0 +1,35 @@
+/* Private state of InvEnsemble, shared by ensemble.c (set-up and the chunk loop) and ensemble_file.c
+   (the output file: creation, attributes, resume checks, failure counts). */
+#pragma once
+#include <invmap/ensemble.h>
+#include <invmap/h5io.h>
+#include <stdint.h>
+
+struct _p_InvEnsemble {
+  MPI_Comm comm;
+  PetscMPIInt rank, size;
+  char model_type[INV_MAX_NAME];
+  InvModel model;
+  InvPrior prior;
+  InvNoise noise;
+  InvBatchTS bts;
+  PetscInt64 n, seed;
+  char theta_file[PETSC_MAX_PATH_LEN];
+  PetscReal *theta_in; /* n x P when read from a file */
+  char output[PETSC_MAX_PATH_LEN], partial[PETSC_MAX_PATH_LEN];
+  PetscInt batch, chunk;
+  PetscBool resume, overwrite, quiet;
+  PetscInt nt;
+  PetscReal *times;
+  PetscReal progress;
+  PetscBool setup;
+  /* results */
+  PetscInt64 nfailed, status_count[5];
+  PetscReal seconds;
+  PetscBool interrupted, complete_already;
+};
+
+PETSC_INTERN PetscErrorCode InvEnsembleSignature(InvEnsemble, char[], size_t);
+PETSC_INTERN PetscErrorCode InvEnsembleCreateFile(InvEnsemble, hid_t *, const char[]);
+PETSC_INTERN PetscErrorCode InvEnsembleOpenForResume(InvEnsemble, hid_t *, const char[]);
+PETSC_INTERN PetscErrorCode InvEnsembleCountFailures(InvEnsemble, hid_t);
