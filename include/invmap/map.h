@@ -4,7 +4,13 @@
    by TSAdjoint (batched: many problems share one TS, see src/map/mapts.c), multistart from prior
    draws and given guesses, and a Laplace covariance C = H^{-1} at the MAP point, H Gauss-Newton
    (forward sensitivities) or the full Hessian (central differences of adjoint gradients).
-   `invmap map -help` lists the options; docs in the file headers of src/map. */
+   `invmap map -help` lists the options; docs in the file headers of src/map.
+   Output (N rows, written atomically): /theta_map (N x P), /objective (J at the MAP point),
+   /gradient_norm (projected, TAO's measure), /iterations and /converged_reason (TAO, of the best start;
+   -100: the start's forward solve failed), /function_evaluations (forward+adjoint solves of the
+   sample over all starts), /n_starts_at_best, /n_starts_ok, /cov (N x P x P, C = H^{-1}), /status
+   (InvMAPStatus), /wall_time (share of the rank's solve time by evaluations), /noise, /t, and /theta
+   (truth) when the input has it; root attributes as for ensemble files plus hessian_type, integrator. */
 #pragma once
 #include <invmap/model.h>
 #include <invmap/prior.h>
