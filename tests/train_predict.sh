@@ -6,7 +6,8 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 $MPIEXEC -n 2 $INVMAP simulate -n 300 -obs_n 200 -seed 11 -noise_type none -o $W/tr.h5 -quiet
 $MPIEXEC -n 2 $INVMAP simulate -n 50 -obs_n 200 -seed 12 -o $W/te.h5 -quiet
-$INVMAP train -help | grep -q -- "-train_epochs" || { echo "FAIL: -help does not list the options"; exit 1; }
+$INVMAP train -help > $W/help.txt 2>&1
+grep -q -- "-train_epochs" $W/help.txt || { echo "FAIL: -help does not list the options"; exit 1; }
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/a.h5 -train_epochs 5 -quiet
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/b.h5 -train_epochs 5 -train_seed 9 -train_repr both -train_prior_weight 0.01 -train_loss_weights 1,2 -quiet
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/c.h5 -train_epochs 5 -nn_arch dense -nn_dense 32,32 -train_repr fourier -opt_type adamw -opt_weight_decay 1e-4 -opt_lr_schedule cosine -quiet

@@ -16,8 +16,8 @@ $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/m2a.h5 -b $W/m2b.h5 -tol 0
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/m2a.h5 -b $W/m2c.h5 -tol 0
 # 1 vs 2 ranks. Each step's gradient is the same sum of per-sample terms in another order (float32,
 # relative differences ~1e-7 per step); after 42 Adam steps of lr 2e-3 the weights differ by ~1e-7 of
-# max |w| (measured: 1.3e-7). Near-zero gradient components can amplify this through Adam's
-# m / sqrt(v), so the tolerance is 1e-4 of max |w|: 1000x the measured value, yet a twentieth of a
+# max |w| (measured: 1e-7 to 1e-6). Near-zero gradient components can amplify this through Adam's
+# m / sqrt(v), so the tolerance is 1e-4 of max |w|: 100x the largest measured value, yet a twentieth of a
 # single Adam step (lr 2e-3 = 4e-3 of max |w| here), so one sample seen differently would exceed it.
 # Control: another seed (shuffle, init, dropout masks) is far outside.
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/m1.h5 -b $W/m2a.h5 -tol 1e-4
