@@ -9,3 +9,4 @@ PetscErrorCode InvCmdSimulate(int *status);
 PetscErrorCode InvCmdTrain(int *status);
 PetscErrorCode InvCmdPredict(int *status);
 PetscErrorCode InvCmdMap(int *status);
+PetscErrorCode InvCmdEvaluate(int *status);

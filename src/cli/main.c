@@ -13,6 +13,7 @@ static const char help[] = "invmap: learned inverse maps for ODE models\n"
                            "  train      train a neural inverse map (CNN or dense; MPI data-parallel)\n"
                            "  predict    apply trained inverse map(s) to observations (HDF5 or CSV)\n"
                            "  map        MAP estimates (TSAdjoint + TAO, multistart) and Laplace covariances\n"
+                           "  evaluate   metrics of estimate files against the truth (APE, R^2, series errors, objective, cost)\n"
                            "Option files: -options_file share/experiments/<name>.opts\n\n";
 
 typedef struct {
@@ -25,6 +26,7 @@ static const InvCommand commands[] = {
     {"train", InvCmdTrain},
     {"predict", InvCmdPredict},
     {"map", InvCmdMap},
+    {"evaluate", InvCmdEvaluate},
 };
 
 static PetscBool inv_error_printed = PETSC_FALSE;

@@ -1,0 +1,30 @@
+/* InvEval: `invmap evaluate`. Compares estimate files (invmap predict: /theta_pred; invmap map: /theta_map,
+   /cov, /wall_time, ...) with the truth (an ensemble file of invmap simulate) by every metric of
+   science.md section 4: Median-APE and R^2 per parameter, the median relative 2-norm error, time-series
+   squared bias and C-MSE of the ODE re-simulated at the estimates (InvBatchTS, batches of global sample
+   indices distributed over ranks, so results do not depend on the rank count), the MAP objective J at each
+   estimate, mean/covariance relative errors against a reference (-cov_reference), and the cost recorded in
+   the estimate file. Results go to HDF5 (atomic), optionally CSV, and a table on rank 0. */
+#pragma once
+#include <invmap/model.h>
+
+/* The metric definitions (stored as an attribute of the output and printed by -help) */
+#define INV_EVAL_DEFINITIONS                                                                                                               \
+  "APE_j = |est_j - true_j| / |true_j|; rel_err = ||est - true||_2 / ||true||_2; R^2_j = 1 - sum (est_j - true_j)^2 / sum (true_j - "      \
+  "mean true_j)^2 over valid samples; series s = ODE re-simulated at the estimate, u = clean /u of the truth, means over the "             \
+  "n_obs times (and observed components): sq_bias = (mean(s - u))^2, cmse = mean(((s - mean s) - (u - mean u))^2) (sq_bias + cmse "        \
+  "= MSE); objective J = 1/2 ||W_AR1 (d - s)||^2 + 1/2 sum ((est_j - prior_mean_j) / prior_sd_j)^2 with the truth's /d, /noise "           \
+  "and prior; mean_rel_err = ||est - ref||_2 / ||ref||_2, cov_rel_err = ||C - C_ref||_F / ||C_ref||_F against -cov_reference; "            \
+  "medians over samples with finite values (NaN estimates and failed re-simulations are counted and excluded)"
+
+typedef struct _p_InvEval *InvEval;
+
+PETSC_EXTERN PetscErrorCode InvEvalCreate(MPI_Comm, InvEval *);
+PETSC_EXTERN PetscErrorCode InvEvalSetFromOptions(InvEval);
+PETSC_EXTERN PetscErrorCode InvEvalRun(InvEval);
+PETSC_EXTERN PetscErrorCode InvEvalDestroy(InvEval *);
+
+/* Median of the finite values of v[0..n) (NaN when there are none); v is not modified. */
+PETSC_EXTERN PetscErrorCode InvEvalMedian(PetscInt64 n, const PetscReal v[], PetscReal *med);
+/* Squared bias (mean_t(s - u))^2 and C-MSE mean_t(((s - mean s) - (u - mean u))^2) of one series of n values */
+PETSC_EXTERN void InvEvalSeriesErrors(PetscInt n, const PetscReal s[], const PetscReal u[], PetscReal *sqbias, PetscReal *cmse);

@@ -1,0 +1,241 @@
+/* InvEval input: the truth file (model, prior, parameters and noise on every rank; series are read per
+   row block later), estimate files (dataset, shape and cost records) and the reference covariances. */
+#include "evalimpl.h"
+#include <invmap/h5io.h>
+#include <stdint.h>
+
+/* Model constants stored with the ensemble apply unless given again (-model_<name>). */
+static PetscErrorCode InvEvalReadModel(InvEval e, hid_t root)
+{
+  PetscBool has, same;
+  char *s, expect[INV_MAX_PARAM * (INV_MAX_NAME + 1)] = "";
+  InvModel m;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5HasAttr(root, "model", &has));
+  PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has no 'model' attribute: not an ensemble file of invmap simulate", e->truth);
+  PetscCall(InvH5ReadAttrString(root, "model", &s));
+  PetscCall(InvModelCreate(s, &e->model));
+  PetscCall(PetscFree(s));
+  m = e->model;
+  PetscCall(InvModelSetFromOptions(m));
+  for (PetscInt j = 0; j < m->nparam; j++) {
+    if (j) PetscCall(PetscStrlcat(expect, ",", sizeof(expect)));
+    PetscCall(PetscStrlcat(expect, m->param_names[j], sizeof(expect)));
+  }
+  PetscCall(InvH5HasAttr(root, "parameter_names", &has));
+  if (has) {
+    PetscCall(InvH5ReadAttrString(root, "parameter_names", &s));
+    PetscCall(PetscStrcmp(s, expect, &same));
+    PetscCheck(same, e->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: parameters %s differ from model %s's %s", e->truth, s, m->type, expect);
+    PetscCall(PetscFree(s));
+  }
+  PetscCall(InvH5HasAttr(root, "model_constant_names", &has));
+  if (has && m->nconst) {
+    PetscReal c[INV_MAX_CONST];
+    expect[0] = 0;
+    for (PetscInt k = 0; k < m->nconst; k++) {
+      if (k) PetscCall(PetscStrlcat(expect, ",", sizeof(expect)));
+      PetscCall(PetscStrlcat(expect, m->const_names[k], sizeof(expect)));
+    }
+    PetscCall(InvH5ReadAttrString(root, "model_constant_names", &s));
+    PetscCall(PetscStrcmp(s, expect, &same));
+    PetscCall(PetscFree(s));
+    if (same) {
+      PetscCall(InvH5ReadAttrReals(root, "model_constants", m->nconst, c));
+      for (PetscInt k = 0; k < m->nconst; k++) {
+        char opt[64];
+        PetscBool given;
+        PetscCall(PetscSNPrintf(opt, sizeof(opt), "-model_%s", m->const_names[k]));
+        PetscCall(PetscOptionsHasName(NULL, NULL, opt, &given));
+        if (!given) m->consts[k] = c[k];
+      }
+    }
+  }
+  /* the prior of the truth file (MAP objective) */
+  PetscCall(InvPriorCreate(m, &e->prior));
+  PetscCall(InvH5HasAttr(root, "prior_mean", &has));
+  if (has) PetscCall(InvH5ReadAttrReals(root, "prior_mean", m->nparam, e->prior->mean));
+  PetscCall(InvH5HasAttr(root, "prior_sd", &has));
+  if (has) PetscCall(InvH5ReadAttrReals(root, "prior_sd", m->nparam, e->prior->sd));
+  for (PetscInt j = 0; j < m->nparam; j++)
+    PetscCheck(e->prior->sd[j] > 0 && PetscIsNormalReal(e->prior->sd[j]), e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: prior_sd[%d] = %g must be positive", e->truth, (int)j, (double)e->prior->sd[j]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalReadTruth(InvEval e)
+{
+  hid_t file, root;
+  PetscBool has;
+  PetscInt r;
+  hsize_t dims[3], d2[3];
+
+  PetscFunctionBegin;
+  PetscCall(InvH5Open(e->comm, e->truth, PETSC_FALSE, &file));
+  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  PetscCall(InvEvalReadModel(e, root));
+  PetscCallHDF5(H5Gclose(root));
+  e->P = e->model->nparam;
+  e->no = e->model->nobs;
+  PetscCall(InvH5HasDataset(file, "/theta", &has));
+  PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED, "Truth %s has no /theta: not an ensemble file of invmap simulate", e->truth);
+  PetscCall(InvH5GetDims(file, "/theta", &r, dims));
+  PetscCheck(r == 2 && dims[1] == (hsize_t)e->P && dims[0] > 0, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "Truth %s: /theta must have shape (N > 0, %d) for model %s", e->truth, (int)e->P, e->model->type);
+  e->N = (PetscInt64)dims[0];
+  PetscCall(PetscMalloc1(e->N * e->P, &e->theta));
+  PetscCall(PetscMalloc1(e->N, &e->status));
+  PetscCall(InvH5ReadRows(file, "/theta", H5T_NATIVE_DOUBLE, 0, dims[0], e->theta));
+  PetscCall(InvH5HasDataset(file, "/status", &has));
+  for (PetscInt64 i = 0; i < e->N; i++) e->status[i] = 0;
+  if (has) {
+    int32_t *st;
+    PetscCall(PetscMalloc1(e->N, &st));
+    PetscCall(InvH5ReadRows(file, "/status", H5T_NATIVE_INT32, 0, dims[0], st));
+    for (PetscInt64 i = 0; i < e->N; i++) e->status[i] = st[i];
+    PetscCall(PetscFree(st));
+  }
+  if (e->timeseries) {
+    PetscCall(InvH5HasDataset(file, "/u", &has));
+    PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED, "Truth %s has no clean series /u (or give -eval_timeseries 0)", e->truth);
+    PetscCall(InvH5GetDims(file, "/u", &r, d2));
+    PetscCheck(d2[0] == dims[0] && ((e->no == 1 && r == 2) || (r == 3 && d2[2] == (hsize_t)e->no)), e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "Truth %s: /u must have %llu rows and %d observed component(s)", e->truth, (unsigned long long)dims[0], (int)e->no);
+    e->nt = (PetscInt)d2[1];
+    PetscCall(InvH5GetDims(file, "/t", &r, d2));
+    PetscCheck(r == 1 && d2[0] == (hsize_t)e->nt, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "Truth %s: /t must hold the %d observation times of /u", e->truth, (int)e->nt);
+    PetscCall(PetscMalloc1(e->nt, &e->t));
+    PetscCall(InvH5ReadAll(file, "/t", H5T_NATIVE_DOUBLE, e->t));
+    PetscCall(InvH5HasDataset(file, "/d", &e->hasd));
+    PetscCall(InvH5HasDataset(file, "/noise", &has));
+    if (!has) e->hasd = PETSC_FALSE;
+    if (e->objective && !e->hasd) PetscCall(PetscPrintf(e->comm, "evaluate: %s has no noisy /d with /noise: no MAP objective\n", e->truth));
+    if (e->objective && e->hasd) {
+      PetscCall(PetscMalloc1(e->N * 2, &e->noise));
+      PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, 0, dims[0], e->noise));
+    }
+  }
+  PetscCall(InvH5Close(&file));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvEvalFindDataset(InvEval e, hid_t file, const char fname[], char ds[], size_t len)
+{
+  const char *cand[] = {"/theta_pred", "/theta_map", "/theta_est", "/theta"};
+  PetscBool has = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  if (e->dataset[0]) {
+    PetscCall(PetscSNPrintf(ds, len, "%s%s", e->dataset[0] == '/' ? "" : "/", e->dataset));
+    PetscCall(InvH5HasDataset(file, ds, &has));
+    PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has no dataset %s (-eval_dataset)", fname, ds);
+    PetscFunctionReturn(0);
+  }
+  for (size_t k = 0; k < sizeof(cand) / sizeof(cand[0]) && !has; k++) {
+    PetscCall(InvH5HasDataset(file, cand[k], &has));
+    if (has) PetscCall(PetscStrncpy(ds, cand[k], len));
+  }
+  PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s has none of /theta_pred, /theta_map, /theta_est, /theta: not an output of invmap predict or map", fname);
+  PetscFunctionReturn(0);
+}
+
+/* a per-sample dataset of n rows as reals (NULL when absent) */
+static PetscErrorCode InvEvalReadCost(hid_t file, const char ds[], hid_t type, PetscInt64 n, PetscReal **out)
+{
+  PetscBool has;
+  PetscInt r;
+  hsize_t dims[3];
+  PetscReal *v;
+
+  PetscFunctionBegin;
+  *out = NULL;
+  PetscCall(InvH5HasDataset(file, ds, &has));
+  if (!has) PetscFunctionReturn(0);
+  PetscCall(InvH5GetDims(file, ds, &r, dims));
+  if (r != 1 || dims[0] != (hsize_t)n) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(PetscMax(n, 1), &v));
+  if (type == H5T_NATIVE_INT32) {
+    int32_t *iv;
+    PetscCall(PetscMalloc1(PetscMax(n, 1), &iv));
+    PetscCall(InvH5ReadRows(file, ds, H5T_NATIVE_INT32, 0, (hsize_t)n, iv));
+    for (PetscInt64 i = 0; i < n; i++) v[i] = iv[i];
+    PetscCall(PetscFree(iv));
+  } else
+    PetscCall(InvH5ReadRows(file, ds, H5T_NATIVE_DOUBLE, 0, (hsize_t)n, v));
+  *out = v;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalReadEstimate(InvEval e, InvEvalEstimate *s)
+{
+  hid_t file, root;
+  PetscInt r;
+  hsize_t dims[3];
+  PetscBool has;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5Open(e->comm, s->file, PETSC_FALSE, &file));
+  PetscCall(InvEvalFindDataset(e, file, s->file, s->dataset, sizeof(s->dataset)));
+  PetscCall(InvH5GetDims(file, s->dataset, &r, dims));
+  PetscCheck(r == 2 && dims[1] == (hsize_t)e->P, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %s has %llu column(s) but model %s of %s has %d parameters (joint/noise targets are not evaluated here)", s->file,
+             s->dataset, (unsigned long long)(r == 2 ? dims[1] : 0), e->model->type, e->truth, (int)e->P);
+  PetscCheck(dims[0] > 0 && dims[0] <= (hsize_t)e->N, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %s has %llu rows but the truth %s has %lld samples: estimates must cover the first n <= N samples of the truth", s->file,
+             s->dataset, (unsigned long long)dims[0], e->truth, (long long)e->N);
+  s->nfile = (PetscInt64)dims[0];
+  PetscCall(PetscMalloc1(s->nfile * e->P, &s->theta));
+  PetscCall(InvH5ReadRows(file, s->dataset, H5T_NATIVE_DOUBLE, 0, dims[0], s->theta));
+  PetscCall(InvH5HasDataset(file, "/cov", &has));
+  if (has) {
+    PetscCall(InvH5GetDims(file, "/cov", &r, dims));
+    PetscCheck(r == 3 && dims[0] == (hsize_t)s->nfile && dims[1] == (hsize_t)e->P && dims[2] == (hsize_t)e->P, e->comm,
+               PETSC_ERR_FILE_UNEXPECTED, "%s: /cov must have shape (%lld, %d, %d)", s->file, (long long)s->nfile, (int)e->P, (int)e->P);
+    PetscCall(PetscMalloc1(s->nfile * e->P * e->P, &s->cov));
+    PetscCall(InvH5ReadRows(file, "/cov", H5T_NATIVE_DOUBLE, 0, dims[0], s->cov));
+  }
+  /* cost records of invmap map: /wall_time, /function_evaluations and the attribute solve_seconds */
+  PetscCall(InvEvalReadCost(file, "/wall_time", H5T_NATIVE_DOUBLE, s->nfile, &s->wall));
+  PetscCall(InvEvalReadCost(file, "/function_evaluations", H5T_NATIVE_INT32, s->nfile, &s->fev));
+  s->seconds = NAN;
+  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  PetscCall(InvH5HasAttr(root, "solve_seconds", &has));
+  if (has) PetscCall(InvH5ReadAttrReals(root, "solve_seconds", 1, &s->seconds));
+  PetscCallHDF5(H5Gclose(root));
+  PetscCall(InvH5Close(&file));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalReadReference(InvEval e)
+{
+  hid_t file;
+  char ds[32];
+  PetscInt r;
+  hsize_t dims[3];
+  PetscBool has;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5Open(e->comm, e->covref, PETSC_FALSE, &file));
+  PetscCall(InvEvalFindDataset(e, file, e->covref, ds, sizeof(ds)));
+  PetscCall(InvH5GetDims(file, ds, &r, dims));
+  PetscCheck(r == 2 && dims[1] == (hsize_t)e->P && dims[0] > 0 && dims[0] <= (hsize_t)e->N, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "-cov_reference %s: %s must have shape (n <= %lld, %d)", e->covref, ds, (long long)e->N, (int)e->P);
+  e->nref = (PetscInt64)dims[0];
+  PetscCall(PetscMalloc1(e->nref * e->P, &e->refmean));
+  PetscCall(InvH5ReadRows(file, ds, H5T_NATIVE_DOUBLE, 0, dims[0], e->refmean));
+  PetscCall(InvH5HasDataset(file, "/cov", &has));
+  if (has) {
+    PetscCall(InvH5GetDims(file, "/cov", &r, dims));
+    PetscCheck(r == 3 && dims[0] == (hsize_t)e->nref && dims[1] == (hsize_t)e->P && dims[2] == (hsize_t)e->P, e->comm,
+               PETSC_ERR_FILE_UNEXPECTED, "-cov_reference %s: /cov must have shape (%lld, %d, %d)", e->covref, (long long)e->nref,
+               (int)e->P, (int)e->P);
+    PetscCall(PetscMalloc1(e->nref * e->P * e->P, &e->refcov));
+    PetscCall(InvH5ReadRows(file, "/cov", H5T_NATIVE_DOUBLE, 0, dims[0], e->refcov));
+  } else
+    PetscCall(PetscPrintf(e->comm, "evaluate: -cov_reference %s has no /cov: mean errors only\n", e->covref));
+  PetscCall(InvH5Close(&file));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,139 @@
+/* InvEval summary: medians, R^2 and cost per estimate (one row of the summary table), and the table on
+   screen (rank 0). Every rank holds the same per-sample arrays, so the summary is rank-count independent. */
+#include "evalimpl.h"
+
+static PetscErrorCode InvEvalAddColumn(InvEval e, const char name[])
+{
+  PetscFunctionBegin;
+  PetscCheck(e->ncols < 64, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Too many summary columns");
+  PetscCall(PetscStrncpy(e->colnames[e->ncols++], name, sizeof(e->colnames[0])));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvEvalColumns(InvEval e)
+{
+  char name[48];
+
+  PetscFunctionBegin;
+  if (e->ncols) PetscFunctionReturn(0);
+  PetscCall(InvEvalAddColumn(e, "n_rows"));
+  PetscCall(InvEvalAddColumn(e, "n_nan_estimates"));
+  PetscCall(InvEvalAddColumn(e, "n_valid"));
+  for (PetscInt j = 0; j < e->P; j++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "median_ape_%s", e->model->param_names[j]));
+    PetscCall(InvEvalAddColumn(e, name));
+  }
+  PetscCall(InvEvalAddColumn(e, "median_rel_err"));
+  for (PetscInt j = 0; j < e->P; j++) {
+    PetscCall(PetscSNPrintf(name, sizeof(name), "r2_%s", e->model->param_names[j]));
+    PetscCall(InvEvalAddColumn(e, name));
+  }
+  PetscCall(InvEvalAddColumn(e, "r2_mean"));
+  PetscCall(InvEvalAddColumn(e, "n_sim_failed"));
+  PetscCall(InvEvalAddColumn(e, "median_sq_bias"));
+  PetscCall(InvEvalAddColumn(e, "median_cmse"));
+  PetscCall(InvEvalAddColumn(e, "median_objective"));
+  PetscCall(InvEvalAddColumn(e, "median_objective_truth"));
+  PetscCall(InvEvalAddColumn(e, "median_mean_rel_err"));
+  PetscCall(InvEvalAddColumn(e, "median_cov_rel_err"));
+  PetscCall(InvEvalAddColumn(e, "wall_time_total"));
+  PetscCall(InvEvalAddColumn(e, "wall_time_median"));
+  PetscCall(InvEvalAddColumn(e, "objective_evaluations_total"));
+  PetscCall(InvEvalAddColumn(e, "solve_seconds"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalSummarize(InvEval e, InvEvalEstimate *s)
+{
+  const PetscInt P = e->P;
+  PetscReal *v, *sm = s->summary, r2m = 0;
+  PetscInt c = 0;
+
+  PetscFunctionBegin;
+  PetscCall(InvEvalColumns(e));
+  PetscCall(PetscMalloc1(PetscMax(s->n, 1), &v));
+  sm[c++] = (PetscReal)s->n;
+  sm[c++] = (PetscReal)s->nnan;
+  sm[c++] = (PetscReal)s->nvalid;
+  for (PetscInt j = 0; j < P; j++) {
+    for (PetscInt64 i = 0; i < s->n; i++) v[i] = s->ape[i * P + j];
+    PetscCall(InvEvalMedian(s->n, v, &sm[c++]));
+  }
+  PetscCall(InvEvalMedian(s->n, s->relerr, &sm[c++]));
+  for (PetscInt j = 0; j < P; j++) { /* R^2 over the valid rows (those with a finite relative error) */
+    PetscReal mean = 0, ss = 0, sr = 0;
+    for (PetscInt64 i = 0; i < s->n; i++)
+      if (!PetscIsInfOrNanReal(s->relerr[i])) mean += e->theta[i * P + j];
+    mean /= (PetscReal)s->nvalid;
+    for (PetscInt64 i = 0; i < s->n; i++) {
+      const PetscReal y = e->theta[i * P + j], x = s->theta[i * P + j];
+      if (PetscIsInfOrNanReal(s->relerr[i])) continue;
+      ss += (y - mean) * (y - mean);
+      sr += (x - y) * (x - y);
+    }
+    sm[c] = s->nvalid > 1 ? 1 - sr / ss : NAN;
+    r2m += sm[c++] / P;
+  }
+  sm[c++] = r2m;
+  sm[c++] = s->simstatus ? (PetscReal)s->nsimfail : NAN;
+  PetscCall(InvEvalMedian(s->n, s->sqbias, &sm[c++]));
+  PetscCall(InvEvalMedian(s->n, s->cmse, &sm[c++]));
+  PetscCall(InvEvalMedian(s->n, s->obj, &sm[c++]));
+  PetscCall(InvEvalMedian(s->n, s->objtrue, &sm[c++]));
+  PetscCall(InvEvalMedian(s->n, s->mean_err, &sm[c++]));
+  PetscCall(InvEvalMedian(s->n, s->cov_err, &sm[c++]));
+  sm[c] = NAN;
+  if (s->wall) {
+    sm[c] = 0;
+    for (PetscInt64 i = 0; i < s->n; i++)
+      if (!PetscIsInfOrNanReal(s->wall[i])) sm[c] += s->wall[i];
+  }
+  c++;
+  PetscCall(InvEvalMedian(s->wall ? s->n : 0, s->wall, &sm[c++]));
+  sm[c] = NAN;
+  if (s->fev) {
+    sm[c] = 0;
+    for (PetscInt64 i = 0; i < s->n; i++) sm[c] += s->fev[i];
+  }
+  c++;
+  sm[c++] = s->seconds;
+  PetscCheck(c == e->ncols, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Summary has %d values for %d columns", (int)c, (int)e->ncols);
+  PetscCall(PetscFree(v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalView(InvEval e)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscPrintf(e->comm, "invmap evaluate: truth %s (%" PetscInt64_FMT " samples, model %s), %d rank(s), %.2f s%s\n", e->truth,
+                        e->N, e->model->type, (int)e->size, (double)e->seconds,
+                        e->timeseries ? "" : " (no re-simulation: -eval_timeseries 0)"));
+  PetscCall(PetscPrintf(e->comm, "%-28s", "metric"));
+  for (PetscInt k = 0; k < e->nest; k++) PetscCall(PetscPrintf(e->comm, " %14s", e->est[k].label));
+  PetscCall(PetscPrintf(e->comm, "\n"));
+  for (PetscInt c = 0; c < e->ncols; c++) {
+    PetscCall(PetscPrintf(e->comm, "%-28s", e->colnames[c]));
+    for (PetscInt k = 0; k < e->nest; k++) {
+      const PetscReal v = e->est[k].summary[c];
+      if (PetscIsInfOrNanReal(v))
+        PetscCall(PetscPrintf(e->comm, " %14s", "-"));
+      else if (c < 3 || !strcmp(e->colnames[c], "n_sim_failed"))
+        PetscCall(PetscPrintf(e->comm, " %14.0f", (double)v));
+      else
+        PetscCall(PetscPrintf(e->comm, " %14.6g", (double)v));
+    }
+    PetscCall(PetscPrintf(e->comm, "\n"));
+  }
+  for (PetscInt k = 0; k < e->nest; k++) {
+    const InvEvalEstimate *s = &e->est[k];
+    if (s->nnan)
+      PetscCall(PetscPrintf(e->comm, "  %s: %" PetscInt64_FMT " estimate(s) with NaN/Inf, excluded from all medians and R^2\n", s->label,
+                            s->nnan));
+    if (s->nsimfail)
+      PetscCall(PetscPrintf(e->comm, "  %s: %" PetscInt64_FMT " re-simulation(s) failed, excluded from the series medians\n", s->label,
+                            s->nsimfail));
+  }
+  PetscCall(
+      PetscPrintf(e->comm, "  ('-' = not available; definitions: attribute 'definitions' of %s and invmap evaluate -help)\n", e->output));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,59 @@
+/* Private state of InvEval (src/evaluate): the truth (parameters on every rank, series read per row
+   block), the estimates with their per-sample metrics (global arrays, identical on every rank) and
+   the summary table. */
+#pragma once
+#include <invmap/evaluate.h>
+#include <invmap/batchts.h>
+#include <invmap/prior.h>
+
+#define INV_EVAL_MAX 16
+typedef struct {
+  char file[PETSC_MAX_PATH_LEN], label[64], dataset[32];
+  PetscInt64 nfile, n;                                                    /* rows in the file, rows evaluated (the first n samples) */
+  PetscReal *theta;                                                       /* n x P */
+  PetscReal *cov;                                                         /* n x P x P or NULL */
+  PetscReal *ape;                                                         /* n x P */
+  PetscReal *relerr, *sqbias, *cmse, *obj, *objtrue, *mean_err, *cov_err; /* n (NULL when not computed) */
+  PetscInt *simstatus;                                                    /* n: InvStatus of the re-simulation, -1 when not simulated */
+  PetscInt64 nnan, nsimfail, nvalid;
+  PetscReal *wall, *fev; /* nfile: per-sample cost recorded by invmap map (/wall_time, /function_evaluations) or NULL */
+  PetscReal seconds;     /* the file's solve_seconds attribute (NaN when absent) */
+  PetscReal summary[64];
+} InvEvalEstimate;
+
+struct _p_InvEval {
+  MPI_Comm comm;
+  PetscMPIInt rank, size;
+  char truth[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], csv[PETSC_MAX_PATH_LEN], covref[PETSC_MAX_PATH_LEN];
+  char *files[INV_EVAL_MAX], *labels[INV_EVAL_MAX], dataset[32];
+  PetscInt nest, nlabels, batch, nmax;
+  PetscBool common, timeseries, objective, overwrite, quiet;
+  /* truth */
+  InvModel model;
+  InvPrior prior;
+  PetscInt P, nt, no;
+  PetscInt64 N;
+  PetscReal *t, *theta, *noise; /* N x P, N x 2 (NULL without /noise) */
+  PetscInt *status;             /* N (0 without /status) */
+  PetscBool hasd;
+  /* reference mean and covariance */
+  PetscInt64 nref;
+  PetscReal *refmean, *refcov;
+  InvEvalEstimate est[INV_EVAL_MAX];
+  InvBatchTS bts;
+  PetscInt64 nsolves;
+  PetscReal seconds;
+  /* summary table */
+  PetscInt ncols;
+  char colnames[64][48];
+};
+
+PETSC_INTERN PetscErrorCode InvEvalReadTruth(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalReadEstimate(InvEval, InvEvalEstimate *);
+PETSC_INTERN PetscErrorCode InvEvalReadReference(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalParameterMetrics(InvEval, InvEvalEstimate *);
+PETSC_INTERN PetscErrorCode InvEvalSeriesMetrics(InvEval, InvEvalEstimate *);
+PETSC_INTERN PetscErrorCode InvEvalSummarize(InvEval, InvEvalEstimate *);
+PETSC_INTERN PetscErrorCode InvEvalWrite(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalWriteCSV(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalView(InvEval);

@@ -1,0 +1,172 @@
+/* InvEval: options, the driver of `invmap evaluate` and cleanup (see include/invmap/evaluate.h). */
+#include "evalimpl.h"
+
+PetscErrorCode InvEvalCreate(MPI_Comm comm, InvEval *out)
+{
+  InvEval e;
+
+  PetscFunctionBegin;
+  PetscCall(InvInitializePackage());
+  PetscCall(PetscNew(&e));
+  e->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &e->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &e->size));
+  e->batch = 256;
+  e->common = PETSC_TRUE;
+  e->timeseries = PETSC_TRUE;
+  e->objective = PETSC_TRUE;
+  *out = e;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalSetFromOptions(InvEval e)
+{
+  PetscInt n = INV_EVAL_MAX, nl = INV_EVAL_MAX;
+  PetscBool set, setl;
+
+  PetscFunctionBegin;
+  PetscOptionsBegin(e->comm, NULL, "Evaluation of estimates (invmap evaluate)", "InvEval");
+  PetscCall(PetscOptionsString("-truth", "Ensemble file of invmap simulate with the true /theta, clean /u, noisy /d, /noise", "", e->truth,
+                               e->truth, sizeof(e->truth), NULL));
+  PetscCall(PetscOptionsStringArray("-estimates", "Comma-separated estimate files (invmap predict or invmap map output)", "", e->files, &n,
+                                    &set));
+  PetscCall(
+      PetscOptionsStringArray("-labels", "Comma-separated names of the estimate files (default: file names)", "", e->labels, &nl, &setl));
+  PetscCall(PetscOptionsString("-eval_dataset", "Estimate dataset (default: first of /theta_pred, /theta_map, /theta_est, /theta)", "",
+                               e->dataset, e->dataset, sizeof(e->dataset), NULL));
+  PetscCall(
+      PetscOptionsString("-o", "Output HDF5 file (per-sample metrics and the summary)", "", e->output, e->output, sizeof(e->output), NULL));
+  PetscCall(PetscOptionsString("-csv", "Also write the summary table to this CSV file", "", e->csv, e->csv, sizeof(e->csv), NULL));
+  PetscCall(PetscOptionsString("-cov_reference", "File with reference means and covariances (/theta_map or /theta_pred, and /cov)", "",
+                               e->covref, e->covref, sizeof(e->covref), NULL));
+  PetscCall(PetscOptionsBool("-eval_common_rows", "Evaluate every estimate on the rows all estimates cover (else each on its own rows)", "",
+                             e->common, &e->common, NULL));
+  PetscCall(PetscOptionsInt("-eval_n", "Evaluate at most the first n samples (0: all)", "", e->nmax, &e->nmax, NULL));
+  PetscCall(PetscOptionsBool("-eval_timeseries", "Re-simulate the ODE at the estimates (squared bias, C-MSE, objective)", "", e->timeseries,
+                             &e->timeseries, NULL));
+  PetscCall(PetscOptionsBool("-eval_objective", "MAP objective J at each estimate (needs /d and /noise in the truth file)", "",
+                             e->objective, &e->objective, NULL));
+  PetscCall(PetscOptionsInt("-eval_batch",
+                            "Samples integrated together by one TS (batches of global indices; as simulate's -batch for bitwise "
+                            "identical series at the true parameters)",
+                            "", e->batch, &e->batch, NULL));
+  PetscCall(PetscOptionsBool("-overwrite", "Replace existing output files", "", e->overwrite, &e->overwrite, NULL));
+  PetscCall(PetscOptionsBool("-quiet", "No table on screen", "", e->quiet, &e->quiet, NULL));
+  PetscOptionsEnd();
+  e->nest = set ? n : 0;
+  e->nlabels = setl ? nl : 0;
+  PetscCheck(e->batch >= 1 && e->batch <= 1000000, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_batch must be between 1 and 1e6, got %d",
+             (int)e->batch);
+  PetscCheck(e->nmax >= 0, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_n must be >= 0, got %d", (int)e->nmax);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvEvalCheckArgs(InvEval e)
+{
+  PetscBool exists;
+
+  PetscFunctionBegin;
+  PetscCheck(e->truth[0], e->comm, PETSC_ERR_ARG_NULL, "No truth: give -truth <test.h5> (an ensemble file of invmap simulate)");
+  PetscCheck(e->nest > 0, e->comm, PETSC_ERR_ARG_NULL, "No estimates: give -estimates <pred.h5>[,<map.h5>,...]");
+  PetscCheck(e->output[0], e->comm, PETSC_ERR_ARG_NULL, "No output: give -o <eval.h5>");
+  PetscCheck(!e->nlabels || e->nlabels == e->nest, e->comm, PETSC_ERR_ARG_SIZ, "-labels has %d names for %d estimate files",
+             (int)e->nlabels, (int)e->nest);
+  PetscCall(InvFileExists(e->output, &exists));
+  PetscCheck(!exists || e->overwrite, e->comm, PETSC_ERR_FILE_WRITE, "Output file %s exists; pass -overwrite to replace it", e->output);
+  if (e->csv[0]) {
+    PetscCall(InvFileExists(e->csv, &exists));
+    PetscCheck(!exists || e->overwrite, e->comm, PETSC_ERR_FILE_WRITE, "CSV file %s exists; pass -overwrite to replace it", e->csv);
+  }
+  for (PetscInt k = 0; k < e->nest; k++) {
+    InvEvalEstimate *s = &e->est[k];
+    PetscCall(PetscStrncpy(s->file, e->files[k], sizeof(s->file)));
+    if (e->nlabels)
+      PetscCall(PetscStrncpy(s->label, e->labels[k], sizeof(s->label)));
+    else {
+      const char *b = strrchr(s->file, '/');
+      char *dot;
+      PetscCall(PetscStrncpy(s->label, b ? b + 1 : s->file, sizeof(s->label)));
+      dot = strrchr(s->label, '.');
+      if (dot && dot != s->label) *dot = 0;
+    }
+    PetscCheck(s->label[0] && !strchr(s->label, '/') && !strchr(s->label, ','), e->comm, PETSC_ERR_ARG_WRONG,
+               "Label '%s' of %s must be non-empty without '/' or ','", s->label, s->file);
+    for (PetscInt j = 0; j < k; j++)
+      PetscCheck(strcmp(e->est[j].label, s->label), e->comm, PETSC_ERR_ARG_WRONG, "Two estimates are labelled '%s'; give distinct -labels",
+                 s->label);
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalRun(InvEval e)
+{
+  PetscInt64 ncommon;
+  PetscLogDouble t0, t1;
+
+  PetscFunctionBegin;
+  PetscCall(InvEvalCheckArgs(e));
+  PetscCall(PetscTime(&t0));
+  PetscCall(InvEvalReadTruth(e));
+  for (PetscInt k = 0; k < e->nest; k++) PetscCall(InvEvalReadEstimate(e, &e->est[k]));
+  ncommon = e->N;
+  for (PetscInt k = 0; k < e->nest; k++) ncommon = PetscMin(ncommon, e->est[k].nfile);
+  if (e->nmax > 0) ncommon = PetscMin(ncommon, (PetscInt64)e->nmax);
+  for (PetscInt k = 0; k < e->nest; k++) {
+    InvEvalEstimate *s = &e->est[k];
+    s->n = e->common ? ncommon : (e->nmax > 0 ? PetscMin(s->nfile, (PetscInt64)e->nmax) : s->nfile);
+    if (s->n < e->N && !e->quiet)
+      PetscCall(PetscPrintf(e->comm, "evaluate: %s: evaluated on the first %" PetscInt64_FMT " of %" PetscInt64_FMT " samples (%s)\n",
+                            s->label, s->n, e->N,
+                            e->common && ncommon < s->nfile ? "rows common to all estimates" : "the rows the file covers"));
+  }
+  if (e->covref[0]) PetscCall(InvEvalReadReference(e));
+  for (PetscInt k = 0; k < e->nest; k++) {
+    PetscCall(InvEvalParameterMetrics(e, &e->est[k]));
+    if (e->timeseries) PetscCall(InvEvalSeriesMetrics(e, &e->est[k]));
+    PetscCall(InvEvalSummarize(e, &e->est[k]));
+  }
+  PetscCall(PetscTime(&t1));
+  e->seconds = (PetscReal)(t1 - t0);
+  PetscCall(InvEvalWrite(e));
+  if (e->csv[0]) PetscCall(InvEvalWriteCSV(e));
+  if (!e->quiet) PetscCall(InvEvalView(e));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalDestroy(InvEval *pe)
+{
+  InvEval e = *pe;
+
+  PetscFunctionBegin;
+  if (!e) PetscFunctionReturn(0);
+  for (PetscInt k = 0; k < INV_EVAL_MAX; k++) {
+    InvEvalEstimate *s = &e->est[k];
+    PetscCall(PetscFree(e->files[k]));
+    PetscCall(PetscFree(e->labels[k]));
+    PetscCall(PetscFree(s->theta));
+    PetscCall(PetscFree(s->cov));
+    PetscCall(PetscFree(s->ape));
+    PetscCall(PetscFree(s->relerr));
+    PetscCall(PetscFree(s->sqbias));
+    PetscCall(PetscFree(s->cmse));
+    PetscCall(PetscFree(s->obj));
+    PetscCall(PetscFree(s->objtrue));
+    PetscCall(PetscFree(s->mean_err));
+    PetscCall(PetscFree(s->cov_err));
+    PetscCall(PetscFree(s->simstatus));
+    PetscCall(PetscFree(s->wall));
+    PetscCall(PetscFree(s->fev));
+  }
+  PetscCall(InvBatchTSDestroy(&e->bts));
+  PetscCall(InvPriorDestroy(&e->prior));
+  PetscCall(InvModelDestroy(&e->model));
+  PetscCall(PetscFree(e->t));
+  PetscCall(PetscFree(e->theta));
+  PetscCall(PetscFree(e->noise));
+  PetscCall(PetscFree(e->status));
+  PetscCall(PetscFree(e->refmean));
+  PetscCall(PetscFree(e->refcov));
+  PetscCall(PetscFree(e));
+  *pe = NULL;
+  PetscFunctionReturn(0);
+}
