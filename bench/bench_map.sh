@@ -16,4 +16,5 @@ $MPI -n 2 $B/bench/bench_map -bench_n $N -bench_single 0
 echo "# global-minimum success rate (reference: 61 x 81 grid + refinement of the 12 best grid minima)"
 $MPI -n 2 $B/bench/bench_map -bench_n $NC -map_hessian none -bench_check
 echo "# one batched forward+adjoint evaluation per member, by batch size"
-for b in 1 16 64 256; do $B/bench/bench_map_eval -b $b -reps 3 | head -2; done
+for b in 1 16 64 256; do $B/bench/bench_map_eval -b $b -reps 3 > /tmp/bench_map_eval.$$ && head -2 /tmp/bench_map_eval.$$; done
+rm -f /tmp/bench_map_eval.$$
