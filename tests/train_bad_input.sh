@@ -49,6 +49,7 @@ expect_error "nn_act|Unknown|unknown" $T -i $W/tr.h5 -nn_act bogus
 expect_error "does not fit the signal" $T -i $W/tr.h5 -nn_conv 8,8,8,8,8 -nn_kernel 3 -nn_stride 4 -nn_pool 0
 expect_error "unknown target 'theta7'" $T -i $W/tr.h5 -train_targets theta0,theta7
 expect_error "No training set" $T
+expect_error "Cannot write the model file" $MPIEXEC -n 2 $INVMAP train -quiet -i $W/tr.h5 -o $W/no/such/dir/m.h5
 expect_error "opt_lr -1.? must be positive" $T -i $W/tr.h5 -opt_lr -1
 # missing dataset, missing file, NaN
 expect_error "Dataset /d is missing" $T -i $W/tr.h5 -train_data d

@@ -1,6 +1,9 @@
 /* InvTrainer: options, set-up (data, normalisation, network, optimiser) and destruction. */
 #include "trainerimpl.h"
 #include <cblas.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 const char *const InvAllreduceTypes[] = {"flat", "layer", "InvAllreduceType", "INV_ALLREDUCE_", NULL};
 
@@ -120,6 +123,22 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCheck(t->data_file[0], t->comm, PETSC_ERR_ARG_NULL, "No training set: give -i <file.h5> (made by invmap simulate)");
   /* the per-rank GEMMs are small (batch x layer width): OpenBLAS threads cost more than they give */
   openblas_set_num_threads(t->blas_threads > 0 ? (int)t->blas_threads : 1);
+  { /* fail now, not after hours of training, when the model cannot be written */
+    char partial[PETSC_MAX_PATH_LEN];
+    int err = 0;
+    PetscCall(InvPartialName(t->output, partial, sizeof(partial)));
+    if (!t->rank) {
+      FILE *fp = fopen(partial, "w");
+      if (!fp)
+        err = errno;
+      else {
+        fclose(fp);
+        (void)remove(partial);
+      }
+    }
+    PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, t->comm));
+    PetscCheck(!err, t->comm, PETSC_ERR_FILE_OPEN, "Cannot write the model file %s (%s): check -o", t->output, strerror(err));
+  }
   if (t->resume) {
     PetscCall(InvFileExists(t->checkpoint, &exists));
     PetscCheck(exists, t->comm, PETSC_ERR_FILE_OPEN, "-resume: checkpoint %s does not exist (set it with -train_checkpoint)",
