@@ -71,6 +71,16 @@ static PetscErrorCode InvEvalCheckArgs(InvEval e)
   PetscCheck(e->output[0], e->comm, PETSC_ERR_ARG_NULL, "No output: give -o <eval.h5>");
   PetscCheck(!e->nlabels || e->nlabels == e->nest, e->comm, PETSC_ERR_ARG_SIZ, "-labels has %d names for %d estimate files",
              (int)e->nlabels, (int)e->nest);
+  PetscCall(InvFileExists(e->truth, &exists));
+  PetscCheck(exists, e->comm, PETSC_ERR_FILE_OPEN, "Truth file %s (-truth) does not exist", e->truth);
+  for (PetscInt k = 0; k < e->nest; k++) {
+    PetscCall(InvFileExists(e->files[k], &exists));
+    PetscCheck(exists, e->comm, PETSC_ERR_FILE_OPEN, "Estimate file %s (-estimates) does not exist", e->files[k]);
+  }
+  if (e->covref[0]) {
+    PetscCall(InvFileExists(e->covref, &exists));
+    PetscCheck(exists, e->comm, PETSC_ERR_FILE_OPEN, "Reference file %s (-cov_reference) does not exist", e->covref);
+  }
   PetscCall(InvFileExists(e->output, &exists));
   PetscCheck(!exists || e->overwrite, e->comm, PETSC_ERR_FILE_WRITE, "Output file %s exists; pass -overwrite to replace it", e->output);
   if (e->csv[0]) {

@@ -1,0 +1,94 @@
+# invmap evaluate (issue 5): metric values against an independent numpy computation (tests/evaluate_check.py)
+# on perturbed estimates whose series invmap simulate computes, estimates with NaN rows, estimates = truth,
+# MAP on a subset (cost, objective, mean/covariance errors); 1 vs 2 ranks identical; bad input.
+source "$INVMAP_SRC/tests/lib.sh"
+N=60
+NT=400
+dump() { h5dump -d "$2" -b LE -o "$3" "$1" >/dev/null; }
+attr() { h5dump -a "$2" "$1" | sed -n 's/^ *(0): //p' | tr -d ' '; }
+
+run 2 simulate -n $N -seed 3 -obs_n $NT -o test.h5 -quiet
+for ds in theta u d noise; do dump test.h5 /$ds $ds.bin; done
+# perturbed estimates (and a copy with NaN rows) from the true parameters
+$PYTHON - <<'PY'
+import numpy as np
+th = np.fromfile("theta.bin", "<f8").reshape(-1, 2)
+rng = np.random.default_rng(5)
+est = th * (1 + 0.08 * rng.standard_normal(th.shape))
+with open("est.csv", "w") as f:
+    f.write("theta0,theta1\n")
+    for r in est: f.write("%.17g,%.17g\n" % tuple(r))
+nan = est.copy(); nan[3, 0] = np.nan; nan[7, :] = np.nan; nan[11, 1] = np.inf
+nan.astype("<f8").tofile("nan_theta.bin")
+PY
+cat > nan.cfg <<CFG
+PATH theta_pred
+INPUT-CLASS FP
+INPUT-SIZE 64
+INPUT-BYTE-ORDER LE
+RANK 2
+DIMENSION-SIZES $N 2
+OUTPUT-CLASS FP
+OUTPUT-SIZE 64
+OUTPUT-ARCHITECTURE IEEE
+OUTPUT-BYTE-ORDER LE
+CFG
+h5import nan_theta.bin -c nan.cfg -o nanest.h5
+run 2 simulate -theta_file est.csv -obs_n $NT -o est.h5 -quiet
+dump est.h5 /theta est_theta.bin
+dump est.h5 /u est_u.bin
+NM=4
+run 1 map -i test.h5 -n $NM -o map.h5 -quiet
+for ds in wall_time:map_wall function_evaluations:map_fev objective:map_obj theta_map:map_theta; do dump map.h5 /${ds%%:*} ${ds##*:}.bin; done
+
+EV=(evaluate -truth test.h5 -estimates est.h5,nanest.h5,test.h5,map.h5 -labels pert,withnan,exact,map -cov_reference map.h5
+  -eval_common_rows 0)
+t0=$(date +%s.%N)
+run 1 "${EV[@]}" -o e1.h5 -csv e1.csv >out1.txt
+t1=$(date +%s.%N)
+run 2 "${EV[@]}" -o e2.h5 -csv e2.csv >out2.txt
+t2=$(date +%s.%N)
+cat out2.txt
+echo "evaluate: 1 rank $(echo "$t1 - $t0" | bc) s, 2 ranks $(echo "$t2 - $t1" | bc) s"
+
+if $PYTHON "$INVMAP_SRC/tests/evaluate_check.py" $N $NT "$(attr test.h5 /prior_mean)" "$(attr test.h5 /prior_sd)" e1.csv $NM; then
+  pass "metrics agree with the numpy computation"
+else fail "metrics differ from the numpy computation"; fi
+
+# 1 vs 2 ranks: identical summary and per-sample datasets
+cmp -s e1.csv e2.csv && pass "CSV summary identical on 1 and 2 ranks" || fail "CSV summary differs between 1 and 2 ranks"
+same=1
+for g in pert withnan exact map; do
+  for ds in theta ape rel_err sq_bias cmse objective objective_truth mean_rel_err sim_status; do
+    dump e1.h5 /$g/$ds a.bin; dump e2.h5 /$g/$ds b.bin
+    cmp -s a.bin b.bin || { same=0; echo "  /$g/$ds differs"; }
+  done
+done
+dump e1.h5 /summary a.bin; dump e2.h5 /summary b.bin; cmp -s a.bin b.bin || same=0
+((same)) && pass "per-sample datasets and /summary bitwise identical on 1 and 2 ranks" || fail "1 vs 2 ranks differ"
+
+# what the table and the file say
+grep -q "withnan: 3 estimate(s) with NaN/Inf, excluded" out1.txt && pass "NaN estimates counted and reported" || fail "NaN report missing"
+grep -q "map: evaluated on the first $NM of $N samples" out1.txt && pass "subset evaluation stated" || fail "subset message missing"
+h5dump -a /definitions e1.h5 | grep -q "sq_bias = (mean(s - u))^2" && pass "definitions attribute" || fail "definitions attribute"
+run 1 evaluate -help | grep -q "cmse = mean" && pass "-help states the definitions" || fail "-help lacks the definitions"
+run 2 evaluate -truth test.h5 -estimates est.h5,map.h5 -o e3.h5 -quiet -eval_timeseries 0
+if h5dump -d /est/ape e3.h5 | grep -q "( $NM, 2 )" && ! h5dump -d /est/sq_bias e3.h5 >/dev/null 2>&1; then
+  pass "default: estimates evaluated on the $NM rows common to all; -eval_timeseries 0 skips the series"
+else fail "common rows / -eval_timeseries 0"; fi
+
+# bad input: clear errors, non-zero exit, nothing written or overwritten
+run 2 simulate -n 10 -seed 4 -obs_n $NT -o small.h5 -quiet
+expect_error "missing truth" "Truth file nope.h5 \\(-truth\\) does not exist" bad.h5 -- 2 evaluate -truth nope.h5 -estimates est.h5 -o bad.h5
+expect_error "missing estimate file" "Estimate file nope.h5 \\(-estimates\\) does not exist" bad.h5 -- 2 evaluate -truth test.h5 -estimates est.h5,nope.h5 -o bad.h5
+expect_error "missing reference" "Reference file nope.h5" bad.h5 -- 2 evaluate -truth test.h5 -estimates est.h5 -cov_reference nope.h5 -o bad.h5
+expect_error "mismatched P" "column.*2 parameters" bad.h5 -- 2 evaluate -truth test.h5 -estimates est.h5 -eval_dataset u -o bad.h5
+expect_error "more rows than the truth" "rows but the truth" bad.h5 -- 2 evaluate -truth small.h5 -estimates est.h5 -o bad.h5
+expect_error "labels count" "-labels has 1 names for 2" bad.h5 -- 2 evaluate -truth test.h5 -estimates est.h5,map.h5 -labels a -o bad.h5
+expect_error "duplicate labels" "labelled 'a'" bad.h5 -- 2 evaluate -truth test.h5 -estimates est.h5,map.h5 -labels a,a -o bad.h5
+expect_error "no output" "give -o" "" -- 2 evaluate -truth test.h5 -estimates est.h5
+expect_error "truth not an ensemble" "no 'model' attribute" bad.h5 -- 2 evaluate -truth nanest.h5 -estimates nanest.h5 -o bad.h5
+sum=$(md5sum e1.h5)
+expect_error "existing output" "exists; pass -overwrite" "" -- 2 evaluate -truth test.h5 -estimates est.h5 -o e1.h5
+[[ "$(md5sum e1.h5)" == "$sum" && ! -e e1.h5.partial ]] && pass "existing output untouched" || fail "existing output changed"
+finish
