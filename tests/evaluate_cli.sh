@@ -67,6 +67,16 @@ done
 dump e1.h5 /summary a.bin; dump e2.h5 /summary b.bin; cmp -s a.bin b.bin || same=0
 ((same)) && pass "per-sample datasets and /summary bitwise identical on 1 and 2 ranks" || fail "1 vs 2 ranks differ"
 
+# batches of 16 samples: 4 batches split over the ranks (rank 1 simulates too), still identical
+run 1 evaluate -truth test.h5 -estimates est.h5,nanest.h5 -eval_batch 16 -eval_objective 1 -o b1.h5 -quiet
+run 2 evaluate -truth test.h5 -estimates est.h5,nanest.h5 -eval_batch 16 -o b2.h5 -quiet
+same=1
+for p in /summary /est/sq_bias /est/cmse /est/objective /nanest/sq_bias /nanest/objective /nanest/sim_status; do
+  dump b1.h5 $p a.bin; dump b2.h5 $p b.bin
+  cmp -s a.bin b.bin || { same=0; echo "  $p differs"; }
+done
+((same)) && pass "-eval_batch 16: work split over 2 ranks, results bitwise identical to 1 rank" || fail "-eval_batch 16: 1 vs 2 ranks differ"
+
 # what the table and the file say
 grep -q "withnan: 3 estimate(s) with NaN/Inf, excluded" out1.txt && pass "NaN estimates counted and reported" || fail "NaN report missing"
 grep -q "map: evaluated on the first $NM of $N samples" out1.txt && pass "subset evaluation stated" || fail "subset message missing"

@@ -15,7 +15,10 @@
   "n_obs times (and observed components): sq_bias = (mean(s - u))^2, cmse = mean(((s - mean s) - (u - mean u))^2) (sq_bias + cmse "        \
   "= MSE); objective J = 1/2 ||W_AR1 (d - s)||^2 + 1/2 sum ((est_j - prior_mean_j) / prior_sd_j)^2 with the truth's /d, /noise "           \
   "and prior; mean_rel_err = ||est - ref||_2 / ||ref||_2, cov_rel_err = ||C - C_ref||_F / ||C_ref||_F against -cov_reference; "            \
-  "medians over samples with finite values (NaN estimates and failed re-simulations are counted and excluded)"
+  "medians over samples with finite values (NaN estimates and failed re-simulations are counted and excluded); cost from the estimate "    \
+  "file: wall_time_total/median = "                                                                                                        \
+  "sum/median of /wall_time, objective_evaluations_total = sum of /function_evaluations (one forward + adjoint solve each), "              \
+  "solve_seconds = its attribute (invmap map records them, invmap predict does not)"
 
 typedef struct _p_InvEval *InvEval;
 

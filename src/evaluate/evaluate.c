@@ -48,7 +48,7 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
                              e->objective, &e->objective, NULL));
   PetscCall(PetscOptionsInt("-eval_batch",
                             "Samples integrated together by one TS (batches of global indices; as simulate's -batch for bitwise "
-                            "identical series at the true parameters)",
+                            "identical series at the true parameters); TS options -ts_* apply as in invmap simulate",
                             "", e->batch, &e->batch, NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace existing output files", "", e->overwrite, &e->overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No table on screen", "", e->quiet, &e->quiet, NULL));
