@@ -1,6 +1,5 @@
 /* Training data: each rank reads its share of the usable rows (status 0) of the HDF5 training set with
-   hyperslabs, checks them, builds targets and features, fits the normalisation; batch assembly
-   (with fresh AR(1) noise per sample and epoch when asked). */
+   hyperslabs, checks them, builds targets and features, and fits the normalisation. */
 #include "trainerimpl.h"
 #include <invmap/h5io.h>
 #include <math.h>
@@ -201,26 +200,5 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
     PetscCall(PetscFree(Nz));
   }
   PetscCall(PetscFree(valid));
-  PetscFunctionReturn(0);
-}
-
-/* Xb, Yb <- the local training samples idx[0..n) (global indices owned by this rank) */
-PetscErrorCode InvTrainerBatchInputs(InvTrainer t, int n, const PetscInt64 *idx, PetscInt epoch)
-{
-  InvFeat f = t->map->feat;
-  PetscInt per = t->n_obs * t->n_ch;
-
-  PetscFunctionBegin;
-  for (int i = 0; i < n; i++) {
-    PetscInt64 l = idx[i] - t->tr0;
-    if (t->noise_fresh) {
-      PetscCall(InvNoiseApply(t->noise, t->seed, idx[i], epoch + 1, t->noise_par[2 * l], t->noise_par[2 * l + 1], per, t->Utr + l * per,
-                              t->dbuf));
-      PetscCall(InvFeatTransform(f, t->dbuf, t->Xb + (size_t)i * f->size));
-      PetscCall(InvFeatNormalizeInput(f, 1, t->Xb + (size_t)i * f->size));
-    } else
-      PetscCall(PetscArraycpy(t->Xb + (size_t)i * f->size, t->Xtr + l * f->size, f->size));
-    PetscCall(PetscArraycpy(t->Yb + (size_t)i * t->ntargets, t->Ytr + l * t->ntargets, t->ntargets));
-  }
   PetscFunctionReturn(0);
 }

@@ -92,13 +92,12 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
     PetscCall(PetscTime(&te));
     PetscCall(InvOptLearningRate(t->opt, t->epoch, &lr));
     Shuffle(t->perm, t->Ntr, t->seed, t->epoch);
+    PetscCall(InvTrainerRedistribute(t));
     for (PetscInt64 b = t->batch_next; b < nbatch; b++) {
       PetscInt64 g0 = b * t->batch, g1 = PetscMin(t->Ntr, g0 + t->batch);
-      int nl = 0, Bg = (int)(g1 - g0);
+      int Bg = (int)(g1 - g0), nl = (int)(Bg * (t->rank + 1) / t->size - Bg * t->rank / t->size);
       double scale = 1.0 / ((double)Bg * O);
-      for (PetscInt64 j = g0; j < g1; j++)
-        if (t->perm[j] >= t->tr0 && t->perm[j] < t->tr1) t->idx[nl++] = t->perm[j];
-      PetscCall(InvTrainerBatchInputs(t, nl, t->idx, t->epoch));
+      PetscCall(InvTrainerEpochBatch(t, b * (t->batch * (t->rank + 1) / t->size - t->batch * t->rank / t->size), nl, t->epoch));
       PetscCall(InvNetZeroGrad(net));
       net->training = PETSC_TRUE;
       t->nreqs = 0;

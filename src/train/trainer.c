@@ -167,6 +167,7 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->ntargets, &t->Yb, (size_t)t->batch * t->ntargets,
                          &t->dY));
   PetscCall(PetscMalloc1(2 * INV_NN_MAXLAYERS + 4, &t->reqs));
+  PetscCall(InvTrainerEpochSetUp(t));
   if (t->resume) PetscCall(InvTrainerCheckpointRead(t, t->checkpoint));
   PetscFunctionReturn(0);
 }
@@ -191,6 +192,8 @@ PetscErrorCode InvTrainerDestroy(InvTrainer *tp)
   PetscCall(PetscFree2(t->perm, t->idx));
   PetscCall(PetscFree3(t->Xb, t->Yb, t->dY));
   PetscCall(PetscFree(t->reqs));
+  PetscCall(PetscFree(t->ebuf));
+  PetscCall(PetscFree(t->ipos));
   PetscCall(PetscFree(t));
   *tp = NULL;
   PetscFunctionReturn(0);

@@ -34,7 +34,8 @@ struct _p_InvTrainer {
   PetscInt epoch, batch_next, wait;
   double epoch_loss, best_val, elapsed;
   /* work */
-  PetscInt64 *perm, *idx;
+  PetscInt64 *perm, *idx, *ipos, nepoch; /* permutation, batch indices, inverse permutation, local samples per epoch */
+  char *ebuf;                            /* this rank's samples of the epoch, in batch order (balance.c) */
   float *Xb, *Yb, *dY;
   double *ubuf, *dbuf;
   MPI_Request *reqs;
@@ -44,7 +45,10 @@ struct _p_InvTrainer {
 };
 
 PETSC_INTERN PetscErrorCode InvTrainerLoadData(InvTrainer);
-PETSC_INTERN PetscErrorCode InvTrainerBatchInputs(InvTrainer, int n, const PetscInt64 *idx, PetscInt epoch);
+PETSC_INTERN PetscErrorCode InvTrainerEpochSetUp(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerEpochCount(InvTrainer, PetscInt64 *);
+PETSC_INTERN PetscErrorCode InvTrainerRedistribute(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerEpochBatch(InvTrainer, PetscInt64 slot0, int n, PetscInt epoch);
 PETSC_INTERN PetscErrorCode InvTrainerCheckpointWrite(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
