@@ -18,7 +18,7 @@ PetscErrorCode InvMAPCreate(MPI_Comm comm, InvMAP *mapout)
   PetscCall(PetscStrncpy(map->model_type, "fhn", sizeof(map->model_type)));
   PetscCall(PetscStrncpy(map->output, "map.h5", sizeof(map->output)));
   map->nstarts = 4;
-  map->nscreen = 64;
+  map->nscreen = 256;
   map->start_mean = PETSC_TRUE;
   map->batch = 256;
   map->seed = 1;
