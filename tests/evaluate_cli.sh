@@ -87,6 +87,16 @@ if h5dump -d /est/ape e3.h5 | grep -q "( $NM, 2 )" && ! h5dump -d /est/sq_bias e
   pass "default: estimates evaluated on the $NM rows common to all; -eval_timeseries 0 skips the series"
 else fail "common rows / -eval_timeseries 0"; fi
 
+# an estimate whose re-simulation fails: counted, reported, excluded from the series medians
+$PYTHON -c "import numpy as np; np.array([[0.5, 0.6], [1e8, -1e8], [0.4, 0.7]]).astype('<f8').tofile('fail.bin')"
+sed "s/DIMENSION-SIZES $N 2/DIMENSION-SIZES 3 2/" nan.cfg >fail.cfg
+h5import fail.bin -c fail.cfg -o failest.h5
+run 2 evaluate -truth test.h5 -estimates failest.h5 -o f.h5 >outf.txt
+if grep -q "failest: 1 re-simulation(s) failed" outf.txt && grep -Eq "^n_sim_failed +1$" outf.txt &&
+  h5dump -d /failest/sim_status f.h5 | grep -Eq "\(0\): 0, [1-3], 0"; then
+  pass "failed re-simulation counted and flagged in sim_status"
+else fail "failed re-simulation"; cat outf.txt; fi
+
 # bad input: clear errors, non-zero exit, nothing written or overwritten
 run 2 simulate -n 10 -seed 4 -obs_n $NT -o small.h5 -quiet
 expect_error "missing truth" "Truth file nope.h5 \\(-truth\\) does not exist" bad.h5 -- 2 evaluate -truth nope.h5 -estimates est.h5 -o bad.h5

@@ -97,6 +97,7 @@ PetscErrorCode InvEvalWrite(InvEval e)
   PetscCall(InvH5WriteAttrString(root, "summary_columns", buf));
   PetscCall(InvH5WriteAttrString(root, "summary_rows", "one row per estimate, in the order of 'labels'"));
   PetscCall(InvH5WriteAttrString(root, "definitions", INV_EVAL_DEFINITIONS));
+  PetscCall(InvH5WriteAttrString(root, "sim_status_codes", "0=ok,1=nonfinite,2=diverged,3=maxsteps,4=badparam (non-finite estimate)"));
   PetscCall(InvH5WriteAttrString(root, "cov_reference", e->covref[0] ? e->covref : "(none)"));
   if (e->bts) {
     PetscCall(InvBatchTSDescribe(e->bts, buf, sizeof(buf)));
