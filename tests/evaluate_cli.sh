@@ -108,6 +108,8 @@ expect_error "labels count" "-labels has 1 names for 2" bad.h5 -- 2 evaluate -tr
 expect_error "duplicate labels" "labelled 'a'" bad.h5 -- 2 evaluate -truth test.h5 -estimates est.h5,map.h5 -labels a,a -o bad.h5
 expect_error "no output" "give -o" "" -- 2 evaluate -truth test.h5 -estimates est.h5
 expect_error "truth not an ensemble" "no 'model' attribute" bad.h5 -- 2 evaluate -truth nanest.h5 -estimates nanest.h5 -o bad.h5
+run 1 map -i small.h5 -n 2 -o smallmap.h5 -quiet
+expect_error "estimates of another data set" "belong to another data set" bad.h5 -- 2 evaluate -truth test.h5 -estimates smallmap.h5 -o bad.h5
 sum=$(md5sum e1.h5)
 expect_error "existing output" "exists; pass -overwrite" "" -- 2 evaluate -truth test.h5 -estimates est.h5 -o e1.h5
 [[ "$(md5sum e1.h5)" == "$sum" && ! -e e1.h5.partial ]] && pass "existing output untouched" || fail "existing output changed"

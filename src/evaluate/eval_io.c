@@ -169,6 +169,48 @@ static PetscErrorCode InvEvalReadCost(hid_t file, const char ds[], hid_t type, P
   PetscFunctionReturn(0);
 }
 
+/* Estimates made from another data set: a warning when the recorded input file differs from the truth's
+   name, an error when the file's copy of the true parameters (/theta of invmap map) differs. */
+static PetscErrorCode InvEvalCheckProvenance(InvEval e, hid_t file, InvEvalEstimate *s)
+{
+  const char *attrs[] = {"observations", "input"};
+  hid_t root;
+  PetscBool has, same = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  for (size_t k = 0; k < 2; k++) {
+    char *in;
+    const char *a, *b;
+    PetscCall(InvH5HasAttr(root, attrs[k], &has));
+    if (!has) continue;
+    PetscCall(InvH5ReadAttrString(root, attrs[k], &in));
+    a = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
+    b = strrchr(e->truth, '/') ? strrchr(e->truth, '/') + 1 : e->truth;
+    if (strcmp(a, b)) PetscCall(PetscPrintf(e->comm, "evaluate: warning: %s was made from %s, the truth is %s\n", s->file, in, e->truth));
+    PetscCall(PetscFree(in));
+  }
+  PetscCallHDF5(H5Gclose(root));
+  PetscCall(InvH5HasDataset(file, "/theta", &has));
+  if (has && strcmp(s->dataset, "/theta")) {
+    PetscInt r;
+    hsize_t dims[3];
+    PetscCall(InvH5GetDims(file, "/theta", &r, dims));
+    if (r == 2 && dims[0] == (hsize_t)s->nfile && dims[1] == (hsize_t)e->P) {
+      PetscReal *th;
+      PetscCall(PetscMalloc1(s->nfile * e->P, &th));
+      PetscCall(InvH5ReadRows(file, "/theta", H5T_NATIVE_DOUBLE, 0, dims[0], th));
+      for (PetscInt64 i = 0; i < s->nfile * e->P; i++)
+        if (th[i] != e->theta[i] && !(PetscIsInfOrNanReal(th[i]) && PetscIsInfOrNanReal(e->theta[i]))) same = PETSC_FALSE;
+      PetscCall(PetscFree(th));
+    }
+  }
+  PetscCheck(same, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s holds true parameters /theta that differ from those of the truth %s: the estimates belong to another data set", s->file,
+             e->truth);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvEvalReadEstimate(InvEval e, InvEvalEstimate *s)
 {
   hid_t file, root;
@@ -197,6 +239,7 @@ PetscErrorCode InvEvalReadEstimate(InvEval e, InvEvalEstimate *s)
     PetscCall(PetscMalloc1(s->nfile * e->P * e->P, &s->cov));
     PetscCall(InvH5ReadRows(file, "/cov", H5T_NATIVE_DOUBLE, 0, dims[0], s->cov));
   }
+  PetscCall(InvEvalCheckProvenance(e, file, s));
   /* cost records of invmap map: /wall_time, /function_evaluations and the attribute solve_seconds */
   PetscCall(InvEvalReadCost(file, "/wall_time", H5T_NATIVE_DOUBLE, s->nfile, &s->wall));
   PetscCall(InvEvalReadCost(file, "/function_evaluations", H5T_NATIVE_INT32, s->nfile, &s->fev));
