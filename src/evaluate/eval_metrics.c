@@ -178,7 +178,7 @@ PetscErrorCode InvEvalSeriesMetrics(InvEval e, InvEvalEstimate *s)
       if (uok && !st[b]) InvEvalSeriesErrors(per, yi, ui, &o[0], &o[1]);
       if (obj && uok && !st[b] && InvEvalFinite(per, d + l * per))
         o[2] = InvEvalObjective(e, d + l * per, yi, e->noise + 2 * i, s->theta + i * P, work);
-      if (obj && uok && InvEvalFinite(per, d + l * per))
+      if (!PetscIsInfOrNanReal(o[2])) /* on the same samples */
         o[3] = InvEvalObjective(e, d + l * per, ui, e->noise + 2 * i, e->theta + i * P, work);
     }
   }
