@@ -35,7 +35,7 @@ PetscErrorCode InvCmdMap(int *status)
     if (!quiet)
       PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                             "map: %" PetscInt64_FMT " estimates in %.2f s (%.1f ms per estimate per core), %.1f forward+adjoint and %.1f "
-                                                    "forward-only (screening) solves per estimate; wrote %s\n",
+                            "forward-only (screening) solves per estimate; wrote %s\n",
                             n, (double)secs, 1e3 * secs * size / PetscMax(1.0, (double)n), (double)ne / PetscMax(1, n),
                             (double)nf / PetscMax(1, n), out));
   }
