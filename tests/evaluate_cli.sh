@@ -87,6 +87,19 @@ if h5dump -d /est/ape e3.h5 | grep -q "( $NM, 2 )" && ! h5dump -d /est/sq_bias e
   pass "default: estimates evaluated on the $NM rows common to all; -eval_timeseries 0 skips the series"
 else fail "common rows / -eval_timeseries 0"; fi
 
+# objective of a MAP fit to the clean series: -eval_objective_data u with the sigma the fit used
+run 1 map -i test.h5 -n 2 -map_clean -noise_sigma 0.1 -noise_rho 0 -o mapc.h5 -quiet
+run 2 evaluate -truth test.h5 -estimates mapc.h5 -eval_objective_data u -noise_sigma 0.1 -noise_rho 0 -o c.h5 -csv c.csv -quiet
+dump mapc.h5 /objective mapc_obj.bin
+if $PYTHON - <<'PY'; then pass "-eval_objective_data u: J at the clean-data MAP matches the optimiser's"; else fail "-eval_objective_data u"; fi
+import numpy as np
+h = open("c.csv").read().split("\n")
+r = dict(zip(h[0].split(","), h[1].split(",")))
+want = np.median(np.fromfile("mapc_obj.bin", "<f8")[:2])
+print("evaluate", r["median_objective"], "map", want)
+raise SystemExit(0 if np.isclose(float(r["median_objective"]), want, rtol=1e-3) else 1)
+PY
+
 # an estimate whose re-simulation fails: counted, reported, excluded from the series medians
 $PYTHON -c "import numpy as np; np.array([[0.5, 0.6], [1e8, -1e8], [0.4, 0.7]]).astype('<f8').tofile('fail.bin')"
 sed "s/DIMENSION-SIZES $N 2/DIMENSION-SIZES 3 2/" nan.cfg >fail.cfg
@@ -108,6 +121,7 @@ expect_error "labels count" "-labels has 1 names for 2" bad.h5 -- 2 evaluate -tr
 expect_error "duplicate labels" "labelled 'a'" bad.h5 -- 2 evaluate -truth test.h5 -estimates est.h5,map.h5 -labels a,a -o bad.h5
 expect_error "no output" "give -o" "" -- 2 evaluate -truth test.h5 -estimates est.h5
 expect_error "truth not an ensemble" "no 'model' attribute" bad.h5 -- 2 evaluate -truth nanest.h5 -estimates nanest.h5 -o bad.h5
+expect_error "bad -eval_objective_data" "use d or u" bad.h5 -- 1 evaluate -truth test.h5 -estimates est.h5 -eval_objective_data x -o bad.h5
 run 1 map -i small.h5 -n 2 -o smallmap.h5 -quiet
 expect_error "estimates of another data set" "belong to another data set" bad.h5 -- 2 evaluate -truth test.h5 -estimates smallmap.h5 -o bad.h5
 sum=$(md5sum e1.h5)

@@ -14,7 +14,7 @@
   "mean true_j)^2 over valid samples; series s = ODE re-simulated at the estimate, u = clean /u of the truth, means over the "             \
   "n_obs times (and observed components): sq_bias = (mean(s - u))^2, cmse = mean(((s - mean s) - (u - mean u))^2) (sq_bias + cmse "        \
   "= MSE); objective J (and objective_truth, J at the true parameters on the same samples) = 1/2 ||W_AR1 (d - s)||^2 + 1/2 sum ((est_j - " \
-  "prior_mean_j) / prior_sd_j)^2 with the truth's /d, /noise "                                                                             \
+  "prior_mean_j) / prior_sd_j)^2 with the truth's /d (or /u: -eval_objective_data u), /noise (or -noise_rho, -noise_sigma) "               \
   "and prior; mean_rel_err = ||est - ref||_2 / ||ref||_2, cov_rel_err = ||C - C_ref||_F / ||C_ref||_F against -cov_reference; "            \
   "medians over samples with finite values (NaN estimates and failed re-simulations are counted and excluded); cost from the estimate "    \
   "file: wall_time_total/median = "                                                                                                        \

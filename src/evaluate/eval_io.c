@@ -108,13 +108,24 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
                "Truth %s: /t must hold the %d observation times of /u", e->truth, (int)e->nt);
     PetscCall(PetscMalloc1(e->nt, &e->t));
     PetscCall(InvH5ReadAll(file, "/t", H5T_NATIVE_DOUBLE, e->t));
-    PetscCall(InvH5HasDataset(file, "/d", &e->hasd));
+    PetscCall(InvH5HasDataset(file, e->objdata[0] == 'd' ? "/d" : "/u", &e->hasd));
     PetscCall(InvH5HasDataset(file, "/noise", &has));
-    if (!has) e->hasd = PETSC_FALSE;
-    if (e->objective && !e->hasd) PetscCall(PetscPrintf(e->comm, "evaluate: %s has no noisy /d with /noise: no MAP objective\n", e->truth));
+    if (!has && !(e->fixrho && e->fixsigma)) e->hasd = PETSC_FALSE;
+    if (e->objective && !e->hasd)
+      PetscCall(PetscPrintf(e->comm, "evaluate: %s has no /%s with /noise (or give -noise_rho and -noise_sigma): no MAP objective\n",
+                            e->truth, e->objdata));
     if (e->objective && e->hasd) {
       PetscCall(PetscMalloc1(e->N * 2, &e->noise));
-      PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, 0, dims[0], e->noise));
+      if (has) {
+        PetscCall(InvH5GetDims(file, "/noise", &r, d2));
+        PetscCheck(r == 2 && d2[0] == dims[0] && d2[1] == 2, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+                   "Truth %s: /noise must have shape (%llu, 2)", e->truth, (unsigned long long)dims[0]);
+        PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, 0, dims[0], e->noise));
+      }
+      for (PetscInt64 i = 0; i < e->N; i++) {
+        if (e->fixrho) e->noise[2 * i] = e->rho;
+        if (e->fixsigma) e->noise[2 * i + 1] = e->sigma;
+      }
     }
   }
   PetscCall(InvH5Close(&file));

@@ -159,7 +159,7 @@ PetscErrorCode InvEvalSeriesMetrics(InvEval e, InvEvalEstimate *s)
   PetscCall(InvH5ReadRows(file, "/u", H5T_NATIVE_DOUBLE, (hsize_t)r0, (hsize_t)nl, u));
   if (obj) {
     PetscCall(PetscMalloc1(PetscMax(nl, 1) * per, &d));
-    PetscCall(InvH5ReadRows(file, "/d", H5T_NATIVE_DOUBLE, (hsize_t)r0, (hsize_t)nl, d));
+    PetscCall(InvH5ReadRows(file, e->objdata[0] == 'd' ? "/d" : "/u", H5T_NATIVE_DOUBLE, (hsize_t)r0, (hsize_t)nl, d));
   }
   PetscCall(InvH5Close(&file));
   PetscCall(PetscLogEventBegin(INV_Simulate, 0, 0, 0, 0));

@@ -28,6 +28,9 @@ struct _p_InvEval {
   char *files[INV_EVAL_MAX], *labels[INV_EVAL_MAX], dataset[32];
   PetscInt nest, nlabels, batch, nmax;
   PetscBool common, timeseries, objective, overwrite, quiet;
+  char objdata[4];            /* series the objective fits: "d" or "u" */
+  PetscBool fixrho, fixsigma; /* -noise_rho, -noise_sigma override /noise */
+  PetscReal rho, sigma;
   /* truth */
   InvModel model;
   InvPrior prior;
