@@ -138,7 +138,9 @@ PetscErrorCode InvEvalRun(InvEval e)
     if (s->n < e->N && !e->quiet)
       PetscCall(PetscPrintf(e->comm, "evaluate: %s: evaluated on the first %" PetscInt64_FMT " of %" PetscInt64_FMT " samples (%s)\n",
                             s->label, s->n, e->N,
-                            e->common && ncommon < s->nfile ? "rows common to all estimates" : "the rows the file covers"));
+                            e->nmax > 0 && s->n == e->nmax ? "-eval_n"
+                            : s->n < s->nfile              ? "rows common to all estimates"
+                                                           : "the rows the file covers"));
   }
   if (e->covref[0]) PetscCall(InvEvalReadReference(e));
   for (PetscInt k = 0; k < e->nest; k++) {
