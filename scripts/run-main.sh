@@ -2,7 +2,8 @@
 # The main job, end to end on a fresh machine: install missing dependencies, build, then run the default
 # FitzHugh-Nagumo experiment: simulate a noisy training set and a test set, train the paper's CNN on
 # noisy data (fresh AR(1) noise every epoch), predict the test set, and compute MAP estimates (TSAdjoint
-# + TAO) for a subset of it, from prior multistart and from the network's predictions.
+# + TAO) for a subset of it, from prior multistart and from the network's predictions, and compare all
+# estimates on that subset (invmap evaluate: Median-APE, R^2, series errors, MAP objective, cost).
 # Usage: scripts/run-main.sh [outdir]   (env: RANKS, default 2; N_TRAIN, N_TEST, N_MAP, EPOCHS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +24,6 @@ skip "$out/cnn.h5" || run train -i "$out/train.h5" -o "$out/cnn.h5" -nn_preset p
 skip "$out/cnn_pred.h5" || run predict -model "$out/cnn.h5" -i "$out/test.h5" -predict_data d -o "$out/cnn_pred.h5"
 skip "$out/map_prior.h5" || run map -i "$out/test.h5" -n "${N_MAP:-32}" -o "$out/map_prior.h5"
 skip "$out/map_from_nn.h5" || run map -i "$out/test.h5" -n "${N_MAP:-32}" -map_init "$out/cnn_pred.h5" -map_starts 0 -map_start_mean 0 -o "$out/map_from_nn.h5"
-echo "main job done: outputs in $out"
+skip "$out/eval.h5" || run evaluate -truth "$out/test.h5" -estimates "$out/cnn_pred.h5,$out/map_prior.h5,$out/map_from_nn.h5" \
+  -labels cnn,map_multistart,map_from_cnn -o "$out/eval.h5" -csv "$out/eval.csv"
+echo "main job done: outputs in $out (comparison table: $out/eval.csv)"
