@@ -22,11 +22,7 @@ typedef struct {
 } InvCommand;
 
 static const InvCommand commands[] = {
-    {"simulate", InvCmdSimulate},
-    {"train", InvCmdTrain},
-    {"predict", InvCmdPredict},
-    {"map", InvCmdMap},
-    {"evaluate", InvCmdEvaluate},
+    {"simulate", InvCmdSimulate}, {"train", InvCmdTrain}, {"predict", InvCmdPredict}, {"map", InvCmdMap}, {"evaluate", InvCmdEvaluate},
 };
 
 static PetscBool inv_error_printed = PETSC_FALSE;
