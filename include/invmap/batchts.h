@@ -27,4 +27,5 @@ PETSC_EXTERN PetscErrorCode InvBatchTSSolve(InvBatchTS, PetscInt nb, const Petsc
 PETSC_EXTERN PetscErrorCode InvBatchTSGetStats(InvBatchTS, PetscInt64 *steps, PetscInt64 *solves, PetscInt64 *fallbacks);
 PETSC_EXTERN PetscErrorCode InvBatchTSGetTS(InvBatchTS, TS *);
 PETSC_EXTERN PetscErrorCode InvBatchTSDescribe(InvBatchTS, char[], size_t);
+PETSC_EXTERN PetscErrorCode InvTSDescribe(TS, PetscReal dt, PetscInt batch, char[], size_t);
 PETSC_EXTERN PetscErrorCode InvBatchTSDestroy(InvBatchTS *);

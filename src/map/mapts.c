@@ -1,6 +1,7 @@
 /* InvMAPTS: batched forward + adjoint + forward-sensitivity solves of the MAP misfit (see mapts.h). */
 #include "mapts.h"
 #include <invmap/noise.h>
+#include <invmap/batchts.h>
 
 struct _p_InvMAPTS {
   InvModel model;
@@ -481,22 +482,8 @@ PetscErrorCode InvMAPTSGetStats(InvMAPTS m, PetscInt64 *forward, PetscInt64 *adj
 
 PetscErrorCode InvMAPTSDescribe(InvMAPTS m, char desc[], size_t len)
 {
-  TSType type;
-  TSRKType rk = NULL;
-  PetscReal atol, rtol;
-  TSAdapt adapt;
-  TSAdaptType atype;
-  PetscBool isrk;
-
   PetscFunctionBegin;
-  PetscCall(TSGetType(m->ts, &type));
-  PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSRK, &isrk));
-  if (isrk) PetscCall(TSRKGetType(m->ts, &rk));
-  PetscCall(TSGetTolerances(m->ts, &atol, NULL, &rtol, NULL));
-  PetscCall(TSGetAdapt(m->ts, &adapt));
-  PetscCall(TSAdaptGetType(adapt, &atype));
-  PetscCall(PetscSNPrintf(desc, len, "ts_type=%s%s%s adapt=%s dt=%g rtol=%g atol=%g batch=%" PetscInt_FMT, type, rk ? " rk_type=" : "",
-                          rk ? rk : "", atype, (double)m->dt0, (double)rtol, (double)atol, m->bmax));
+  PetscCall(InvTSDescribe(m->ts, m->dt0, m->bmax, desc, len));
   PetscFunctionReturn(0);
 }
 

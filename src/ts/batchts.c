@@ -308,8 +308,8 @@ PetscErrorCode InvBatchTSGetTS(InvBatchTS b, TS *ts)
   PetscFunctionReturn(0);
 }
 
-/* One line describing the integrator (stored with outputs). */
-PetscErrorCode InvBatchTSDescribe(InvBatchTS b, char desc[], size_t len)
+/* One line describing a TS (stored with outputs); dt > 0 is printed (fixed-step integrators). */
+PetscErrorCode InvTSDescribe(TS ts, PetscReal dt, PetscInt batch, char desc[], size_t len)
 {
   TSType type;
   TSRKType rk = NULL;
@@ -317,16 +317,25 @@ PetscErrorCode InvBatchTSDescribe(InvBatchTS b, char desc[], size_t len)
   TSAdapt adapt;
   TSAdaptType atype;
   PetscBool isrk;
+  char dts[64] = "";
 
   PetscFunctionBegin;
-  PetscCall(TSGetType(b->ts, &type));
-  PetscCall(PetscObjectTypeCompare((PetscObject)b->ts, TSRK, &isrk));
-  if (isrk) PetscCall(TSRKGetType(b->ts, &rk));
-  PetscCall(TSGetTolerances(b->ts, &atol, NULL, &rtol, NULL));
-  PetscCall(TSGetAdapt(b->ts, &adapt));
+  PetscCall(TSGetType(ts, &type));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, &isrk));
+  if (isrk) PetscCall(TSRKGetType(ts, &rk));
+  PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
+  PetscCall(TSGetAdapt(ts, &adapt));
   PetscCall(TSAdaptGetType(adapt, &atype));
-  PetscCall(PetscSNPrintf(desc, len, "ts_type=%s%s%s adapt=%s rtol=%g atol=%g batch=%" PetscInt_FMT, type, rk ? " rk_type=" : "",
-                          rk ? rk : "", atype, (double)rtol, (double)atol, b->bmax));
+  if (dt > 0) PetscCall(PetscSNPrintf(dts, sizeof(dts), " dt=%g", (double)dt));
+  PetscCall(PetscSNPrintf(desc, len, "ts_type=%s%s%s adapt=%s%s rtol=%g atol=%g batch=%" PetscInt_FMT, type, rk ? " rk_type=" : "",
+                          rk ? rk : "", atype, dts, (double)rtol, (double)atol, batch));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSDescribe(InvBatchTS b, char desc[], size_t len)
+{
+  PetscFunctionBegin;
+  PetscCall(InvTSDescribe(b->ts, 0, b->bmax, desc, len));
   PetscFunctionReturn(0);
 }
 
