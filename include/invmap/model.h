@@ -64,6 +64,7 @@ PETSC_EXTERN PetscErrorCode InvModelView(InvModel, PetscViewer);
 PETSC_EXTERN PetscErrorCode InvModelDestroy(InvModel *);
 PETSC_EXTERN PetscErrorCode InvModelGetConstant(InvModel, const char[], PetscReal *);
 PETSC_EXTERN PetscErrorCode InvModelWriteAttributes(InvModel, hid_t);
+PETSC_EXTERN PetscErrorCode InvModelReadConstants(InvModel, hid_t);
 PETSC_EXTERN PetscErrorCode InvModelParamIndex(InvModel, const char[], PetscInt *);
 
 /* Helpers used by model implementations */

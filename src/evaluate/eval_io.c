@@ -30,28 +30,7 @@ static PetscErrorCode InvEvalReadModel(InvEval e, hid_t root)
     PetscCheck(same, e->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: parameters %s differ from model %s's %s", e->truth, s, m->type, expect);
     PetscCall(PetscFree(s));
   }
-  PetscCall(InvH5HasAttr(root, "model_constant_names", &has));
-  if (has && m->nconst) {
-    PetscReal c[INV_MAX_CONST];
-    expect[0] = 0;
-    for (PetscInt k = 0; k < m->nconst; k++) {
-      if (k) PetscCall(PetscStrlcat(expect, ",", sizeof(expect)));
-      PetscCall(PetscStrlcat(expect, m->const_names[k], sizeof(expect)));
-    }
-    PetscCall(InvH5ReadAttrString(root, "model_constant_names", &s));
-    PetscCall(PetscStrcmp(s, expect, &same));
-    PetscCall(PetscFree(s));
-    if (same) {
-      PetscCall(InvH5ReadAttrReals(root, "model_constants", m->nconst, c));
-      for (PetscInt k = 0; k < m->nconst; k++) {
-        char opt[64];
-        PetscBool given;
-        PetscCall(PetscSNPrintf(opt, sizeof(opt), "-model_%s", m->const_names[k]));
-        PetscCall(PetscOptionsHasName(NULL, NULL, opt, &given));
-        if (!given) m->consts[k] = c[k];
-      }
-    }
-  }
+  PetscCall(InvModelReadConstants(m, root));
   /* the prior of the truth file (MAP objective) */
   PetscCall(InvPriorCreate(m, &e->prior));
   PetscCall(InvH5HasAttr(root, "prior_mean", &has));

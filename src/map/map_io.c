@@ -25,40 +25,6 @@ PetscErrorCode InvMAPReadModelName(InvMAP map)
   PetscFunctionReturn(0);
 }
 
-/* Model constants stored with the ensemble (simulate's -model_<name>) apply unless given again. */
-static PetscErrorCode InvMAPReadConstants(InvMAP map, hid_t root)
-{
-  InvModel m = map->model;
-  PetscBool has;
-  PetscReal c[INV_MAX_CONST];
-  char *names;
-
-  PetscFunctionBegin;
-  PetscCall(InvH5HasAttr(root, "model_constant_names", &has));
-  if (!has || !m->nconst) PetscFunctionReturn(0);
-  PetscCall(InvH5ReadAttrString(root, "model_constant_names", &names));
-  {
-    char expect[INV_MAX_CONST * (INV_MAX_NAME + 1)] = "";
-    PetscBool same;
-    for (PetscInt k = 0; k < m->nconst; k++) {
-      if (k) PetscCall(PetscStrlcat(expect, ",", sizeof(expect)));
-      PetscCall(PetscStrlcat(expect, m->const_names[k], sizeof(expect)));
-    }
-    PetscCall(PetscStrcmp(names, expect, &same));
-    PetscCall(PetscFree(names));
-    if (!same) PetscFunctionReturn(0);
-  }
-  PetscCall(InvH5ReadAttrReals(root, "model_constants", m->nconst, c));
-  for (PetscInt k = 0; k < m->nconst; k++) {
-    char opt[64];
-    PetscBool given;
-    PetscCall(PetscSNPrintf(opt, sizeof(opt), "-model_%s", m->const_names[k]));
-    PetscCall(PetscOptionsHasName(NULL, NULL, opt, &given));
-    if (!given) m->consts[k] = c[k];
-  }
-  PetscFunctionReturn(0);
-}
-
 /* Rows [i0, i1) of an (N, P) initial-guess dataset of -map_init */
 static PetscErrorCode InvMAPReadInit(InvMAP map, PetscInt64 i0, PetscInt64 i1)
 {
@@ -175,7 +141,7 @@ PetscErrorCode InvMAPReadInput(InvMAP map)
     }
   }
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
-  PetscCall(InvMAPReadConstants(map, root));
+  PetscCall(InvModelReadConstants(map->model, root));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvH5Close(&file));
   if (map->init_file[0]) PetscCall(InvMAPReadInit(map, i0, i1));

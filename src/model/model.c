@@ -171,6 +171,40 @@ PetscErrorCode InvModelWriteAttributes(InvModel m, hid_t obj)
   PetscFunctionReturn(0);
 }
 
+/* Constants stored in a file's attributes (e.g. an ensemble made with -model_<name>) apply unless given
+   again as options; a file whose constant names differ from the model's is left alone. */
+PetscErrorCode InvModelReadConstants(InvModel m, hid_t root)
+{
+  PetscBool has;
+  PetscReal c[INV_MAX_CONST];
+  char *names;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5HasAttr(root, "model_constant_names", &has));
+  if (!has || !m->nconst) PetscFunctionReturn(0);
+  PetscCall(InvH5ReadAttrString(root, "model_constant_names", &names));
+  {
+    char expect[INV_MAX_CONST * (INV_MAX_NAME + 1)] = "";
+    PetscBool same;
+    for (PetscInt k = 0; k < m->nconst; k++) {
+      if (k) PetscCall(PetscStrlcat(expect, ",", sizeof(expect)));
+      PetscCall(PetscStrlcat(expect, m->const_names[k], sizeof(expect)));
+    }
+    PetscCall(PetscStrcmp(names, expect, &same));
+    PetscCall(PetscFree(names));
+    if (!same) PetscFunctionReturn(0);
+  }
+  PetscCall(InvH5ReadAttrReals(root, "model_constants", m->nconst, c));
+  for (PetscInt k = 0; k < m->nconst; k++) {
+    char opt[64];
+    PetscBool given;
+    PetscCall(PetscSNPrintf(opt, sizeof(opt), "-model_%s", m->const_names[k]));
+    PetscCall(PetscOptionsHasName(NULL, NULL, opt, &given));
+    if (!given) m->consts[k] = c[k];
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvModelDestroy(InvModel *m)
 {
   PetscFunctionBegin;
