@@ -14,8 +14,7 @@ struct _p_InvBatchTS {
   PetscReal *times, *span;
   PetscInt nspan, k;
   PetscReal *ybuf; /* bmax x ntimes x nobs */
-  PetscBool nonfinite, collapsed;
-  PetscInt64 nstep_solve, max_steps;
+  PetscBool nonfinite;
   PetscBool from_options;
   PetscReal dt0;
   PetscInt64 steps, solves, fallbacks;
@@ -55,21 +54,6 @@ static PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
   PetscCall(VecRestoreArrayRead(X, &x));
   *ok = (s <= 1e200) ? PETSC_TRUE : PETSC_FALSE;
   if (!*ok) b->nonfinite = PETSC_TRUE;
-  PetscFunctionReturn(0);
-}
-
-/* Step budget: stop a solve whose step size has collapsed (e.g. a member that became stiff for the
-   explicit method) and remember why, so the member is flagged as a step-size collapse. */
-static PetscErrorCode InvBatchTSPostStep(TS ts)
-{
-  InvBatchTS b;
-
-  PetscFunctionBegin;
-  PetscCall(TSGetApplicationContext(ts, &b));
-  if (++b->nstep_solve > b->max_steps) {
-    b->collapsed = PETSC_TRUE;
-    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
-  }
   PetscFunctionReturn(0);
 }
 
@@ -119,7 +103,6 @@ static PetscErrorCode InvBatchTSBuild(InvBatchTS b)
   PetscCall(TSSetMaxStepRejections(b->ts, 50));
   PetscCall(TSSetErrorIfStepFails(b->ts, PETSC_FALSE));
   PetscCall(TSMonitorSet(b->ts, InvBatchTSMonitor, b, NULL));
-  PetscCall(TSSetPostStep(b->ts, InvBatchTSPostStep));
   PetscCall(TSGetAdapt(b->ts, &adapt));
   PetscCall(TSAdaptSetStepLimits(adapt, 1e-12, 1e3));
   if (b->ntimes > 0) {
@@ -131,11 +114,6 @@ static PetscErrorCode InvBatchTSBuild(InvBatchTS b)
       PetscCall(TSSetMaxTime(b->ts, 0));
   }
   if (b->from_options) PetscCall(TSSetFromOptions(b->ts));
-  {
-    PetscInt ms;
-    PetscCall(TSGetMaxSteps(b->ts, &ms));
-    b->max_steps = ms;
-  }
   PetscFunctionReturn(0);
 }
 
@@ -216,8 +194,6 @@ static PetscErrorCode InvBatchTSSolveBatch(InvBatchTS b, PetscBool *ok, TSConver
   PetscCall(VecRestoreArrayWrite(b->X, &x));
   b->k = 0;
   b->nonfinite = PETSC_FALSE;
-  b->collapsed = PETSC_FALSE;
-  b->nstep_solve = 0;
   PetscCall(TSSetTime(b->ts, 0.0));
   PetscCall(TSSetStepNumber(b->ts, 0));
   PetscCall(TSSetTimeStep(b->ts, b->dt0));
@@ -268,7 +244,7 @@ PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[
   if (ok) {
     PetscCall(PetscArraycpy(y, b->ybuf, nb * per));
   } else if (b->bmax == 1) {
-    status[0] = b->nonfinite ? INV_STATUS_NONFINITE : (b->collapsed || reason >= 0 ? INV_STATUS_MAXSTEPS : INV_STATUS_DIVERGED);
+    status[0] = b->nonfinite ? INV_STATUS_NONFINITE : (reason >= 0 ? INV_STATUS_MAXSTEPS : INV_STATUS_DIVERGED);
   } else { /* isolate the failing members */
     b->fallbacks++;
     if (!b->single) {
