@@ -10,3 +10,14 @@ PetscErrorCode InvCmdTrain(int *status);
 PetscErrorCode InvCmdPredict(int *status);
 PetscErrorCode InvCmdMap(int *status);
 PetscErrorCode InvCmdEvaluate(int *status);
+PetscErrorCode InvCmdPipeline(int *status);
+
+typedef struct {
+  const char *name;
+  PetscErrorCode (*run)(int *);
+  const char *summary;
+} InvCommand;
+
+const InvCommand *InvCommandFind(const char[]);
+const InvCommand *InvCommandList(size_t *);
+PetscErrorCode InvCommandRun(const char[], int *);

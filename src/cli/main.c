@@ -8,22 +8,15 @@
 
 static const char help[] = "invmap: learned inverse maps for ODE models\n"
                            "Usage: invmap <command> [options]   (invmap <command> -help lists its options)\n"
-                           "Commands:\n"
-                           "  simulate   forward ensemble: parameters -> clean and noisy observations (HDF5)\n"
-                           "  train      train a neural inverse map (CNN or dense; MPI data-parallel)\n"
-                           "  predict    apply trained inverse map(s) to observations (HDF5 or CSV)\n"
-                           "  map        MAP estimates (TSAdjoint + TAO, multistart) and Laplace covariances\n"
-                           "  evaluate   metrics of estimate files against the truth (APE, R^2, series errors, objective, cost)\n"
                            "Option files: -options_file share/experiments/<name>.opts\n\n";
 
-typedef struct {
-  const char *name;
-  PetscErrorCode (*run)(int *);
-} InvCommand;
-
-static const InvCommand commands[] = {
-    {"simulate", InvCmdSimulate}, {"train", InvCmdTrain}, {"predict", InvCmdPredict}, {"map", InvCmdMap}, {"evaluate", InvCmdEvaluate},
-};
+static void PrintCommands(FILE *f)
+{
+  size_t n;
+  const InvCommand *c = InvCommandList(&n);
+  fprintf(f, "Commands:\n");
+  for (size_t i = 0; i < n; i++) fprintf(f, "  %-10s %s\n", c[i].name, c[i].summary);
+}
 
 static PetscBool inv_error_printed = PETSC_FALSE;
 
@@ -48,10 +41,10 @@ int main(int argc, char **argv)
   PetscErrorCode ierr;
 
   if (argc >= 2 && argv[1][0] != '-') {
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-      if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
+    cmd = InvCommandFind(argv[1]);
     if (!cmd) {
       fprintf(stderr, "invmap: unknown command '%s'\n%s", argv[1], help);
+      PrintCommands(stderr);
       return 2;
     }
     argv[1] = argv[0];
@@ -69,11 +62,14 @@ int main(int argc, char **argv)
   }
   if (!cmd) {
     PetscBool hashelp;
+    PetscMPIInt rank;
     PetscCall(PetscOptionsHasHelp(NULL, &hashelp));
+    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
     if (!hashelp && !list) {
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s", help));
       status = 2;
     }
+    if (rank == 0 && !list) PrintCommands(stdout);
     PetscCall(PetscFinalize());
     return status;
   }

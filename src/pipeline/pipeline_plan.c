@@ -1,0 +1,234 @@
+/* The plan: which stages run, in which order, with which options and inputs. Stage options are the
+   experiment's prefixed options (-sim_*, -set_<set>_*, -nets_*, -net_<net>_*, -pred_*, -maps_*,
+   -maprun_<run>_*, -evals_*, -compare_*) followed by the file names the pipeline chooses. */
+#include "pipelineimpl.h"
+#include <ctype.h>
+#include <string.h>
+
+#define MAX_ITEMS 64
+
+typedef char InvName[INV_PIPE_NAME_LEN];
+
+static PetscErrorCode SplitNames(MPI_Comm comm, const char option[], const char list[], InvName items[], PetscInt *n)
+{
+  char buf[INV_PIPE_LIST_LEN], *save = NULL;
+  char *tok;
+
+  PetscFunctionBegin;
+  *n = 0;
+  PetscCall(PetscStrncpy(buf, list, sizeof(buf)));
+  for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    PetscCheck(*n < MAX_ITEMS, comm, PETSC_ERR_ARG_SIZ, "%s: more than %d names", option, MAX_ITEMS);
+    PetscCheck(strlen(tok) > 0 && strlen(tok) < INV_PIPE_NAME_LEN - 24, comm, PETSC_ERR_ARG_WRONG, "%s: name '%s' is empty or too long",
+               option, tok);
+    for (const char *c = tok; *c; c++)
+      PetscCheck(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_', comm, PETSC_ERR_ARG_WRONG,
+                 "%s: name '%s' may contain only lower-case letters, digits and '_'", option, tok);
+    for (PetscInt j = 0; j < *n; j++) {
+      size_t la = strlen(items[j]), lb = strlen(tok);
+      PetscCheck(strcmp(items[j], tok), comm, PETSC_ERR_ARG_WRONG, "%s: '%s' appears twice", option, tok);
+      /* prefixes would be ambiguous: -net_a_ would also select the options of net a_b */
+      PetscCheck(
+          !((la < lb && !strncmp(items[j], tok, la) && tok[la] == '_') || (lb < la && !strncmp(items[j], tok, lb) && items[j][lb] == '_')),
+          comm, PETSC_ERR_ARG_WRONG, "%s: '%s' and '%s' make ambiguous option prefixes; rename one", option, items[j], tok);
+    }
+    PetscCall(PetscStrncpy(items[(*n)++], tok, INV_PIPE_NAME_LEN));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode FindStage(InvPipeline p, const char name[], PetscInt *idx)
+{
+  PetscFunctionBegin;
+  *idx = -1;
+  for (PetscInt s = 0; s < p->nstages; s++)
+    if (!strcmp(p->stage[s].name, name)) *idx = s;
+  PetscCheck(*idx >= 0, p->comm, PETSC_ERR_PLIB, "Pipeline plan: no stage %s", name);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode AddStage(InvPipeline p, const char cmd[], const char out[], InvPipelineStage **st, const char namefmt[],
+                               const char *a, const char *b)
+{
+  InvPipelineStage *s;
+
+  PetscFunctionBegin;
+  PetscCheck(p->nstages < INV_PIPE_MAX_STAGES, p->comm, PETSC_ERR_ARG_SIZ, "The experiment has more than %d stages", INV_PIPE_MAX_STAGES);
+  s = &p->stage[p->nstages++];
+  PetscCall(PetscMemzero(s, sizeof(*s)));
+  PetscCall(PetscSNPrintf(s->name, sizeof(s->name), namefmt, a, b));
+  PetscCall(PetscStrncpy(s->cmd, cmd, sizeof(s->cmd)));
+  PetscCall(PetscSNPrintf(s->out, sizeof(s->out), "%s/%s", p->dir, out));
+  PetscCall(PetscStrncpy(s->status, "planned", sizeof(s->status)));
+  *st = s;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode AddDep(InvPipeline p, InvPipelineStage *st, const char fmt[], const char *a, const char *b)
+{
+  char name[INV_PIPE_NAME_LEN];
+  PetscInt idx;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(name, sizeof(name), fmt, a, b));
+  PetscCall(FindStage(p, name, &idx));
+  PetscCheck(st->ndeps < INV_PIPE_MAX_DEPS, p->comm, PETSC_ERR_ARG_SIZ, "Stage %s has too many inputs", st->name);
+  st->deps[st->ndeps++] = idx;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Prefixed(InvPipeline p, char **opts, const char fmt[], const char *a)
+{
+  char prefix[2 * INV_PIPE_NAME_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(prefix, sizeof(prefix), fmt, a));
+  PetscCall(InvOptionListAppendPrefixed(&p->exp, prefix, opts));
+  PetscFunctionReturn(0);
+}
+
+static const char *ViewData(const char view[])
+{
+  return !strcmp(view, "clean") ? "u" : "d";
+}
+
+PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
+{
+  InvName sets[MAX_ITEMS], nets[MAX_ITEMS], views[MAX_ITEMS], runs[MAX_ITEMS];
+  PetscInt nsets, nnets, nviews, nruns;
+  InvPipelineStage *st;
+  const char *train, *test, *mview;
+  char file[PETSC_MAX_PATH_LEN];
+  PetscBool found;
+
+  PetscFunctionBegin;
+  PetscCall(SplitNames(p->comm, "-pipeline_sets", p->sets, sets, &nsets));
+  PetscCall(SplitNames(p->comm, "-pipeline_nets", p->nets, nets, &nnets));
+  PetscCall(SplitNames(p->comm, "-pipeline_views", p->views, views, &nviews));
+  PetscCall(SplitNames(p->comm, "-pipeline_map_runs", p->mapruns, runs, &nruns));
+  PetscCheck(nsets > 0, p->comm, PETSC_ERR_ARG_WRONG, "-pipeline_sets names no data set");
+  PetscCheck(nviews > 0, p->comm, PETSC_ERR_ARG_WRONG, "-pipeline_views names no view (noisy, clean)");
+  for (PetscInt v = 0; v < nviews; v++)
+    PetscCheck(!strcmp(views[v], "noisy") || !strcmp(views[v], "clean"), p->comm, PETSC_ERR_ARG_WRONG,
+               "-pipeline_views: unknown view '%s' (noisy: the series /d; clean: /u)", views[v]);
+  train = p->trainset[0] ? p->trainset : sets[0];
+  test = p->testset[0] ? p->testset : sets[nsets > 1 ? 1 : 0];
+  mview = p->mapview[0] ? p->mapview : views[0];
+  for (const char *want = train; want; want = (want == train ? test : NULL)) {
+    found = PETSC_FALSE;
+    for (PetscInt i = 0; i < nsets; i++) found = (PetscBool)(found || !strcmp(sets[i], want));
+    PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "Data set '%s' (-pipeline_train_set / -pipeline_test_set) is not in -pipeline_sets %s",
+               want, p->sets);
+  }
+  found = PETSC_FALSE;
+  for (PetscInt v = 0; v < nviews; v++) found = (PetscBool)(found || !strcmp(views[v], mview));
+  PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "-pipeline_map_view %s is not in -pipeline_views %s", mview, p->views);
+  p->nstages = 0;
+
+  for (PetscInt i = 0; i < nsets; i++) { /* data sets */
+    PetscCall(PetscSNPrintf(file, sizeof(file), "%s.h5", sets[i]));
+    PetscCall(AddStage(p, "simulate", file, &st, "simulate_%s%s", sets[i], ""));
+    PetscCall(Prefixed(p, &st->opts, "sim_", NULL));
+    PetscCall(Prefixed(p, &st->opts, "set_%s_", sets[i]));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
+  }
+  for (PetscInt i = 0; i < nnets; i++) { /* networks */
+    PetscCall(PetscSNPrintf(file, sizeof(file), "%s.h5", nets[i]));
+    PetscCall(AddStage(p, "train", file, &st, "train_%s%s", nets[i], ""));
+    PetscCall(AddDep(p, st, "simulate_%s%s", train, ""));
+    PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5", p->dir, train));
+    PetscCall(Prefixed(p, &st->opts, "nets_", NULL));
+    PetscCall(Prefixed(p, &st->opts, "net_%s_", nets[i]));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
+  }
+  for (PetscInt i = 0; i < nnets; i++) /* predictions */
+    for (PetscInt v = 0; v < nviews; v++) {
+      PetscCall(PetscSNPrintf(file, sizeof(file), "pred_%s_%s.h5", nets[i], views[v]));
+      PetscCall(AddStage(p, "predict", file, &st, "predict_%s_%s", nets[i], views[v]));
+      PetscCall(AddDep(p, st, "train_%s%s", nets[i], ""));
+      PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
+      PetscCall(
+          InvStrAppendf(&st->opts, "-model %s/%s.h5 -i %s/%s.h5 -predict_data %s", p->dir, nets[i], p->dir, test, ViewData(views[v])));
+      PetscCall(Prefixed(p, &st->opts, "pred_", NULL));
+      PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
+    }
+  for (PetscInt r = 0; p->map_n > 0 && r < nruns; r++) { /* MAP */
+    PetscCall(PetscSNPrintf(file, sizeof(file), "map_%s.h5", runs[r]));
+    PetscCall(AddStage(p, "map", file, &st, "map_%s%s", runs[r], ""));
+    PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
+    PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5 -n %" PetscInt_FMT "%s", p->dir, test, p->map_n,
+                            !strcmp(mview, "clean") ? " -map_clean" : ""));
+    if (!strcmp(runs[r], "mean"))
+      PetscCall(InvStrAppend(&st->opts, "-map_starts 0 -map_start_mean 1"));
+    else if (!strncmp(runs[r], "from_", 5)) {
+      found = PETSC_FALSE;
+      for (PetscInt i = 0; i < nnets; i++) found = (PetscBool)(found || !strcmp(nets[i], runs[r] + 5));
+      PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "-pipeline_map_runs %s: no network '%s' in -pipeline_nets %s", runs[r], runs[r] + 5,
+                 p->nets);
+      PetscCall(AddDep(p, st, "predict_%s_%s", runs[r] + 5, mview));
+      PetscCall(InvStrAppendf(&st->opts, "-map_init %s/pred_%s_%s.h5 -map_starts 0 -map_start_mean 0", p->dir, runs[r] + 5, mview));
+    } else
+      PetscCheck(!strcmp(runs[r], "multistart"), p->comm, PETSC_ERR_ARG_WRONG,
+                 "-pipeline_map_runs: unknown run '%s' (mean, multistart, from_<net>)", runs[r]);
+    PetscCall(Prefixed(p, &st->opts, "maps_", NULL));
+    PetscCall(Prefixed(p, &st->opts, "maprun_%s_", runs[r]));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
+  }
+  for (PetscInt v = 0; nnets > 0 && v < nviews; v++) { /* evaluation of the networks on every test sample */
+    char *est = NULL, *lab = NULL;
+    PetscCall(PetscSNPrintf(file, sizeof(file), "eval_%s.h5", views[v]));
+    PetscCall(AddStage(p, "evaluate", file, &st, "evaluate_%s%s", views[v], ""));
+    PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
+    for (PetscInt i = 0; i < nnets; i++) {
+      PetscCall(AddDep(p, st, "predict_%s_%s", nets[i], views[v]));
+      PetscCall(InvStrAppendf(&est, "%s/pred_%s_%s.h5", p->dir, nets[i], views[v]));
+      PetscCall(InvStrAppend(&lab, nets[i]));
+    }
+    for (char *c = est; *c; c++)
+      if (*c == ' ') *c = ',';
+    for (char *c = lab; *c; c++)
+      if (*c == ' ') *c = ',';
+    PetscCall(InvStrAppendf(&st->opts, "-truth %s/%s.h5 -estimates %s -labels %s -eval_objective_data %s", p->dir, test, est, lab,
+                            ViewData(views[v])));
+    PetscCall(PetscFree(est));
+    PetscCall(PetscFree(lab));
+    PetscCall(Prefixed(p, &st->opts, "evals_", NULL));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s/eval_%s.csv", st->out, p->dir, views[v]));
+  }
+  if (p->map_n > 0 && nruns > 0) { /* networks and MAP on the MAP subset */
+    char *est = NULL, *lab = NULL;
+    PetscCall(AddStage(p, "evaluate", "compare.h5", &st, "compare%s%s", "", ""));
+    PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
+    for (PetscInt i = 0; i < nnets; i++) {
+      PetscCall(AddDep(p, st, "predict_%s_%s", nets[i], mview));
+      PetscCall(InvStrAppendf(&est, "%s/pred_%s_%s.h5", p->dir, nets[i], mview));
+      PetscCall(InvStrAppend(&lab, nets[i]));
+    }
+    for (PetscInt r = 0; r < nruns; r++) {
+      PetscCall(AddDep(p, st, "map_%s%s", runs[r], ""));
+      PetscCall(InvStrAppendf(&est, "%s/map_%s.h5", p->dir, runs[r]));
+      PetscCall(InvStrAppendf(&lab, "map_%s", runs[r]));
+    }
+    for (char *c = est; *c; c++)
+      if (*c == ' ') *c = ',';
+    for (char *c = lab; *c; c++)
+      if (*c == ' ') *c = ',';
+    PetscCall(InvStrAppendf(&st->opts, "-truth %s/%s.h5 -estimates %s -labels %s -eval_n %" PetscInt_FMT " -eval_objective_data %s", p->dir,
+                            test, est, lab, p->map_n, ViewData(mview)));
+    PetscCall(PetscFree(est));
+    PetscCall(PetscFree(lab));
+    if (p->report && p->figures) {
+      PetscCall(InvStrAppend(&st->opts, "-eval_save_series"));
+      if (p->landscape_row >= 0 && p->landscape_row < p->map_n)
+        PetscCall(InvStrAppendf(&st->opts, "-eval_landscape %" PetscInt_FMT, p->landscape_row));
+    }
+    PetscCall(Prefixed(p, &st->opts, "evals_", NULL));
+    PetscCall(Prefixed(p, &st->opts, "compare_", NULL));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s/compare.csv", st->out, p->dir));
+  }
+  if (p->report) {
+    PetscCall(AddStage(p, "report", "report/report.md", &st, "report%s%s", "", "")); /* always runs: it reads every output */
+    PetscCall(InvStrAppendf(&st->opts, "%s/report/report.py %s", p->share, p->dir));
+  }
+  PetscFunctionReturn(0);
+}

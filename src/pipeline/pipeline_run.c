@@ -1,0 +1,162 @@
+/* Running the plan. Each stage runs the invmap command in this process with a fresh options database
+   holding only the stage's options, so stages cannot see each other's options. Skip rule: the output
+   exists, the manifest records the stage done with the same options, and no input was remade in this
+   run. An interrupted stage (status 75) ends the run; the next run resumes it (-resume) when its
+   options are unchanged. */
+#include "pipelineimpl.h"
+#include <petscviewer.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static PetscErrorCode MakeDirs(MPI_Comm comm, const char dir[])
+{
+  char path[PETSC_MAX_PATH_LEN];
+  PetscMPIInt rank;
+  int err = 0;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    PetscCall(PetscStrncpy(path, dir, sizeof(path)));
+    for (char *c = path + 1;; c++) {
+      if (*c == '/' || !*c) {
+        char keep = *c;
+        *c = 0;
+        if (mkdir(path, 0775) != 0 && errno != EEXIST) err = errno;
+        *c = keep;
+        if (!keep || err) break;
+      }
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "Cannot create the pipeline directory %s: %s", dir, strerror(err));
+  PetscFunctionReturn(0);
+}
+
+static InvPipelineRecord *FindRecord(InvPipeline p, const char name[])
+{
+  for (PetscInt r = 0; r < p->nrec; r++)
+    if (!strcmp(p->rec[r].name, name)) return &p->rec[r];
+  return NULL;
+}
+
+/* Runs one command stage with its own options database; *cmdstatus is the command's exit status. */
+static PetscErrorCode RunCommandStage(InvPipeline p, InvPipelineStage *st, const char extra[], int *cmdstatus)
+{
+  PetscOptions db;
+  PetscLogStage logstage;
+  double t0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsCreate(&db));
+  PetscCall(PetscOptionsInsertString(db, st->opts));
+  if (extra[0]) PetscCall(PetscOptionsInsertString(db, extra));
+  PetscCall(PetscLogStageRegister(st->name, &logstage));
+  PetscCall(PetscOptionsPush(db));
+  PetscCall(PetscLogStagePush(logstage));
+  t0 = MPI_Wtime();
+  PetscCall(p->runcmd(st->cmd, cmdstatus));
+  st->seconds = MPI_Wtime() - t0;
+  PetscCall(PetscLogStagePop());
+  PetscCall(PetscOptionsPop());
+  PetscCall(PetscOptionsDestroy(&db));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PrintSummary(InvPipeline p)
+{
+  double total = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscPrintf(p->comm, "\n%-28s %-12s %10s  %s\n", "stage", "status", "seconds", "output"));
+  for (PetscInt s = 0; s < p->nstages; s++) {
+    InvPipelineStage *st = &p->stage[s];
+    PetscCall(PetscPrintf(p->comm, "%-28s %-12s %10.1f  %s\n", st->name, st->status, st->seconds, st->out));
+    if (!strcmp(st->status, "done")) total += st->seconds;
+  }
+  PetscCall(
+      PetscPrintf(p->comm, "%-28s %-12s %10.1f  (this run; 'reused' stages show the time they took when made)\n", "total", "", total));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
+{
+  PetscFunctionBegin;
+  *status = 0;
+  PetscCheck(p->runcmd, p->comm, PETSC_ERR_ORDER, "InvPipelineSetCommandRunner() was not called");
+  PetscCall(InvPipelineSetUp(p));
+  if (p->dry_run) {
+    PetscCall(InvPipelineView(p, PETSC_VIEWER_STDOUT_(p->comm)));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MakeDirs(p->comm, p->dir));
+  PetscCall(InvInterruptInstall());
+  PetscCall(InvPipelineDescribeRun(p));
+  PetscCall(InvPipelineView(p, PETSC_VIEWER_STDOUT_(p->comm)));
+  for (PetscInt s = 0; s < p->nstages; s++) {
+    InvPipelineStage *st = &p->stage[s];
+    InvPipelineRecord *rec = FindRecord(p, st->name);
+    PetscBool exists, depran = PETSC_FALSE, same, pending;
+    char extra[64] = "", aux[PETSC_MAX_PATH_LEN + 16];
+    int cmdstatus = 0;
+
+    PetscCall(InvInterruptPending(p->comm, &pending));
+    if (pending) {
+      PetscCall(PetscPrintf(p->comm, "pipeline: interrupted by signal %d before stage %s; rerun the same command to continue\n",
+                            InvInterruptSignal(), st->name));
+      PetscCall(InvPipelineManifestWrite(p));
+      *status = 75;
+      PetscFunctionReturn(0);
+    }
+    if (!strcmp(st->cmd, "report")) {
+      PetscCall(InvPipelineRunReport(p, st));
+      PetscCall(InvPipelineManifestWrite(p));
+      continue;
+    }
+    for (PetscInt d = 0; d < st->ndeps; d++) depran = (PetscBool)(depran || p->stage[st->deps[d]].ran);
+    PetscCall(InvFileExists(st->out, &exists));
+    same = (PetscBool)(rec && !strcmp(rec->opts, st->opts));
+    if (exists && !depran && same && (!strcmp(rec->status, "done") || !strcmp(rec->status, "reused"))) {
+      PetscCall(PetscStrncpy(st->status, "reused", sizeof(st->status)));
+      st->seconds = rec->seconds;
+      PetscCall(PetscPrintf(p->comm, "== %s: %s is complete (same options), reused\n", st->name, st->out));
+      continue;
+    }
+    PetscCheck(
+        !exists || rec, p->comm, PETSC_ERR_FILE_UNEXPECTED,
+        "%s exists but this pipeline's manifest (%s/pipeline.tsv) has no record of making it; move it away or choose another -pipeline_dir "
+        "(the pipeline does not replace files it did not make)",
+        st->out, p->dir);
+    if (exists && (!strcmp(st->cmd, "simulate") || !strcmp(st->cmd, "map") || !strcmp(st->cmd, "evaluate")))
+      PetscCall(PetscStrncpy(extra, "-overwrite", sizeof(extra)));
+    if (rec && same && !depran && !strcmp(rec->status, "interrupted")) { /* resume what the last run checkpointed */
+      PetscBool partial = PETSC_FALSE, ckpt = PETSC_FALSE;
+      PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.partial", st->out));
+      PetscCall(InvFileExists(aux, &partial));
+      PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.ckpt", st->out));
+      PetscCall(InvFileExists(aux, &ckpt));
+      if (partial || ckpt) PetscCall(PetscStrlcat(extra, " -resume", sizeof(extra)));
+    }
+    PetscCall(PetscPrintf(p->comm, "\n== %s: invmap %s %s%s%s\n", st->name, st->cmd, st->opts, extra[0] ? " " : "", extra));
+    PetscCall(PetscStrncpy(st->status, "running", sizeof(st->status)));
+    PetscCall(InvPipelineManifestWrite(p));
+    PetscCall(RunCommandStage(p, st, extra, &cmdstatus));
+    st->ran = PETSC_TRUE;
+    if (cmdstatus == 75) {
+      PetscCall(PetscStrncpy(st->status, "interrupted", sizeof(st->status)));
+      PetscCall(InvPipelineManifestWrite(p));
+      PetscCall(PetscPrintf(p->comm,
+                            "pipeline: stage %s was interrupted and checkpointed after %.1f s; rerun the same command to resume it\n",
+                            st->name, st->seconds));
+      *status = 75;
+      PetscFunctionReturn(0);
+    }
+    PetscCheck(cmdstatus == 0, p->comm, PETSC_ERR_LIB, "Stage %s ended with status %d", st->name, cmdstatus);
+    PetscCall(PetscStrncpy(st->status, "done", sizeof(st->status)));
+    PetscCall(InvPipelineManifestWrite(p));
+    PetscCall(PetscPrintf(p->comm, "== %s: done in %.1f s\n", st->name, st->seconds));
+  }
+  PetscCall(PrintSummary(p));
+  PetscFunctionReturn(0);
+}
