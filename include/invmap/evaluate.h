@@ -19,7 +19,16 @@
   "medians over samples with finite values (NaN estimates and failed re-simulations are counted and excluded); cost from the estimate "    \
   "file: wall_time_total/median = "                                                                                                        \
   "sum/median of /wall_time, objective_evaluations_total = sum of /function_evaluations (one forward + adjoint solve each), "              \
-  "solve_seconds = its attribute (invmap map records them, invmap predict does not)"
+  "solve_seconds = its attribute (invmap map records them, invmap predict does not), seconds_per_estimate = solve_seconds / rows "         \
+  "of the file"
+
+/* What -eval_save_series and -eval_landscape store (printed by -help) */
+#define INV_EVAL_STORES                                                                                                                    \
+  "-eval_save_series: /series/<label> (rows x n_obs float32), row i = the ODE re-simulated at estimate i (sample i of the truth, "         \
+  "attribute truth_rows = first row, count), NaN where sim_status != 0; -eval_landscape r [-eval_landscape_n n] "                          \
+  "[-eval_landscape_box lo0,hi0,lo1,hi1]: /landscape/J (n x n, J[i0, i1] = J(theta0[i0], theta1[i1]), the objective above "                \
+  "with row r's data and noise, NaN where the re-simulation failed), /landscape/theta0, /landscape/theta1 (the grid axes, "                \
+  "default the prior's support), attributes row, parameter_names, theta_truth, J_truth, grid_argmin, box (2-parameter models)"
 
 typedef struct _p_InvEval *InvEval;
 

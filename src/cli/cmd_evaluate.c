@@ -11,9 +11,10 @@ PetscErrorCode InvCmdEvaluate(int *status)
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   PetscCall(InvEvalCreate(PETSC_COMM_WORLD, &e));
   PetscCall(InvEvalSetFromOptions(e));
-  if (help)
+  if (help) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Metric definitions: %s\n", INV_EVAL_DEFINITIONS));
-  else
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stores for figures: %s\n", INV_EVAL_STORES));
+  } else
     PetscCall(InvEvalRun(e));
   PetscCall(InvEvalDestroy(&e));
   *status = 0;

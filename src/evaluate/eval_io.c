@@ -37,6 +37,10 @@ static PetscErrorCode InvEvalReadModel(InvEval e, hid_t root)
   if (has) PetscCall(InvH5ReadAttrReals(root, "prior_mean", m->nparam, e->prior->mean));
   PetscCall(InvH5HasAttr(root, "prior_sd", &has));
   if (has) PetscCall(InvH5ReadAttrReals(root, "prior_sd", m->nparam, e->prior->sd));
+  PetscCall(InvH5HasAttr(root, "prior_lower", &has));
+  if (has) PetscCall(InvH5ReadAttrReals(root, "prior_lower", m->nparam, e->prior->lo));
+  PetscCall(InvH5HasAttr(root, "prior_upper", &has));
+  if (has) PetscCall(InvH5ReadAttrReals(root, "prior_upper", m->nparam, e->prior->hi));
   for (PetscInt j = 0; j < m->nparam; j++)
     PetscCheck(e->prior->sd[j] > 0 && PetscIsNormalReal(e->prior->sd[j]), e->comm, PETSC_ERR_FILE_UNEXPECTED,
                "%s: prior_sd[%d] = %g must be positive", e->truth, (int)j, (double)e->prior->sd[j]);
@@ -75,7 +79,7 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
     for (PetscInt64 i = 0; i < e->N; i++) e->status[i] = st[i];
     PetscCall(PetscFree(st));
   }
-  if (e->timeseries) {
+  if (e->timeseries || e->land.row >= 0) {
     PetscCall(InvH5HasDataset(file, "/u", &has));
     PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED, "Truth %s has no clean series /u (or give -eval_timeseries 0)", e->truth);
     PetscCall(InvH5GetDims(file, "/u", &r, d2));
@@ -90,7 +94,7 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
     PetscCall(InvH5HasDataset(file, e->objdata[0] == 'd' ? "/d" : "/u", &e->hasd));
     PetscCall(InvH5HasDataset(file, "/noise", &has));
     if (!has && !(e->fixrho && e->fixsigma)) e->hasd = PETSC_FALSE;
-    if (e->objective && !e->hasd)
+    if (e->objective && !e->hasd && e->land.row < 0)
       PetscCall(PetscPrintf(e->comm, "evaluate: %s has no /%s with /noise (or give -noise_rho and -noise_sigma): no MAP objective\n",
                             e->truth, e->objdata));
     if (e->objective && e->hasd) {

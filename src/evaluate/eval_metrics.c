@@ -99,8 +99,8 @@ PetscErrorCode InvEvalParameterMetrics(InvEval e, InvEvalEstimate *s)
 }
 
 /* 1/2 ||W (d - y)||^2 over the observed components (W: AR(1) whitening) plus the prior term */
-static PetscReal InvEvalObjective(InvEval e, const PetscReal d[], const PetscReal y[], const PetscReal noise[], const PetscReal th[],
-                                  PetscReal *work)
+PetscReal InvEvalObjective(InvEval e, const PetscReal d[], const PetscReal y[], const PetscReal noise[], const PetscReal th[],
+                           PetscReal *work)
 {
   const PetscInt nt = e->nt, no = e->no;
   const PetscReal rho = noise[0], sigma = noise[1];
@@ -121,7 +121,7 @@ static PetscReal InvEvalObjective(InvEval e, const PetscReal d[], const PetscRea
 }
 
 /* gather per-sample values (width w) of consecutive row blocks in rank order */
-static PetscErrorCode InvEvalGather(InvEval e, PetscInt nl, PetscInt w, const PetscReal loc[], PetscReal glob[])
+PetscErrorCode InvEvalGather(InvEval e, PetscInt nl, PetscInt w, const PetscReal loc[], PetscReal glob[])
 {
   PetscMPIInt cnt = (PetscMPIInt)(nl * w), *counts, *displs;
 
@@ -131,6 +131,17 @@ static PetscErrorCode InvEvalGather(InvEval e, PetscInt nl, PetscInt w, const Pe
   for (PetscMPIInt r = 0; r < e->size; r++) displs[r] = r ? displs[r - 1] + counts[r - 1] : 0;
   PetscCallMPI(MPI_Allgatherv(loc, cnt, MPIU_REAL, glob, counts, displs, MPIU_REAL, e->comm));
   PetscCall(PetscFree2(counts, displs));
+  PetscFunctionReturn(0);
+}
+
+/* the batched integrator of the re-simulations (created once, -eval_batch members, the truth's times) */
+PetscErrorCode InvEvalSetupTS(InvEval e)
+{
+  PetscFunctionBegin;
+  if (e->bts) PetscFunctionReturn(0);
+  PetscCall(InvBatchTSCreate(e->model, e->batch, NULL, &e->bts));
+  PetscCall(InvBatchTSSetObservationTimes(e->bts, e->nt, e->t));
+  PetscCall(InvBatchTSSetFromOptions(e->bts));
   PetscFunctionReturn(0);
 }
 
@@ -147,11 +158,7 @@ PetscErrorCode InvEvalSeriesMetrics(InvEval e, InvEvalEstimate *s)
   PetscInt64 nfail = 0, solves;
 
   PetscFunctionBegin;
-  if (!e->bts) {
-    PetscCall(InvBatchTSCreate(e->model, B, NULL, &e->bts));
-    PetscCall(InvBatchTSSetObservationTimes(e->bts, e->nt, e->t));
-    PetscCall(InvBatchTSSetFromOptions(e->bts));
-  }
+  PetscCall(InvEvalSetupTS(e));
   PetscCall(
       PetscMalloc5(PetscMax(nl, 1) * per, &u, PetscMax(nl, 1) * per, &y, PetscMax(nl, 1) * 5, &loc, s->n * 5, &glob, 2 * e->nt, &work));
   PetscCall(PetscMalloc1(PetscMax(B, 1), &st));
@@ -180,6 +187,15 @@ PetscErrorCode InvEvalSeriesMetrics(InvEval e, InvEvalEstimate *s)
         o[2] = InvEvalObjective(e, d + l * per, yi, e->noise + 2 * i, s->theta + i * P, work);
       if (!PetscIsInfOrNanReal(o[2])) /* on the same samples */
         o[3] = InvEvalObjective(e, d + l * per, ui, e->noise + 2 * i, e->theta + i * P, work);
+    }
+  }
+  if (e->saveseries) { /* this rank's rows, float32, NaN where the re-simulation failed */
+    PetscCall(PetscMalloc1(PetscMax(nl, 1) * per, &s->series));
+    s->sr0 = r0;
+    s->snl = nl;
+    for (PetscInt l = 0; l < nl; l++) {
+      const PetscBool ok = (PetscBool)(loc[5 * l + 4] == 0);
+      for (PetscInt k = 0; k < per; k++) s->series[l * per + k] = ok ? (float)y[l * per + k] : NAN;
     }
   }
   PetscCall(PetscLogEventEnd(INV_Simulate, 0, 0, 0, 0));

@@ -52,6 +52,28 @@ static PetscErrorCode InvEvalWriteGroup(InvEval e, hid_t file, InvEvalEstimate *
   PetscFunctionReturn(0);
 }
 
+/* /series/<label>: the re-simulated series, each rank writing its own row block (collective) */
+PetscErrorCode InvEvalWriteSeries(InvEval e, hid_t file, InvEvalEstimate *s)
+{
+  char path[128];
+  hsize_t dims[3] = {(hsize_t)s->n, (hsize_t)e->nt, (hsize_t)e->no};
+  hid_t ds;
+  PetscInt64 rows[2] = {0, s->n};
+
+  PetscFunctionBegin;
+  if (!e->saveseries || !s->series) PetscFunctionReturn(0);
+  PetscCall(PetscSNPrintf(path, sizeof(path), "/series/%s", s->label));
+  PetscCall(InvH5CreateDataset(file, path, H5T_NATIVE_FLOAT, e->no > 1 ? 3 : 2, dims));
+  PetscCall(InvH5WriteRows(file, path, H5T_NATIVE_FLOAT, (hsize_t)s->sr0, (hsize_t)s->snl, s->series));
+  PetscCallHDF5Return(ds, H5Dopen2(file, path, H5P_DEFAULT));
+  PetscCall(InvH5WriteAttrInts(ds, "truth_rows", 2, rows));
+  PetscCall(InvH5WriteAttrString(ds, "meaning",
+                                 "row i = the ODE re-simulated at estimate i (sample i of the truth, rows truth_rows[0] to truth_rows[0] + "
+                                 "truth_rows[1] - 1), at the truth's /t; NaN where the re-simulation failed (see sim_status)"));
+  PetscCallHDF5(H5Dclose(ds));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode InvEvalJoin(InvEval e, PetscBool labels, char out[], size_t len)
 {
   PetscFunctionBegin;
@@ -80,6 +102,8 @@ PetscErrorCode InvEvalWrite(InvEval e)
   PetscCall(InvH5WriteSmall(file, "/summary", H5T_NATIVE_DOUBLE, 2, dims, tab));
   PetscCall(PetscFree(tab));
   for (PetscInt k = 0; k < e->nest; k++) PetscCall(InvEvalWriteGroup(e, file, &e->est[k]));
+  for (PetscInt k = 0; k < e->nest; k++) PetscCall(InvEvalWriteSeries(e, file, &e->est[k]));
+  PetscCall(InvEvalWriteLandscape(e, file));
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(root, "kind", "evaluation"));
   PetscCall(InvH5WriteAttrString(root, "invmap_version", INVMAP_VERSION " (" INVMAP_GIT ")"));

@@ -40,6 +40,7 @@ static PetscErrorCode InvEvalColumns(InvEval e)
   PetscCall(InvEvalAddColumn(e, "wall_time_median"));
   PetscCall(InvEvalAddColumn(e, "objective_evaluations_total"));
   PetscCall(InvEvalAddColumn(e, "solve_seconds"));
+  PetscCall(InvEvalAddColumn(e, "seconds_per_estimate"));
   PetscFunctionReturn(0);
 }
 
@@ -97,6 +98,7 @@ PetscErrorCode InvEvalSummarize(InvEval e, InvEvalEstimate *s)
   }
   c++;
   sm[c++] = s->seconds;
+  sm[c++] = s->seconds / (PetscReal)s->nfile; /* NaN when the file records no time */
   PetscCheck(c == e->ncols, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Summary has %d values for %d columns", (int)c, (int)e->ncols);
   PetscCall(PetscFree(v));
   PetscFunctionReturn(0);

@@ -19,7 +19,22 @@ typedef struct {
   PetscReal *wall, *fev; /* nfile: per-sample cost recorded by invmap map (/wall_time, /function_evaluations) or NULL */
   PetscReal seconds;     /* the file's solve_seconds attribute (NaN when absent) */
   PetscReal summary[64];
+  float *series; /* -eval_save_series: this rank's block of re-simulated series (rows sr0.., snl of them), NaN where failed */
+  PetscInt64 sr0;
+  PetscInt snl;
 } InvEvalEstimate;
+
+/* -eval_landscape: the objective J on an n x n grid of (theta0, theta1) for one sample of the truth */
+typedef struct {
+  PetscInt row, n;  /* row of the truth (-1: off), grid points per axis */
+  PetscReal box[4]; /* lo0, hi0, lo1, hi1 (default: the prior's support) */
+  PetscBool boxset;
+  PetscReal *J;       /* n x n, J[i0 * n + i1] = J(axis0[i0], axis1[i1]) */
+  PetscReal *axis[2]; /* n each */
+  PetscReal Jtruth;   /* J at the true parameters of the row, same integrator */
+  PetscInt64 nfail;   /* grid points whose re-simulation failed (J = NaN) */
+  PetscReal seconds;
+} InvEvalLandscape;
 
 struct _p_InvEval {
   MPI_Comm comm;
@@ -27,7 +42,7 @@ struct _p_InvEval {
   char truth[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], csv[PETSC_MAX_PATH_LEN], covref[PETSC_MAX_PATH_LEN];
   char *files[INV_EVAL_MAX], *labels[INV_EVAL_MAX], dataset[32];
   PetscInt nest, nlabels, batch, nmax;
-  PetscBool common, timeseries, objective, overwrite, quiet;
+  PetscBool common, timeseries, objective, overwrite, quiet, saveseries;
   char objdata[4];            /* series the objective fits: "d" or "u" */
   PetscBool fixrho, fixsigma; /* -noise_rho, -noise_sigma override /noise */
   PetscReal rho, sigma;
@@ -46,6 +61,7 @@ struct _p_InvEval {
   InvBatchTS bts;
   PetscInt64 nsolves;
   PetscReal seconds;
+  InvEvalLandscape land;
   /* summary table */
   PetscInt ncols;
   char colnames[64][48];
@@ -57,6 +73,12 @@ PETSC_INTERN PetscErrorCode InvEvalReadReference(InvEval);
 PETSC_INTERN PetscErrorCode InvEvalParameterMetrics(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalSeriesMetrics(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalSummarize(InvEval, InvEvalEstimate *);
+PETSC_INTERN PetscErrorCode InvEvalComputeLandscape(InvEval);
 PETSC_INTERN PetscErrorCode InvEvalWrite(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalWriteSeries(InvEval, hid_t, InvEvalEstimate *);
+PETSC_INTERN PetscErrorCode InvEvalWriteLandscape(InvEval, hid_t);
+PETSC_INTERN PetscErrorCode InvEvalSetupTS(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalGather(InvEval, PetscInt, PetscInt, const PetscReal[], PetscReal[]);
+PETSC_INTERN PetscReal InvEvalObjective(InvEval, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], PetscReal *);
 PETSC_INTERN PetscErrorCode InvEvalWriteCSV(InvEval);
 PETSC_INTERN PetscErrorCode InvEvalView(InvEval);

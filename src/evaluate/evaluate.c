@@ -16,13 +16,15 @@ PetscErrorCode InvEvalCreate(MPI_Comm comm, InvEval *out)
   e->timeseries = PETSC_TRUE;
   e->objective = PETSC_TRUE;
   e->objdata[0] = 'd';
+  e->land.row = -1;
+  e->land.n = 41;
   *out = e;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode InvEvalSetFromOptions(InvEval e)
 {
-  PetscInt n = INV_EVAL_MAX, nl = INV_EVAL_MAX;
+  PetscInt n = INV_EVAL_MAX, nl = INV_EVAL_MAX, nbox = 4;
   PetscBool set, setl;
 
   PetscFunctionBegin;
@@ -57,6 +59,17 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
                             "Samples integrated together by one TS (batches of global indices; as simulate's -batch for bitwise "
                             "identical series at the true parameters); TS options -ts_* apply as in invmap simulate",
                             "", e->batch, &e->batch, NULL));
+  PetscCall(PetscOptionsBool("-eval_save_series",
+                             "Store the re-simulated series of every evaluated row of each estimate set (/series/<label>, float32; row i "
+                             "is sample i of the truth)",
+                             "", e->saveseries, &e->saveseries, NULL));
+  PetscCall(PetscOptionsInt("-eval_landscape",
+                            "Store the objective J on a grid over the prior's support for this row of the truth (/landscape; 2-parameter "
+                            "models; -1: off)",
+                            "", e->land.row, &e->land.row, NULL));
+  PetscCall(PetscOptionsInt("-eval_landscape_n", "Grid points per parameter of -eval_landscape", "", e->land.n, &e->land.n, NULL));
+  PetscCall(PetscOptionsRealArray("-eval_landscape_box", "Grid box lo0,hi0,lo1,hi1 of -eval_landscape (default: the prior's support)", "",
+                                  e->land.box, &nbox, &e->land.boxset));
   PetscCall(PetscOptionsBool("-overwrite", "Replace existing output files", "", e->overwrite, &e->overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No table on screen", "", e->quiet, &e->quiet, NULL));
   PetscOptionsEnd();
@@ -69,6 +82,16 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
   PetscCheck(e->batch >= 1 && e->batch <= 1000000, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_batch must be between 1 and 1e6, got %d",
              (int)e->batch);
   PetscCheck(e->nmax >= 0, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_n must be >= 0, got %d", (int)e->nmax);
+  PetscCheck(!e->saveseries || e->timeseries, e->comm, PETSC_ERR_ARG_INCOMP,
+             "-eval_save_series stores the re-simulated series: drop -eval_timeseries 0");
+  PetscCheck(e->land.row >= -1, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_landscape %d: give a row >= 0 of the truth (or -1: off)",
+             (int)e->land.row);
+  PetscCheck(e->land.n >= 2 && e->land.n <= 4096, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_landscape_n must be between 2 and 4096, got %d",
+             (int)e->land.n);
+  PetscCheck(!e->land.boxset || nbox == 4, e->comm, PETSC_ERR_ARG_SIZ, "-eval_landscape_box needs 4 values lo0,hi0,lo1,hi1, got %d",
+             (int)nbox);
+  PetscCheck(e->land.row < 0 || e->objective, e->comm, PETSC_ERR_ARG_INCOMP,
+             "-eval_landscape maps the MAP objective: drop -eval_objective 0");
   PetscFunctionReturn(0);
 }
 
@@ -112,6 +135,8 @@ static PetscErrorCode InvEvalCheckArgs(InvEval e)
     }
     PetscCheck(s->label[0] && !strchr(s->label, '/') && !strchr(s->label, ','), e->comm, PETSC_ERR_ARG_WRONG,
                "Label '%s' of %s must be non-empty without '/' or ','", s->label, s->file);
+    PetscCheck(strcmp(s->label, "summary") && strcmp(s->label, "series") && strcmp(s->label, "landscape"), e->comm, PETSC_ERR_ARG_WRONG,
+               "Label '%s' of %s is a reserved name of the output (summary, series, landscape); give other -labels", s->label, s->file);
     for (PetscInt j = 0; j < k; j++)
       PetscCheck(strcmp(e->est[j].label, s->label), e->comm, PETSC_ERR_ARG_WRONG, "Two estimates are labelled '%s'; give distinct -labels",
                  s->label);
@@ -148,6 +173,7 @@ PetscErrorCode InvEvalRun(InvEval e)
     if (e->timeseries) PetscCall(InvEvalSeriesMetrics(e, &e->est[k]));
     PetscCall(InvEvalSummarize(e, &e->est[k]));
   }
+  if (e->land.row >= 0) PetscCall(InvEvalComputeLandscape(e));
   PetscCall(PetscTime(&t1));
   e->seconds = (PetscReal)(t1 - t0);
   PetscCall(InvEvalWrite(e));
@@ -179,7 +205,11 @@ PetscErrorCode InvEvalDestroy(InvEval *pe)
     PetscCall(PetscFree(s->simstatus));
     PetscCall(PetscFree(s->wall));
     PetscCall(PetscFree(s->fev));
+    PetscCall(PetscFree(s->series));
   }
+  PetscCall(PetscFree(e->land.J));
+  PetscCall(PetscFree(e->land.axis[0]));
+  PetscCall(PetscFree(e->land.axis[1]));
   PetscCall(InvBatchTSDestroy(&e->bts));
   PetscCall(InvPriorDestroy(&e->prior));
   PetscCall(InvModelDestroy(&e->model));

@@ -1,0 +1,138 @@
+/* InvEval landscape (-eval_landscape <row>): the objective J of the "objective reached" metric (AR(1)-whitened
+   misfit to the truth's data plus the prior term) on an n x n grid over the prior's support (or
+   -eval_landscape_box) for one sample of a 2-parameter model. Grid points are numbered i0 * n + i1 and
+   integrated in batches of -eval_batch consecutive points distributed over the ranks (the InvBatchTS of the
+   series metrics), so J does not depend on the rank count; the values are gathered and written by rank 0. */
+#include "evalimpl.h"
+#include <invmap/h5io.h>
+
+/* the row's data (the objective's series) and noise parameters, checked */
+static PetscErrorCode InvEvalLandscapeData(InvEval e, PetscReal d[])
+{
+  const PetscInt per = e->nt * e->no, row = e->land.row;
+  const PetscReal *nz = e->noise + 2 * row;
+  hid_t file;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5Open(e->comm, e->truth, PETSC_FALSE, &file));
+  PetscCall(InvH5ReadRows(file, e->objdata[0] == 'd' ? "/d" : "/u", H5T_NATIVE_DOUBLE, (hsize_t)row, 1, d));
+  PetscCall(InvH5Close(&file));
+  for (PetscInt k = 0; k < per; k++)
+    PetscCheck(!PetscIsInfOrNanReal(d[k]), e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "-eval_landscape %d: /%s of row %d in %s is not finite (status %d); choose another row", (int)row, e->objdata, (int)row,
+               e->truth, (int)e->status[row]);
+  PetscCheck(nz[1] > 0 && PetscIsNormalReal(nz[1]) && PetscAbsReal(nz[0]) < 1, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "-eval_landscape %d: noise parameters (rho, sigma) = (%g, %g) of row %d are invalid (need |rho| < 1, sigma > 0)", (int)row,
+             (double)nz[0], (double)nz[1], (int)row);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalComputeLandscape(InvEval e)
+{
+  InvEvalLandscape *L = &e->land;
+  const PetscInt n = L->n, per = e->nt * e->no, B = e->batch, row = L->row;
+  const PetscInt64 npts = (PetscInt64)n * n, nbat = (npts + B - 1) / B, b0 = nbat * e->rank / e->size, b1 = nbat * (e->rank + 1) / e->size;
+  const PetscInt64 g0 = PetscMin(b0 * B, npts), g1 = PetscMin(b1 * B, npts);
+  const PetscInt nl = (PetscInt)(g1 - g0);
+  PetscReal *d, *y, *th, *loc, *work;
+  PetscInt *st;
+  PetscInt64 nfail = 0;
+  PetscLogDouble t0, t1;
+
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&t0));
+  PetscCheck(e->P == 2, e->comm, PETSC_ERR_SUP, "-eval_landscape needs a model with 2 parameters; model %s has %d", e->model->type,
+             (int)e->P);
+  PetscCheck(row < e->N, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_landscape %d: the truth %s has %lld samples (rows 0..%lld)", (int)row,
+             e->truth, (long long)e->N, (long long)e->N - 1);
+  PetscCheck(e->hasd && e->noise, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "-eval_landscape needs the objective's data: %s has no /%s with /noise (give -noise_rho and -noise_sigma, or "
+             "-eval_objective_data u)",
+             e->truth, e->objdata);
+  if (!L->boxset)
+    for (PetscInt j = 0; j < 2; j++) L->box[2 * j] = e->prior->lo[j], L->box[2 * j + 1] = e->prior->hi[j];
+  for (PetscInt j = 0; j < 2; j++) {
+    PetscCheck(L->box[2 * j] < L->box[2 * j + 1] && PetscIsNormalReal(L->box[2 * j + 1] - L->box[2 * j]), e->comm, PETSC_ERR_ARG_WRONG,
+               "-eval_landscape_box: need lower < upper for %s, got [%g, %g]", e->model->param_names[j], (double)L->box[2 * j],
+               (double)L->box[2 * j + 1]);
+    PetscCall(PetscMalloc1(n, &L->axis[j]));
+    for (PetscInt i = 0; i < n; i++) L->axis[j][i] = L->box[2 * j] + (L->box[2 * j + 1] - L->box[2 * j]) * i / (n - 1);
+  }
+  PetscCall(InvEvalSetupTS(e));
+  PetscCall(PetscMalloc5(per, &d, (size_t)B * per, &y, 2 * B, &th, PetscMax(nl, 1), &loc, 2 * e->nt, &work));
+  PetscCall(PetscMalloc1(B, &st));
+  PetscCall(PetscMalloc1(npts, &L->J));
+  PetscCall(InvEvalLandscapeData(e, d));
+  PetscCall(PetscLogEventBegin(INV_Simulate, 0, 0, 0, 0));
+  for (PetscInt64 c0 = g0; c0 < g1; c0 += B) {
+    const PetscInt nb = (PetscInt)PetscMin((PetscInt64)B, g1 - c0);
+    for (PetscInt b = 0; b < nb; b++) {
+      th[2 * b] = L->axis[0][(c0 + b) / n];
+      th[2 * b + 1] = L->axis[1][(c0 + b) % n];
+    }
+    PetscCall(InvBatchTSSolve(e->bts, nb, th, y, st));
+    for (PetscInt b = 0; b < nb; b++) {
+      loc[c0 - g0 + b] = st[b] ? NAN : InvEvalObjective(e, d, y + b * per, e->noise + 2 * row, th + 2 * b, work);
+      if (st[b]) nfail++;
+    }
+  }
+  /* J at the true parameters, integrated alone (every rank, the same value) */
+  PetscCall(InvBatchTSSolve(e->bts, 1, e->theta + 2 * row, y, st));
+  L->Jtruth = st[0] ? NAN : InvEvalObjective(e, d, y, e->noise + 2 * row, e->theta + 2 * row, work);
+  PetscCall(PetscLogEventEnd(INV_Simulate, 0, 0, 0, 0));
+  PetscCall(InvEvalGather(e, nl, 1, loc, L->J));
+  PetscCallMPI(MPI_Allreduce(&nfail, &L->nfail, 1, MPIU_INT64, MPI_SUM, e->comm));
+  PetscCall(PetscFree5(d, y, th, loc, work));
+  PetscCall(PetscFree(st));
+  PetscCall(PetscTime(&t1));
+  L->seconds = (PetscReal)(t1 - t0);
+  if (!e->quiet)
+    PetscCall(
+        PetscPrintf(e->comm,
+                    "evaluate: landscape of row %d: J on a %d x %d grid over [%g, %g] x [%g, %g] in %.2f s (%lld failed points), J at "
+                    "the truth %g\n",
+                    (int)row, (int)n, (int)n, (double)L->box[0], (double)L->box[1], (double)L->box[2], (double)L->box[3],
+                    (double)L->seconds, (long long)L->nfail, (double)L->Jtruth));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvEvalWriteLandscape(InvEval e, hid_t file)
+{
+  InvEvalLandscape *L = &e->land;
+  hsize_t dims[2] = {(hsize_t)L->n, (hsize_t)L->n};
+  hid_t g;
+  PetscInt64 ints[3] = {L->row, L->n, L->nfail};
+  PetscReal argmin[3] = {NAN, NAN, NAN};
+  char names[2 * INV_MAX_NAME + 2];
+
+  PetscFunctionBegin;
+  if (!L->J) PetscFunctionReturn(0);
+  for (PetscInt64 i = 0; i < (PetscInt64)L->n * L->n; i++)
+    if (!PetscIsInfOrNanReal(L->J[i]) && !(L->J[i] >= argmin[2])) {
+      argmin[0] = L->axis[0][i / L->n];
+      argmin[1] = L->axis[1][i % L->n];
+      argmin[2] = L->J[i];
+    }
+  PetscCall(InvH5WriteSmall(file, "/landscape/J", H5T_NATIVE_DOUBLE, 2, dims, L->J));
+  PetscCall(InvH5WriteSmall(file, "/landscape/theta0", H5T_NATIVE_DOUBLE, 1, dims, L->axis[0]));
+  PetscCall(InvH5WriteSmall(file, "/landscape/theta1", H5T_NATIVE_DOUBLE, 1, dims, L->axis[1]));
+  PetscCall(PetscSNPrintf(names, sizeof(names), "%s,%s", e->model->param_names[0], e->model->param_names[1]));
+  PetscCallHDF5Return(g, H5Gopen2(file, "/landscape", H5P_DEFAULT));
+  PetscCall(InvH5WriteAttrInts(g, "row", 1, &ints[0]));
+  PetscCall(InvH5WriteAttrInts(g, "n", 1, &ints[1]));
+  PetscCall(InvH5WriteAttrInts(g, "n_failed", 1, &ints[2]));
+  PetscCall(InvH5WriteAttrString(g, "parameter_names", names));
+  PetscCall(InvH5WriteAttrReals(g, "box", 4, L->box));
+  PetscCall(InvH5WriteAttrReals(g, "theta_truth", 2, e->theta + 2 * L->row));
+  PetscCall(InvH5WriteAttrReals(g, "J_truth", 1, &L->Jtruth));
+  PetscCall(InvH5WriteAttrReals(g, "grid_argmin", 3, argmin));
+  PetscCall(InvH5WriteAttrReals(g, "noise_rho_sigma", 2, e->noise + 2 * L->row));
+  PetscCall(InvH5WriteAttrString(g, "objective_data", e->objdata));
+  PetscCall(InvH5WriteAttrReals(g, "seconds", 1, &L->seconds));
+  PetscCall(InvH5WriteAttrString(g, "layout",
+                                 "J[i0, i1] = J(theta0[i0], theta1[i1]) (the first axis is the first parameter); NaN where the "
+                                 "re-simulation failed; J_truth: J at theta_truth with the same integrator; grid_argmin: "
+                                 "(theta0, theta1, J) of the smallest grid value"));
+  PetscCallHDF5(H5Gclose(g));
+  PetscFunctionReturn(0);
+}
