@@ -13,6 +13,24 @@ $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/b.h5 -train_epochs 5 -train_seed 9
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/c.h5 -train_epochs 5 -nn_arch dense -nn_dense 32,32 -train_repr fourier -opt_type adamw -opt_weight_decay 1e-4 -opt_lr_schedule cosine -quiet
 $MPIEXEC -n 1 $INVMAP predict -model $W/a.h5 -i $W/te.h5 -predict_data u -o $W/p1.h5 -predict_csv $W/p1.csv | tee $W/log1
 grep -q "Median-APE" $W/log1
+# the model file's training history and the prediction file's cost records (read by invmap evaluate)
+$PYTHON - $W/a.h5 $W/p1.h5 <<'PY'
+import sys, h5py, numpy as np
+m, p = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+h = m["history"]
+cols = h.attrs["columns"]
+cols = (cols.decode() if isinstance(cols, bytes) else cols).split(",")
+assert cols == ["epoch", "train_loss", "val_loss", "learning_rate", "elapsed_seconds", "samples_per_second"], cols
+assert h.shape == (5, 6) and h.dtype == np.float64, (h.shape, h.dtype)
+H = h[...]
+assert (H[:, 0] == np.arange(1, 6)).all() and np.isfinite(H).all() and (H[:, 1:] > 0).all(), H
+assert (np.diff(H[:, 4]) > 0).all(), "elapsed must increase"
+w = p["wall_time"][...]
+s = float(np.ravel(p.attrs["solve_seconds"])[0])
+assert w.shape == (50,) and w.dtype == np.float64 and (w > 0).all() and np.isfinite(w).all(), w
+assert 0 < s and w.sum() <= 1.5 * s + 1e-3, (w.sum(), s)  # one rank: the samples' shares add up to the total
+print("history", H.shape, "wall_time sum %.2e s, solve_seconds %.2e s" % (w.sum(), s))
+PY
 $MPIEXEC -n 2 $INVMAP predict -model $W/a.h5 -i $W/te.h5 -predict_data u -o $W/p2.h5
 h5diff -p 1e-5 $W/p1.h5 $W/p2.h5 /theta_pred /theta_pred
 [ $(wc -l < $W/p1.csv) -eq 51 ] || { echo "FAIL: CSV rows"; exit 1; }

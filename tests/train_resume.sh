@@ -18,6 +18,13 @@ set -e
 [ ! -f $W/part.h5.ckpt.partial ] || { echo "FAIL: partial checkpoint left"; exit 1; }
 $MPIEXEC -n 2 $INVMAP $common -o $W/part.h5 -resume
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/full.h5 -b $W/part.h5 -tol 0
+# the training history survives the interruption: the same epochs and losses as the uninterrupted run
+$PYTHON - $W/full.h5 $W/part.h5 <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(f, "r")["history"][...] for f in sys.argv[1:3])
+assert a.shape == b.shape == (4, 6), (a.shape, b.shape)
+assert np.array_equal(a[:, :4], b[:, :4]), (a, b)
+PY
 # periodic checkpoints (every 2 epochs): resume from the epoch-2 checkpoint of a finished run
 $MPIEXEC -n 2 $INVMAP $common -o $W/per.h5 -train_checkpoint_every 2 -quiet
 $MPIEXEC -n 2 $INVMAP $common -o $W/per.h5 -resume -quiet

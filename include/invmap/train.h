@@ -49,8 +49,9 @@ struct _p_InvNNMap {
 PETSC_EXTERN PetscErrorCode InvNNMapWrite(InvNNMap, hid_t file);
 PETSC_EXTERN PetscErrorCode InvNNMapLoad(MPI_Comm, const char filename[], int maxbatch, InvNNMap *);
 PETSC_EXTERN PetscErrorCode InvNNMapDestroy(InvNNMap *);
-/* n series (n x n_obs x n_ch, double) -> n x ntargets estimates (double), in batches */
-PETSC_EXTERN PetscErrorCode InvNNMapPredict(InvNNMap, PetscInt n, const double *series, double *theta);
+/* n series (n x n_obs x n_ch, double) -> n x ntargets estimates (double), in batches; with wall != NULL
+   each sample's share of its batch's time (features, forward pass, denormalisation) is added to wall[i] */
+PETSC_EXTERN PetscErrorCode InvNNMapPredict(InvNNMap, PetscInt n, const double *series, double *theta, double *wall);
 
 /* ---- Data-parallel trainer ---- */
 typedef enum { INV_ALLREDUCE_FLAT, INV_ALLREDUCE_LAYER } InvAllreduceType;

@@ -1,6 +1,6 @@
 /* InvPredictor: observations -> parameter estimates with one or more trained models (ensemble mean and
-   spread), written atomically to HDF5 (/theta_pred, /theta_std) and optionally CSV; metrics against
-   /theta when the observations file has it. */
+   spread), written atomically to HDF5 (/theta_pred, /theta_std, the cost /wall_time and solve_seconds)
+   and optionally CSV; metrics against /theta when the observations file has it. */
 #include <invmap/predict.h>
 #include <invmap/h5io.h>
 #include <invmap/csv.h>
@@ -93,7 +93,7 @@ static PetscErrorCode TargetColumns(hid_t file, const char targets[], PetscInt P
     if (!strcmp(tok, "rho")) col[k] = P;
     if (!strcmp(tok, "sigma")) col[k] = P + 1;
   }
-  free(pnames);
+  PetscCall(PetscFree(pnames));
   PetscFunctionReturn(0);
 }
 
@@ -102,7 +102,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   InvNNMap map[INV_MAX_MODELS];
   PetscInt per, O, n0, n1, nloc, P = 0, col[16];
   PetscInt64 N;
-  double *S = NULL, *pred, *mean, *sd, *truth = NULL;
+  double *S = NULL, *pred, *mean, *sd, *truth = NULL, *wall, secs;
   int *status = NULL;
   PetscBool h5 = PETSC_TRUE, hastheta = PETSC_FALSE, hasnoise = PETSC_FALSE, metrics = PETSC_FALSE;
   char path[8] = "", partial[PETSC_MAX_PATH_LEN];
@@ -203,6 +203,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
 
   /* predict with each model; ensemble mean and spread */
   PetscCall(PetscMalloc3((size_t)nloc * O + 1, &pred, (size_t)nloc * O + 1, &mean, (size_t)nloc * O + 1, &sd));
+  PetscCall(PetscCalloc1(nloc + 1, &wall));
   PetscCall(PetscArrayzero(mean, (size_t)nloc * O));
   PetscCall(PetscArrayzero(sd, (size_t)nloc * O));
   PetscCallMPI(MPI_Barrier(p->comm));
@@ -212,7 +213,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
       for (PetscInt i = 0; i < nloc; i++)
         if (status[i])
           for (PetscInt k = 0; k < per; k++) S[(size_t)i * per + k] = 0;
-    PetscCall(InvNNMapPredict(map[m], nloc, S, pred));
+    PetscCall(InvNNMapPredict(map[m], nloc, S, pred, wall));
     for (PetscInt j = 0; j < nloc * O; j++) { /* Welford */
       double d = pred[j] - mean[j];
       mean[j] += d / (double)(m + 1);
@@ -221,6 +222,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   }
   PetscCallMPI(MPI_Barrier(p->comm));
   PetscCall(PetscTime(&t1));
+  secs = t1 - t0;
   for (PetscInt j = 0; j < nloc * O; j++) sd[j] = p->nmodels > 1 ? sqrt(sd[j] / (double)(p->nmodels - 1)) : 0;
   if (status)
     for (PetscInt i = 0; i < nloc; i++)
@@ -244,7 +246,14 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
       PetscCall(InvH5CreateDataset(file, "/theta_std", H5T_NATIVE_DOUBLE, 2, dims));
       PetscCall(InvH5WriteRows(file, "/theta_std", H5T_NATIVE_DOUBLE, (hsize_t)n0, (hsize_t)nloc, sd));
     }
+    /* cost, as invmap map records it: per-sample inference time and the total (read by invmap evaluate) */
+    PetscCall(InvH5CreateDataset(file, "/wall_time", H5T_NATIVE_DOUBLE, 1, dims));
+    PetscCall(InvH5WriteRows(file, "/wall_time", H5T_NATIVE_DOUBLE, (hsize_t)n0, (hsize_t)nloc, wall));
     PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+    PetscCall(InvH5WriteAttrReals(root, "solve_seconds", 1, &secs));
+    PetscCall(InvH5WriteAttrString(root, "wall_time_note",
+                                   "per-sample share of its batch's inference time (input features, forward pass, denormalisation), "
+                                   "summed over the ensemble's models; solve_seconds: wall time of the whole inference over all ranks"));
     PetscCall(InvH5WriteAttrString(root, "kind", "invmap_predictions"));
     PetscCall(InvH5WriteAttrString(root, "targets", map[0]->targets));
     PetscCall(InvH5WriteAttrString(root, "models", models));
@@ -294,6 +303,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
     }
   }
   PetscCall(PetscFree3(pred, mean, sd));
+  PetscCall(PetscFree(wall));
   PetscCall(PetscFree(S));
   PetscCall(PetscFree(status));
   PetscCall(PetscFree(truth));

@@ -1,7 +1,45 @@
-/* Checkpoints (model file + optimiser moments, best weights, progress state and a signature of the run)
-   and the final model file, all written to "<name>.partial" and committed atomically. */
+/* Checkpoints (model file + optimiser moments, best weights, progress state, training history and a
+   signature of the run) and the final model file (with the per-epoch history /history), all written to
+   "<name>.partial" and committed atomically. */
 #include "trainerimpl.h"
 #include <invmap/h5io.h>
+
+/* /history: (epochs x INV_TRAIN_HIST_COLS) float64, the string attribute `columns` names the columns */
+PetscErrorCode InvTrainerHistoryWrite(InvTrainer t, hid_t file)
+{
+  hsize_t dims[2] = {(hsize_t)t->nhist, INV_TRAIN_HIST_COLS};
+  hid_t dset;
+
+  PetscFunctionBegin;
+  if (!t->nhist) PetscFunctionReturn(0);
+  PetscCall(InvH5WriteSmall(file, "/history", H5T_NATIVE_DOUBLE, 2, dims, t->hist));
+  PetscCallHDF5Return(dset, H5Dopen2(file, "/history", H5P_DEFAULT));
+  PetscCall(InvH5WriteAttrString(dset, "columns", INV_TRAIN_HIST_NAMES));
+  PetscCall(InvH5WriteAttrString(dset, "units",
+                                 "epoch: 1-based; losses: mean weighted squared error per target in standardised units (val_loss NaN "
+                                 "without validation); elapsed_seconds: training time since the first start, over resumes; "
+                                 "samples_per_second: training samples of the epoch / its wall time"));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerHistoryRead(InvTrainer t, hid_t file)
+{
+  PetscBool has;
+  PetscInt r;
+  hsize_t dims[3];
+
+  PetscFunctionBegin;
+  t->nhist = 0;
+  PetscCall(InvH5HasDataset(file, "/history", &has));
+  if (!has) PetscFunctionReturn(0);
+  PetscCall(InvH5GetDims(file, "/history", &r, dims));
+  PetscCheck(r == 2 && dims[1] == INV_TRAIN_HIST_COLS && dims[0] <= (hsize_t)t->epochs, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "Checkpoint: /history must be (epochs <= %d) x %d", (int)t->epochs, INV_TRAIN_HIST_COLS);
+  PetscCall(InvH5ReadAll(file, "/history", H5T_NATIVE_DOUBLE, t->hist));
+  t->nhist = (PetscInt)dims[0];
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
 {
@@ -19,6 +57,7 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
   PetscCall(InvH5WriteSmall(file, "/opt/m", H5T_NATIVE_FLOAT, 1, &dim, t->opt->m));
   PetscCall(InvH5WriteSmall(file, "/opt/v", H5T_NATIVE_FLOAT, 1, &dim, t->opt->v));
   PetscCall(InvH5WriteSmall(file, "/best_params", H5T_NATIVE_FLOAT, 1, &dim, t->best));
+  PetscCall(InvTrainerHistoryWrite(t, file));
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(root, "kind", "invmap_nn_checkpoint"));
   PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
@@ -64,6 +103,7 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
   PetscCall(InvH5ReadAll(file, "/opt/m", H5T_NATIVE_FLOAT, t->opt->m));
   PetscCall(InvH5ReadAll(file, "/opt/v", H5T_NATIVE_FLOAT, t->opt->v));
   PetscCall(InvH5ReadAll(file, "/best_params", H5T_NATIVE_FLOAT, t->best));
+  PetscCall(InvTrainerHistoryRead(t, file));
   /* the normalisation of the checkpoint (identical when the data are) */
   PetscCall(InvH5ReadAll(file, "/norm/in_mean", H5T_NATIVE_DOUBLE, t->map->feat->in_mean));
   PetscCall(InvH5ReadAll(file, "/norm/in_std", H5T_NATIVE_DOUBLE, t->map->feat->in_std));
@@ -90,6 +130,7 @@ PetscErrorCode InvTrainerWriteModel(InvTrainer t)
   PetscCall(InvPartialName(t->output, partial, sizeof(partial)));
   PetscCall(InvH5Create(t->comm, partial, &file));
   PetscCall(InvNNMapWrite(t->map, file));
+  PetscCall(InvTrainerHistoryWrite(t, file));
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
   PetscCall(InvH5WriteAttrInts(root, "train_samples_val_epochs", 3, info));

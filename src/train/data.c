@@ -107,7 +107,7 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
     PetscCheck(t->ntargets < 16, t->comm, PETSC_ERR_ARG_SIZ, "At most 16 targets");
     col[t->ntargets++] = c;
   }
-  free(pnames);
+  PetscCall(PetscFree(pnames));
   PetscCheck(t->ntargets > 0, t->comm, PETSC_ERR_ARG_WRONG, "-train_targets: no targets");
   PetscCheck(t->nloss_weight == 0 || t->nloss_weight == t->ntargets, t->comm, PETSC_ERR_ARG_SIZ,
              "-train_loss_weights has %d values for %d targets", (int)t->nloss_weight, (int)t->ntargets);

@@ -138,8 +138,9 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
           PetscLogDouble now;
           PetscCall(PetscTime(&now));
           t->batch_next = b + 1;
+          /* the epoch's loss so far, the same on every rank (HDF5 attributes must be written with equal values);
+             -resume gives it back to rank 0 only */
           PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &t->epoch_loss, 1, MPI_DOUBLE, MPI_SUM, t->comm));
-          if (t->rank) t->epoch_loss = 0;
           t->elapsed += now - tstart;
           PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
           PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d, batch %lld; continue with -resume\n",
@@ -170,6 +171,15 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
     }
     epochs_run++;
     PetscCall(PetscTime(&t0));
+    if (t->nhist < t->epochs) { /* per-epoch history (/history of the model file) */
+      double *h = t->hist + (size_t)t->nhist++ * INV_TRAIN_HIST_COLS;
+      h[0] = (double)(t->epoch + 1);
+      h[1] = loss;
+      h[2] = val;
+      h[3] = (double)lr;
+      h[4] = t->elapsed + (t0 - tstart);
+      h[5] = (double)t->Ntr / (t0 - te);
+    }
     if (!t->quiet) {
       double el = t->elapsed + (t0 - tstart), eta = (t0 - tstart) / epochs_run * (t->epochs - t->epoch - 1);
       PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e%s  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",

@@ -39,7 +39,7 @@ PetscErrorCode InvNNMapLoad(MPI_Comm comm, const char name[], int maxbatch, InvN
              "%s is not an invmap model file (no 'targets' attribute; was it written by invmap train?)", name);
   PetscCall(InvH5ReadAttrString(root, "targets", &targets));
   PetscCall(PetscStrncpy(map->targets, targets, sizeof(map->targets)));
-  free(targets);
+  PetscCall(PetscFree(targets));
   PetscCall(PetscMemzero(&spec, sizeof(spec)));
   PetscCall(InvNetSpecRead(&spec, root));
   PetscCallHDF5(H5Gclose(root));
@@ -69,7 +69,7 @@ PetscErrorCode InvNNMapDestroy(InvNNMap *map)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvNNMapPredict(InvNNMap map, PetscInt n, const double *series, double *theta)
+PetscErrorCode InvNNMapPredict(InvNNMap map, PetscInt n, const double *series, double *theta, double *wall)
 {
   InvNet net = map->net;
   InvFeat f = map->feat;
@@ -82,10 +82,15 @@ PetscErrorCode InvNNMapPredict(InvNNMap map, PetscInt n, const double *series, d
   PetscCall(PetscMalloc1((size_t)net->maxbatch * f->size, &X));
   for (PetscInt i0 = 0; i0 < n; i0 += net->maxbatch) {
     int B = (int)PetscMin(net->maxbatch, n - i0);
+    PetscLogDouble t0, t1;
+    PetscCall(PetscTime(&t0));
     for (int i = 0; i < B; i++) PetscCall(InvFeatTransform(f, series + (size_t)(i0 + i) * per, X + (size_t)i * f->size));
     PetscCall(InvFeatNormalizeInput(f, B, X));
     PetscCall(InvNetForward(net, X, B, NULL, 0, 0, &Y));
     PetscCall(InvFeatDenormalizeTargets(f, B, Y, theta + (size_t)i0 * map->ntargets));
+    PetscCall(PetscTime(&t1));
+    if (wall)
+      for (int i = 0; i < B; i++) wall[i0 + i] += (t1 - t0) / B;
   }
   PetscCall(PetscFree(X));
   PetscCall(PetscLogEventEnd(INV_Predict, 0, 0, 0, 0));

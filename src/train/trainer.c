@@ -162,6 +162,7 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
     o->total_epochs = t->epochs;
   }
   PetscCall(PetscMalloc1(map->net->nparams, &t->best));
+  PetscCall(PetscCalloc1((size_t)t->epochs * INV_TRAIN_HIST_COLS, &t->hist));
   PetscCall(PetscArraycpy(t->best, map->net->params, map->net->nparams));
   PetscCall(PetscMalloc2(t->Ntr, &t->perm, t->batch, &t->idx));
   PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->ntargets, &t->Yb, (size_t)t->batch * t->ntargets,
@@ -189,6 +190,7 @@ PetscErrorCode InvTrainerDestroy(InvTrainer *tp)
   PetscCall(InvNNMapDestroy(&t->map));
   PetscCall(InvOptDestroy(&t->opt));
   PetscCall(PetscFree(t->best));
+  PetscCall(PetscFree(t->hist));
   PetscCall(PetscFree2(t->perm, t->idx));
   PetscCall(PetscFree3(t->Xb, t->Yb, t->dY));
   PetscCall(PetscFree(t->reqs));

@@ -33,6 +33,8 @@ struct _p_InvTrainer {
   /* progress state (checkpointed) */
   PetscInt epoch, batch_next, wait;
   double epoch_loss, best_val, elapsed;
+  double *hist; /* per-epoch history (epochs x INV_TRAIN_HIST_COLS, see HistoryColumns), rows [0, nhist) */
+  PetscInt nhist;
   /* work */
   PetscInt64 *perm, *idx, *ipos, nepoch; /* permutation, batch indices, inverse permutation, local samples per epoch */
   char *ebuf;                            /* this rank's samples of the epoch, in batch order (balance.c) */
@@ -44,6 +46,10 @@ struct _p_InvTrainer {
   PetscLogDouble t_allreduce;
 };
 
+/* columns of /history in model files and checkpoints */
+#define INV_TRAIN_HIST_COLS  6
+#define INV_TRAIN_HIST_NAMES "epoch,train_loss,val_loss,learning_rate,elapsed_seconds,samples_per_second"
+
 PETSC_INTERN PetscErrorCode InvTrainerLoadData(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerEpochSetUp(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerEpochCount(InvTrainer, PetscInt64 *);
@@ -52,3 +58,5 @@ PETSC_INTERN PetscErrorCode InvTrainerEpochBatch(InvTrainer, PetscInt64 slot0, i
 PETSC_INTERN PetscErrorCode InvTrainerCheckpointWrite(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
