@@ -1,6 +1,6 @@
 #!/bin/bash
 # invmap map end to end: results identical on 1 and 2 ranks, parameters recovered, refinement from a
-# previous output (-map_init) with the full Hessian, -help lists the TAO/TS options, clear errors.
+# previous output (-map_init) with the full Hessian (fd and soa agree), -help lists the TAO/TS options, clear errors.
 set -uo pipefail
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -40,11 +40,20 @@ if ! h5diff -p 0.05 $W/m1.h5 $W/m3.h5 /cov /cov > $W/diff 2>&1; then
   head -5 $W/diff
 fi
 h5dump -a /hessian_type $W/m3.h5 | grep -q "central differences of adjoint gradients" || { echo "FAIL: hessian_type attribute"; fail=1; }
+# full Hessian from second-order adjoints: same covariance as central differences of adjoint gradients
+$MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m5.h5 -map_init $W/m1.h5 -map_starts 0 -map_start_mean 0 -map_hessian soa -quiet || exit 1
+if ! h5diff -p 1e-4 $W/m3.h5 $W/m5.h5 /cov /cov > $W/diff 2>&1; then
+  echo "FAIL: soa and fd covariances differ by more than 1e-4 (relative)"
+  cat $W/diff
+  fail=1
+fi
+h5dump -a /hessian_type $W/m5.h5 | grep -q "second-order adjoints" || { echo "FAIL: soa hessian_type attribute"; fail=1; }
+ls -d /dev/shm/invmap-soa-* 2> /dev/null && { echo "FAIL: soa trajectory directories left behind"; fail=1; }
 for a in model parameter_names model_constants prior_mean kind integrator; do
   h5dump -A -a /$a $W/m1.h5 > /dev/null 2>&1 || { echo "FAIL: attribute $a missing"; fail=1; }
 done
 $MPIEXEC -n 1 $INVMAP map -help > $W/help 2>&1
-for o in -map_tao_type -map_tao_gatol -map_ts_type -map_ts_dt -map_starts -map_hessian -map_init -noise_rho; do
+for o in -map_tao_type -map_tao_gatol -map_ts_type -map_ts_dt -map_starts -map_hessian -map_init -noise_rho -map_soa_tmpdir; do
   grep -q -- "$o" $W/help || { echo "FAIL: -help does not list $o"; fail=1; }
 done
 # errors
@@ -63,6 +72,7 @@ expect_error "exists; pass -overwrite" $MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o
 expect_error "does not exist" $MPIEXEC -n 2 $INVMAP map -i $W/none.h5 -o $W/m4.h5 -quiet
 expect_error "Give the observed series with -i" $MPIEXEC -n 1 $INVMAP map -o $W/m4.h5 -quiet
 expect_error "zero b weight" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_rk_type 5dp -quiet
+expect_error "soa needs -map_ts_type rk" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_type cn -map_hessian soa -quiet
 expect_error "has none of /theta_init" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/obs.h5 -quiet
 [ -e $W/m4.h5 ] && { echo "FAIL: output written despite errors"; fail=1; }
 exit $fail

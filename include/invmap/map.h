@@ -3,7 +3,8 @@
    over the prior's support with TAO (prefix map_, default bound-constrained quasi-Newton), gradients
    by TSAdjoint (batched: many problems share one TS, see src/map/mapts.c), multistart from prior
    draws and given guesses, and a Laplace covariance C = H^{-1} at the MAP point, H Gauss-Newton
-   (forward sensitivities) or the full Hessian (central differences of adjoint gradients).
+   (forward sensitivities) or the full Hessian (second-order adjoints, or central differences of
+   adjoint gradients).
    `invmap map -help` lists the options; docs in the file headers of src/map.
    Output (N rows, written atomically): /theta_map (N x P), /objective (J at the MAP point),
    /gradient_norm (projected, TAO's measure), /iterations and /converged_reason (TAO, of the best start;
@@ -17,7 +18,9 @@
 
 typedef struct _p_InvMAP *InvMAP;
 
-typedef enum { INV_MAP_HESSIAN_GN, INV_MAP_HESSIAN_FD, INV_MAP_HESSIAN_NONE } InvMAPHessianType;
+/* gn: Gauss-Newton from forward sensitivities; fd: full Hessian by central differences of adjoint gradients;
+   soa: full Hessian from second-order adjoints (PETSc TSAdjointSetForward + TSSetCostHessianProducts) */
+typedef enum { INV_MAP_HESSIAN_GN, INV_MAP_HESSIAN_FD, INV_MAP_HESSIAN_SOA, INV_MAP_HESSIAN_NONE } InvMAPHessianType;
 PETSC_EXTERN const char *const InvMAPHessianTypes[];
 
 /* Per-sample status in the output's /status */
@@ -53,8 +56,11 @@ PETSC_EXTERN PetscErrorCode InvMAPObjectiveGradient(InvMAP, PetscInt nb, const P
                                                     PetscReal g[], PetscInt status[]);
 /* Model output y (nt x nobs) at theta on the objective's discretisation; ok = false if the solve failed */
 PETSC_EXTERN PetscErrorCode InvMAPModelOutput(InvMAP, const PetscReal theta[], PetscReal y[], PetscBool *ok);
-/* Hessian (P x P, row-major) of J of local problem i at theta */
+/* Hessian (P x P, row-major) of J of local problem i at theta (NaN where the forward solve fails) */
 PETSC_EXTERN PetscErrorCode InvMAPComputeHessian(InvMAP, PetscInt i, const PetscReal theta[], InvMAPHessianType, PetscReal H[]);
+/* The same for local problems idx[0..nb) at theta (nb x P), H (nb x P x P); batched solves for soa and fd */
+PETSC_EXTERN PetscErrorCode InvMAPComputeHessians(InvMAP, PetscInt nb, const PetscInt idx[], const PetscReal theta[], InvMAPHessianType,
+                                                  PetscReal H[]);
 /* C = H^{-1} of a symmetric p x p matrix (row-major) by Cholesky; spd = false and C = NaN otherwise */
 PETSC_EXTERN PetscErrorCode InvMAPSymInverse(PetscInt p, const PetscReal H[], PetscReal C[], PetscBool *spd);
 /* Local multistart minimisation of problems idx[0..nb) from starts x0 (nb x P each): one TAO per start,

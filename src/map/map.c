@@ -2,7 +2,7 @@
 #include "mapimpl.h"
 #include <invmap/noise.h>
 
-const char *const InvMAPHessianTypes[] = {"gn", "fd", "none", "InvMAPHessianType", "INV_MAP_HESSIAN_", NULL};
+const char *const InvMAPHessianTypes[] = {"gn", "fd", "soa", "none", "InvMAPHessianType", "INV_MAP_HESSIAN_", NULL};
 const char *const InvMAPStatusNames[] = {"ok", "bad_data", "bad_noise", "failed", "bad_cov"};
 
 PetscErrorCode InvMAPCreate(MPI_Comm comm, InvMAP *mapout)
@@ -33,6 +33,7 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
 {
   PetscInt seed = (PetscInt)map->seed;
   PetscBool set;
+  char tmpdir[PETSC_MAX_PATH_LEN] = "";
 
   PetscFunctionBegin;
   PetscOptionsBegin(map->comm, NULL, "MAP estimation (invmap map); TAO options: -map_tao_*, TS options: -map_ts_*", "InvMAP");
@@ -62,8 +63,9 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCall(PetscOptionsInt("-map_batch", "Starts optimised in lockstep whose evaluations share one batched TS (1: one at a time)", "",
                             map->batch, &map->batch, NULL));
   PetscCall(PetscOptionsEnum("-map_hessian",
-                             "Laplace covariance: gn (Gauss-Newton, forward sensitivities), fd (full Hessian by central "
-                             "differences of adjoint gradients) or none",
+                             "Laplace covariance: gn (Gauss-Newton, forward sensitivities), soa (full Hessian from second-order "
+                             "adjoints; needs -map_ts_type rk at a fixed step), fd (full Hessian by central differences of adjoint "
+                             "gradients) or none",
                              "", InvMAPHessianTypes, (PetscEnum)map->htype, (PetscEnum *)&map->htype, NULL));
   PetscCall(
       PetscOptionsReal("-map_hessian_fd_h", "Relative step (times the prior sd) of -map_hessian fd", "", map->fd_h, &map->fd_h, NULL));
@@ -71,6 +73,10 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
                              "Starts whose objective is within this relative tolerance of the best (and parameters within "
                              "1e-3 prior sd) count as reaching it",
                              "", map->same_tol, &map->same_tol, NULL));
+  PetscCall(PetscOptionsString("-map_soa_tmpdir",
+                               "Directory for the second-order adjoint's trajectory files (PETSc 3.18 needs the BASIC trajectory for "
+                               "it; default /dev/shm, else PETSc's tmp)",
+                               "", "", tmpdir, sizeof(tmpdir), NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress output", "", map->quiet, &map->quiet, NULL));
   PetscOptionsEnd();
   PetscCheck(map->nscreen >= 0 && map->nscreen <= 1000000, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_screen must be in [0, 1e6]");
@@ -186,9 +192,10 @@ PetscErrorCode InvMAPView(InvMAP map, PetscViewer v)
       v, "  starts per sample: %" PetscInt_FMT " (%" PetscInt_FMT " prior draws%s%s%s), lockstep batch %" PetscInt_FMT ", covariance: %s\n",
       starts, map->nstarts, map->nscreen > map->nstarts ? ", the best of screened draws" : "", map->start_mean ? " + prior mean" : "",
       map->init ? " + initial guess" : "", map->batch,
-      map->htype == INV_MAP_HESSIAN_GN   ? "Gauss-Newton (forward sensitivities)"
-      : map->htype == INV_MAP_HESSIAN_FD ? "full Hessian (central differences of adjoint gradients)"
-                                         : "none"));
+      map->htype == INV_MAP_HESSIAN_GN    ? "Gauss-Newton (forward sensitivities)"
+      : map->htype == INV_MAP_HESSIAN_FD  ? "full Hessian (central differences of adjoint gradients)"
+      : map->htype == INV_MAP_HESSIAN_SOA ? "full Hessian (second-order adjoints)"
+                                          : "none"));
   PetscCall(PetscViewerASCIIPrintf(v, "  integrator: %s\n", ts));
   PetscFunctionReturn(0);
 }

@@ -1,6 +1,8 @@
 /* Hessians of J at a point: Gauss-Newton J_u^T W^T W J_u + Sigma_pr^{-1} from forward sensitivities
-   (TSForward on the same discretisation as the objective), or the full Hessian by central differences
-   of adjoint gradients (labelled as such in outputs); and the SPD inverse giving the Laplace covariance. */
+   (TSForward on the same discretisation as the objective), the full Hessian from second-order adjoints
+   (mapts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by
+   central differences of adjoint gradients (labelled as such in outputs); and the SPD inverse giving the
+   Laplace covariance. */
 #include "mapimpl.h"
 #include <invmap/noise.h>
 
@@ -62,19 +64,86 @@ static PetscErrorCode InvMAPHessianFD(InvMAP map, PetscInt i, const PetscReal th
   PetscFunctionReturn(0);
 }
 
+/* Second-order adjoint solver: np members per sample (directions e_1..e_np), up to 32 samples per sweep */
+PetscErrorCode InvMAPSetUpSecondOrder(InvMAP map)
+{
+  const PetscInt np = map->model->nparam;
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPTSSetUpSecondOrder(map->mts[0], np * PetscMax(1, PetscMin(32, map->batch / np))));
+  PetscFunctionReturn(0);
+}
+
+/* Full Hessians of problems idx[0..nb) from second-order adjoints: H_i e_j = mu2 of member (i, j) plus the prior term */
+static PetscErrorCode InvMAPHessiansSOA(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal H[])
+{
+  const PetscInt np = map->model->nparam, per = map->nt * map->model->nobs, m = nb * np;
+  PetscReal *th, *v, *hv, *rho, *sig;
+  const PetscReal **dp;
+  PetscInt *st;
+
+  PetscFunctionBegin;
+  if (!nb) PetscFunctionReturn(0);
+  PetscCall(InvMAPSetUpSecondOrder(map));
+  PetscCall(PetscMalloc6(m * np, &th, m * np, &v, m * np, &hv, m, &rho, m, &sig, m, &dp));
+  PetscCall(PetscMalloc1(m, &st));
+  for (PetscInt q = 0; q < nb; q++) {
+    const PetscInt i = idx[q];
+    PetscCheck(i >= 0 && i < map->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Problem %" PetscInt_FMT " out of range", i);
+    for (PetscInt j = 0; j < np; j++) {
+      const PetscInt b = q * np + j;
+      PetscCall(PetscArraycpy(th + b * np, theta + q * np, np));
+      for (PetscInt l = 0; l < np; l++) v[b * np + l] = (l == j) ? 1.0 : 0.0;
+      dp[b] = map->d + i * per;
+      rho[b] = map->noise[2 * i];
+      sig[b] = map->noise[2 * i + 1];
+    }
+  }
+  PetscCall(InvMAPTSHessianProduct(map->mts[0], m, th, v, dp, rho, sig, hv, st));
+  for (PetscInt q = 0; q < nb; q++) {
+    PetscReal *Hq = H + q * np * np;
+    PetscBool ok = PETSC_TRUE;
+    for (PetscInt j = 0; j < np; j++)
+      if (st[q * np + j]) ok = PETSC_FALSE;
+    for (PetscInt j = 0; j < np; j++) /* row j: H e_j (H is symmetric; the discrete second-order adjoint is exactly so up to rounding) */
+      for (PetscInt l = 0; l < np; l++)
+        Hq[j * np + l] = ok ? hv[(q * np + j) * np + l] + (j == l ? 1.0 / PetscSqr(map->prior->sd[j]) : 0.0) : NAN;
+    for (PetscInt j = 0; j < np; j++)
+      for (PetscInt l = 0; l < j; l++) Hq[j * np + l] = Hq[l * np + j] = 0.5 * (Hq[j * np + l] + Hq[l * np + j]);
+  }
+  PetscCall(PetscFree6(th, v, hv, rho, sig, dp));
+  PetscCall(PetscFree(st));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPComputeHessians(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], InvMAPHessianType type,
+                                     PetscReal H[])
+{
+  const PetscInt np = map->model->nparam;
+
+  PetscFunctionBegin;
+  PetscCheck(type != INV_MAP_HESSIAN_NONE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "No Hessian of type none");
+  PetscCall(InvMAPSetUpSolvers(map));
+  PetscCall(PetscLogEventBegin(INV_MAPHessian, 0, 0, 0, 0));
+  if (type == INV_MAP_HESSIAN_SOA)
+    PetscCall(InvMAPHessiansSOA(map, nb, idx, theta, H));
+  else
+    for (PetscInt q = 0; q < nb; q++) {
+      PetscCheck(idx[q] >= 0 && idx[q] < map->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Problem %" PetscInt_FMT " out of range",
+                 idx[q]);
+      if (type == INV_MAP_HESSIAN_GN)
+        PetscCall(InvMAPHessianGN(map, idx[q], theta + q * np, H + q * np * np));
+      else
+        PetscCall(InvMAPHessianFD(map, idx[q], theta + q * np, H + q * np * np));
+    }
+  PetscCall(PetscLogEventEnd(INV_MAPHessian, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvMAPComputeHessian(InvMAP map, PetscInt i, const PetscReal theta[], InvMAPHessianType type, PetscReal H[])
 {
   PetscFunctionBegin;
-  PetscCheck(i >= 0 && i < map->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Problem %" PetscInt_FMT " out of range", i);
-  PetscCall(InvMAPSetUpSolvers(map));
-  PetscCall(PetscLogEventBegin(INV_MAPHessian, 0, 0, 0, 0));
-  if (type == INV_MAP_HESSIAN_GN)
-    PetscCall(InvMAPHessianGN(map, i, theta, H));
-  else if (type == INV_MAP_HESSIAN_FD)
-    PetscCall(InvMAPHessianFD(map, i, theta, H));
-  else
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "No Hessian of type none");
-  PetscCall(PetscLogEventEnd(INV_MAPHessian, 0, 0, 0, 0));
+  PetscCall(InvMAPComputeHessians(map, 1, &i, theta, type, H));
   PetscFunctionReturn(0);
 }
 

@@ -271,9 +271,10 @@ PetscErrorCode InvMAPWrite(InvMAP map, const char name[])
   PetscCall(InvMAPTSDescribe(map->mts[0], desc, sizeof(desc)));
   PetscCall(InvH5WriteAttrString(root, "integrator", desc));
   PetscCall(InvH5WriteAttrString(root, "hessian_type",
-                                 map->htype == INV_MAP_HESSIAN_GN   ? "gauss-newton (forward sensitivities, TSForward)"
-                                 : map->htype == INV_MAP_HESSIAN_FD ? "full (central differences of adjoint gradients)"
-                                                                    : "none"));
+                                 map->htype == INV_MAP_HESSIAN_GN    ? "gauss-newton (forward sensitivities, TSForward)"
+                                 : map->htype == INV_MAP_HESSIAN_FD  ? "full (central differences of adjoint gradients)"
+                                 : map->htype == INV_MAP_HESSIAN_SOA ? "full (second-order adjoints, TSAdjointSetForward)"
+                                                                     : "none"));
   PetscCall(InvH5WriteAttrInts(root, "n_starts", 1, &nstarts));
   PetscCall(InvH5WriteAttrInts(root, "map_seed", 1, &seed));
   PetscCall(InvH5WriteAttrInts(root, "n_failed", 1, &nfailed));

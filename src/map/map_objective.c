@@ -16,6 +16,7 @@ PetscErrorCode InvMAPSetUpSolvers(InvMAP map)
     PetscCall(InvMAPTSSetFromOptions(map->mts[map->nlevels]));
     map->nlevels++;
     if (map->htype == INV_MAP_HESSIAN_GN && map->nlevels == 1) PetscCall(InvMAPTSSetUpSensitivities(map->mts[0])); /* fail early */
+    if (map->htype == INV_MAP_HESSIAN_SOA && map->nlevels == 1) PetscCall(InvMAPSetUpSecondOrder(map));
     if (b == 1) break;
     b = PetscMax(1, b / 4);
   }

@@ -166,15 +166,24 @@ PetscErrorCode InvMAPSolve(InvMAP map)
     }
     t += ns;
   }
-  if (map->htype != INV_MAP_HESSIAN_NONE)
-    for (PetscInt i = 0; i < map->n; i++) {
-      PetscReal H[INV_MAX_PARAM * INV_MAX_PARAM];
+  if (map->htype != INV_MAP_HESSIAN_NONE) { /* Hessians of the fitted samples, batched */
+    PetscInt nh = 0, *hidx;
+    PetscReal *hth, *H;
+    PetscCall(PetscMalloc3(PetscMax(map->n, 1), &hidx, PetscMax(map->n, 1) * np, &hth, PetscMax(map->n, 1) * np * np, &H));
+    for (PetscInt i = 0; i < map->n; i++)
+      if (map->status[i] == INV_MAP_OK) {
+        hidx[nh] = i;
+        PetscCall(PetscArraycpy(hth + nh * np, map->theta_map + i * np, np));
+        nh++;
+      }
+    PetscCall(InvMAPComputeHessians(map, nh, hidx, hth, map->htype, H));
+    for (PetscInt q = 0; q < nh; q++) {
       PetscBool spd;
-      if (map->status[i] != INV_MAP_OK) continue;
-      PetscCall(InvMAPComputeHessian(map, i, map->theta_map + i * np, map->htype, H));
-      PetscCall(InvMAPSymInverse(np, H, map->cov + i * np * np, &spd));
-      if (!spd) map->status[i] = INV_MAP_BAD_COV;
+      PetscCall(InvMAPSymInverse(np, H + q * np * np, map->cov + hidx[q] * np * np, &spd));
+      if (!spd) map->status[hidx[q]] = INV_MAP_BAD_COV;
     }
+    PetscCall(PetscFree3(hidx, hth, H));
+  }
   PetscCall(PetscTime(&t1));
   map->seconds = t1 - t0;
   for (PetscInt i = 0; i < map->n; i++) tot += map->task_evals[i];

@@ -49,3 +49,4 @@ PETSC_INTERN PetscErrorCode InvMAPReadModelName(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPReadInput(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPCheckProblems(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPCreateTao(Tao *);
+PETSC_INTERN PetscErrorCode InvMAPSetUpSecondOrder(InvMAP);

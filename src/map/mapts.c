@@ -1,26 +1,7 @@
-/* InvMAPTS: batched forward + adjoint + forward-sensitivity solves of the MAP misfit (see mapts.h). */
-#include "mapts.h"
-#include <invmap/noise.h>
+/* InvMAPTS: batched forward + adjoint + forward-sensitivity solves of the MAP misfit (see mapts.h);
+   the second-order adjoint (Hessian-vector products) is in mapts_soa.c. */
+#include "maptsimpl.h"
 #include <invmap/batchts.h>
-
-struct _p_InvMAPTS {
-  InvModel model;
-  PetscInt bmax, nb;
-  char prefix[64];
-  PetscBool sens; /* this instance computes forward sensitivities (one member, no trajectory) */
-  TS ts;
-  Vec X, lambda, mu;
-  Mat J, Jp, S;
-  PetscReal *theta; /* bmax x np */
-  PetscInt nt, nspan, k, kadj;
-  PetscReal *times, *span;
-  PetscReal *y, *gy, *Sy; /* bmax x nt x no; dJ/dy of the same shape; nt x no x np (sens) */
-  PetscReal *work;        /* 3 nt */
-  PetscBool nonfinite, setfromoptions;
-  PetscReal dt0;
-  PetscInt64 nforward, nadjoint, nsteps;
-  InvMAPTS child; /* the sensitivity solver */
-};
 
 static PetscErrorCode InvMAPTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
 {
@@ -88,11 +69,6 @@ static PetscErrorCode InvMAPTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
   PetscFunctionReturn(0);
 }
 
-static inline PetscBool InvMAPTSAtTime(PetscReal t, PetscReal tk)
-{
-  return PetscAbsReal(t - tk) <= 1e-9 * (1.0 + PetscAbsReal(tk)) ? PETSC_TRUE : PETSC_FALSE;
-}
-
 /* Forward monitor: record y = H x at t_k (and, for the sensitivity solver, H S). */
 static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
 {
@@ -128,12 +104,26 @@ static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, 
       }
     PetscCall(MatDenseRestoreArrayRead(S, &s));
   }
+  if (m->soa) { /* tangent-linear observations H dx (one column: every member's own direction) */
+    Mat S;
+    const PetscScalar *s;
+    PetscCall(TSForwardGetSensitivities(ts, NULL, &S));
+    PetscCall(MatDenseGetArrayRead(S, &s));
+    for (PetscInt b = 0; b < m->nb; b++)
+      for (PetscInt c = 0; c < no; c++) {
+        PetscReal v = 0;
+        for (PetscInt i = 0; i < ns; i++) v += H[c * ns + i] * s[b * ns + i];
+        m->dy[(b * nt + m->k) * no + c] = v;
+      }
+    PetscCall(MatDenseRestoreArrayRead(S, &s));
+  }
   m->k++;
   PetscFunctionReturn(0);
 }
 
-/* Adjoint monitor: at t_k add H^T dJ/dy_k (computed from the forward pass) to lambda. */
-static PetscErrorCode InvMAPTSAdjointMonitor(TS ts, PetscInt steps, PetscReal t, Vec X, PetscInt numcost, Vec *lambda, Vec *mu, void *ctx)
+/* Adjoint monitor: at t_k add H^T dJ/dy_k (computed from the forward pass) to lambda; for the second-order
+   adjoint also add H^T d(dJ/dy_k) = H^T (W^T W H dx)_k, the direction derivative of that jump, to lambda2. */
+PetscErrorCode InvMAPTSAdjointMonitor(TS ts, PetscInt steps, PetscReal t, Vec X, PetscInt numcost, Vec *lambda, Vec *mu, void *ctx)
 {
   InvMAPTS m = (InvMAPTS)ctx;
   const PetscInt ns = m->model->nstate, no = m->model->nobs, nt = m->nt;
@@ -152,6 +142,21 @@ static PetscErrorCode InvMAPTSAdjointMonitor(TS ts, PetscInt steps, PetscReal t,
     }
   }
   PetscCall(VecRestoreArray(lambda[0], &l));
+  if (m->soa) {
+    Vec *l2;
+    PetscInt nc;
+    PetscCall(TSGetCostHessianProducts(ts, &nc, &l2, NULL, NULL));
+    PetscCall(VecGetArray(l2[0], &l));
+    for (PetscInt b = 0; b < m->nb; b++) {
+      const PetscReal *gb = m->dgy + (b * nt + m->kadj) * no;
+      for (PetscInt i = 0; i < ns; i++) {
+        PetscReal s = 0;
+        for (PetscInt c = 0; c < no; c++) s += H[c * ns + i] * gb[c];
+        l[b * ns + i] += s;
+      }
+    }
+    PetscCall(VecRestoreArray(l2[0], &l));
+  }
   m->kadj--;
   PetscFunctionReturn(0);
 }
@@ -175,7 +180,7 @@ static PetscErrorCode InvMAPTSBlockDiagonal(PetscInt nb, PetscInt rows, PetscInt
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, const char prefix[], PetscBool sens, InvMAPTS *mts)
+PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, const char prefix[], PetscBool sens, PetscBool soa, InvMAPTS *mts)
 {
   InvMAPTS m;
   const PetscInt ns = model->nstate, np = model->nparam;
@@ -188,6 +193,7 @@ static PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, cons
   m->model = model;
   m->bmax = bmax;
   m->sens = sens;
+  m->soa = soa;
   m->dt0 = 0.05;
   if (prefix) PetscCall(PetscStrncpy(m->prefix, prefix, sizeof(m->prefix)));
   PetscCall(PetscMalloc1(bmax * np, &m->theta));
@@ -220,6 +226,8 @@ static PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, cons
   if (sens) {
     PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, ns, np, NULL, &m->S));
     PetscCall(TSForwardSetSensitivities(m->ts, np, m->S));
+  } else if (soa) {
+    PetscCall(InvMAPTSSetUpSOA(m));
   } else {
     TSTrajectory tj;
     PetscCall(VecDuplicate(m->X, &m->lambda));
@@ -237,7 +245,7 @@ static PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, cons
 PetscErrorCode InvMAPTSCreate(InvModel model, PetscInt bmax, const char prefix[], InvMAPTS *mts)
 {
   PetscFunctionBegin;
-  PetscCall(InvMAPTSCreateInternal(model, bmax, prefix, PETSC_FALSE, mts));
+  PetscCall(InvMAPTSCreateInternal(model, bmax, prefix, PETSC_FALSE, PETSC_FALSE, mts));
   PetscFunctionReturn(0);
 }
 
@@ -257,6 +265,7 @@ PetscErrorCode InvMAPTSSetObservationTimes(InvMAPTS m, PetscInt n, const PetscRe
   PetscCall(PetscFree(m->gy));
   PetscCall(PetscFree(m->Sy));
   PetscCall(PetscFree(m->work));
+  PetscCall(PetscFree2(m->dy, m->dgy));
   m->nt = n;
   PetscCall(PetscMalloc1(n, &m->times));
   PetscCall(PetscArraycpy(m->times, t, n));
@@ -269,7 +278,9 @@ PetscErrorCode InvMAPTSSetObservationTimes(InvMAPTS m, PetscInt n, const PetscRe
   PetscCall(PetscMalloc1(m->bmax * n * no, &m->gy));
   PetscCall(PetscMalloc1(3 * n, &m->work));
   if (m->sens) PetscCall(PetscMalloc1(n * no * m->model->nparam, &m->Sy));
+  if (m->soa) PetscCall(PetscMalloc2(m->bmax * n * no, &m->dy, m->bmax * n * no, &m->dgy));
   if (m->child) PetscCall(InvMAPTSSetObservationTimes(m->child, n, t));
+  if (m->soachild) PetscCall(InvMAPTSSetObservationTimes(m->soachild, n, t));
   PetscFunctionReturn(0);
 }
 
@@ -311,12 +322,21 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
                "Gauss-Newton sensitivities: PETSc 3.18 TSForward with RK is wrong when the step changes; use -%sts_adapt_type none with a "
                "step dividing the observation spacing, -%sts_type cn, or -map_hessian fd",
                m->prefix, m->prefix);
+    PetscCheck(!m->soa || set, PETSC_COMM_SELF, PETSC_ERR_SUP,
+               "-map_hessian soa: the PETSc 3.18 RK tangent-linear solve is wrong when the step changes; use -%sts_adapt_type none with a "
+               "step dividing the observation spacing, or -map_hessian fd",
+               m->prefix);
   }
+  PetscCheck(!m->soa || isrk, PETSC_COMM_SELF, PETSC_ERR_SUP,
+             "-map_hessian soa needs -%sts_type rk: the PETSc 3.18 theta/cn tangent-linear step fails with more than one parameter; use "
+             "-map_hessian fd or gn",
+             m->prefix);
+  if (m->soa) PetscCall(InvMAPTSSOATrajectory(m));
   m->setfromoptions = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InvMAPTSForward(InvMAPTS m, PetscBool *ok)
+PetscErrorCode InvMAPTSForward(InvMAPTS m, PetscBool *ok)
 {
   PetscScalar *x;
   TSConvergedReason reason;
@@ -351,7 +371,7 @@ static PetscErrorCode InvMAPTSForward(InvMAPTS m, PetscBool *ok)
 }
 
 /* Whitened misfit of member b and dJ/dy into gy. */
-static PetscErrorCode InvMAPTSMemberMisfit(InvMAPTS m, PetscInt b, const PetscReal d[], PetscReal rho, PetscReal sigma, PetscReal *f)
+PetscErrorCode InvMAPTSMemberMisfit(InvMAPTS m, PetscInt b, const PetscReal d[], PetscReal rho, PetscReal sigma, PetscReal *f)
 {
   const PetscInt nt = m->nt, no = m->model->nobs;
   PetscReal *r = m->work, *w = m->work + nt, *z = m->work + 2 * nt, s = 0;
@@ -446,7 +466,7 @@ PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS m)
 {
   PetscFunctionBegin;
   if (m->child) PetscFunctionReturn(0);
-  PetscCall(InvMAPTSCreateInternal(m->model, 1, m->prefix, PETSC_TRUE, &m->child));
+  PetscCall(InvMAPTSCreateInternal(m->model, 1, m->prefix, PETSC_TRUE, PETSC_FALSE, &m->child));
   PetscCall(InvMAPTSSetObservationTimes(m->child, m->nt, m->times));
   PetscCall(InvMAPTSSetFromOptions(m->child));
   PetscFunctionReturn(0);
@@ -476,7 +496,7 @@ PetscErrorCode InvMAPTSGetStats(InvMAPTS m, PetscInt64 *forward, PetscInt64 *adj
   PetscFunctionBegin;
   if (forward) *forward = m->nforward;
   if (adjoint) *adjoint = m->nadjoint;
-  if (steps) *steps = m->nsteps + (m->child ? m->child->nsteps : 0);
+  if (steps) *steps = m->nsteps + (m->child ? m->child->nsteps : 0) + (m->soachild ? m->soachild->nsteps : 0);
   PetscFunctionReturn(0);
 }
 
@@ -494,6 +514,8 @@ PetscErrorCode InvMAPTSDestroy(InvMAPTS *mts)
   PetscFunctionBegin;
   if (!m) PetscFunctionReturn(0);
   PetscCall(InvMAPTSDestroy(&m->child));
+  PetscCall(InvMAPTSDestroy(&m->soachild));
+  PetscCall(InvMAPTSDestroySOA(m));
   PetscCall(TSDestroy(&m->ts));
   PetscCall(VecDestroy(&m->X));
   PetscCall(VecDestroy(&m->lambda));
@@ -508,6 +530,7 @@ PetscErrorCode InvMAPTSDestroy(InvMAPTS *mts)
   PetscCall(PetscFree(m->gy));
   PetscCall(PetscFree(m->Sy));
   PetscCall(PetscFree(m->work));
+  PetscCall(PetscFree2(m->dy, m->dgy));
   PetscCall(PetscFree(m));
   *mts = NULL;
   PetscFunctionReturn(0);

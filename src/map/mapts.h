@@ -22,6 +22,14 @@ PETSC_INTERN PetscErrorCode InvMAPTSMisfit(InvMAPTS, PetscInt nb, const PetscRea
 /* Model output y (nt x nobs) and its sensitivities S (nt x nobs x np) of one member by TSForward. */
 PETSC_INTERN PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS);
 PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool *ok);
+/* Second-order adjoint (mapts_soa.c): Hv[b*np..] = d2(misfit_b)/dtheta2 v_b for members b < nb, by one
+   forward solve with the tangent-linear model (TSAdjointSetForward) and one TSAdjointSolve with
+   TSSetCostHessianProducts, batched (bmax members per sweep, each with its own direction). Only the misfit:
+   the caller adds the prior term. status[b] != 0: failed forward solve, Hv = NaN. */
+PETSC_INTERN PetscErrorCode InvMAPTSSetUpSecondOrder(InvMAPTS, PetscInt bmax);
+PETSC_INTERN PetscErrorCode InvMAPTSHessianProduct(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal v[],
+                                                   const PetscReal *const d[], const PetscReal rho[], const PetscReal sigma[],
+                                                   PetscReal Hv[], PetscInt status[]);
 PETSC_INTERN PetscErrorCode InvMAPTSGetStats(InvMAPTS, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *steps);
 PETSC_INTERN PetscErrorCode InvMAPTSDescribe(InvMAPTS, char[], size_t);
 PETSC_INTERN PetscErrorCode InvMAPTSDestroy(InvMAPTS *);
