@@ -18,6 +18,7 @@
 #   RANK_BY       summary column to rank by: median_rel_err (default), val_loss, r2_mean or a
 #                 median_ape_<parameter> (r2_* rank high first, the others low first)
 #   RANKS         ranks per task (default 1), MAX_PARALLEL (tasks running at once; default all)
+#   DEPEND        job ids (colon-separated) the array waits for (afterok), e.g. the simulate jobs of DATA/VAL
 #   SBATCH_ARGS   extra sbatch options for every job; and those of jobs/lib.sh
 # Training tasks checkpoint before their time limit and requeue themselves like jobs/train.sbatch;
 # submitting again skips the tasks that are complete.
@@ -44,11 +45,11 @@ unset OUT MODEL
 array=$n
 [[ -n ${MAX_PARALLEL:-} ]] && array+="%$MAX_PARALLEL"
 # shellcheck disable=SC2086
-arr=$(sbatch --parsable --array="1-$array" --ntasks="${RANKS:-1}" --output="$HP_DIR/logs/%x-%A_%a.out" \
-  ${SBATCH_ARGS:-} "$JOBS/hpsearch_task.sbatch")
+arr=$(sbatch --parsable ${SBATCH_ARGS:-} --array="1-$array" --ntasks="${RANKS:-1}" --output="$HP_DIR/logs/%x-%A_%a.out" \
+  ${DEPEND:+--dependency=afterok:$DEPEND} "$JOBS/hpsearch_task.sbatch")
 arr=${arr%%;*}
 # shellcheck disable=SC2086
-sum=$(sbatch --parsable --dependency="afterok:$arr" --output="$HP_DIR/logs/%x-%j.out" ${SBATCH_ARGS:-} \
+sum=$(sbatch --parsable ${SBATCH_ARGS:-} --dependency="afterok:$arr" --output="$HP_DIR/logs/%x-%j.out" \
   "$JOBS/hpsearch_summary.sbatch")
 sum=${sum%%;*}
 printf 'array %s\nsummary %s\n' "$arr" "$sum" | tee "$HP_DIR/jobs.txt"

@@ -1,0 +1,5 @@
+# The SLURM jobs of jobs/ on a real one-node SLURM started by the test (label "slurm"; needs root and
+# Debian's slurmctld/slurmd/munge, which scripts/install-deps.sh --with-slurm installs; fails without
+# them). Runs alone: it starts daemons and its jobs use both cores. About 1-2 minutes.
+invmap_add_cli_test(slurm_jobs slurm_jobs.sh LABELS slurm PROCESSORS 2)
+set_tests_properties(slurm_jobs PROPERTIES RUN_SERIAL TRUE TIMEOUT 600)

@@ -1,0 +1,91 @@
+# A private one-node SLURM (munged, slurmctld, slurmd) on localhost, for tests/slurm_jobs.sh and for
+# trying jobs/ by hand. Source it, then:
+#   slurm_start DIR    start the daemons with scratch directory DIR (config: tests/slurm/slurm.conf.in,
+#                      free ports, private munge socket); exports SLURM_CONF; fails with a clear message
+#   slurm_stop         stop exactly the daemons slurm_start started (safe to call twice, from a trap)
+#   slurm_logs         print the daemons' logs
+# Needs root, Debian's slurmctld, slurmd, slurm-client and munge (scripts/install-deps.sh --with-slurm).
+# See ../shared/docs/slurm-local.md for the configuration's origin and the pitfalls.
+
+SLURM_CLUSTER_IN=${SLURM_CLUSTER_IN:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/slurm.conf.in}
+SLURM_D=""
+
+slurm_free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+slurm_start() {
+  SLURM_D=$1
+  local missing="" p
+  for p in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/bin/sbatch; do
+    [[ -x $p ]] || missing+=" $p"
+  done
+  if [[ -n $missing ]]; then
+    echo "slurm_start: SLURM is not installed (missing:$missing); install it with: bash scripts/install-deps.sh --with-slurm" >&2
+    return 1
+  fi
+  [[ $(id -u) -eq 0 ]] || { echo "slurm_start: needs root (slurmd runs jobs as root here)" >&2; return 1; }
+  mkdir -p "$SLURM_D"/{state,spool,log}
+  chmod 755 "$SLURM_D"
+  install -d -o munge -g munge -m 755 "$SLURM_D/munge"
+  local cpus mem port dport
+  cpus=$(nproc)
+  mem=1000
+  port=$(slurm_free_port)
+  dport=$(slurm_free_port)
+  while [[ $dport == "$port" ]]; do dport=$(slurm_free_port); done
+  sed -e "s#@D@#$SLURM_D#g" -e "s#@CPUS@#$cpus#g" -e "s#@MEM@#$mem#g" -e "s#@PORT@#$port#g" -e "s#@DPORT@#$dport#g" \
+    "$SLURM_CLUSTER_IN" >"$SLURM_D/slurm.conf"
+  export SLURM_CONF=$SLURM_D/slurm.conf
+  runuser -u munge -- /usr/sbin/munged --socket="$SLURM_D/munge/munge.socket" --pid-file="$SLURM_D/munge/munged.pid" \
+    --log-file="$SLURM_D/munge/munged.log" --seed-file="$SLURM_D/munge/munged.seed" ||
+    { echo "slurm_start: munged did not start" >&2; return 1; }
+  /usr/sbin/slurmctld -f "$SLURM_CONF" || { echo "slurm_start: slurmctld did not start" >&2; return 1; }
+  /usr/sbin/slurmd -f "$SLURM_CONF" -N localhost || { echo "slurm_start: slurmd did not start" >&2; return 1; }
+  local i state=""
+  for i in $(seq 1 300); do # 60 s
+    state=$(sinfo -h -o %T 2>/dev/null || true)
+    [[ $state == idle ]] && return 0
+    sleep 0.2
+  done
+  echo "slurm_start: the node did not become idle within 60 s (state '$state')" >&2
+  return 1
+}
+
+slurm_stop() {
+  [[ -n $SLURM_D ]] || return 0
+  local f pid pids=()
+  if [[ -n ${SLURM_CONF:-} && -f $SLURM_CONF ]]; then
+    scancel --quiet --user=root 2>/dev/null || true # our private cluster's jobs only
+    local j
+    for j in $(seq 1 75); do # up to 15 s for the jobs to end
+      [[ -z $(squeue -h -o %i 2>/dev/null) ]] && break
+      sleep 0.2
+    done
+  fi
+  for f in "$SLURM_D/slurmd.pid" "$SLURM_D/slurmctld.pid" "$SLURM_D/munge/munged.pid"; do
+    [[ -f $f ]] || continue
+    pid=$(cat "$f" 2>/dev/null) || continue
+    [[ -n $pid ]] && kill "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  local i
+  for i in $(seq 1 100); do # 10 s, then SIGKILL
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null; done
+  SLURM_D=""
+  return 0
+}
+
+slurm_logs() {
+  [[ -n $SLURM_D ]] || return 0
+  local f
+  for f in "$SLURM_D"/log/*.log "$SLURM_D"/munge/munged.log; do
+    [[ -f $f ]] || continue
+    echo "---- $f (last 60 lines)"
+    tail -n 60 "$f"
+  done
+}
