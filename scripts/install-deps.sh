@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
 # Install invmap's build and test dependencies from Debian's archive, only those that are missing.
-# Idempotent; needs root (or sudo). Usage: scripts/install-deps.sh [--with-slurm]
+# Idempotent, and quick when everything is present (one dpkg-query, no apt). Needs root (or sudo) only
+# to install. Usage: scripts/install-deps.sh [--with-slurm]
+#   --with-slurm  also SLURM (slurmctld, slurmd, slurm-client) and munge, for the SLURM test
+#                 (tests/slurm_jobs.sh starts its own one-node cluster; nothing is started here)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config petsc-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev libfftw3-dev librandom123-dev python3-matplotlib python3-h5py python3-numpy clang-format git)
-if [[ "${1:-}" == "--with-slurm" ]]; then pkgs+=(slurmctld slurmd slurm-client munge); fi
+slurm=0
+for a in "$@"; do
+  case $a in
+    --with-slurm) slurm=1 ;;
+    *) echo "install-deps: unknown option $a (usage: scripts/install-deps.sh [--with-slurm])" >&2; exit 2 ;;
+  esac
+done
+((slurm)) && pkgs+=(slurmctld slurmd slurm-client munge)
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${pkgs[@]}" 2>/dev/null | awk '$NF == "installed" {print $1}' || true)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -qxF "$p" <<<"$installed" || missing+=("$p")
 done
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all dependencies present"
+fi
+# munge's package makes its key on install; make one if it is missing (e.g. an image that removed it)
+if ((slurm)) && [[ ! -s /etc/munge/munge.key ]]; then
+  echo "install-deps: creating /etc/munge/munge.key"
+  $SUDO mungekey --create --keyfile=/etc/munge/munge.key
+  $SUDO chown munge:munge /etc/munge/munge.key
+  $SUDO chmod 0400 /etc/munge/munge.key
 fi

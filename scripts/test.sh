@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs missing dependencies, builds with warnings as errors,
 # runs the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, then every test (ctest,
-# MPI tests at 1, 2 and 3 ranks). ctest's summary is the last thing printed.
+# MPI tests at 1, 2 and 3 ranks, and the SLURM jobs on a one-node SLURM that tests/slurm_jobs.sh starts
+# and stops, hence --with-slurm). ctest's summary is the last thing printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh ${INVMAP_TEST_SLURM:+--with-slurm}
+bash scripts/install-deps.sh --with-slurm
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 jobs=$(nproc)
 
