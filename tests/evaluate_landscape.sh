@@ -26,7 +26,8 @@ if h5 <<'PY'; then pass "series and landscape bitwise identical on 1 and 2 ranks
 import h5py, numpy as np
 a, b = h5py.File("e1.h5"), h5py.File("e2.h5")
 ok = True
-for p in ["series/pert", "series/exact", "landscape/J", "landscape/theta0", "landscape/theta1"]:
+for p in ["series/pert", "series/exact", "landscape/J", "landscape/theta0", "landscape/theta1", "landscape/zoom/J",
+          "landscape/zoom/theta0", "landscape/zoom/theta1"]:
     same = a[p].shape == b[p].shape and np.array_equal(a[p][...], b[p][...], equal_nan=True)
     print(p, a[p].shape, a[p].dtype, "identical" if same else "DIFFERENT")
     ok &= same
@@ -40,6 +41,12 @@ ok &= d == 0
 L = a["landscape"]
 ok &= L["J"].shape == (21, 21) and L.attrs["parameter_names"] == "theta0,theta1" and int(L.attrs["row"][0]) == 2
 ok &= np.isclose(L["theta0"][0], -0.2) and np.isclose(L["theta0"][-1], 1.0) and np.isclose(L["theta1"][-1], 1.2)
+# the zoom box holds the truth and both estimates of row 2, inside the prior box
+pts = np.array([L.attrs["theta_truth"], a["pert/theta"][2], a["exact/theta"][2]])
+zb = L["zoom"].attrs["box"]
+print("zoom box", zb, "points", pts.tolist())
+ok &= L["zoom/J"].shape == (21, 21) and np.all(pts[:, 0] > zb[0]) and np.all(pts[:, 0] < zb[1]) and np.all(pts[:, 1] > zb[2])
+ok &= np.all(pts[:, 1] < zb[3]) and zb[0] >= -0.2 and zb[3] <= 1.2 and zb[1] - zb[0] < 0.6
 raise SystemExit(0 if ok else 1)
 PY
 
@@ -51,7 +58,7 @@ np.savetxt("grid.csv", np.tile(g, (40, 1)), delimiter=",", header="theta0,theta1
 PY
 run 2 simulate -theta_file grid.csv -obs_n $NT -noise_type none -o gridest.h5 -quiet
 run 2 evaluate -truth test.h5 -estimates test.h5,gridest.h5 -labels exact,grid -eval_batch 1 -eval_landscape 2 -eval_landscape_n 11 \
-  -eval_landscape_box 0.2,0.6,0.3,0.8 -o j.h5 -quiet
+  -eval_landscape_box 0.2,0.6,0.3,0.8 -eval_landscape_zoom 0 -o j.h5 -quiet
 if h5 <<'PY'; then pass "J_truth and J[3, 7] equal evaluate's objective at the same parameters (bitwise)"; else fail "landscape J vs evaluate's objective"; fi
 import h5py, numpy as np
 f = h5py.File("j.h5")
@@ -60,7 +67,7 @@ jt, je, jtu = L.attrs["J_truth"][0], f["exact/objective"][2], f["exact/objective
 jg, jge = L["J"][3, 7], f["grid/objective"][2]
 print("J_truth", jt, "evaluate objective at the truth", je, "objective_truth (from /u)", jtu)
 print("J[3, 7] at", L["theta0"][3], L["theta1"][7], "=", jg, "evaluate objective there", jge)
-ok = jt == je and jg == jge and np.isclose(jt, jtu, rtol=1e-4)
+ok = jt == je and jg == jge and np.isclose(jt, jtu, rtol=1e-4) and "zoom" not in L
 ok &= np.isclose(L["theta0"][3], 0.32) and np.isclose(L["theta1"][7], 0.65)
 raise SystemExit(0 if ok else 1)
 PY
@@ -68,7 +75,7 @@ PY
 # clean sample (the objective fits the clean /u): the grid minimum is the grid point nearest the truth
 run 2 evaluate -truth test.h5 -estimates est.h5 -eval_objective_data u -noise_rho 0 -noise_sigma 0.05 -eval_landscape 2 \
   -eval_landscape_n 41 -eval_timeseries 0 -o clean.h5 -quiet
-if h5 <<'PY'; then pass "clean sample: landscape minimum at the grid point nearest the truth"; else fail "clean landscape minimum"; fi
+if h5 <<'PY'; then pass "clean sample: landscape minimum at the grid point nearest the truth (and within a spacing of it on the zoom grid)"; else fail "clean landscape minimum"; fi
 import h5py, numpy as np
 L = h5py.File("clean.h5")["landscape"]
 J, a0, a1 = L["J"][...], L["theta0"][...], L["theta1"][...]
@@ -78,6 +85,11 @@ h0, h1 = a0[1] - a0[0], a1[1] - a1[0]
 print("truth", t, "grid argmin", a0[i0], a1[i1], "J", J[i0, i1], "J_truth", L.attrs["J_truth"][0], "attr", L.attrs["grid_argmin"])
 ok = abs(a0[i0] - t[0]) <= 0.5 * h0 + 1e-12 and abs(a1[i1] - t[1]) <= 0.5 * h1 + 1e-12
 ok &= np.allclose(L.attrs["grid_argmin"], [a0[i0], a1[i1], J[i0, i1]]) and L.attrs["J_truth"][0] < J[i0, i1]
+Z = L["zoom"]
+z0, z1 = Z["theta0"][...], Z["theta1"][...]
+k0, k1 = np.unravel_index(np.nanargmin(Z["J"][...]), Z["J"].shape)
+print("zoom grid argmin", z0[k0], z1[k1], "spacing", z0[1] - z0[0], z1[1] - z1[0])
+ok &= abs(z0[k0] - t[0]) <= z0[1] - z0[0] and abs(z1[k1] - t[1]) <= z1[1] - z1[0] and (z0[1] - z0[0]) < h0 / 5
 raise SystemExit(0 if ok else 1)
 PY
 

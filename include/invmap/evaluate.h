@@ -28,7 +28,9 @@
   "attribute truth_rows = first row, count), NaN where sim_status != 0; -eval_landscape r [-eval_landscape_n n] "                          \
   "[-eval_landscape_box lo0,hi0,lo1,hi1]: /landscape/J (n x n, J[i0, i1] = J(theta0[i0], theta1[i1]), the objective above "                \
   "with row r's data and noise, NaN where the re-simulation failed), /landscape/theta0, /landscape/theta1 (the grid axes, "                \
-  "default the prior's support), attributes row, parameter_names, theta_truth, J_truth, grid_argmin, box (2-parameter models)"
+  "default the prior's support), attributes row, parameter_names, theta_truth, J_truth, grid_argmin, box; with "                           \
+  "-eval_landscape_zoom (default) the same in /landscape/zoom over the bounding box of the truth and the row's estimates "                 \
+  "padded by a quarter of its size (2-parameter models)"
 
 typedef struct _p_InvEval *InvEval;
 

@@ -1,6 +1,7 @@
 /* InvEval landscape (-eval_landscape <row>): the objective J of the "objective reached" metric (AR(1)-whitened
    misfit to the truth's data plus the prior term) on an n x n grid over the prior's support (or
-   -eval_landscape_box) for one sample of a 2-parameter model. Grid points are numbered i0 * n + i1 and
+   -eval_landscape_box) for one sample of a 2-parameter model, and on a second grid over a box around the truth
+   and the estimates of that sample (-eval_landscape_zoom). Grid points are numbered i0 * n + i1 and
    integrated in batches of -eval_batch consecutive points distributed over the ranks (the InvBatchTS of the
    series metrics), so J does not depend on the rank count; the values are gathered and written by rank 0. */
 #include "evalimpl.h"
@@ -27,16 +28,75 @@ static PetscErrorCode InvEvalLandscapeData(InvEval e, PetscReal d[])
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvEvalComputeLandscape(InvEval e)
+/* J on the n x n grid over G->box for data d of the landscape's row */
+static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEvalGrid *G)
 {
-  InvEvalLandscape *L = &e->land;
-  const PetscInt n = L->n, per = e->nt * e->no, B = e->batch, row = L->row;
+  const PetscInt n = e->land.n, per = e->nt * e->no, B = e->batch, row = e->land.row;
   const PetscInt64 npts = (PetscInt64)n * n, nbat = (npts + B - 1) / B, b0 = nbat * e->rank / e->size, b1 = nbat * (e->rank + 1) / e->size;
   const PetscInt64 g0 = PetscMin(b0 * B, npts), g1 = PetscMin(b1 * B, npts);
   const PetscInt nl = (PetscInt)(g1 - g0);
-  PetscReal *d, *y, *th, *loc, *work;
+  PetscReal *y, *th, *loc, *work;
   PetscInt *st;
   PetscInt64 nfail = 0;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < 2; j++) {
+    PetscCall(PetscMalloc1(n, &G->axis[j]));
+    for (PetscInt i = 0; i < n; i++) G->axis[j][i] = G->box[2 * j] + (G->box[2 * j + 1] - G->box[2 * j]) * i / (n - 1);
+  }
+  PetscCall(PetscMalloc4((size_t)B * per, &y, 2 * B, &th, PetscMax(nl, 1), &loc, 2 * e->nt, &work));
+  PetscCall(PetscMalloc1(B, &st));
+  PetscCall(PetscMalloc1(npts, &G->J));
+  PetscCall(PetscLogEventBegin(INV_Simulate, 0, 0, 0, 0));
+  for (PetscInt64 c0 = g0; c0 < g1; c0 += B) {
+    const PetscInt nb = (PetscInt)PetscMin((PetscInt64)B, g1 - c0);
+    for (PetscInt b = 0; b < nb; b++) {
+      th[2 * b] = G->axis[0][(c0 + b) / n];
+      th[2 * b + 1] = G->axis[1][(c0 + b) % n];
+    }
+    PetscCall(InvBatchTSSolve(e->bts, nb, th, y, st));
+    for (PetscInt b = 0; b < nb; b++) {
+      loc[c0 - g0 + b] = st[b] ? NAN : InvEvalObjective(e, d, y + b * per, e->noise + 2 * row, th + 2 * b, work);
+      if (st[b]) nfail++;
+    }
+  }
+  PetscCall(PetscLogEventEnd(INV_Simulate, 0, 0, 0, 0));
+  PetscCall(InvEvalGather(e, nl, 1, loc, G->J));
+  PetscCallMPI(MPI_Allreduce(&nfail, &G->nfail, 1, MPIU_INT64, MPI_SUM, e->comm));
+  PetscCall(PetscFree4(y, th, loc, work));
+  PetscCall(PetscFree(st));
+  PetscFunctionReturn(0);
+}
+
+/* the zoom box: the bounding box of the truth and every estimate of the row, padded on each side by a quarter
+   of its extent (at least 1% of the full box), clipped to the full box */
+static void InvEvalZoomBox(InvEval e, InvEvalLandscape *L)
+{
+  const PetscInt row = L->row;
+
+  for (PetscInt j = 0; j < 2; j++) {
+    const PetscReal w = L->full.box[2 * j + 1] - L->full.box[2 * j];
+    PetscReal lo = e->theta[2 * row + j], hi = lo, pad;
+    for (PetscInt k = 0; k < e->nest; k++) {
+      PetscReal v;
+      if (row >= e->est[k].n) continue;
+      v = e->est[k].theta[2 * row + j];
+      if (PetscIsInfOrNanReal(v)) continue;
+      lo = PetscMin(lo, v);
+      hi = PetscMax(hi, v);
+    }
+    pad = PetscMax(0.25 * (hi - lo), 0.01 * w);
+    L->zoom.box[2 * j] = PetscMax(lo - pad, L->full.box[2 * j]);
+    L->zoom.box[2 * j + 1] = PetscMin(hi + pad, L->full.box[2 * j + 1]);
+  }
+}
+
+PetscErrorCode InvEvalComputeLandscape(InvEval e)
+{
+  InvEvalLandscape *L = &e->land;
+  const PetscInt per = e->nt * e->no, row = L->row;
+  PetscReal *d, *y, *work;
+  PetscInt st;
   PetscLogDouble t0, t1;
 
   PetscFunctionBegin;
@@ -50,89 +110,91 @@ PetscErrorCode InvEvalComputeLandscape(InvEval e)
              "-eval_objective_data u)",
              e->truth, e->objdata);
   if (!L->boxset)
-    for (PetscInt j = 0; j < 2; j++) L->box[2 * j] = e->prior->lo[j], L->box[2 * j + 1] = e->prior->hi[j];
-  for (PetscInt j = 0; j < 2; j++) {
-    PetscCheck(L->box[2 * j] < L->box[2 * j + 1] && PetscIsNormalReal(L->box[2 * j + 1] - L->box[2 * j]), e->comm, PETSC_ERR_ARG_WRONG,
-               "-eval_landscape_box: need lower < upper for %s, got [%g, %g]", e->model->param_names[j], (double)L->box[2 * j],
-               (double)L->box[2 * j + 1]);
-    PetscCall(PetscMalloc1(n, &L->axis[j]));
-    for (PetscInt i = 0; i < n; i++) L->axis[j][i] = L->box[2 * j] + (L->box[2 * j + 1] - L->box[2 * j]) * i / (n - 1);
-  }
+    for (PetscInt j = 0; j < 2; j++) L->full.box[2 * j] = e->prior->lo[j], L->full.box[2 * j + 1] = e->prior->hi[j];
+  for (PetscInt j = 0; j < 2; j++)
+    PetscCheck(L->full.box[2 * j] < L->full.box[2 * j + 1] && PetscIsNormalReal(L->full.box[2 * j + 1] - L->full.box[2 * j]), e->comm,
+               PETSC_ERR_ARG_WRONG, "-eval_landscape_box: need lower < upper for %s, got [%g, %g]", e->model->param_names[j],
+               (double)L->full.box[2 * j], (double)L->full.box[2 * j + 1]);
   PetscCall(InvEvalSetupTS(e));
-  PetscCall(PetscMalloc5(per, &d, (size_t)B * per, &y, 2 * B, &th, PetscMax(nl, 1), &loc, 2 * e->nt, &work));
-  PetscCall(PetscMalloc1(B, &st));
-  PetscCall(PetscMalloc1(npts, &L->J));
+  PetscCall(PetscMalloc3(per, &d, per, &y, 2 * e->nt, &work));
   PetscCall(InvEvalLandscapeData(e, d));
-  PetscCall(PetscLogEventBegin(INV_Simulate, 0, 0, 0, 0));
-  for (PetscInt64 c0 = g0; c0 < g1; c0 += B) {
-    const PetscInt nb = (PetscInt)PetscMin((PetscInt64)B, g1 - c0);
-    for (PetscInt b = 0; b < nb; b++) {
-      th[2 * b] = L->axis[0][(c0 + b) / n];
-      th[2 * b + 1] = L->axis[1][(c0 + b) % n];
-    }
-    PetscCall(InvBatchTSSolve(e->bts, nb, th, y, st));
-    for (PetscInt b = 0; b < nb; b++) {
-      loc[c0 - g0 + b] = st[b] ? NAN : InvEvalObjective(e, d, y + b * per, e->noise + 2 * row, th + 2 * b, work);
-      if (st[b]) nfail++;
-    }
+  PetscCall(InvEvalGridObjective(e, d, &L->full));
+  if (L->zoomon) {
+    InvEvalZoomBox(e, L);
+    PetscCall(InvEvalGridObjective(e, d, &L->zoom));
   }
   /* J at the true parameters, integrated alone (every rank, the same value) */
-  PetscCall(InvBatchTSSolve(e->bts, 1, e->theta + 2 * row, y, st));
-  L->Jtruth = st[0] ? NAN : InvEvalObjective(e, d, y, e->noise + 2 * row, e->theta + 2 * row, work);
-  PetscCall(PetscLogEventEnd(INV_Simulate, 0, 0, 0, 0));
-  PetscCall(InvEvalGather(e, nl, 1, loc, L->J));
-  PetscCallMPI(MPI_Allreduce(&nfail, &L->nfail, 1, MPIU_INT64, MPI_SUM, e->comm));
-  PetscCall(PetscFree5(d, y, th, loc, work));
-  PetscCall(PetscFree(st));
+  PetscCall(InvBatchTSSolve(e->bts, 1, e->theta + 2 * row, y, &st));
+  L->Jtruth = st ? NAN : InvEvalObjective(e, d, y, e->noise + 2 * row, e->theta + 2 * row, work);
+  PetscCall(PetscFree3(d, y, work));
   PetscCall(PetscTime(&t1));
   L->seconds = (PetscReal)(t1 - t0);
   if (!e->quiet)
     PetscCall(
         PetscPrintf(e->comm,
-                    "evaluate: landscape of row %d: J on a %d x %d grid over [%g, %g] x [%g, %g] in %.2f s (%lld failed points), J at "
+                    "evaluate: landscape of row %d: J on %d x %d grids over [%g, %g] x [%g, %g]%s in %.2f s (%lld failed points), J at "
                     "the truth %g\n",
-                    (int)row, (int)n, (int)n, (double)L->box[0], (double)L->box[1], (double)L->box[2], (double)L->box[3],
-                    (double)L->seconds, (long long)L->nfail, (double)L->Jtruth));
+                    (int)row, (int)L->n, (int)L->n, (double)L->full.box[0], (double)L->full.box[1], (double)L->full.box[2],
+                    (double)L->full.box[3], L->zoomon ? " and around the truth and the estimates" : "", (double)L->seconds,
+                    (long long)(L->full.nfail + L->zoom.nfail), (double)L->Jtruth));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvEvalWriteGrid(InvEval e, hid_t file, const char group[], InvEvalGrid *G)
+{
+  const PetscInt n = e->land.n;
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)n};
+  hid_t g;
+  PetscReal argmin[3] = {NAN, NAN, NAN};
+  char path[64];
+
+  PetscFunctionBegin;
+  for (PetscInt64 i = 0; i < (PetscInt64)n * n; i++)
+    if (!PetscIsInfOrNanReal(G->J[i]) && !(G->J[i] >= argmin[2])) {
+      argmin[0] = G->axis[0][i / n];
+      argmin[1] = G->axis[1][i % n];
+      argmin[2] = G->J[i];
+    }
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/J", group));
+  PetscCall(InvH5WriteSmall(file, path, H5T_NATIVE_DOUBLE, 2, dims, G->J));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/theta0", group));
+  PetscCall(InvH5WriteSmall(file, path, H5T_NATIVE_DOUBLE, 1, dims, G->axis[0]));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/theta1", group));
+  PetscCall(InvH5WriteSmall(file, path, H5T_NATIVE_DOUBLE, 1, dims, G->axis[1]));
+  PetscCallHDF5Return(g, H5Gopen2(file, group, H5P_DEFAULT));
+  PetscCall(InvH5WriteAttrReals(g, "box", 4, G->box));
+  PetscCall(InvH5WriteAttrReals(g, "grid_argmin", 3, argmin));
+  PetscCall(InvH5WriteAttrInts(g, "n_failed", 1, &G->nfail));
+  PetscCallHDF5(H5Gclose(g));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode InvEvalWriteLandscape(InvEval e, hid_t file)
 {
   InvEvalLandscape *L = &e->land;
-  hsize_t dims[2] = {(hsize_t)L->n, (hsize_t)L->n};
   hid_t g;
-  PetscInt64 ints[3] = {L->row, L->n, L->nfail};
-  PetscReal argmin[3] = {NAN, NAN, NAN};
+  PetscInt64 ints[2] = {L->row, L->n};
   char names[2 * INV_MAX_NAME + 2];
 
   PetscFunctionBegin;
-  if (!L->J) PetscFunctionReturn(0);
-  for (PetscInt64 i = 0; i < (PetscInt64)L->n * L->n; i++)
-    if (!PetscIsInfOrNanReal(L->J[i]) && !(L->J[i] >= argmin[2])) {
-      argmin[0] = L->axis[0][i / L->n];
-      argmin[1] = L->axis[1][i % L->n];
-      argmin[2] = L->J[i];
-    }
-  PetscCall(InvH5WriteSmall(file, "/landscape/J", H5T_NATIVE_DOUBLE, 2, dims, L->J));
-  PetscCall(InvH5WriteSmall(file, "/landscape/theta0", H5T_NATIVE_DOUBLE, 1, dims, L->axis[0]));
-  PetscCall(InvH5WriteSmall(file, "/landscape/theta1", H5T_NATIVE_DOUBLE, 1, dims, L->axis[1]));
+  if (!L->full.J) PetscFunctionReturn(0);
+  PetscCall(InvEvalWriteGrid(e, file, "/landscape", &L->full));
+  if (L->zoom.J) PetscCall(InvEvalWriteGrid(e, file, "/landscape/zoom", &L->zoom));
   PetscCall(PetscSNPrintf(names, sizeof(names), "%s,%s", e->model->param_names[0], e->model->param_names[1]));
   PetscCallHDF5Return(g, H5Gopen2(file, "/landscape", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrInts(g, "row", 1, &ints[0]));
   PetscCall(InvH5WriteAttrInts(g, "n", 1, &ints[1]));
-  PetscCall(InvH5WriteAttrInts(g, "n_failed", 1, &ints[2]));
   PetscCall(InvH5WriteAttrString(g, "parameter_names", names));
-  PetscCall(InvH5WriteAttrReals(g, "box", 4, L->box));
   PetscCall(InvH5WriteAttrReals(g, "theta_truth", 2, e->theta + 2 * L->row));
   PetscCall(InvH5WriteAttrReals(g, "J_truth", 1, &L->Jtruth));
-  PetscCall(InvH5WriteAttrReals(g, "grid_argmin", 3, argmin));
   PetscCall(InvH5WriteAttrReals(g, "noise_rho_sigma", 2, e->noise + 2 * L->row));
   PetscCall(InvH5WriteAttrString(g, "objective_data", e->objdata));
   PetscCall(InvH5WriteAttrReals(g, "seconds", 1, &L->seconds));
   PetscCall(InvH5WriteAttrString(g, "layout",
                                  "J[i0, i1] = J(theta0[i0], theta1[i1]) (the first axis is the first parameter); NaN where the "
-                                 "re-simulation failed; J_truth: J at theta_truth with the same integrator; grid_argmin: "
-                                 "(theta0, theta1, J) of the smallest grid value"));
+                                 "re-simulation failed; zoom/: the same over a box around the truth and the estimates of the row; "
+                                 "J_truth: J at theta_truth with the same integrator; grid_argmin: (theta0, theta1, J) of the "
+                                 "smallest grid value"));
   PetscCallHDF5(H5Gclose(g));
   PetscFunctionReturn(0);
 }

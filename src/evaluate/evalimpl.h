@@ -24,15 +24,21 @@ typedef struct {
   PetscInt snl;
 } InvEvalEstimate;
 
-/* -eval_landscape: the objective J on an n x n grid of (theta0, theta1) for one sample of the truth */
+/* J on an n x n grid over a box of (theta0, theta1) */
 typedef struct {
-  PetscInt row, n;  /* row of the truth (-1: off), grid points per axis */
-  PetscReal box[4]; /* lo0, hi0, lo1, hi1 (default: the prior's support) */
-  PetscBool boxset;
-  PetscReal *J;       /* n x n, J[i0 * n + i1] = J(axis0[i0], axis1[i1]) */
+  PetscReal box[4];   /* lo0, hi0, lo1, hi1 */
+  PetscReal *J;       /* n x n, J[i0 * n + i1] = J(axis[0][i0], axis[1][i1]) */
   PetscReal *axis[2]; /* n each */
-  PetscReal Jtruth;   /* J at the true parameters of the row, same integrator */
   PetscInt64 nfail;   /* grid points whose re-simulation failed (J = NaN) */
+} InvEvalGrid;
+
+/* -eval_landscape: the objective J for one sample of the truth over the prior's support (or
+   -eval_landscape_box) and, with -eval_landscape_zoom, over a box around the truth and the estimates */
+typedef struct {
+  PetscInt row, n; /* row of the truth (-1: off), grid points per axis */
+  PetscBool boxset, zoomon;
+  InvEvalGrid full, zoom;
+  PetscReal Jtruth; /* J at the true parameters of the row, same integrator */
   PetscReal seconds;
 } InvEvalLandscape;
 

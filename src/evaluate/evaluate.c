@@ -17,7 +17,8 @@ PetscErrorCode InvEvalCreate(MPI_Comm comm, InvEval *out)
   e->objective = PETSC_TRUE;
   e->objdata[0] = 'd';
   e->land.row = -1;
-  e->land.n = 41;
+  e->land.n = 101;
+  e->land.zoomon = PETSC_TRUE;
   *out = e;
   PetscFunctionReturn(0);
 }
@@ -69,7 +70,10 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
                             "", e->land.row, &e->land.row, NULL));
   PetscCall(PetscOptionsInt("-eval_landscape_n", "Grid points per parameter of -eval_landscape", "", e->land.n, &e->land.n, NULL));
   PetscCall(PetscOptionsRealArray("-eval_landscape_box", "Grid box lo0,hi0,lo1,hi1 of -eval_landscape (default: the prior's support)", "",
-                                  e->land.box, &nbox, &e->land.boxset));
+                                  e->land.full.box, &nbox, &e->land.boxset));
+  PetscCall(PetscOptionsBool("-eval_landscape_zoom",
+                             "Also J on a grid over a box around the truth and the estimates of the -eval_landscape row (/landscape/zoom)",
+                             "", e->land.zoomon, &e->land.zoomon, NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace existing output files", "", e->overwrite, &e->overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No table on screen", "", e->quiet, &e->quiet, NULL));
   PetscOptionsEnd();
@@ -207,9 +211,12 @@ PetscErrorCode InvEvalDestroy(InvEval *pe)
     PetscCall(PetscFree(s->fev));
     PetscCall(PetscFree(s->series));
   }
-  PetscCall(PetscFree(e->land.J));
-  PetscCall(PetscFree(e->land.axis[0]));
-  PetscCall(PetscFree(e->land.axis[1]));
+  for (PetscInt j = 0; j < 2; j++) {
+    PetscCall(PetscFree(e->land.full.axis[j]));
+    PetscCall(PetscFree(e->land.zoom.axis[j]));
+  }
+  PetscCall(PetscFree(e->land.full.J));
+  PetscCall(PetscFree(e->land.zoom.J));
   PetscCall(InvBatchTSDestroy(&e->bts));
   PetscCall(InvPriorDestroy(&e->prior));
   PetscCall(InvModelDestroy(&e->model));

@@ -1,0 +1,97 @@
+# The report's figures (issue 5): tiny inputs made with invmap (simulate, train, predict, map, evaluate with
+# -eval_save_series and -eval_landscape), then share/report/figures.py: every PNG exists and is a real image
+# with content, figures.md lists exactly the written PNGs, one printed line per file, a model without
+# /history is a note and not a crash; bad input: missing or malformed files exit non-zero with a clear message.
+source "$INVMAP_SRC/tests/lib.sh"
+FIG="$INVMAP_SRC/share/report/figures.py"
+NT=200
+
+run 2 simulate -n 240 -seed 1 -obs_n $NT -o train.h5 -quiet
+run 2 simulate -n 24 -seed 2 -obs_n $NT -o test.h5 -quiet
+run 2 train -i train.h5 -o dense.h5 -nn_arch dense -nn_dense 16,16 -train_data d -train_epochs 4 -train_batch 16 -quiet
+run 2 predict -model dense.h5 -i test.h5 -predict_data d -o pred.h5 -quiet
+run 2 map -i test.h5 -n 4 -map_screen 16 -map_starts 1 -o map.h5 -quiet
+run 2 evaluate -truth test.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_common_rows 0 -eval_save_series \
+  -eval_landscape 1 -eval_landscape_n 21 -o eval.h5 -quiet
+# a second model file with a training history (the one of invmap train when it records /history, else made
+# here), next to one without
+$PYTHON - <<'PY'
+import shutil, h5py, numpy as np
+shutil.copy("dense.h5", "hist.h5")
+with h5py.File("hist.h5", "a") as f:
+    if "history" not in f:
+        e = np.arange(1, 11.0)
+        tr = 0.5 * np.exp(-e / 3) + 0.05
+        h = f.create_dataset("history", data=np.stack([e, tr, 1.2 * tr, 1e-3 * (1 + np.cos(np.pi * e / 10)), 2 * e, 500 + 0 * e], 1))
+        h.attrs["columns"] = "epoch,train_loss,val_loss,learning_rate,elapsed_seconds,samples_per_second"
+    else:
+        print("hist.h5: invmap train's own /history")
+with h5py.File("nohist.h5", "w") as f:
+    f["params"] = np.zeros(3, "f4")
+PY
+
+if $PYTHON "$FIG" --truth test.h5 --eval eval.h5 --labels nn,map --estimates pred.h5,map.h5 --models hist.h5,nohist.h5 \
+  --out figs >fig.out 2>fig.err; then
+  pass "figures.py ran"
+else fail "figures.py failed:"; cat fig.out fig.err; fi
+cat fig.out
+grep -q "nohist.h5 has no /history" fig.out && pass "model without /history: a note, not a crash" || fail "no note for nohist.h5"
+if $PYTHON - <<'PY'; then pass "every figure is a non-empty image, printed once and listed in figures.md"; else fail "figure check"; fi
+import os, re
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.image as mpimg
+want = ["scatter.png", "series_nn.png", "series_map.png", "training.png", "comparison.png", "landscape.png"]
+ok = True
+md = open("figs/figures.md").read()
+listed = re.findall(r"!\[([^\]]+)\]\(([^)]+)\)", md)
+printed = [ln.split("wrote ")[1].strip() for ln in open("fig.out") if "wrote" in ln]
+for name in want:
+    p = os.path.join("figs", name)
+    if not os.path.isfile(p):
+        print("missing", p); ok = False; continue
+    img = mpimg.imread(p)
+    std = float(img[..., :3].std())
+    good = img.ndim == 3 and img.shape[0] > 300 and img.shape[1] > 300 and std > 0.02
+    print(f"{name}: {img.shape[1]} x {img.shape[0]} px, pixel std {std:.3f}", "ok" if good else "BAD")
+    ok &= good
+    ok &= printed.count(p) == 1
+print("figures.md lists", [f for _, f in listed])
+ok &= sorted(f for _, f in listed) == sorted(want) and all(len(c.split()) > 8 for c, _ in listed)
+ok &= printed.count("figs/figures.md") == 1 and len(printed) == len(want) + 1
+raise SystemExit(0 if ok else 1)
+PY
+
+# without the optional stores: the figures that need them are skipped with a note
+run 2 evaluate -truth test.h5 -estimates pred.h5 -o plain.h5 -quiet
+$PYTHON "$FIG" --truth test.h5 --eval plain.h5 --out plain >plain.out 2>&1 || fail "figures.py without series/landscape failed"
+if grep -q "has no /series/pred" plain.out && grep -q "has no /landscape" plain.out && [[ -s plain/scatter.png && -s plain/comparison.png && ! -e plain/landscape.png ]] &&
+  [[ $(grep -c '\.png)' plain/figures.md) == 2 ]]; then
+  pass "no -eval_save_series / -eval_landscape: scatter and comparison only, notes for the rest"
+else fail "optional stores"; cat plain.out; fi
+
+# bad input: non-zero exit, one clear line
+bad() {
+  local name=$1 pattern=$2; shift 2
+  local rc=0
+  $PYTHON "$FIG" "$@" --out badfigs >bad.out 2>bad.err || rc=$?
+  if [[ $rc -ne 0 ]] && grep -qE -- "$pattern" bad.err && ! grep -q Traceback bad.err; then pass "$name (exit $rc): $(head -1 bad.err)"
+  else fail "$name: exit $rc"; cat bad.out bad.err; fi
+}
+echo "not hdf5" >junk.h5
+bad "missing truth" "--truth nope.h5 does not exist" --truth nope.h5 --eval eval.h5
+bad "missing eval" "--eval nope.h5 does not exist" --truth test.h5 --eval nope.h5
+bad "eval not HDF5" "junk.h5 is not a readable HDF5 file" --truth test.h5 --eval junk.h5
+bad "eval not an evaluation" "not an output of invmap evaluate" --truth test.h5 --eval pred.h5
+bad "truth not an ensemble" "has no dataset /theta" --truth pred.h5 --eval eval.h5
+bad "another truth" "was not made against --truth train.h5" --truth train.h5 --eval eval.h5
+bad "unknown label" "no estimate set labelled 'cnn'" --truth test.h5 --eval eval.h5 --labels cnn
+bad "estimates of another set" "was made from pred.h5" --truth test.h5 --eval eval.h5 --labels nn --estimates map.h5
+bad "missing model" "--models nope.h5 does not exist" --truth test.h5 --eval eval.h5 --models nope.h5
+$PYTHON - <<'PY'
+import h5py
+with h5py.File("badhist.h5", "w") as f:
+    f["history"] = [[1.0, 2.0]]
+PY
+bad "malformed /history" "badhist.h5: /history must be" --truth test.h5 --eval eval.h5 --models badhist.h5
+finish
