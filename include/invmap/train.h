@@ -32,6 +32,12 @@ PETSC_EXTERN PetscErrorCode InvFeatTransform(InvFeat, const double *series, floa
 /* fit the normalisation on the rows held by all ranks of comm (collective) */
 PETSC_EXTERN PetscErrorCode InvFeatFitInput(InvFeat, MPI_Comm, PetscInt n, const float *X);
 PETSC_EXTERN PetscErrorCode InvFeatFitTargets(InvFeat, MPI_Comm, PetscInt n, const double *Y);
+/* the same fits accumulated block by block (streamed data): for pass 0 then 1, Sums over every local block
+   in sample order, then Finish (collective; nlocal = local samples); s holds size (targets: ntargets) zeros */
+PETSC_EXTERN PetscErrorCode InvFeatInputSums(InvFeat, PetscInt pass, PetscInt n, const float *X, double *s);
+PETSC_EXTERN PetscErrorCode InvFeatInputFinish(InvFeat, MPI_Comm, PetscInt pass, PetscInt64 nlocal, double *s);
+PETSC_EXTERN PetscErrorCode InvFeatTargetSums(InvFeat, PetscInt pass, PetscInt n, const double *Y, double *s);
+PETSC_EXTERN PetscErrorCode InvFeatTargetFinish(InvFeat, MPI_Comm, PetscInt pass, PetscInt64 nlocal, double *s);
 PETSC_EXTERN PetscErrorCode InvFeatNormalizeInput(InvFeat, PetscInt n, float *X);
 PETSC_EXTERN PetscErrorCode InvFeatNormalizeTargets(InvFeat, PetscInt n, const double *Y, float *Yn);
 PETSC_EXTERN PetscErrorCode InvFeatDenormalizeTargets(InvFeat, PetscInt n, const float *Yn, double *Y);

@@ -16,7 +16,7 @@ static int Dest(InvTrainer t, PetscInt64 j, PetscInt64 *slot)
 }
 
 /* bytes of one row: slot, global index, payload (features or raw series + noise parameters, targets) */
-static size_t RowBytes(InvTrainer t)
+size_t InvTrainerRowBytes(InvTrainer t)
 {
   size_t payload = t->noise_fresh ? sizeof(double) * (size_t)(t->n_obs * t->n_ch + 2) : sizeof(float) * (size_t)t->map->feat->size;
   return 2 * sizeof(PetscInt64) + payload + sizeof(float) * (size_t)t->ntargets;
@@ -33,7 +33,7 @@ PetscErrorCode InvTrainerEpochCount(InvTrainer t, PetscInt64 *n)
 
 PetscErrorCode InvTrainerRedistribute(InvTrainer t)
 {
-  size_t rb = RowBytes(t), off;
+  size_t rb = InvTrainerRowBytes(t), off;
   PetscInt64 nl = t->tr1 - t->tr0, nrecv = 0;
   PetscMPIInt *sc, *sd, *rc, *rd, P = t->size;
   char *sbuf, *rbuf;
@@ -50,6 +50,7 @@ PetscErrorCode InvTrainerRedistribute(InvTrainer t)
   }
   for (int r = 1; r < P; r++) sd[r] = sd[r - 1] + sc[r - 1];
   PetscCall(PetscMalloc1(rb * (size_t)nl + 1, &sbuf));
+  InvTrainerTrack(t, (double)rb * (double)nl);
   {
     PetscMPIInt *fill;
     PetscCall(PetscCalloc1(P, &fill));
@@ -78,6 +79,7 @@ PetscErrorCode InvTrainerRedistribute(InvTrainer t)
   PetscCheck(nrecv == t->nepoch, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Redistribution: received %lld samples, expected %lld", (long long)nrecv,
              (long long)t->nepoch);
   PetscCall(PetscMalloc1(rb * (size_t)nrecv + 1, &rbuf));
+  InvTrainerTrack(t, (double)rb * (double)nrecv);
   PetscCallMPI(MPI_Type_contiguous((int)rb, MPI_BYTE, &row));
   PetscCallMPI(MPI_Type_commit(&row));
   PetscCallMPI(MPI_Alltoallv(sbuf, sc, sd, row, rbuf, rc, rd, row, t->comm));
@@ -90,6 +92,7 @@ PetscErrorCode InvTrainerRedistribute(InvTrainer t)
   }
   PetscCall(PetscFree(sbuf));
   PetscCall(PetscFree(rbuf));
+  InvTrainerTrack(t, -(double)rb * (double)(nl + nrecv));
   PetscCall(PetscFree4(sc, sd, rc, rd));
   PetscFunctionReturn(0);
 }
@@ -97,7 +100,7 @@ PetscErrorCode InvTrainerRedistribute(InvTrainer t)
 /* idx, Xb, Yb <- slots [slot0, slot0 + n) of the epoch buffer (fresh noise drawn here with -noise_fresh) */
 PetscErrorCode InvTrainerEpochBatch(InvTrainer t, PetscInt64 slot0, int n, PetscInt epoch)
 {
-  size_t rb = RowBytes(t);
+  size_t rb = InvTrainerRowBytes(t);
   InvFeat f = t->map->feat;
   PetscInt per = t->n_obs * t->n_ch;
 
@@ -128,7 +131,9 @@ PetscErrorCode InvTrainerEpochSetUp(InvTrainer t)
 {
   PetscFunctionBegin;
   PetscCall(InvTrainerEpochCount(t, &t->nepoch));
-  PetscCall(PetscMalloc1(RowBytes(t) * (size_t)t->nepoch + 1, &t->ebuf));
-  PetscCall(PetscMalloc1(t->Ntr, &t->ipos));
+  if (t->stream) PetscFunctionReturn(0); /* stream.c allocates its buffers at the first epoch */
+  PetscCall(PetscMalloc1(InvTrainerRowBytes(t) * (size_t)t->nepoch + 1, &t->ebuf));
+  InvTrainerTrack(t, (double)InvTrainerRowBytes(t) * (double)t->nepoch);
+  PetscCall(PetscMalloc2(t->Ntr, &t->perm, t->Ntr, &t->ipos));
   PetscFunctionReturn(0);
 }

@@ -46,8 +46,19 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
   char partial[PETSC_MAX_PATH_LEN];
   hid_t file, root;
   hsize_t dim = (hsize_t)t->map->net->nparams;
-  PetscInt64 state[10] = {t->epoch, t->batch_next, t->opt->t, t->wait, t->seed, t->Ntr, t->Nval, t->batch, (PetscInt64)t->map->net->nparams,
-                          t->epochs};
+  PetscInt64 state[13] = {t->epoch,
+                          t->batch_next,
+                          t->opt->t,
+                          t->wait,
+                          t->seed,
+                          t->Ntr,
+                          t->Nval,
+                          t->batch,
+                          (PetscInt64)t->map->net->nparams,
+                          t->epochs,
+                          t->stream,
+                          t->stream ? t->chunk : 0,
+                          t->stream ? t->window : 0};
   PetscReal rstate[3] = {t->epoch_loss, t->best_val, t->elapsed};
 
   PetscFunctionBegin;
@@ -61,7 +72,7 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(root, "kind", "invmap_nn_checkpoint"));
   PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
-  PetscCall(InvH5WriteAttrInts(root, "train_state", 10, state));
+  PetscCall(InvH5WriteAttrInts(root, "train_state", 13, state));
   PetscCall(InvH5WriteAttrReals(root, "train_state_reals", 3, rstate));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvH5Close(&file));
@@ -72,7 +83,7 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
 PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
 {
   hid_t file, root;
-  PetscInt64 state[10];
+  PetscInt64 state[13];
   PetscReal rstate[3];
   PetscBool has, eq;
   InvNetSpec spec;
@@ -84,7 +95,7 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5HasAttr(root, "train_state", &has));
   PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an invmap training checkpoint", name);
-  PetscCall(InvH5ReadAttrInts(root, "train_state", 10, state));
+  PetscCall(InvH5ReadAttrInts(root, "train_state", 13, state));
   PetscCall(InvH5ReadAttrReals(root, "train_state_reals", 3, rstate));
   PetscCall(PetscMemzero(&spec, sizeof(spec)));
   PetscCall(InvNetSpecRead(&spec, root));
@@ -97,6 +108,12 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
              "-resume: checkpoint %s was made with seed %lld, %lld+%lld samples, batch %lld; this run has seed %lld, %lld+%lld, batch %d",
              name, (long long)state[4], (long long)state[5], (long long)state[6], (long long)state[7], (long long)t->seed,
              (long long)t->Ntr, (long long)t->Nval, (int)t->batch);
+  PetscCheck(state[10] == t->stream && state[11] == (t->stream ? t->chunk : 0) && state[12] == (t->stream ? t->window : 0), t->comm,
+             PETSC_ERR_ARG_INCOMP,
+             "-resume: checkpoint %s was made %s (chunk %lld, window %lld); this run is %s (chunk %d, window %d): use the same "
+             "-train_stream, -train_memory_mb, -train_stream_chunk and -train_stream_window",
+             name, state[10] ? "streaming" : "in memory", (long long)state[11], (long long)state[12], t->stream ? "streaming" : "in memory",
+             t->stream ? (int)t->chunk : 0, t->stream ? (int)t->window : 0);
   PetscCall(InvH5GetDims(file, "/params", &r, dims));
   PetscCheck(dims[0] == (hsize_t)t->map->net->nparams, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Checkpoint %s: wrong parameter count", name);
   PetscCall(InvH5ReadAll(file, "/params", H5T_NATIVE_FLOAT, t->map->net->params));
@@ -135,6 +152,11 @@ PetscErrorCode InvTrainerWriteModel(InvTrainer t)
   PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
   PetscCall(InvH5WriteAttrInts(root, "train_samples_val_epochs", 3, info));
   PetscCall(InvH5WriteAttrReals(root, "best_val_loss", 1, &t->best_val));
+  {
+    PetscInt64 mem[2] = {(PetscInt64)t->mem_peak, (PetscInt64)(t->memory_mb * 1048576.0)};
+    PetscCall(InvH5WriteAttrInts(root, "train_data_peak_bytes", 2, mem)); /* peak over ranks, budget per rank */
+    PetscCall(InvH5WriteAttrString(root, "train_data_mode", t->stream ? "streamed" : "in memory"));
+  }
   PetscCall(InvOptionsString(&opts));
   PetscCall(InvH5WriteAttrString(root, "options", opts));
   PetscCall(PetscFree(opts));

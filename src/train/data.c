@@ -1,22 +1,112 @@
 /* Training data: each rank reads its share of the usable rows (status 0) of the HDF5 training set with
-   hyperslabs, checks them, builds targets and features, and fits the normalisation. */
+   hyperslabs, checks them, builds targets and features, and fits the normalisation. A training set that
+   does not fit the memory budget (-train_memory_mb) stays in the file: the normalisation is fitted in two
+   streamed passes over blocks, and training reads its batches as it goes (stream.c). */
 #include "trainerimpl.h"
 #include <invmap/h5io.h>
 #include <math.h>
 #include <stdint.h>
 
-/* rows of the usable samples [g0, g1) (positions in valid[]) of a dataset with ncol doubles per row */
-static PetscErrorCode ReadBlock(hid_t file, const char path[], PetscInt ncol, const PetscInt64 *valid, PetscInt64 g0, PetscInt64 g1,
-                                double *out)
+void InvTrainerTrack(InvTrainer t, double bytes)
 {
+  t->mem_cur = (size_t)((double)t->mem_cur + bytes);
+  if (t->mem_cur > t->mem_peak) t->mem_peak = t->mem_cur;
+}
+
+/* bytes of one usable sample as read: series, parameters, noise parameters (doubles) */
+size_t InvTrainerReadBytes(InvTrainer t)
+{
+  return sizeof(double) * (size_t)(t->n_obs * t->n_ch + t->P + (t->hasnoise ? 2 : 0));
+}
+
+/* rows of the usable samples [g0, g1) (positions in valid[]) of a dataset with ncol doubles per row (collective) */
+static PetscErrorCode ReadRows(InvTrainer t, const char path[], PetscInt ncol, PetscInt64 g0, PetscInt64 g1, double *out)
+{
+  const PetscInt64 *valid = t->valid;
   hsize_t r0 = g1 > g0 ? (hsize_t)valid[g0] : 0, nr = g1 > g0 ? (hsize_t)(valid[g1 - 1] + 1 - valid[g0]) : 0;
-  double *buf;
+  double *buf = out;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(nr * ncol + 1, &buf));
-  PetscCall(InvH5ReadRows(file, path, H5T_NATIVE_DOUBLE, r0, nr, buf));
-  for (PetscInt64 g = g0; g < g1; g++) PetscCall(PetscArraycpy(out + (g - g0) * ncol, buf + (valid[g] - (PetscInt64)r0) * ncol, ncol));
-  PetscCall(PetscFree(buf));
+  if (nr != (hsize_t)(g1 - g0)) { /* failed rows in between: read the covering block, keep the usable rows */
+    PetscCall(PetscMalloc1(nr * ncol + 1, &buf));
+    InvTrainerTrack(t, sizeof(double) * (double)(nr * ncol));
+  }
+  PetscCall(InvH5ReadRows(t->file, path, H5T_NATIVE_DOUBLE, r0, nr, buf));
+  if (buf != out) {
+    for (PetscInt64 g = g0; g < g1; g++) PetscCall(PetscArraycpy(out + (g - g0) * ncol, buf + (valid[g] - (PetscInt64)r0) * ncol, ncol));
+    PetscCall(PetscFree(buf));
+    InvTrainerTrack(t, -(double)sizeof(double) * (double)(nr * ncol));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* series, parameters and noise parameters of the usable samples [g0, g1) (collective) */
+PetscErrorCode InvTrainerReadBlock(InvTrainer t, PetscInt64 g0, PetscInt64 g1, double *U, double *Th, double *Nz)
+{
+  PetscFunctionBegin;
+  PetscCall(ReadRows(t, t->path, t->n_obs * t->n_ch, g0, g1, U));
+  PetscCall(ReadRows(t, "/theta", t->P, g0, g1, Th));
+  if (t->hasnoise) PetscCall(ReadRows(t, "/noise", 2, g0, g1, Nz));
+  PetscFunctionReturn(0);
+}
+
+/* the rows of a dataset at the given ascending file rows, one HDF5 read of a union of hyperslabs (independent) */
+static PetscErrorCode ReadScattered(hid_t file, const char path[], PetscInt64 n, const PetscInt64 *rows, double *out)
+{
+  hid_t dset, fspace, mspace, dxpl;
+  hsize_t dims[3] = {1, 1, 1}, start[3] = {0, 0, 0}, count[3];
+  int r;
+
+  PetscFunctionBegin;
+  if (n == 0) PetscFunctionReturn(0);
+  PetscCallHDF5Return(dset, H5Dopen2(file, path, H5P_DEFAULT));
+  PetscCallHDF5Return(fspace, H5Dget_space(dset));
+  PetscCallHDF5Return(r, H5Sget_simple_extent_ndims(fspace));
+  PetscCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+  count[1] = dims[1];
+  count[2] = dims[2];
+  for (PetscInt64 i = 0, j; i < n; i = j) {
+    for (j = i + 1; j < n && rows[j] == rows[j - 1] + 1;) j++;
+    start[0] = (hsize_t)rows[i];
+    count[0] = (hsize_t)(j - i);
+    PetscCallHDF5(H5Sselect_hyperslab(fspace, i ? H5S_SELECT_OR : H5S_SELECT_SET, start, NULL, count, NULL));
+  }
+  count[0] = (hsize_t)n;
+  PetscCallHDF5Return(mspace, H5Screate_simple(r, count, NULL));
+  PetscCallHDF5Return(dxpl, H5Pcreate(H5P_DATASET_XFER));
+  PetscCallHDF5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_INDEPENDENT));
+  PetscCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, out));
+  PetscCallHDF5(H5Pclose(dxpl));
+  PetscCallHDF5(H5Sclose(mspace));
+  PetscCallHDF5(H5Sclose(fspace));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(0);
+}
+
+/* series, parameters and noise parameters of the usable samples g[0..n) (ascending), read by this rank alone */
+PetscErrorCode InvTrainerReadScattered(InvTrainer t, PetscInt64 n, const PetscInt64 *g, double *U, double *Th, double *Nz)
+{
+  PetscInt64 *rows;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(INV_IORead, 0, 0, 0, 0));
+  PetscCall(PetscMalloc1(n + 1, &rows));
+  for (PetscInt64 i = 0; i < n; i++) rows[i] = t->valid[g[i]];
+  PetscCall(ReadScattered(t->file, t->path, n, rows, U));
+  PetscCall(ReadScattered(t->file, "/theta", n, rows, Th));
+  if (t->hasnoise) PetscCall(ReadScattered(t->file, "/noise", n, rows, Nz));
+  PetscCall(PetscFree(rows));
+  PetscCall(PetscLogEventEnd(INV_IORead, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* raw targets (n x ntargets) from parameters (n x P) and noise parameters (n x 2) */
+PetscErrorCode InvTrainerTargets(InvTrainer t, PetscInt64 n, const double *Th, const double *Nz, double *Y)
+{
+  PetscFunctionBegin;
+  for (PetscInt64 i = 0; i < n; i++)
+    for (PetscInt k = 0; k < t->ntargets; k++)
+      Y[i * t->ntargets + k] = t->col[k] < t->P ? Th[i * t->P + t->col[k]] : Nz[i * 2 + t->col[k] - t->P];
   PetscFunctionReturn(0);
 }
 
@@ -38,42 +128,170 @@ static PetscErrorCode FirstBad(MPI_Comm comm, PetscInt64 n, PetscInt ncol, const
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode CheckFinite(InvTrainer t, PetscInt64 n, const double *U, const double *Th, PetscInt64 g0)
+{
+  PetscInt64 bad;
+
+  PetscFunctionBegin;
+  PetscCall(FirstBad(t->comm, n, t->n_obs * t->n_ch, U, t->valid, g0, &bad));
+  PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Non-finite value (NaN/Inf) in %s of %s, row %lld: repair or drop that sample",
+             t->path, t->data_file, (long long)bad);
+  PetscCall(FirstBad(t->comm, n, t->P, Th, t->valid, g0, &bad));
+  PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Non-finite value (NaN/Inf) in /theta of %s, row %lld", t->data_file,
+             (long long)bad);
+  PetscFunctionReturn(0);
+}
+
 static void Split(PetscInt64 n, PetscMPIInt size, PetscMPIInt rank, PetscInt64 off, PetscInt64 *a, PetscInt64 *b)
 {
   *a = off + n * rank / size;
   *b = off + n * (rank + 1) / size;
 }
 
-PetscErrorCode InvTrainerLoadData(InvTrainer t)
+/* the whole local share in memory: features (or clean series with -noise_fresh) and targets */
+static PetscErrorCode LoadInMemory(InvTrainer t)
 {
-  hid_t file, root;
-  PetscInt r, P, col[16];
-  hsize_t dims[3], tdims[3];
-  int *status = NULL;
-  PetscInt64 Nrows, N = 0, *valid, bad, ntr, nva;
-  char path[8], *pnames = NULL, names[256], *tok, *save = NULL;
-  PetscBool hasnoise, hasstatus, has;
+  PetscInt64 ntr = t->tr1 - t->tr0, nva = t->va1 - t->va0;
+  PetscInt per = t->n_obs * t->n_ch, P = t->P;
   double *U, *Th, *Nz = NULL, *Y;
-  InvFeat f;
+  InvFeat f = t->map->feat;
+  double rawb = (double)(ntr + nva) * (double)(per + P + t->ntargets + (t->hasnoise ? 2 : 0)) * sizeof(double);
 
   PetscFunctionBegin;
-  PetscCall(InvH5Open(t->comm, t->data_file, PETSC_FALSE, &file));
-  PetscCall(PetscSNPrintf(path, sizeof(path), "/%s", t->dataset));
-  PetscCall(InvH5HasDataset(file, path, &has));
+  PetscCall(PetscMalloc3((size_t)(ntr + nva) * per + 1, &U, (size_t)(ntr + nva) * P + 1, &Th, (size_t)(ntr + nva) * t->ntargets + 1, &Y));
+  if (t->hasnoise) PetscCall(PetscMalloc1((size_t)(ntr + nva) * 2 + 1, &Nz));
+  InvTrainerTrack(t, rawb);
+  PetscCall(InvTrainerReadBlock(t, t->tr0, t->tr1, U, Th, Nz));
+  PetscCall(InvTrainerReadBlock(t, t->va0, t->va1, U + ntr * per, Th + ntr * P, Nz ? Nz + ntr * 2 : NULL));
+  PetscCall(CheckFinite(t, ntr, U, Th, t->tr0));
+  PetscCall(CheckFinite(t, nva, U + ntr * per, Th + ntr * P, t->va0));
+  PetscCall(InvTrainerTargets(t, ntr + nva, Th, Nz, Y));
+
+  /* features and normalisation fitted on the training rows */
+  PetscCall(PetscMalloc1((size_t)ntr * f->size + 1, &t->Xtr));
+  PetscCall(PetscMalloc1((size_t)nva * f->size + 1, &t->Xva));
+  InvTrainerTrack(t, sizeof(float) * (double)(ntr + nva) * (double)f->size);
+  if (t->noise_fresh) {
+    PetscCall(PetscMalloc1((size_t)ntr * per + 1, &t->Utr));
+    PetscCall(PetscMalloc1((size_t)ntr * 2 + 1, &t->noise_par));
+    InvTrainerTrack(t, sizeof(double) * (double)ntr * (double)(per + 2));
+    PetscCall(PetscArraycpy(t->Utr, U, (size_t)ntr * per));
+    for (PetscInt64 i = 0; i < ntr; i++) {
+      if (Nz)
+        t->noise_par[2 * i] = Nz[2 * i], t->noise_par[2 * i + 1] = Nz[2 * i + 1];
+      else
+        PetscCall(InvNoiseSampleParameters(t->noise, t->seed, t->tr0 + i, &t->noise_par[2 * i], &t->noise_par[2 * i + 1]));
+      PetscCall(InvNoiseApply(t->noise, t->seed, t->tr0 + i, 1, t->noise_par[2 * i], t->noise_par[2 * i + 1], per, U + i * per, t->dbuf));
+      PetscCall(InvFeatTransform(f, t->dbuf, t->Xtr + i * f->size));
+    }
+  } else
+    for (PetscInt64 i = 0; i < ntr; i++) PetscCall(InvFeatTransform(f, U + i * per, t->Xtr + i * f->size));
+  for (PetscInt64 i = 0; i < nva; i++) PetscCall(InvFeatTransform(f, U + (ntr + i) * per, t->Xva + i * f->size));
+  PetscCall(InvFeatFitInput(f, t->comm, (PetscInt)ntr, t->Xtr));
+  PetscCall(InvFeatFitTargets(f, t->comm, (PetscInt)ntr, Y));
+  PetscCall(InvFeatNormalizeInput(f, (PetscInt)nva, t->Xva));
+  if (t->noise_fresh) {
+    PetscCall(PetscFree(t->Xtr)); /* rebuilt per batch */
+    InvTrainerTrack(t, -(double)sizeof(float) * (double)ntr * (double)f->size);
+  } else
+    PetscCall(InvFeatNormalizeInput(f, (PetscInt)ntr, t->Xtr));
+  PetscCall(PetscMalloc1((size_t)ntr * t->ntargets + 1, &t->Ytr));
+  PetscCall(PetscMalloc1((size_t)nva * t->ntargets + 1, &t->Yva));
+  InvTrainerTrack(t, sizeof(float) * (double)(ntr + nva) * (double)t->ntargets);
+  PetscCall(InvFeatNormalizeTargets(f, (PetscInt)ntr, Y, t->Ytr));
+  PetscCall(InvFeatNormalizeTargets(f, (PetscInt)nva, Y + ntr * t->ntargets, t->Yva));
+  PetscCall(PetscFree3(U, Th, Y));
+  PetscCall(PetscFree(Nz));
+  InvTrainerTrack(t, -rawb);
+  PetscFunctionReturn(0);
+}
+
+/* streamed: check every row and fit the normalisation in two passes over blocks of the local share, the
+   same sums in the same order as in memory (so the statistics are bitwise those of LoadInMemory) */
+static PetscErrorCode FitStreamed(InvTrainer t)
+{
+  PetscInt64 ntr = t->tr1 - t->tr0, nva = t->va1 - t->va0, fb = t->fit_block, nblk[2];
+  PetscInt per = t->n_obs * t->n_ch;
+  InvFeat f = t->map->feat;
+  double *U, *Th, *Nz = NULL, *Y, *sx, *sy, bytes = (double)fb * ((double)InvTrainerReadBytes(t) + 8.0 * t->ntargets + 4.0 * f->size);
+  float *X;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc4((size_t)fb * per, &U, (size_t)fb * t->P, &Th, (size_t)fb * t->ntargets, &Y, (size_t)fb * f->size, &X));
+  if (t->hasnoise) PetscCall(PetscMalloc1((size_t)fb * 2, &Nz));
+  InvTrainerTrack(t, bytes);
+  PetscCall(PetscCalloc2(f->size, &sx, t->ntargets, &sy));
+  nblk[0] = (ntr + fb - 1) / fb;
+  nblk[1] = (nva + fb - 1) / fb;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, nblk, 2, MPIU_INT64, MPI_MAX, t->comm));
+  for (PetscInt pass = 0; pass < 2; pass++) {
+    for (PetscInt64 k = 0; k < nblk[0]; k++) {
+      PetscInt64 g0 = PetscMin(t->tr0 + k * fb, t->tr1), g1 = PetscMin(g0 + fb, t->tr1), n = g1 - g0;
+      PetscCall(InvTrainerReadBlock(t, g0, g1, U, Th, Nz));
+      if (pass == 0) PetscCall(CheckFinite(t, n, U, Th, g0));
+      PetscCall(InvTrainerTargets(t, n, Th, Nz, Y));
+      for (PetscInt64 i = 0; i < n; i++) {
+        if (t->noise_fresh) { /* the noisy series of epoch 0, as in memory */
+          double rho, sig;
+          if (Nz)
+            rho = Nz[2 * i], sig = Nz[2 * i + 1];
+          else
+            PetscCall(InvNoiseSampleParameters(t->noise, t->seed, g0 + i, &rho, &sig));
+          PetscCall(InvNoiseApply(t->noise, t->seed, g0 + i, 1, rho, sig, per, U + i * per, t->dbuf));
+          PetscCall(InvFeatTransform(f, t->dbuf, X + i * f->size));
+        } else
+          PetscCall(InvFeatTransform(f, U + i * per, X + i * f->size));
+      }
+      PetscCall(InvFeatInputSums(f, pass, (PetscInt)n, X, sx));
+      PetscCall(InvFeatTargetSums(f, pass, (PetscInt)n, Y, sy));
+    }
+    PetscCall(InvFeatInputFinish(f, t->comm, pass, ntr, sx));
+    PetscCall(InvFeatTargetFinish(f, t->comm, pass, ntr, sy));
+  }
+  for (PetscInt64 k = 0; k < nblk[1]; k++) { /* validation rows: checked now, read again at every validation */
+    PetscInt64 g0 = PetscMin(t->va0 + k * fb, t->va1), g1 = PetscMin(g0 + fb, t->va1);
+    PetscCall(InvTrainerReadBlock(t, g0, g1, U, Th, Nz));
+    PetscCall(CheckFinite(t, g1 - g0, U, Th, g0));
+  }
+  PetscCall(PetscFree2(sx, sy));
+  PetscCall(PetscFree4(U, Th, Y, X));
+  PetscCall(PetscFree(Nz));
+  InvTrainerTrack(t, -bytes);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerLoadData(InvTrainer t)
+{
+  hid_t root;
+  PetscInt r;
+  hsize_t dims[3], tdims[3];
+  int *status = NULL;
+  PetscInt64 Nrows, N = 0;
+  char *pnames = NULL, names[256], *tok, *save = NULL;
+  PetscBool hasstatus, has;
+  InvFeat f;
+  double need, budget = t->memory_mb * 1048576.0;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5Open(t->comm, t->data_file, PETSC_FALSE, &t->file));
+  PetscCall(PetscSNPrintf(t->path, sizeof(t->path), "/%s", t->dataset));
+  PetscCall(InvH5HasDataset(t->file, t->path, &has));
   PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Dataset %s is missing in %s (noisy data /d exist only when simulated with noise)",
-             path, t->data_file);
-  PetscCall(InvH5GetDims(file, path, &r, dims));
+             t->path, t->data_file);
+  PetscCall(InvH5GetDims(t->file, t->path, &r, dims));
   Nrows = (PetscInt64)dims[0];
   t->n_obs = (PetscInt)dims[1];
   t->n_ch = r == 3 ? (PetscInt)dims[2] : 1;
-  PetscCheck(r >= 2, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s in %s must be (samples x times), has rank %d", path, t->data_file, (int)r);
-  PetscCall(InvH5GetDims(file, "/theta", &r, tdims));
+  PetscCheck(r >= 2, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s in %s must be (samples x times), has rank %d", t->path, t->data_file, (int)r);
+  PetscCall(InvH5HasDataset(t->file, "/theta", &has));
+  PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Dataset /theta (the parameters to learn) is missing in %s", t->data_file);
+  PetscCall(InvH5GetDims(t->file, "/theta", &r, tdims));
   PetscCheck(r == 2 && tdims[0] == dims[0], t->comm, PETSC_ERR_FILE_UNEXPECTED, "/theta in %s must be (%llu x parameters)", t->data_file,
              (unsigned long long)dims[0]);
-  P = (PetscInt)tdims[1];
-  PetscCall(InvH5HasDataset(file, "/noise", &hasnoise));
-  PetscCall(InvH5HasDataset(file, "/status", &hasstatus));
-  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  t->P = (PetscInt)tdims[1];
+  PetscCall(InvH5HasDataset(t->file, "/noise", &t->hasnoise));
+  PetscCall(InvH5HasDataset(t->file, "/status", &hasstatus));
+  PetscCallHDF5Return(root, H5Gopen2(t->file, "/", H5P_DEFAULT));
   PetscCall(InvH5HasAttr(root, "parameter_names", &has));
   if (has) PetscCall(InvH5ReadAttrString(root, "parameter_names", &pnames));
   PetscCallHDF5(H5Gclose(root));
@@ -83,7 +301,7 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
     if (pnames)
       PetscCall(PetscStrncpy(t->targets, pnames, sizeof(t->targets)));
     else
-      for (PetscInt k = 0; k < P; k++)
+      for (PetscInt k = 0; k < t->P; k++)
         PetscCall(
             PetscSNPrintf(t->targets + strlen(t->targets), sizeof(t->targets) - strlen(t->targets), "%stheta%d", k ? "," : "", (int)k));
   }
@@ -98,14 +316,14 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
         if (!strcmp(ptok, tok)) c = k;
     } else if (!strncmp(tok, "theta", 5))
       c = atoi(tok + 5);
-    if (!strcmp(tok, "rho")) c = P;
-    if (!strcmp(tok, "sigma")) c = P + 1;
-    PetscCheck(c >= 0 && c < P + 2, t->comm, PETSC_ERR_ARG_WRONG, "-train_targets: unknown target '%s'; %s has %s, rho, sigma", tok,
+    if (!strcmp(tok, "rho")) c = t->P;
+    if (!strcmp(tok, "sigma")) c = t->P + 1;
+    PetscCheck(c >= 0 && c < t->P + 2, t->comm, PETSC_ERR_ARG_WRONG, "-train_targets: unknown target '%s'; %s has %s, rho, sigma", tok,
                t->data_file, pnames ? pnames : "theta0...");
-    PetscCheck(c < P || hasnoise, t->comm, PETSC_ERR_ARG_WRONG, "-train_targets %s: %s has no /noise dataset (simulated without noise)",
-               tok, t->data_file);
+    PetscCheck(c < t->P || t->hasnoise, t->comm, PETSC_ERR_ARG_WRONG,
+               "-train_targets %s: %s has no /noise dataset (simulated without noise)", tok, t->data_file);
     PetscCheck(t->ntargets < 16, t->comm, PETSC_ERR_ARG_SIZ, "At most 16 targets");
-    col[t->ntargets++] = c;
+    t->col[t->ntargets++] = c;
   }
   PetscCall(PetscFree(pnames));
   PetscCheck(t->ntargets > 0, t->comm, PETSC_ERR_ARG_WRONG, "-train_targets: no targets");
@@ -117,88 +335,45 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
   }
 
   /* usable rows */
-  PetscCall(PetscMalloc1(Nrows + 1, &valid));
+  PetscCall(PetscMalloc1(Nrows + 1, &t->valid));
   if (hasstatus) {
     PetscCall(PetscMalloc1(Nrows + 1, &status));
-    PetscCall(InvH5ReadAll(file, "/status", H5T_NATIVE_INT, status));
+    PetscCall(InvH5ReadAll(t->file, "/status", H5T_NATIVE_INT, status));
   }
   for (PetscInt64 i = 0; i < Nrows; i++)
-    if (!status || status[i] == 0) valid[N++] = i;
+    if (!status || status[i] == 0) t->valid[N++] = i;
   PetscCall(PetscFree(status));
   if (t->max_samples > 0) N = PetscMin(N, (PetscInt64)t->max_samples);
+  t->nvalid = N;
   t->Nval = (PetscInt64)floor(t->val_frac * (double)N + 0.5);
   t->Ntr = N - t->Nval;
   PetscCheck(t->Ntr >= 2, t->comm, PETSC_ERR_ARG_SIZ, "%s has %lld usable samples: too few to train (%lld for validation)", t->data_file,
              (long long)N, (long long)t->Nval);
   Split(t->Ntr, t->size, t->rank, 0, &t->tr0, &t->tr1);
   Split(t->Nval, t->size, t->rank, t->Ntr, &t->va0, &t->va1);
-  ntr = t->tr1 - t->tr0;
-  nva = t->va1 - t->va0;
 
-  /* read this rank's rows, check them */
-  {
-    PetscInt per = t->n_obs * t->n_ch;
-    PetscInt64 g0[2] = {t->tr0, t->va0}, g1[2] = {t->tr1, t->va1};
-    PetscCall(PetscMalloc3((size_t)(ntr + nva) * per + 1, &U, (size_t)(ntr + nva) * P + 1, &Th, (size_t)(ntr + nva) * t->ntargets + 1, &Y));
-    if (hasnoise) PetscCall(PetscMalloc1((size_t)(ntr + nva) * 2 + 1, &Nz));
-    for (int s = 0; s < 2; s++) {
-      PetscInt64 o = s ? ntr : 0;
-      PetscCall(ReadBlock(file, path, per, valid, g0[s], g1[s], U + o * per));
-      PetscCall(ReadBlock(file, "/theta", P, valid, g0[s], g1[s], Th + o * P));
-      if (hasnoise) PetscCall(ReadBlock(file, "/noise", 2, valid, g0[s], g1[s], Nz + o * 2));
-    }
-    PetscCall(InvH5Close(&file));
-    for (int s = 0; s < 2; s++) {
-      PetscInt64 o = s ? ntr : 0, n = s ? nva : ntr;
-      PetscCall(FirstBad(t->comm, n, per, U + o * per, valid, g0[s], &bad));
-      PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED,
-                 "Non-finite value (NaN/Inf) in %s of %s, row %lld: repair or drop that sample", path, t->data_file, (long long)bad);
-      PetscCall(FirstBad(t->comm, n, P, Th + o * P, valid, g0[s], &bad));
-      PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Non-finite value (NaN/Inf) in /theta of %s, row %lld", t->data_file,
-                 (long long)bad);
-    }
-    for (PetscInt64 i = 0; i < ntr + nva; i++)
-      for (PetscInt k = 0; k < t->ntargets; k++) Y[i * t->ntargets + k] = col[k] < P ? Th[i * P + col[k]] : Nz[i * 2 + col[k] - P];
-
-    /* features and normalisation fitted on the training rows */
-    PetscCall(InvFeatCreate(t->repr, t->norm, t->n_obs, t->n_ch, t->ntargets, &t->map->feat));
-    f = t->map->feat;
-    PetscCall(PetscStrncpy(t->map->targets, t->targets, sizeof(t->map->targets)));
-    t->map->ntargets = t->ntargets;
-    PetscCall(PetscMalloc1((size_t)ntr * f->size + 1, &t->Xtr));
-    PetscCall(PetscMalloc1((size_t)nva * f->size + 1, &t->Xva));
-    PetscCall(PetscMalloc2(per, &t->ubuf, per, &t->dbuf));
-    if (t->noise_fresh) {
-      PetscCheck(t->n_ch == 1, t->comm, PETSC_ERR_SUP, "-noise_fresh needs a single observed state");
-      t->noise->type = INV_NOISE_AR1;
-      PetscCall(PetscMalloc1((size_t)ntr * per + 1, &t->Utr));
-      PetscCall(PetscMalloc1((size_t)ntr * 2 + 1, &t->noise_par));
-      PetscCall(PetscArraycpy(t->Utr, U, (size_t)ntr * per));
-      for (PetscInt64 i = 0; i < ntr; i++) {
-        if (Nz)
-          t->noise_par[2 * i] = Nz[2 * i], t->noise_par[2 * i + 1] = Nz[2 * i + 1];
-        else
-          PetscCall(InvNoiseSampleParameters(t->noise, t->seed, t->tr0 + i, &t->noise_par[2 * i], &t->noise_par[2 * i + 1]));
-        PetscCall(InvNoiseApply(t->noise, t->seed, t->tr0 + i, 1, t->noise_par[2 * i], t->noise_par[2 * i + 1], per, U + i * per, t->dbuf));
-        PetscCall(InvFeatTransform(f, t->dbuf, t->Xtr + i * f->size));
-      }
-    } else
-      for (PetscInt64 i = 0; i < ntr; i++) PetscCall(InvFeatTransform(f, U + i * per, t->Xtr + i * f->size));
-    for (PetscInt64 i = 0; i < nva; i++) PetscCall(InvFeatTransform(f, U + (ntr + i) * per, t->Xva + i * f->size));
-    PetscCall(InvFeatFitInput(f, t->comm, (PetscInt)ntr, t->Xtr));
-    PetscCall(InvFeatFitTargets(f, t->comm, (PetscInt)ntr, Y));
-    PetscCall(InvFeatNormalizeInput(f, (PetscInt)nva, t->Xva));
-    if (t->noise_fresh)
-      PetscCall(PetscFree(t->Xtr)); /* rebuilt per batch */
-    else
-      PetscCall(InvFeatNormalizeInput(f, (PetscInt)ntr, t->Xtr));
-    PetscCall(PetscMalloc1((size_t)ntr * t->ntargets + 1, &t->Ytr));
-    PetscCall(PetscMalloc1((size_t)nva * t->ntargets + 1, &t->Yva));
-    PetscCall(InvFeatNormalizeTargets(f, (PetscInt)ntr, Y, t->Ytr));
-    PetscCall(InvFeatNormalizeTargets(f, (PetscInt)nva, Y + ntr * t->ntargets, t->Yva));
-    PetscCall(PetscFree3(U, Th, Y));
-    PetscCall(PetscFree(Nz));
+  PetscCall(InvFeatCreate(t->repr, t->norm, t->n_obs, t->n_ch, t->ntargets, &t->map->feat));
+  f = t->map->feat;
+  PetscCall(PetscStrncpy(t->map->targets, t->targets, sizeof(t->map->targets)));
+  t->map->ntargets = t->ntargets;
+  PetscCall(PetscMalloc2(t->n_obs * t->n_ch, &t->ubuf, t->n_obs * t->n_ch, &t->dbuf));
+  if (t->noise_fresh) {
+    PetscCheck(t->n_ch == 1, t->comm, PETSC_ERR_SUP, "-noise_fresh needs a single observed state");
+    t->noise->type = INV_NOISE_AR1;
   }
-  PetscCall(PetscFree(valid));
+
+  /* in memory or streamed: the footprint of the whole set in memory on one rank decides (not the rank
+     count, so that 1 and 2 ranks take the same path and give the same weights) */
+  need = (double)(t->Ntr + t->Nval) * ((double)InvTrainerReadBytes(t) + 8.0 * t->ntargets + 4.0 * f->size) +
+         3.0 * (double)t->Ntr * (double)InvTrainerRowBytes(t);
+  t->stream = (PetscBool)(t->stream_mode == 1 || (t->stream_mode == 0 && need > budget));
+  if (!t->stream) {
+    PetscCall(LoadInMemory(t));
+    PetscCall(InvH5Close(&t->file));
+    PetscCall(PetscFree(t->valid));
+  } else {
+    PetscCall(InvTrainerStreamSetUp(t)); /* block sizes from the budget */
+    PetscCall(FitStreamed(t));
+  }
   PetscFunctionReturn(0);
 }

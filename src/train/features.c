@@ -75,58 +75,104 @@ PetscErrorCode InvFeatTransform(InvFeat f, const double *s, float *x)
 }
 
 /* Mean and standard deviation per feature (or per channel, broadcast to its features), two passes in
-   double, reduced over comm. Constant features (sd < 1e-12) keep sd 1. */
-PetscErrorCode InvFeatFitInput(InvFeat f, MPI_Comm comm, PetscInt n, const float *X)
+   double, reduced over comm. Constant features (sd < 1e-12) keep sd 1. The sums can be accumulated block
+   by block (streamed training sets): pass 0 sums the values, pass 1 the squared deviations from the
+   mean of pass 0; accumulating the blocks in sample order gives the same sums as one block. */
+PetscErrorCode InvFeatInputSums(InvFeat f, PetscInt pass, PetscInt n, const float *X, double *s)
 {
   PetscInt m = f->norm == INV_NORM_CHANNEL ? f->ch : f->size;
-  double *s, cnt;
-  PetscInt64 nl = n, ng;
 
   PetscFunctionBegin;
   if (f->norm == INV_NORM_NONE) PetscFunctionReturn(0);
-  PetscCallMPI(MPI_Allreduce(&nl, &ng, 1, MPIU_INT64, MPI_SUM, comm));
+  if (pass == 0)
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt k = 0; k < f->size; k++) s[k % m] += X[i * f->size + k];
+  else
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt k = 0; k < f->size; k++) {
+        double d = X[i * f->size + k] - f->in_mean[k];
+        s[k % m] += d * d;
+      }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvFeatInputFinish(InvFeat f, MPI_Comm comm, PetscInt pass, PetscInt64 nlocal, double *s)
+{
+  PetscInt m = f->norm == INV_NORM_CHANNEL ? f->ch : f->size;
+  double cnt;
+  PetscInt64 ng;
+
+  PetscFunctionBegin;
+  if (f->norm == INV_NORM_NONE) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Allreduce(&nlocal, &ng, 1, MPIU_INT64, MPI_SUM, comm));
   PetscCheck(ng > 1, comm, PETSC_ERR_ARG_SIZ, "Need at least 2 training samples to standardise the inputs");
   cnt = (double)ng * (f->norm == INV_NORM_CHANNEL ? (double)f->len : 1.0);
-  PetscCall(PetscCalloc1(m, &s));
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt k = 0; k < f->size; k++) s[k % m] += X[i * f->size + k];
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)m, MPI_DOUBLE, MPI_SUM, comm));
-  for (PetscInt k = 0; k < f->size; k++) f->in_mean[k] = s[k % m] / cnt;
-  PetscCall(PetscArrayzero(s, m));
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt k = 0; k < f->size; k++) {
-      double d = X[i * f->size + k] - f->in_mean[k];
-      s[k % m] += d * d;
-    }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)m, MPI_DOUBLE, MPI_SUM, comm));
   for (PetscInt k = 0; k < f->size; k++) {
-    double sd = sqrt(s[k % m] / cnt);
-    f->in_std[k] = sd > 1e-12 ? sd : 1.0;
+    if (pass == 0)
+      f->in_mean[k] = s[k % m] / cnt;
+    else {
+      double sd = sqrt(s[k % m] / cnt);
+      f->in_std[k] = sd > 1e-12 ? sd : 1.0;
+    }
+  }
+  PetscCall(PetscArrayzero(s, m));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvFeatFitInput(InvFeat f, MPI_Comm comm, PetscInt n, const float *X)
+{
+  double *s;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc1(f->size, &s));
+  for (PetscInt pass = 0; pass < 2; pass++) {
+    PetscCall(InvFeatInputSums(f, pass, n, X, s));
+    PetscCall(InvFeatInputFinish(f, comm, pass, n, s));
   }
   PetscCall(PetscFree(s));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvFeatFitTargets(InvFeat f, MPI_Comm comm, PetscInt n, const double *Y)
+PetscErrorCode InvFeatTargetSums(InvFeat f, PetscInt pass, PetscInt n, const double *Y, double *s)
 {
   PetscInt p = f->ntargets;
-  double *s;
-  PetscInt64 nl = n, ng;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Allreduce(&nl, &ng, 1, MPIU_INT64, MPI_SUM, comm));
-  PetscCall(PetscCalloc1(p, &s));
   for (PetscInt i = 0; i < n; i++)
-    for (PetscInt k = 0; k < p; k++) s[k] += Y[i * p + k];
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)p, MPI_DOUBLE, MPI_SUM, comm));
-  for (PetscInt k = 0; k < p; k++) f->out_mean[k] = s[k] / (double)ng;
-  PetscCall(PetscArrayzero(s, p));
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt k = 0; k < p; k++) s[k] += (Y[i * p + k] - f->out_mean[k]) * (Y[i * p + k] - f->out_mean[k]);
+    for (PetscInt k = 0; k < p; k++) s[k] += pass == 0 ? Y[i * p + k] : (Y[i * p + k] - f->out_mean[k]) * (Y[i * p + k] - f->out_mean[k]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvFeatTargetFinish(InvFeat f, MPI_Comm comm, PetscInt pass, PetscInt64 nlocal, double *s)
+{
+  PetscInt p = f->ntargets;
+  PetscInt64 ng;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(&nlocal, &ng, 1, MPIU_INT64, MPI_SUM, comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)p, MPI_DOUBLE, MPI_SUM, comm));
   for (PetscInt k = 0; k < p; k++) {
-    double sd = sqrt(s[k] / (double)ng);
-    f->out_std[k] = sd > 1e-12 ? sd : 1.0;
+    if (pass == 0)
+      f->out_mean[k] = s[k] / (double)ng;
+    else {
+      double sd = sqrt(s[k] / (double)ng);
+      f->out_std[k] = sd > 1e-12 ? sd : 1.0;
+    }
+  }
+  PetscCall(PetscArrayzero(s, p));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvFeatFitTargets(InvFeat f, MPI_Comm comm, PetscInt n, const double *Y)
+{
+  double *s;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc1(f->ntargets, &s));
+  for (PetscInt pass = 0; pass < 2; pass++) {
+    PetscCall(InvFeatTargetSums(f, pass, n, Y, s));
+    PetscCall(InvFeatTargetFinish(f, comm, pass, n, s));
   }
   PetscCall(PetscFree(s));
   PetscFunctionReturn(0);

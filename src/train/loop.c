@@ -5,20 +5,6 @@
 #include <invmap/rng.h>
 #include <signal.h>
 
-/* the same permutation of [0, Ntr) on every rank, from (seed, epoch) */
-static void Shuffle(PetscInt64 *perm, PetscInt64 n, PetscInt64 seed, PetscInt epoch)
-{
-  InvRng rng;
-
-  InvRngInit(&rng, seed, INV_RNG_SHUFFLE, 0, epoch);
-  for (PetscInt64 i = 0; i < n; i++) perm[i] = i;
-  for (PetscInt64 i = n - 1; i > 0; i--) {
-    PetscInt64 j = (PetscInt64)(InvRngUniform(&rng) * (double)(i + 1)), tmp;
-    if (j > i) j = i;
-    tmp = perm[i], perm[i] = perm[j], perm[j] = tmp;
-  }
-}
-
 /* backward callback: start the reduction of a layer's finished gradient slice */
 static PetscErrorCode LayerDone(InvNet net, int l, void *ctx)
 {
@@ -32,29 +18,60 @@ static PetscErrorCode LayerDone(InvNet net, int l, void *ctx)
   PetscFunctionReturn(0);
 }
 
-/* validation loss and R^2 per target (in standardised units, which leaves R^2 unchanged), reduced over ranks */
+/* validation sums of n samples (in batches of -train_batch): loss, then per target sum d^2, sum T, sum T^2 */
+static PetscErrorCode ValidateBlock(InvTrainer t, PetscInt64 n, const float *X, const float *T, double s[])
+{
+  InvNet net = t->map->net;
+  PetscInt O = t->ntargets;
+  float *Y;
+
+  PetscFunctionBegin;
+  for (PetscInt64 i0 = 0; i0 < n; i0 += t->batch) {
+    int B = (int)PetscMin(t->batch, n - i0);
+    const float *Ti = T + i0 * O;
+    PetscCall(InvNetForward(net, X + i0 * net->in_size, B, NULL, 0, 0, &Y));
+    s[0] += invnn_mse_forward(Y, Ti, t->weight, B, (int)O, 1.0);
+    for (int i = 0; i < B; i++)
+      for (PetscInt k = 0; k < O; k++) {
+        double d = (double)Y[i * O + k] - Ti[i * O + k];
+        s[1 + 3 * k] += d * d;
+        s[2 + 3 * k] += Ti[i * O + k];
+        s[3 + 3 * k] += (double)Ti[i * O + k] * Ti[i * O + k];
+      }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* validation loss and R^2 per target (in standardised units, which leaves R^2 unchanged), reduced over
+   ranks; streamed sets are read again in blocks (a multiple of the batch: the same sums as in memory) */
 static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
 {
   InvNet net = t->map->net;
   PetscInt64 n = t->va1 - t->va0;
   PetscInt O = t->ntargets;
   double s[1 + 3 * 16] = {0};
-  float *Y;
 
   PetscFunctionBegin;
   net->training = PETSC_FALSE;
-  for (PetscInt64 i0 = 0; i0 < n; i0 += t->batch) {
-    int B = (int)PetscMin(t->batch, n - i0);
-    const float *T = t->Yva + i0 * O;
-    PetscCall(InvNetForward(net, t->Xva + i0 * net->in_size, B, NULL, 0, 0, &Y));
-    s[0] += invnn_mse_forward(Y, T, t->weight, B, (int)O, 1.0);
-    for (int i = 0; i < B; i++)
-      for (PetscInt k = 0; k < O; k++) {
-        double d = (double)Y[i * O + k] - T[i * O + k];
-        s[1 + 3 * k] += d * d;
-        s[2 + 3 * k] += T[i * O + k];
-        s[3 + 3 * k] += (double)T[i * O + k] * T[i * O + k];
+  if (!t->stream)
+    PetscCall(ValidateBlock(t, n, t->Xva, t->Yva, s));
+  else {
+    PetscInt64 vb = t->val_block, nblk = (n + vb - 1) / vb;
+    InvFeat f = t->map->feat;
+    PetscInt per = t->n_obs * t->n_ch;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nblk, 1, MPIU_INT64, MPI_MAX, t->comm));
+    for (PetscInt64 k = 0; k < nblk; k++) {
+      PetscInt64 g0 = PetscMin(t->va0 + k * vb, t->va1), g1 = PetscMin(g0 + vb, t->va1);
+      PetscCall(InvTrainerReadBlock(t, g0, g1, t->rU, t->rTh, t->rNz)); /* collective */
+      for (PetscInt64 i = 0; i < g1 - g0; i++) {
+        double y[16];
+        PetscCall(InvFeatTransform(f, t->rU + i * per, t->Xva + i * f->size));
+        PetscCall(InvTrainerTargets(t, 1, t->rTh + i * t->P, t->rNz + 2 * i, y));
+        PetscCall(InvFeatNormalizeTargets(f, 1, y, t->Yva + i * O));
       }
+      PetscCall(InvFeatNormalizeInput(f, (PetscInt)(g1 - g0), t->Xva));
+      PetscCall(ValidateBlock(t, g1 - g0, t->Xva, t->Yva, s));
+    }
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)(1 + 3 * O), MPI_DOUBLE, MPI_SUM, t->comm));
   *val = t->Nval ? s[0] / ((double)t->Nval * O) : NAN;
@@ -84,6 +101,11 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
                           "invmap train: %s, %zu parameters; %lld training + %lld validation samples of %s on %d rank(s); batch %d, %s\n",
                           str, net->nparams, (long long)t->Ntr, (long long)t->Nval, t->data_file, (int)t->size, (int)t->batch,
                           t->resume ? "resumed" : "fresh start"));
+    if (t->stream)
+      PetscCall(PetscPrintf(t->comm,
+                            "invmap train: streaming %s (over the -train_memory_mb %g budget): chunks of %d samples, windows of %d chunks, "
+                            "%lld batches resident\n",
+                            t->path, (double)t->memory_mb, (int)t->chunk, (int)t->window, (long long)t->seg_batches));
   }
   for (; t->epoch < t->epochs && !stop; t->epoch++) {
     PetscReal lr;
@@ -91,13 +113,22 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
     char r2s[256] = "";
     PetscCall(PetscTime(&te));
     PetscCall(InvOptLearningRate(t->opt, t->epoch, &lr));
-    Shuffle(t->perm, t->Ntr, t->seed, t->epoch);
-    PetscCall(InvTrainerRedistribute(t));
+    if (t->stream)
+      PetscCall(InvTrainerStreamEpoch(t, t->epoch));
+    else {
+      InvTrainerShuffle(t->perm, t->Ntr, t->seed, 0, t->epoch); /* the same permutation on every rank */
+      PetscCall(InvTrainerRedistribute(t));
+    }
     for (PetscInt64 b = t->batch_next; b < nbatch; b++) {
-      PetscInt64 g0 = b * t->batch, g1 = PetscMin(t->Ntr, g0 + t->batch);
+      PetscInt64 g0 = b * t->batch, g1 = PetscMin(t->Ntr, g0 + t->batch),
+                 share = t->batch * (t->rank + 1) / t->size - t->batch * t->rank / t->size;
       int Bg = (int)(g1 - g0), nl = (int)(Bg * (t->rank + 1) / t->size - Bg * t->rank / t->size);
       double scale = 1.0 / ((double)Bg * O);
-      PetscCall(InvTrainerEpochBatch(t, b * (t->batch * (t->rank + 1) / t->size - t->batch * t->rank / t->size), nl, t->epoch));
+      if (t->stream) { /* the next resident batches */
+        if (b >= t->seg_b1 || b < t->seg_b0) PetscCall(InvTrainerStreamLoad(t, b, PetscMin(nbatch, b + t->seg_batches), t->epoch));
+        PetscCall(InvTrainerEpochBatch(t, (b - t->seg_b0) * share, nl, t->epoch));
+      } else
+        PetscCall(InvTrainerEpochBatch(t, b * share, nl, t->epoch));
       PetscCall(InvNetZeroGrad(net));
       net->training = PETSC_TRUE;
       t->nreqs = 0;
@@ -210,6 +241,14 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
     PetscCall(PetscPrintf(t->comm,
                           "invmap train: done in %.1f s (this run; %.1f s in gradient reductions); best validation loss %.4e; model %s\n",
                           t0 - tstart, t->t_allreduce, t->Nval > 0 ? t->best_val : NAN, t->output));
+  {
+    PetscInt64 peak = (PetscInt64)t->mem_peak;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &peak, 1, MPIU_INT64, MPI_MAX, t->comm));
+    t->mem_peak = (size_t)peak;
+    if (!t->quiet)
+      PetscCall(PetscPrintf(t->comm, "invmap train: peak data buffers %lld bytes per rank (%.3f MB; budget -train_memory_mb %g, %s)\n",
+                            (long long)peak, (double)peak / 1048576.0, (double)t->memory_mb, t->stream ? "streamed" : "in memory"));
+  }
   PetscCall(InvTrainerWriteModel(t));
   PetscFunctionReturn(0);
 }

@@ -31,6 +31,8 @@ PetscErrorCode InvTrainerCreate(MPI_Comm comm, InvTrainer *out)
   t->norm = INV_NORM_CHANNEL;
   t->allreduce = INV_ALLREDUCE_FLAT;
   t->best_val = PETSC_INFINITY;
+  t->memory_mb = 2048;
+  t->file = H5I_INVALID_HID;
   PetscCall(PetscMemzero(&t->spec, sizeof(t->spec)));
   *out = t;
   PetscFunctionReturn(0);
@@ -93,6 +95,22 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCall(PetscOptionsEnum("-train_allreduce", "Gradient reduction: one flat Allreduce, or per-layer Iallreduce overlapping backward", "",
                              InvAllreduceTypes, (PetscEnum)t->allreduce, (PetscEnum *)&t->allreduce, NULL));
   PetscCall(PetscOptionsInt("-train_blas_threads", "OpenBLAS threads per rank (default 1)", "", t->blas_threads, &t->blas_threads, NULL));
+  PetscCall(PetscOptionsReal("-train_memory_mb",
+                             "Budget of the data buffers per rank (MB); a training set whose in-memory footprint on one rank exceeds it "
+                             "is streamed from the file",
+                             "", t->memory_mb, &t->memory_mb, NULL));
+  {
+    const char *modes[] = {"auto", "yes", "no"};
+    PetscInt m = t->stream_mode;
+    PetscCall(PetscOptionsEList("-train_stream", "Stream the training set from the file: auto (when over -train_memory_mb), yes, no", "",
+                                modes, 3, modes[m], &m, NULL));
+    t->stream_mode = m;
+  }
+  PetscCall(PetscOptionsInt("-train_stream_chunk", "Streaming: samples per chunk, the unit of the chunk-level shuffle (0 = 256)", "",
+                            t->chunk_opt, &t->chunk_opt, NULL));
+  PetscCall(PetscOptionsInt("-train_stream_window",
+                            "Streaming: chunks per window, inside which samples are shuffled (0 = as many as -train_memory_mb holds)", "",
+                            t->window_opt, &t->window_opt, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress lines", "", t->quiet, &t->quiet, NULL));
   PetscOptionsEnd();
   PetscCall(InvNetSpecSetFromOptions(&t->spec));
@@ -107,6 +125,9 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
              (double)t->val_frac);
   PetscCheck(t->patience >= 0 && t->ckpt_every >= 0 && t->max_samples >= 0 && t->check_every > 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-train_patience, -train_checkpoint_every and -train_max_samples must be >= 0, -train_signal_check > 0");
+  PetscCheck(t->memory_mb > 0 && t->chunk_opt >= 0 && t->window_opt >= 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-train_memory_mb %g must be positive, -train_stream_chunk %d and -train_stream_window %d >= 0", (double)t->memory_mb,
+             (int)t->chunk_opt, (int)t->window_opt);
   PetscCheck(!strcmp(t->dataset, "u") || !strcmp(t->dataset, "d"), t->comm, PETSC_ERR_ARG_WRONG,
              "-train_data %s: use u (clean) or d (noisy)", t->dataset);
   PetscCheck(!(t->noise_fresh && !strcmp(t->dataset, "d")), t->comm, PETSC_ERR_ARG_INCOMP,
@@ -164,9 +185,10 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCall(PetscMalloc1(map->net->nparams, &t->best));
   PetscCall(PetscCalloc1((size_t)t->epochs * INV_TRAIN_HIST_COLS, &t->hist));
   PetscCall(PetscArraycpy(t->best, map->net->params, map->net->nparams));
-  PetscCall(PetscMalloc2(t->Ntr, &t->perm, t->batch, &t->idx));
+  PetscCall(PetscMalloc1(t->batch, &t->idx));
   PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->ntargets, &t->Yb, (size_t)t->batch * t->ntargets,
                          &t->dY));
+  InvTrainerTrack(t, (double)t->batch * (4.0 * map->feat->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch);
   PetscCall(PetscMalloc1(2 * INV_NN_MAXLAYERS + 4, &t->reqs));
   PetscCall(InvTrainerEpochSetUp(t));
   if (t->resume) PetscCall(InvTrainerCheckpointRead(t, t->checkpoint));
@@ -191,11 +213,12 @@ PetscErrorCode InvTrainerDestroy(InvTrainer *tp)
   PetscCall(InvOptDestroy(&t->opt));
   PetscCall(PetscFree(t->best));
   PetscCall(PetscFree(t->hist));
-  PetscCall(PetscFree2(t->perm, t->idx));
+  PetscCall(PetscFree2(t->perm, t->ipos));
+  PetscCall(PetscFree(t->idx));
+  PetscCall(InvTrainerStreamDestroy(t));
   PetscCall(PetscFree3(t->Xb, t->Yb, t->dY));
   PetscCall(PetscFree(t->reqs));
   PetscCall(PetscFree(t->ebuf));
-  PetscCall(PetscFree(t->ipos));
   PetscCall(PetscFree(t));
   *tp = NULL;
   PetscFunctionReturn(0);

@@ -37,7 +37,23 @@ struct _p_InvTrainer {
   PetscInt nhist;
   /* work */
   PetscInt64 *perm, *idx, *ipos, nepoch; /* permutation, batch indices, inverse permutation, local samples per epoch */
-  char *ebuf;                            /* this rank's samples of the epoch, in batch order (balance.c) */
+  char *ebuf; /* this rank's samples of the epoch (in memory) or of the resident batches (streaming), in batch order */
+  /* streaming (stream.c): the training set stays in the file; batches [seg_b0, seg_b1) are resident */
+  PetscBool stream;
+  PetscInt stream_mode;                          /* -train_stream: 0 auto, 1 always, 2 never */
+  PetscReal memory_mb;                           /* -train_memory_mb: budget of the data buffers per rank */
+  PetscInt chunk, window, chunk_opt, window_opt; /* samples per chunk, chunks per window (options: 0 = derived) */
+  hid_t file;                                    /* open training set while streaming */
+  char path[8];                                  /* /u or /d */
+  PetscInt P, col[16];                           /* columns of /theta; target columns (P, P + 1: rho, sigma) */
+  PetscBool hasnoise;
+  PetscInt64 *valid, nvalid;                     /* file rows of the usable samples */
+  PetscInt64 *cperm, *woff, *wsamp, *wtmp, wcur; /* chunk order, window offsets, samples of window wcur in order */
+  PetscInt64 seg_b0, seg_b1, seg_batches, val_block, fit_block;
+  PetscInt64 *sidx;         /* (slot, sample) pairs of a segment */
+  double *rU, *rTh, *rNz;   /* read buffers (raw series, parameters, noise parameters) */
+  PetscInt64 rcap;          /* rows of the read buffers */
+  size_t mem_cur, mem_peak; /* data-buffer bytes now and at most on this rank */
   float *Xb, *Yb, *dY;
   double *ubuf, *dbuf;
   MPI_Request *reqs;
@@ -51,6 +67,17 @@ struct _p_InvTrainer {
 #define INV_TRAIN_HIST_NAMES "epoch,train_loss,val_loss,learning_rate,elapsed_seconds,samples_per_second"
 
 PETSC_INTERN PetscErrorCode InvTrainerLoadData(InvTrainer);
+PETSC_INTERN void InvTrainerTrack(InvTrainer, double bytes); /* data-buffer accounting: + allocated, - freed */
+PETSC_INTERN size_t InvTrainerRowBytes(InvTrainer);
+PETSC_INTERN size_t InvTrainerReadBytes(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerReadScattered(InvTrainer, PetscInt64 n, const PetscInt64 *g, double *U, double *Th, double *Nz);
+PETSC_INTERN PetscErrorCode InvTrainerReadBlock(InvTrainer, PetscInt64 g0, PetscInt64 g1, double *U, double *Th, double *Nz);
+PETSC_INTERN PetscErrorCode InvTrainerTargets(InvTrainer, PetscInt64 n, const double *Th, const double *Nz, double *Y);
+PETSC_INTERN PetscErrorCode InvTrainerStreamSetUp(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerStreamEpoch(InvTrainer, PetscInt epoch);
+PETSC_INTERN PetscErrorCode InvTrainerStreamLoad(InvTrainer, PetscInt64 b0, PetscInt64 b1, PetscInt epoch);
+PETSC_INTERN PetscErrorCode InvTrainerStreamDestroy(InvTrainer);
+PETSC_INTERN void InvTrainerShuffle(PetscInt64 *perm, PetscInt64 n, PetscInt64 seed, PetscInt64 key, PetscInt64 epoch);
 PETSC_INTERN PetscErrorCode InvTrainerEpochSetUp(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerEpochCount(InvTrainer, PetscInt64 *);
 PETSC_INTERN PetscErrorCode InvTrainerRedistribute(InvTrainer);

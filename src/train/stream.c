@@ -1,0 +1,218 @@
+/* Streaming of training sets larger than the memory budget. The epoch's order of the training samples is
+   defined globally, from the seed and the epoch only: the samples are cut into chunks of -train_stream_chunk
+   consecutive samples, the chunks are permuted (counter-based RNG), consecutive runs of -train_stream_window
+   permuted chunks form windows, and the samples inside each window are permuted. Global batches are
+   consecutive slices of that order, each split over the ranks as in memory (balance.c); every rank reads
+   only its share of the batches, a few batches at a time (as many as the budget holds), with one HDF5 read
+   of a union of hyperslabs per dataset. Nothing depends on the number of ranks or on the budget's
+   segmenting, so weights agree across rank counts and are bitwise reproducible; with one chunk and one
+   window the order is that of the in-memory path (one permutation of all samples). */
+#include "trainerimpl.h"
+#include <invmap/rng.h>
+#include <invmap/h5io.h>
+
+#define INV_CHUNK_KEY ((PetscInt64)1 << 40) /* RNG position of the chunk permutation (windows use 0, 1, ...) */
+
+void InvTrainerShuffle(PetscInt64 *perm, PetscInt64 n, PetscInt64 seed, PetscInt64 key, PetscInt64 epoch)
+{
+  InvRng rng;
+
+  InvRngInit(&rng, seed, INV_RNG_SHUFFLE, key, epoch);
+  for (PetscInt64 i = 0; i < n; i++) perm[i] = i;
+  for (PetscInt64 i = n - 1; i > 0; i--) {
+    PetscInt64 j = (PetscInt64)(InvRngUniform(&rng) * (double)(i + 1)), tmp;
+    if (j > i) j = i;
+    tmp = perm[i], perm[i] = perm[j], perm[j] = tmp;
+  }
+}
+
+/* bytes per resident row of each buffer kind */
+static void Costs(InvTrainer t, double *seg, double *val, double *fixed)
+{
+  InvFeat f = t->map->feat;
+  *seg = (double)InvTrainerRowBytes(t) + 2.0 * sizeof(PetscInt64) + (double)InvTrainerReadBytes(t);
+  *val = 4.0 * f->size + 12.0 * t->ntargets;
+  *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch;
+}
+
+/* block sizes from the budget; chunk and window sizes (independent of the rank count) */
+PetscErrorCode InvTrainerStreamSetUp(InvTrainer t)
+{
+  double seg, val, fixed, budget = t->memory_mb * 1048576.0, avail;
+  PetscInt64 share = (t->batch + t->size - 1) / t->size, R, nbatch = (t->Ntr + t->batch - 1) / t->batch, nch;
+  InvFeat f = t->map->feat;
+
+  PetscFunctionBegin;
+  Costs(t, &seg, &val, &fixed);
+  avail = budget - fixed;
+  R = avail > 0 ? (PetscInt64)(avail / (seg + val)) : 0;
+  PetscCheck(
+      R >= share, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
+      "-train_memory_mb %g is too small to stream: a batch share of %lld samples needs %.3f MB per rank; raise it or lower -train_batch",
+      (double)t->memory_mb, (long long)share, (fixed + (double)share * (seg + val)) / 1048576.0);
+  t->seg_batches = PetscMin(R / share, nbatch);
+  t->val_block = R >= t->batch ? R / t->batch * t->batch : R;
+  t->val_block = PetscMin(t->val_block, PetscMax((t->Nval + t->batch - 1) / t->batch * t->batch, 1));
+  t->fit_block = PetscMax(1, (PetscInt64)(avail / ((double)InvTrainerReadBytes(t) + 8.0 * t->ntargets + 4.0 * f->size)));
+  t->fit_block = PetscMin(t->fit_block, PetscMax(t->tr1 - t->tr0, t->va1 - t->va0) + 1);
+  t->chunk = t->chunk_opt > 0 ? t->chunk_opt : 256;
+  t->chunk = PetscMin(t->chunk, t->Ntr);
+  t->window = t->window_opt > 0
+                  ? t->window_opt
+                  : PetscMax(1, (PetscInt)(budget / ((double)t->chunk * ((double)InvTrainerRowBytes(t) + (double)InvTrainerReadBytes(t)))));
+  nch = (t->Ntr + t->chunk - 1) / t->chunk;
+  t->window = (PetscInt)PetscMin((PetscInt64)t->window, nch);
+  PetscFunctionReturn(0);
+}
+
+/* buffers of the resident batches, the reads and the validation blocks */
+static PetscErrorCode StreamAlloc(InvTrainer t)
+{
+  PetscInt64 share = (t->batch + t->size - 1) / t->size, rows = t->seg_batches * share, nch = (t->Ntr + t->chunk - 1) / t->chunk;
+  PetscInt64 nwin = (nch + t->window - 1) / t->window, wcap = PetscMin((PetscInt64)t->window * t->chunk, t->Ntr);
+  InvFeat f = t->map->feat;
+  size_t rb = InvTrainerRowBytes(t);
+
+  PetscFunctionBegin;
+  t->rcap = PetscMax(rows, t->val_block);
+  PetscCall(PetscMalloc1(rb * (size_t)rows, &t->ebuf));
+  PetscCall(PetscMalloc1(2 * rows, &t->sidx));
+  PetscCall(PetscMalloc3((size_t)t->rcap * t->n_obs * t->n_ch, &t->rU, (size_t)t->rcap * t->P, &t->rTh, (size_t)t->rcap * 2, &t->rNz));
+  PetscCall(PetscMalloc1((size_t)t->val_block * f->size, &t->Xva));
+  PetscCall(PetscMalloc1((size_t)t->val_block * t->ntargets, &t->Yva));
+  InvTrainerTrack(t, (double)rows * ((double)rb + 16.0) + (double)t->rcap * (double)InvTrainerReadBytes(t) +
+                         (double)t->val_block * (4.0 * f->size + 4.0 * t->ntargets));
+  PetscCall(PetscMalloc4(nch, &t->cperm, nwin + 1, &t->woff, wcap, &t->wsamp, wcap, &t->wtmp));
+  t->wcur = -1;
+  t->seg_b0 = t->seg_b1 = -1;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerStreamDestroy(InvTrainer t)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(t->sidx));
+  PetscCall(PetscFree3(t->rU, t->rTh, t->rNz));
+  PetscCall(PetscFree4(t->cperm, t->woff, t->wsamp, t->wtmp));
+  PetscCall(PetscFree(t->valid));
+  if (t->file >= 0) PetscCall(InvH5Close(&t->file));
+  PetscFunctionReturn(0);
+}
+
+/* chunk order and window offsets of an epoch */
+PetscErrorCode InvTrainerStreamEpoch(InvTrainer t, PetscInt epoch)
+{
+  PetscInt64 C = t->chunk, nch = (t->Ntr + C - 1) / C, W = t->window, nwin = (nch + W - 1) / W;
+
+  PetscFunctionBegin;
+  if (!t->cperm) PetscCall(StreamAlloc(t));
+  InvTrainerShuffle(t->cperm, nch, t->seed, INV_CHUNK_KEY, epoch);
+  t->woff[0] = 0;
+  for (PetscInt64 w = 0; w < nwin; w++) {
+    PetscInt64 n = 0;
+    for (PetscInt64 k = w * W; k < PetscMin((w + 1) * W, nch); k++) n += PetscMin(C, t->Ntr - t->cperm[k] * C);
+    t->woff[w + 1] = t->woff[w] + n;
+  }
+  t->wcur = -1;
+  t->seg_b0 = t->seg_b1 = -1;
+  PetscFunctionReturn(0);
+}
+
+/* the samples of window w in their order of the epoch */
+static void Window(InvTrainer t, PetscInt64 w, PetscInt epoch)
+{
+  PetscInt64 C = t->chunk, nch = (t->Ntr + C - 1) / C, W = t->window, n = 0;
+
+  for (PetscInt64 k = w * W; k < PetscMin((w + 1) * W, nch); k++)
+    for (PetscInt64 s = t->cperm[k] * C; s < PetscMin((t->cperm[k] + 1) * C, t->Ntr); s++) t->wtmp[n++] = s;
+  InvTrainerShuffle(t->wsamp, n, t->seed, w, epoch);
+  for (PetscInt64 j = 0; j < n; j++) t->wsamp[j] = t->wtmp[t->wsamp[j]];
+  t->wcur = w;
+}
+
+/* samples at positions [p0, p0 + n) of the epoch's order */
+static void Order(InvTrainer t, PetscInt epoch, PetscInt64 p0, PetscInt64 n, PetscInt64 *out)
+{
+  PetscInt64 nch = (t->Ntr + t->chunk - 1) / t->chunk, nwin = (nch + t->window - 1) / t->window;
+
+  for (PetscInt64 i = 0; i < n;) {
+    PetscInt64 p = p0 + i, w = t->wcur, m;
+    if (w < 0 || p < t->woff[w] || p >= t->woff[w + 1]) {
+      PetscInt64 lo = 0, hi = nwin - 1; /* woff[lo] <= p < woff[hi + 1] */
+      while (lo < hi) {
+        PetscInt64 mid = (lo + hi + 1) / 2;
+        if (t->woff[mid] <= p)
+          lo = mid;
+        else
+          hi = mid - 1;
+      }
+      Window(t, lo, epoch);
+      w = lo;
+    }
+    m = PetscMin(n - i, t->woff[w + 1] - p);
+    for (PetscInt64 k = 0; k < m; k++) out[i + k] = t->wsamp[p - t->woff[w] + k];
+    i += m;
+  }
+}
+
+static int CmpPair(const void *a, const void *b)
+{
+  PetscInt64 x = ((const PetscInt64 *)a)[0], y = ((const PetscInt64 *)b)[0];
+  return (x > y) - (x < y);
+}
+
+/* reads this rank's share of global batches [b0, b1) of the epoch into ebuf, in batch order */
+PetscErrorCode InvTrainerStreamLoad(InvTrainer t, PetscInt64 b0, PetscInt64 b1, PetscInt epoch)
+{
+  PetscInt64 B = t->batch, n = 0, *g;
+  size_t rb = InvTrainerRowBytes(t);
+  PetscInt per = t->n_obs * t->n_ch, O = t->ntargets;
+  InvFeat f = t->map->feat;
+
+  PetscFunctionBegin;
+  for (PetscInt64 b = b0; b < b1; b++) {
+    PetscInt64 Bg = PetscMin(B, t->Ntr - b * B), lo = Bg * t->rank / t->size, hi = Bg * (t->rank + 1) / t->size;
+    Order(t, epoch, b * B + lo, hi - lo, t->sidx + n); /* samples; made (sample, slot) pairs below */
+    n += hi - lo;
+  }
+  for (PetscInt64 k = n - 1; k >= 0; k--) { /* (sample, slot) pairs, sorted by sample = by file row */
+    t->sidx[2 * k] = t->sidx[k];
+    t->sidx[2 * k + 1] = k;
+  }
+  qsort(t->sidx, (size_t)n, 2 * sizeof(PetscInt64), CmpPair);
+  PetscCall(PetscMalloc1(n + 1, &g));
+  for (PetscInt64 k = 0; k < n; k++) g[k] = t->sidx[2 * k];
+  PetscCall(InvTrainerReadScattered(t, n, g, t->rU, t->rTh, t->rNz));
+  PetscCall(PetscFree(g));
+  for (PetscInt64 k = 0; k < n; k++) {
+    PetscInt64 s = t->sidx[2 * k], slot = t->sidx[2 * k + 1];
+    char *p = t->ebuf + rb * (size_t)slot;
+    size_t off = 2 * sizeof(PetscInt64);
+    double y[16];
+    float yn[16];
+    memcpy(p, &slot, sizeof(slot));
+    memcpy(p + sizeof(slot), &s, sizeof(s));
+    if (t->noise_fresh) {
+      double np[2];
+      if (t->hasnoise)
+        np[0] = t->rNz[2 * k], np[1] = t->rNz[2 * k + 1];
+      else
+        PetscCall(InvNoiseSampleParameters(t->noise, t->seed, s, &np[0], &np[1]));
+      memcpy(p + off, t->rU + (size_t)k * per, sizeof(double) * per);
+      off += sizeof(double) * per;
+      memcpy(p + off, np, sizeof(np));
+      off += sizeof(np);
+    } else {
+      PetscCall(InvFeatTransform(f, t->rU + (size_t)k * per, t->Xb));
+      PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
+      memcpy(p + off, t->Xb, sizeof(float) * f->size);
+      off += sizeof(float) * f->size;
+    }
+    PetscCall(InvTrainerTargets(t, 1, t->rTh + (size_t)k * t->P, t->rNz + 2 * k, y));
+    PetscCall(InvFeatNormalizeTargets(f, 1, y, yn));
+    memcpy(p + off, yn, sizeof(float) * O);
+  }
+  t->seg_b0 = b0;
+  t->seg_b1 = b1;
+  PetscFunctionReturn(0);
+}
