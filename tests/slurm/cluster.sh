@@ -8,7 +8,9 @@
 # See ../shared/docs/slurm-local.md for the configuration's origin and the pitfalls.
 
 SLURM_CLUSTER_IN=${SLURM_CLUSTER_IN:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/slurm.conf.in}
+SLURM_SBIN=${SLURM_SBIN:-/usr/sbin} # where the daemons are
 SLURM_D=""
+SLURM_MUNGE_D=""
 
 slurm_free_port() {
   /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -17,7 +19,7 @@ slurm_free_port() {
 slurm_start() {
   SLURM_D=$1
   local missing="" p
-  for p in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/bin/sbatch; do
+  for p in "$SLURM_SBIN/slurmctld" "$SLURM_SBIN/slurmd" "$SLURM_SBIN/munged" "$(command -v sbatch || echo sbatch)"; do
     [[ -x $p ]] || missing+=" $p"
   done
   if [[ -n $missing ]]; then
@@ -26,22 +28,25 @@ slurm_start() {
   fi
   [[ $(id -u) -eq 0 ]] || { echo "slurm_start: needs root (slurmd runs jobs as root here)" >&2; return 1; }
   mkdir -p "$SLURM_D"/{state,spool,log}
-  chmod 755 "$SLURM_D"
-  install -d -o munge -g munge -m 755 "$SLURM_D/munge"
+  # munged runs as user munge and insists on a socket path that everyone may traverse: its own
+  # directory under /tmp, whatever the permissions above SLURM_D
+  SLURM_MUNGE_D=$(mktemp -d /tmp/invmap-munge.XXXXXX)
+  chmod 755 "$SLURM_MUNGE_D"
+  chown munge:munge "$SLURM_MUNGE_D"
   local cpus mem port dport
   cpus=$(nproc)
   mem=1000
   port=$(slurm_free_port)
   dport=$(slurm_free_port)
   while [[ $dport == "$port" ]]; do dport=$(slurm_free_port); done
-  sed -e "s#@D@#$SLURM_D#g" -e "s#@CPUS@#$cpus#g" -e "s#@MEM@#$mem#g" -e "s#@PORT@#$port#g" -e "s#@DPORT@#$dport#g" \
+  sed -e "s#@D@#$SLURM_D#g" -e "s#@MUNGE@#$SLURM_MUNGE_D#g" -e "s#@CPUS@#$cpus#g" -e "s#@MEM@#$mem#g" -e "s#@PORT@#$port#g" -e "s#@DPORT@#$dport#g" \
     "$SLURM_CLUSTER_IN" >"$SLURM_D/slurm.conf"
   export SLURM_CONF=$SLURM_D/slurm.conf
-  runuser -u munge -- /usr/sbin/munged --socket="$SLURM_D/munge/munge.socket" --pid-file="$SLURM_D/munge/munged.pid" \
-    --log-file="$SLURM_D/munge/munged.log" --seed-file="$SLURM_D/munge/munged.seed" ||
+  runuser -u munge -- "$SLURM_SBIN/munged" --socket="$SLURM_MUNGE_D/munge.socket" --pid-file="$SLURM_MUNGE_D/munged.pid" \
+    --log-file="$SLURM_MUNGE_D/munged.log" --seed-file="$SLURM_MUNGE_D/munged.seed" ||
     { echo "slurm_start: munged did not start" >&2; return 1; }
-  /usr/sbin/slurmctld -f "$SLURM_CONF" || { echo "slurm_start: slurmctld did not start" >&2; return 1; }
-  /usr/sbin/slurmd -f "$SLURM_CONF" -N localhost || { echo "slurm_start: slurmd did not start" >&2; return 1; }
+  "$SLURM_SBIN/slurmctld" -f "$SLURM_CONF" || { echo "slurm_start: slurmctld did not start" >&2; return 1; }
+  "$SLURM_SBIN/slurmd" -f "$SLURM_CONF" -N localhost || { echo "slurm_start: slurmd did not start" >&2; return 1; }
   local i state=""
   for i in $(seq 1 300); do # 60 s
     state=$(sinfo -h -o %T 2>/dev/null || true)
@@ -63,7 +68,7 @@ slurm_stop() {
       sleep 0.2
     done
   fi
-  for f in "$SLURM_D/slurmd.pid" "$SLURM_D/slurmctld.pid" "$SLURM_D/munge/munged.pid"; do
+  for f in "$SLURM_D/slurmd.pid" "$SLURM_D/slurmctld.pid" ${SLURM_MUNGE_D:+"$SLURM_MUNGE_D/munged.pid"}; do
     [[ -f $f ]] || continue
     pid=$(cat "$f" 2>/dev/null) || continue
     [[ -n $pid ]] && kill "$pid" 2>/dev/null && pids+=("$pid")
@@ -76,14 +81,17 @@ slurm_stop() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null; done
+  [[ -n $SLURM_MUNGE_D && -d $SLURM_MUNGE_D ]] && cp "$SLURM_MUNGE_D/munged.log" "$SLURM_D/log/" 2>/dev/null
+  [[ -n $SLURM_MUNGE_D ]] && rm -rf "$SLURM_MUNGE_D"
   SLURM_D=""
+  SLURM_MUNGE_D=""
   return 0
 }
 
 slurm_logs() {
   [[ -n $SLURM_D ]] || return 0
   local f
-  for f in "$SLURM_D"/log/*.log "$SLURM_D"/munge/munged.log; do
+  for f in "$SLURM_D"/log/*.log ${SLURM_MUNGE_D:+"$SLURM_MUNGE_D/munged.log"}; do
     [[ -f $f ]] || continue
     echo "---- $f (last 60 lines)"
     tail -n 60 "$f"
