@@ -6,7 +6,9 @@
 #   simulate test set ---+------------------------> map, prior multistart --+
 #
 # Usage: jobs/pipeline.sh [outdir]     (default out/slurm; run from anywhere, submit on the login node)
-# Environment (defaults are those of scripts/run-main.sh):
+# The stages and settings of the default experiment (share/experiments/default.opts) for its CNN; the
+# dense network and the prior-mean MAP run are left out (jobs/pipeline.sbatch runs all of it + report).
+# Environment:
 #   N_TRAIN (4000), N_TEST (500), N_MAP (32), EPOCHS (60), RANKS (2: ranks of the MPI stages)
 #   SIM_ARGS, SIM_TEST_ARGS, TRAIN_ARGS, PREDICT_ARGS, MAP_ARGS, MAP_NN_ARGS, EVAL_ARGS: invmap options
 #     of each stage (replace the defaults below; word-split)
