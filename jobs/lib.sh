@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Common part of invmap's SLURM jobs (sourced by jobs/*.sbatch; see docs/slurm.md).
 #
 # Each job script starts by finding this file (under SLURM the script runs from a copy in the spool

@@ -154,14 +154,15 @@ ok "submitted: reference training $ref, hpsearch array $arr + summary $sum, fail
 # ---- signal the chain's training job mid-run
 tr=$(id train)
 trlog=$P/logs/invmap-train-$tr.out
+epochs() { local n; n=$(grep -c '^epoch' "$trlog" 2>/dev/null) || true; echo "${n:-0}"; }
 t=$(($(date +%s) + 90))
-until [[ $(job_field "$tr" JobState) == RUNNING ]] && (($(grep -c '^epoch' "$trlog" 2>/dev/null) >= 2)); do
+until [[ $(job_field "$tr" JobState) == RUNNING ]] && (($(epochs) >= 2)); do
   (($(date +%s) < t)) || die "training job $tr did not start training within 90 s (state $(job_field "$tr" JobState), reason $(job_field "$tr" Reason))"
   grep -q "exit status" "$trlog" 2>/dev/null && die "training job $tr ended before it could be signalled"
   sleep 0.1
 done
 scancel --batch --signal=USR1 "$tr" || die "scancel --batch --signal=USR1 $tr failed"
-ok "training job $tr signalled (USR1 to the batch shell) at $(grep -c '^epoch' "$trlog") epochs"
+ok "training job $tr signalled (USR1 to the batch shell) at $(epochs) epochs"
 t=$(($(date +%s) + 60))
 until grep -q "requeueing job $tr" "$trlog" 2>/dev/null; do
   (($(date +%s) < t)) || die "training job $tr did not checkpoint and requeue within 60 s of the signal"
@@ -172,6 +173,7 @@ at=$(grep -oE "checkpoint .*cnn.h5.ckpt written at epoch [0-9]+(, batch [0-9]+)?
 ok "training job $tr wrote its checkpoint (${at##*written }), exited 75 and requeued itself"
 
 # ---- everything ends
+# shellcheck disable=SC2046
 wait_jobs 240 "the submitted jobs" $(awk '{print $2}' "$W/chain.ids") "$ref" "$arr" "$sum" "$bad" "$dep" "$pipe" "$bench"
 ok "all jobs left the queue"
 
@@ -204,7 +206,7 @@ grep -q "resumed" "$trlog" || die "the requeued training did not resume from its
 end=$(date -d "$(job_field "$tr" EndTime)" +%s)
 start=$(date -d "$(job_field "$(id predict)" StartTime)" +%s)
 ((start >= end)) || die "predict started at $(job_field "$(id predict)" StartTime), before training ended ($(job_field "$tr" EndTime))"
-[[ $(grep -c '^epoch' "$trlog") == "$EPOCHS_SIG" ]] || die "the interrupted + resumed training printed $(grep -c '^epoch' "$trlog") epochs, expected $EPOCHS_SIG"
+[[ $(epochs) == "$EPOCHS_SIG" ]] || die "the interrupted + resumed training printed $(epochs) epochs, expected $EPOCHS_SIG"
 "$PYTHON" - "$W/ref.h5" "$P/cnn.h5" <<'EOF' || die "the resumed training's model differs from the uninterrupted one"
 # every dataset bitwise (weights /params, /norm/*, the history's epochs, validation losses, rates)
 import sys, h5py, numpy as np

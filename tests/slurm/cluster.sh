@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A private one-node SLURM (munged, slurmctld, slurmd) on localhost, for tests/slurm_jobs.sh and for
 # trying jobs/ by hand. Source it, then:
 #   slurm_start DIR    start the daemons with scratch directory DIR (config: tests/slurm/slurm.conf.in,
@@ -47,8 +48,8 @@ slurm_start() {
     { echo "slurm_start: munged did not start" >&2; return 1; }
   "$SLURM_SBIN/slurmctld" -f "$SLURM_CONF" || { echo "slurm_start: slurmctld did not start" >&2; return 1; }
   "$SLURM_SBIN/slurmd" -f "$SLURM_CONF" -N localhost || { echo "slurm_start: slurmd did not start" >&2; return 1; }
-  local i state=""
-  for i in $(seq 1 300); do # 60 s
+  local state=""
+  for _ in $(seq 1 300); do # 60 s
     state=$(sinfo -h -o %T 2>/dev/null || true)
     [[ $state == idle ]] && return 0
     sleep 0.2
@@ -62,8 +63,7 @@ slurm_stop() {
   local f pid pids=()
   if [[ -n ${SLURM_CONF:-} && -f $SLURM_CONF ]]; then
     scancel --quiet --user=root 2>/dev/null || true # our private cluster's jobs only
-    local j
-    for j in $(seq 1 75); do # up to 15 s for the jobs to end
+    for _ in $(seq 1 75); do # up to 15 s for the jobs to end
       [[ -z $(squeue -h -o %i 2>/dev/null) ]] && break
       sleep 0.2
     done
@@ -73,14 +73,25 @@ slurm_stop() {
     pid=$(cat "$f" 2>/dev/null) || continue
     [[ -n $pid ]] && kill "$pid" 2>/dev/null && pids+=("$pid")
   done
-  local i
-  for i in $(seq 1 100); do # 10 s, then SIGKILL
+
+  for _ in $(seq 1 100); do # 10 s, then SIGKILL
     local alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     ((alive)) || break
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null; done
+  # job processes that outlived the daemons (a job that would not die): those with our SLURM_CONF and a job id
+  local conf=$SLURM_D/slurm.conf env
+  for f in /proc/[0-9]*/environ; do
+    env=$(tr '\0' '\n' <"$f" 2>/dev/null) || continue
+    if grep -qxF "SLURM_CONF=$conf" <<<"$env" && grep -q '^SLURM_JOB_ID=' <<<"$env"; then
+      pid=${f#/proc/}
+      pid=${pid%/environ}
+      echo "slurm_stop: killing leftover job process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80))" >&2
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
   [[ -n $SLURM_MUNGE_D && -d $SLURM_MUNGE_D ]] && cp "$SLURM_MUNGE_D/munged.log" "$SLURM_D/log/" 2>/dev/null
   [[ -n $SLURM_MUNGE_D ]] && rm -rf "$SLURM_MUNGE_D"
   SLURM_D=""
