@@ -71,6 +71,14 @@ PETSC_EXTERN PetscErrorCode InvMAPMinimize(InvMAP, PetscInt nb, const PetscInt i
 /* Results of the local problems after InvMAPSolve (arrays owned by InvMAP; any may be NULL) */
 PETSC_EXTERN PetscErrorCode InvMAPGetResults(InvMAP, PetscInt *n, const PetscReal **theta, const PetscReal **f, const PetscReal **cov,
                                              const PetscInt **nbest, const PetscInt **status);
+/* Interruption: after InvSolve, interrupted = a SIGTERM/SIGUSR1 (InvInterruptInstall) stopped the run before every
+   sample was finished (the samples in flight were finished; InvMAPWriteCheckpoint saves them), complete = -resume
+   found the output already complete (nothing was done). */
+PETSC_EXTERN PetscErrorCode InvMAPGetInterrupted(InvMAP, PetscBool *interrupted, PetscBool *complete);
+/* Local count n, global count N, and which local samples are finished (after InvMAPSolve) */
+PETSC_EXTERN PetscErrorCode InvMAPGetDone(InvMAP, PetscInt *n, PetscInt64 *N, const PetscBool **done);
+/* Collective: the finished samples and a /done mask, atomically, to <output>.partial, which -resume continues */
+PETSC_EXTERN PetscErrorCode InvMAPWriteCheckpoint(InvMAP);
 /* Failed forward solves on this rank: at start points, and later (in TAO's line searches) */
 PETSC_EXTERN PetscErrorCode InvMAPGetFailures(InvMAP, PetscInt64 *at_start, PetscInt64 *later);
 /* Counters on this rank: problem evaluations with gradient (one forward + one adjoint solve of that

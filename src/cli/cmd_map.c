@@ -1,4 +1,6 @@
-/* `invmap map`: MAP estimates with TSAdjoint + TAO and Laplace covariances for observed series. */
+/* `invmap map`: MAP estimates with TSAdjoint + TAO and Laplace covariances for observed series. On
+   SIGTERM/SIGUSR1 it finishes the samples in flight, saves them to <output>.partial and exits with 75;
+   -resume finishes the run. */
 #include "commands.h"
 #include <invmap/map.h>
 
@@ -9,6 +11,7 @@ PetscErrorCode InvCmdMap(int *status)
   char out[PETSC_MAX_PATH_LEN] = "map.h5";
 
   PetscFunctionBegin;
+  PetscCall(InvInterruptInstall());
   PetscCall(InvMAPCreate(PETSC_COMM_WORLD, &map));
   PetscCall(InvMAPSetFromOptions(map));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
@@ -18,11 +21,37 @@ PetscErrorCode InvCmdMap(int *status)
     PetscInt nl;
     PetscMPIInt size;
     const PetscInt *st;
+    PetscBool interrupted, complete;
     PetscCall(PetscOptionsGetString(NULL, NULL, "-o", out, sizeof(out), NULL));
     PetscCall(PetscOptionsGetBool(NULL, NULL, "-quiet", &quiet, NULL));
     PetscCall(InvMAPSetUp(map));
+    PetscCall(InvMAPGetInterrupted(map, NULL, &complete));
+    if (complete) {
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "map: %s is already complete; nothing to resume\n", out));
+      PetscCall(InvMAPDestroy(&map));
+      *status = 0;
+      PetscFunctionReturn(0);
+    }
     if (!quiet) PetscCall(InvMAPView(map, PETSC_VIEWER_STDOUT_WORLD));
     PetscCall(InvMAPSolve(map));
+    PetscCall(InvMAPGetInterrupted(map, &interrupted, NULL));
+    if (interrupted) {
+      PetscInt64 nd = 0, N;
+      const PetscBool *dn;
+      char partial[PETSC_MAX_PATH_LEN];
+      PetscCall(InvMAPWriteCheckpoint(map));
+      PetscCall(InvMAPGetDone(map, &nl, &N, &dn));
+      for (PetscInt i = 0; i < nl; i++) nd += dn[i] ? 1 : 0;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nd, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
+      PetscCall(InvPartialName(out, partial, sizeof(partial)));
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                            "map: interrupted by signal %d after %" PetscInt64_FMT " of %" PetscInt64_FMT
+                            " samples; state saved in %s; rerun with -resume to finish\n",
+                            InvInterruptSignal(), nd, N, partial));
+      PetscCall(InvMAPDestroy(&map));
+      *status = INV_EXIT_INTERRUPTED;
+      PetscFunctionReturn(0);
+    }
     PetscCall(InvMAPWrite(map, out));
     PetscCall(InvMAPGetResults(map, &nl, NULL, NULL, NULL, NULL, &st));
     PetscCall(InvMAPGetStats(map, &ne, &nf, &na, &secs));

@@ -25,6 +25,7 @@ PetscErrorCode InvMAPCreate(MPI_Comm comm, InvMAP *mapout)
   map->htype = INV_MAP_HESSIAN_GN;
   map->fd_h = 1e-5;
   map->same_tol = 1e-6;
+  map->progress = 10;
   *mapout = map;
   PetscFunctionReturn(0);
 }
@@ -77,6 +78,13 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
                                "Directory for the second-order adjoint's trajectory files (PETSc 3.18 needs the BASIC trajectory for "
                                "it; default /dev/shm, else PETSc's tmp)",
                                "", "", tmpdir, sizeof(tmpdir), NULL));
+  PetscCall(PetscOptionsBool("-resume", "Finish an interrupted run (<output>.partial, written on SIGTERM/SIGUSR1)", "", map->resume,
+                             &map->resume, NULL));
+  PetscCall(PetscOptionsReal("-map_progress", "Seconds between progress lines of rank 0 (negative: none)", "", map->progress,
+                             &map->progress, NULL));
+  PetscCall(PetscOptionsInt("-map_interrupt_after",
+                            "Testing: act as if SIGUSR1 arrived once a rank has finished this many samples (0: never)", "",
+                            map->interrupt_after, &map->interrupt_after, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress output", "", map->quiet, &map->quiet, NULL));
   PetscOptionsEnd();
   PetscCheck(map->nscreen >= 0 && map->nscreen <= 1000000, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_screen must be in [0, 1e6]");
@@ -88,6 +96,7 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCheck(map->fd_h > 0 && map->fd_h < 0.1, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_hessian_fd_h must be in (0, 0.1)");
   PetscCheck(map->same_tol >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_same_tol must be >= 0");
   PetscCheck(map->nmax >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n must be >= 0");
+  PetscCheck(map->interrupt_after >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_interrupt_after must be >= 0");
   if (map->fixed_rho || map->fixed_sigma) {
     PetscCheck(map->fixed_rho && map->fixed_sigma, map->comm, PETSC_ERR_ARG_WRONG, "Give both -noise_rho and -noise_sigma (or neither)");
     PetscCall(InvNoiseCheckParameters(map->rho, map->sigma));
@@ -145,6 +154,8 @@ PetscErrorCode InvMAPSetProblems(InvMAP map, PetscInt n, PetscInt nt, const Pets
   map->n = n;
   map->nt = nt;
   map->first = first;
+  map->N = n;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &map->N, 1, MPIU_INT64, MPI_SUM, map->comm));
   PetscCall(PetscMalloc1(nt, &map->t));
   PetscCall(PetscArraycpy(map->t, t, nt));
   PetscCall(PetscMalloc3(PetscMax(n, 1) * per, &map->d, PetscMax(n, 1) * 2, &map->noise, PetscMax(n, 1), &map->status));
@@ -169,9 +180,12 @@ PetscErrorCode InvMAPSetUp(InvMAP map)
   if (map->setup) PetscFunctionReturn(0);
   PetscCheck(map->input[0], map->comm, PETSC_ERR_ARG_WRONG,
              "Give the observed series with -i <file.h5> (e.g. the output of invmap simulate)");
+  PetscCall(InvMAPCheckOutput(map));
+  map->setup = PETSC_TRUE;
+  if (map->complete_already) PetscFunctionReturn(0);
   PetscCall(InvMAPReadInput(map));
   PetscCall(InvMAPCheckProblems(map));
-  map->setup = PETSC_TRUE;
+  if (map->resume) PetscCall(InvMAPReadCheckpoint(map));
   PetscFunctionReturn(0);
 }
 
@@ -231,6 +245,24 @@ PetscErrorCode InvMAPGetStats(InvMAP map, PetscInt64 *evals_grad, PetscInt64 *ev
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode InvMAPGetInterrupted(InvMAP map, PetscBool *interrupted, PetscBool *complete)
+{
+  PetscFunctionBegin;
+  if (interrupted) *interrupted = map->interrupted;
+  if (complete) *complete = map->complete_already;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPGetDone(InvMAP map, PetscInt *n, PetscInt64 *N, const PetscBool **done)
+{
+  PetscFunctionBegin;
+  PetscCheck(map->solved, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvMAPSolve() first");
+  if (n) *n = map->n;
+  if (N) *N = map->N;
+  if (done) *done = map->done;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvMAPGetFailures(InvMAP map, PetscInt64 *at_start, PetscInt64 *later)
 {
   PetscFunctionBegin;
@@ -259,6 +291,7 @@ PetscErrorCode InvMAPDestroy(InvMAP *mapp)
     PetscCall(PetscFree5(map->its, map->nfev, map->reason, map->nbest, map->nstart_ok));
   }
   PetscCall(PetscFree(map->task_evals));
+  PetscCall(PetscFree(map->done));
   PetscCall(InvPriorDestroy(&map->prior));
   PetscCall(InvModelDestroy(&map->model));
   PetscCall(PetscFree(map));

@@ -219,22 +219,17 @@ static PetscErrorCode InvMAPWriteReals(hid_t file, const char name[], PetscInt r
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPWrite(InvMAP map, const char name[])
+/* Every dataset and attribute of a MAP file (also of its resumable checkpoint) into an open file */
+PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
 {
-  char partial[PETSC_MAX_PATH_LEN], desc[256], *opts;
-  PetscBool exists;
-  hid_t file, root;
+  char desc[256], *opts;
+  hid_t root;
   const PetscInt np = map->model->nparam;
   hsize_t dims[3];
   PetscInt64 nfailed = 0, nstarts = map->nstarts + (map->start_mean ? 1 : 0) + (map->init ? 1 : 0), seed = map->seed;
   PetscReal secs = map->seconds;
 
   PetscFunctionBegin;
-  PetscCheck(map->solved, map->comm, PETSC_ERR_ORDER, "Call InvMAPSolve() before InvMAPWrite()");
-  PetscCall(InvFileExists(name, &exists));
-  PetscCheck(!exists || map->overwrite, map->comm, PETSC_ERR_FILE_WRITE, "Output file %s exists; pass -overwrite to replace it", name);
-  PetscCall(InvPartialName(name, partial, sizeof(partial)));
-  PetscCall(InvH5Create(map->comm, partial, &file));
   dims[0] = (hsize_t)map->N;
   dims[1] = (hsize_t)np;
   dims[2] = (hsize_t)np;
@@ -287,6 +282,23 @@ PetscErrorCode InvMAPWrite(InvMAP map, const char name[])
   PetscCall(InvH5WriteAttrString(root, "options", opts));
   PetscCall(PetscFree(opts));
   PetscCallHDF5(H5Gclose(root));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPWrite(InvMAP map, const char name[])
+{
+  char partial[PETSC_MAX_PATH_LEN];
+  PetscBool exists;
+  hid_t file;
+
+  PetscFunctionBegin;
+  PetscCheck(map->solved, map->comm, PETSC_ERR_ORDER, "Call InvMAPSolve() before InvMAPWrite()");
+  PetscCheck(!map->interrupted, map->comm, PETSC_ERR_ORDER, "The run was interrupted: InvMAPWriteCheckpoint(), not InvMAPWrite()");
+  PetscCall(InvFileExists(name, &exists));
+  PetscCheck(!exists || map->overwrite, map->comm, PETSC_ERR_FILE_WRITE, "Output file %s exists; pass -overwrite to replace it", name);
+  PetscCall(InvPartialName(name, partial, sizeof(partial)));
+  PetscCall(InvH5Create(map->comm, partial, &file));
+  PetscCall(InvMAPWriteContents(map, file));
   PetscCall(InvH5Close(&file));
   PetscCall(InvFileCommit(map->comm, name));
   PetscFunctionReturn(0);

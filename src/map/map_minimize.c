@@ -2,7 +2,9 @@
    when its objective callback needs J and the gradient it yields to a scheduler, which evaluates all
    waiting starts with one batched forward + adjoint solve and resumes them. Each start keeps TAO's own
    line search, quasi-Newton matrix and convergence test. With the default fixed-step integrator the
-   members of a batch do not interact, so results do not depend on the batching or the rank count. */
+   members of a batch do not interact, so results do not depend on the batching or the rank count.
+   When the run is interruptible (InvMAPSolve) and a signal has arrived, no new sample is handed out: the
+   starts in flight and the remaining starts of their samples finish; tasks never started get nfev = -1. */
 #include "mapimpl.h"
 #include <ucontext.h>
 
@@ -237,7 +239,8 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
   const PetscInt np = map->model->nparam, nw = PetscMin(map->batch, nb);
   InvMAPSched s;
   InvMAPWorker *w;
-  PetscInt next = 0, *wait, *pidx;
+  PetscInt next = 0, *wait, *pidx, *first, *left;
+  PetscBool stopped = PETSC_FALSE;
   PetscErrorCode err = 0;
 
   PetscFunctionBegin;
@@ -255,6 +258,12 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
   s.reason = reason;
   PetscCall(PetscCalloc1(nw, &w));
   PetscCall(PetscMalloc2(nw, &wait, nw, &pidx));
+  PetscCall(PetscMalloc2(nb, &first, nb, &left)); /* the tasks of a problem are consecutive: first task, tasks left */
+  for (PetscInt t = 0; t < nb; t++) {
+    first[t] = (t > 0 && idx[t] == idx[t - 1]) ? first[t - 1] : t;
+    left[t] = 0;
+    left[first[t]]++;
+  }
   for (PetscInt k = 0; k < nw; k++) PetscCall(InvMAPWorkerCreate(&s, &w[k]));
   for (;;) {
     PetscInt nwait = 0;
@@ -267,8 +276,10 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
             break;
           }
           w[k].state = W_IDLE;
+          if (--left[first[w[k].task]] == 0 && map->interruptible) PetscCall(InvMAPProblemFinished(map));
         }
-        if (next >= nb) break;
+        if (next < nb && next == first[next] && map->interruptible && InvInterruptSignal()) stopped = PETSC_TRUE;
+        if (next >= nb || stopped) break;
         w[k].task = next++;
         PetscCall(InvMAPWorkerResume(&s, &w[k]));
       }
@@ -290,9 +301,17 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
       PetscCall(InvMAPWorkerResume(&s, wk));
     }
   }
+  for (PetscInt t = next; t < nb; t++) { /* never started (interrupted) */
+    for (PetscInt j = 0; j < np; j++) x[t * np + j] = NAN;
+    f[t] = gnorm[t] = NAN;
+    its[t] = 0;
+    nfev[t] = -1;
+    reason[t] = 0;
+  }
   for (PetscInt k = 0; k < nw; k++) PetscCall(InvMAPWorkerDestroy(&w[k]));
   PetscCall(PetscFree(w));
   PetscCall(PetscFree2(wait, pidx));
+  PetscCall(PetscFree2(first, left));
   PetscCheck(!err, PETSC_COMM_SELF, err, "A MAP start failed (see the error above)");
   PetscFunctionReturn(0);
 }

@@ -42,6 +42,14 @@ struct _p_InvMAP {
   PetscInt64 fail_start, fail_later; /* failed forward solves at a start point / later (line searches) */
   PetscReal seconds;
   PetscInt64 *task_evals; /* member evaluations per local problem (wall-time attribution) */
+  /* interruption (SIGTERM/SIGUSR1) and -resume */
+  PetscBool resume, interruptible, interrupted, complete_already;
+  PetscBool *done;           /* local problems finished (this run or restored from the checkpoint) */
+  PetscInt interrupt_after;  /* test option: raise the interrupt once this rank has finished that many problems */
+  PetscReal progress;        /* seconds between progress lines (rank 0), < 0: none */
+  PetscInt64 nfinished;      /* problems finished by this rank's minimisation so far */
+  PetscInt ntodo;            /* problems this rank's minimisation has to finish */
+  PetscLogDouble t0, tprint; /* start of InvMAPSolve, time of the last progress line */
 };
 
 PETSC_INTERN PetscErrorCode InvMAPSetUpSolvers(InvMAP);
@@ -50,3 +58,8 @@ PETSC_INTERN PetscErrorCode InvMAPReadInput(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPCheckProblems(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPCreateTao(Tao *);
 PETSC_INTERN PetscErrorCode InvMAPSetUpSecondOrder(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPWriteContents(InvMAP, hid_t);
+PETSC_INTERN PetscErrorCode InvMAPCheckOutput(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPReadCheckpoint(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPProblemFinished(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPAllocResults(InvMAP);
