@@ -30,7 +30,7 @@
   "with row r's data and noise, NaN where the re-simulation failed), /landscape/theta0, /landscape/theta1 (the grid axes, "                \
   "default the prior's support), attributes row, parameter_names, theta_truth, J_truth, grid_argmin, box; with "                           \
   "-eval_landscape_zoom (default) the same in /landscape/zoom over the bounding box of the truth and the row's estimates "                 \
-  "padded by a quarter of its size (2-parameter models)"
+  "within 10% of the box of it, padded by a quarter of its size (2-parameter models)"
 
 typedef struct _p_InvEval *InvEval;
 

@@ -57,7 +57,7 @@ def fmt(v, spec=".3g"):
 
 def save(fig, out, name, written):
     path = os.path.join(out, name)
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     print(f"figures: wrote {path}")
     written.append(name)
@@ -66,7 +66,7 @@ def save(fig, out, name, written):
 def fig_scatter(truth, ev, out, written, captions):
     names, sets = ev["names"], ev["sets"]
     P = len(names)
-    fig, axes = plt.subplots(1, P, figsize=(5.2 * P, 5.2), squeeze=False)
+    fig, axes = plt.subplots(1, P, figsize=(6 * P, 5.6), squeeze=False)
     for j, ax in enumerate(axes[0]):
         lo, hi = np.inf, -np.inf
         for s in sets:
@@ -78,7 +78,7 @@ def fig_scatter(truth, ev, out, written, captions):
                    f"Median-APE = {fmt(sm.get('median_ape_' + names[j]))}")
             nn = s["kind"] == "NN"
             if s["marker"] in FILLED:
-                ax.scatter(x[ok], y[ok], s=20, marker=s["marker"], label=lab, alpha=0.45 if nn else 0.9, linewidths=0.9,
+                ax.scatter(x[ok], y[ok], s=20, marker=s["marker"], label=lab, alpha=0.5 if nn and n > 100 else 0.85, linewidths=1.0,
                            facecolors="none", edgecolors=s["color"], zorder=3 if nn else 4)
             else:
                 ax.scatter(x[ok], y[ok], s=45, marker=s["marker"], label=lab, alpha=0.9, linewidths=1.6, c=[s["color"]],
@@ -95,7 +95,7 @@ def fig_scatter(truth, ev, out, written, captions):
         ax.set_xlabel(f"true {names[j]} (dimensionless)")
         ax.set_ylabel(f"estimated {names[j]} (dimensionless)")
         ax.set_title(f"{names[j]}: estimate vs truth")
-        ax.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     fig.suptitle(f"Estimated vs true parameters on the test set ({os.path.basename(truth['file'])})")
     fig.tight_layout()
     save(fig, out, "scatter.png", written)
@@ -224,11 +224,11 @@ def fig_comparison(ev, out, written, captions):
                label=f"{s['label']} ({s['kind']}, n={s['summary'].get('n_valid', np.nan):.0f})")
         for xi, vi, g in zip(x, v, good):
             if g:
-                a1.text(xi, vi * 1.08, fmt(vi, ".2g"), ha="center", va="bottom", fontsize=7)
+                a1.text(xi, vi * 1.08, fmt(vi, ".2g"), ha="center", va="bottom", fontsize=7, rotation=90 if len(sets) > 3 else 0)
         top, bottom = max(top, np.max(v[good], initial=0)), min(bottom, np.min(v[good], initial=np.inf))
     a1.set_yscale("log")
     if top > 0:
-        a1.set_ylim(bottom / 4, top * 6)
+        a1.set_ylim(bottom / 4, top * (12 if len(sets) > 3 else 6))
     a1.set_xticks(np.arange(len(keys)))
     a1.set_xticklabels(groups)
     a1.set_ylabel("error (relative, log scale)")
@@ -291,6 +291,8 @@ def landscape_panel(fig, ax, grid, L, sets, title, mark_min):
         i0, i1 = np.unravel_index(np.nanargmin(J), J.shape)
         ax.plot(grid["theta0"][i0], grid["theta1"][i1], "s", ms=7, mfc="none", mec="r", mew=1.5, ls="none",
                 label=f"grid minimum (J = {J[i0, i1]:.4g})", zorder=4)
+    ax.set_xlim(grid["theta0"][0], grid["theta0"][-1])  # estimates outside the grid are clipped (they show on the full grid)
+    ax.set_ylim(grid["theta1"][0], grid["theta1"][-1])
     ax.set_xlabel(f"{L['names'][0]} (dimensionless)")
     ax.set_ylabel(f"{L['names'][1]} (dimensionless)")
     ax.set_title(title, fontsize=10)

@@ -1,7 +1,7 @@
 /* InvEval landscape (-eval_landscape <row>): the objective J of the "objective reached" metric (AR(1)-whitened
    misfit to the truth's data plus the prior term) on an n x n grid over the prior's support (or
    -eval_landscape_box) for one sample of a 2-parameter model, and on a second grid over a box around the truth
-   and the estimates of that sample (-eval_landscape_zoom). Grid points are numbered i0 * n + i1 and
+   and the estimates of that sample near it (-eval_landscape_zoom). Grid points are numbered i0 * n + i1 and
    integrated in batches of -eval_batch consecutive points distributed over the ranks (the InvBatchTS of the
    series metrics), so J does not depend on the rank count; the values are gathered and written by rank 0. */
 #include "evalimpl.h"
@@ -68,26 +68,24 @@ static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEv
   PetscFunctionReturn(0);
 }
 
-/* the zoom box: the bounding box of the truth and every estimate of the row, padded on each side by a quarter
-   of its extent (at least 1% of the full box), clipped to the full box */
+/* the zoom box: the bounding box of the truth and the row's estimates that lie within 10% of the full box of it
+   (failed fits far away show on the full grid), padded on each side by a quarter of its extent (at least 1% of
+   the full box), clipped to the full box */
 static void InvEvalZoomBox(InvEval e, InvEvalLandscape *L)
 {
   const PetscInt row = L->row;
+  const PetscReal *t = e->theta + 2 * row, w[2] = {L->full.box[1] - L->full.box[0], L->full.box[3] - L->full.box[2]};
+  PetscReal lo[2] = {t[0], t[1]}, hi[2] = {t[0], t[1]};
 
+  for (PetscInt k = 0; k < e->nest; k++) {
+    const PetscReal *v = e->est[k].theta + 2 * row;
+    if (row >= e->est[k].n || !(PetscAbsReal(v[0] - t[0]) <= 0.1 * w[0] && PetscAbsReal(v[1] - t[1]) <= 0.1 * w[1])) continue;
+    for (PetscInt j = 0; j < 2; j++) lo[j] = PetscMin(lo[j], v[j]), hi[j] = PetscMax(hi[j], v[j]);
+  }
   for (PetscInt j = 0; j < 2; j++) {
-    const PetscReal w = L->full.box[2 * j + 1] - L->full.box[2 * j];
-    PetscReal lo = e->theta[2 * row + j], hi = lo, pad;
-    for (PetscInt k = 0; k < e->nest; k++) {
-      PetscReal v;
-      if (row >= e->est[k].n) continue;
-      v = e->est[k].theta[2 * row + j];
-      if (PetscIsInfOrNanReal(v)) continue;
-      lo = PetscMin(lo, v);
-      hi = PetscMax(hi, v);
-    }
-    pad = PetscMax(0.25 * (hi - lo), 0.01 * w);
-    L->zoom.box[2 * j] = PetscMax(lo - pad, L->full.box[2 * j]);
-    L->zoom.box[2 * j + 1] = PetscMin(hi + pad, L->full.box[2 * j + 1]);
+    const PetscReal pad = PetscMax(0.25 * (hi[j] - lo[j]), 0.01 * w[j]);
+    L->zoom.box[2 * j] = PetscMax(lo[j] - pad, L->full.box[2 * j]);
+    L->zoom.box[2 * j + 1] = PetscMin(hi[j] + pad, L->full.box[2 * j + 1]);
   }
 }
 
