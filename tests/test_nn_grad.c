@@ -119,7 +119,7 @@ static PetscErrorCode TestKernel(const char *name, int type, int B, int L, int C
       invnn_dense_backward(dx, dw, db, k.r, k.x, k.w, B, C, OC);
       break;
     case 1:
-      invnn_conv1d_backward(dx, dw, db, dcol, k.r, k.col, k.w, B, L, C, OC, K, S, pad);
+      invnn_conv1d_backward(dx, dw, db, dcol, k.r, k.x, k.col, k.w, B, L, C, OC, K, S, pad);
       break;
     case 2:
       invnn_avgpool_backward(dx, k.r, B, L, C, P);
@@ -235,6 +235,11 @@ int main(int argc, char **argv)
   PetscCall(TestKernel("conv1d k3 s2 valid", 1, 3, 13, 2, 3, 3, 2, 0, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("conv1d k4 s1 pad2", 1, 2, 9, 3, 2, 4, 1, 2, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("conv1d k3 s3 pad1", 1, 2, 10, 1, 4, 3, 3, 1, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
+  /* the direct path (K * C <= 16, 8/16/32 filters): interior blocks of 4 positions, edges, padding */
+  PetscCall(TestKernel("conv1d direct k3 s2 8 filters", 1, 2, 21, 1, 8, 3, 2, 0, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
+  PetscCall(TestKernel("conv1d direct k3 s1 pad2 16 filters", 1, 2, 13, 2, 16, 3, 1, 2, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
+  PetscCall(TestKernel("conv1d direct k5 s2 pad1 32 filters", 1, 3, 17, 3, 32, 5, 2, 1, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
+  PetscCall(TestKernel("conv1d im2col k3 s2 8 filters (K C = 24)", 1, 2, 21, 8, 8, 3, 2, 1, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("avgpool 2 (odd length)", 2, 3, 9, 2, 0, 0, 0, 0, 2, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("avgpool 3", 2, 2, 12, 3, 0, 0, 0, 0, 3, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("dropout 0.3", 4, 2, 5, 3, 0, 0, 0, 0, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));

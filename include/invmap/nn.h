@@ -19,9 +19,10 @@ PETSC_EXTERN void invnn_dense_backward(float *din, float *dw, float *db, const f
 PETSC_EXTERN int invnn_conv1d_outlen(int L, int K, int S, int pad);
 PETSC_EXTERN void invnn_conv1d_forward(float *out, float *col, const float *in, const float *w, const float *b, int B, int L, int C, int OC,
                                        int K, int S, int pad);
-/* dcol (B * Lout, K * C) is a workspace */
-PETSC_EXTERN void invnn_conv1d_backward(float *din, float *dw, float *db, float *dcol, const float *dout, const float *col, const float *w,
-                                        int B, int L, int C, int OC, int K, int S, int pad);
+/* dcol (B * Lout, K * C) is a workspace; in and col are the forward's input and im2col workspace. Small
+   patches (K * C <= 16) with 8, 16 or 32 filters take a direct path that uses in and leaves col unused. */
+PETSC_EXTERN void invnn_conv1d_backward(float *din, float *dw, float *db, float *dcol, const float *dout, const float *in, const float *col,
+                                        const float *w, int B, int L, int C, int OC, int K, int S, int pad);
 /* average pooling with window P and stride P: out (B, L / P, C) */
 PETSC_EXTERN void invnn_avgpool_forward(float *out, const float *in, int B, int L, int C, int P);
 PETSC_EXTERN void invnn_avgpool_backward(float *din, const float *dout, int B, int L, int C, int P);

@@ -205,7 +205,7 @@ PetscErrorCode InvNetBackward(InvNet net, const float *in, const float *dout, in
         invnn_dense_backward(dx, L->dw, L->db, d, x, L->w, B, L->in_ch, L->out_ch);
         break;
       case INV_LAYER_CONV:
-        invnn_conv1d_backward(dx, L->dw, L->db, net->dcol, d, L->col, L->w, B, L->in_len, L->in_ch, L->out_ch, L->k, L->s, L->pad);
+        invnn_conv1d_backward(dx, L->dw, L->db, net->dcol, d, x, L->col, L->w, B, L->in_len, L->in_ch, L->out_ch, L->k, L->s, L->pad);
         break;
       case INV_LAYER_POOL:
         if (dx) invnn_avgpool_backward(dx, d, B, L->in_len, L->in_ch, L->k);
