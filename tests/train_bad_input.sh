@@ -13,6 +13,20 @@ $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/m.h5 -train_epochs 2 -nn_dense 16 
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode csv -a $W/short.h5 -dataset /u -rows 4 -b $W/short.csv || exit 1
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode csv -a $W/nan.h5 -dataset /u -rows 40 -b $W/nan.csv || exit 1
 echo "keep me" > $W/out.h5
+# a model whose stored architecture is another one than its parameters' (wider dense layer), a model for
+# series of 100 values, a training set without /theta, and NaN in /theta
+cp $W/m.h5 $W/otherarch.h5
+$PYTHON - $W/otherarch.h5 <<'PY' || exit 1
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r+")
+d = f.attrs["nn_dense"].copy(); d[0] = 64
+f.attrs["nn_dense"] = d
+PY
+$MPIEXEC -n 2 $INVMAP train -i $W/short.h5 -o $W/m100.h5 -train_epochs 1 -nn_dense 16 -quiet || exit 1
+cp $W/tr.h5 $W/notheta.h5
+$PYTHON -c "import h5py, sys; del h5py.File(sys.argv[1], 'r+')['theta']" $W/notheta.h5 || exit 1
+cp $W/tr.h5 $W/nantheta.h5
+$MPIEXEC -n 1 $TESTBIN/nn_tool -mode poke -a $W/nantheta.h5 -dataset /theta -row 11 -col 1 -value inf || exit 1
 
 # expect_error "<regex the message must match>" command...
 expect_error() {
@@ -34,6 +48,20 @@ expect_error() {
     echo "FAIL: existing output overwritten by: $*"
     fail=1
     echo "keep me" > $W/out.h5
+# a model whose stored architecture is another one than its parameters' (wider dense layer), a model for
+# series of 100 values, a training set without /theta, and NaN in /theta
+cp $W/m.h5 $W/otherarch.h5
+$PYTHON - $W/otherarch.h5 <<'PY' || exit 1
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r+")
+d = f.attrs["nn_dense"].copy(); d[0] = 64
+f.attrs["nn_dense"] = d
+PY
+$MPIEXEC -n 2 $INVMAP train -i $W/short.h5 -o $W/m100.h5 -train_epochs 1 -nn_dense 16 -quiet || exit 1
+cp $W/tr.h5 $W/notheta.h5
+$PYTHON -c "import h5py, sys; del h5py.File(sys.argv[1], 'r+')['theta']" $W/notheta.h5 || exit 1
+cp $W/tr.h5 $W/nantheta.h5
+$MPIEXEC -n 1 $TESTBIN/nn_tool -mode poke -a $W/nantheta.h5 -dataset /theta -row 11 -col 1 -value inf || exit 1
   fi
 }
 T="$MPIEXEC -n 2 $INVMAP train -quiet -o $W/out.h5"
@@ -58,6 +86,22 @@ expect_error "Non-finite value .* row 37" $T -i $W/nan.h5
 # checkpoint of another architecture
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/ck.h5 -train_epochs 1 -nn_dense 16 -quiet -train_interrupt_after 1 > /dev/null 2>&1
 expect_error "another architecture" $T -i $W/tr.h5 -train_checkpoint $W/ck.h5.ckpt -resume -nn_dense 32
+# streaming options and the memory budget
+expect_error "train_memory_mb -1.? must be positive" $T -i $W/tr.h5 -train_memory_mb -1
+expect_error "train_stream_chunk -5 .*>= 0" $T -i $W/tr.h5 -train_stream_chunk -5
+expect_error "train_stream|maybe" $T -i $W/tr.h5 -train_stream maybe
+expect_error "too small to stream" $T -i $W/tr.h5 -train_stream yes -train_memory_mb 0.001
+expect_error "Non-finite value .* row 37" $T -i $W/nan.h5 -train_stream yes -train_memory_mb 0.2
+# missing /theta, non-finite parameters
+expect_error "Dataset /theta .* is missing" $T -i $W/notheta.h5
+expect_error "Non-finite value .* /theta .* row 11" $T -i $W/nantheta.h5
+expect_error "Non-finite value .* /theta .* row 11" $T -i $W/nantheta.h5 -train_stream yes -train_memory_mb 0.2
+# predict: a model of another architecture than its parameters, models for other series, ensembles that do not fit
+expect_error "another architecture" $P -model $W/otherarch.h5 -i $W/tr.h5
+expect_error "series of length 200, but the model .* expects 100" $P -model $W/m100.h5 -i $W/tr.h5
+expect_error "Ensemble members differ" $P -model $W/m.h5,$W/m100.h5 -i $W/tr.h5
+expect_error "predict_batch 0 must be positive" $P -model $W/m.h5 -i $W/tr.h5 -predict_batch 0
+expect_error "predict_data x: use d or u" $P -model $W/m.h5 -i $W/tr.h5 -predict_data x
 # predict: model file that is not a model, series of the wrong length (HDF5 and CSV), NaN, missing dataset
 expect_error "not an invmap model file" $P -model $W/tr.h5 -i $W/tr.h5
 expect_error "series of length 100, but the model .* expects 200" $P -model $W/m.h5 -i $W/short.h5

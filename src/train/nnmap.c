@@ -46,9 +46,14 @@ PetscErrorCode InvNNMapLoad(MPI_Comm comm, const char name[], int maxbatch, InvN
   map->ntargets = spec.out_dim;
   PetscCall(InvNetCreate(&spec, maxbatch, &map->net));
   PetscCall(InvH5GetDims(file, "/params", &r, dims));
-  PetscCheck(r == 1 && dims[0] == (hsize_t)map->net->nparams, comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: /params has %llu values but its architecture (%s...) needs %zu: the file is inconsistent", name,
-             (unsigned long long)dims[0], map->targets, map->net->nparams);
+  if (r != 1 || dims[0] != (hsize_t)map->net->nparams) {
+    char arch[1024];
+    PetscCall(InvNetSpecString(&spec, arch, sizeof(arch)));
+    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED,
+            "%s: /params has %llu values but the architecture it describes (%s) needs %zu: the parameters come from another "
+            "architecture (file edited or mixed up); retrain or use the matching model file",
+            name, (unsigned long long)dims[0], arch, map->net->nparams);
+  }
   PetscCall(InvH5ReadAll(file, "/params", H5T_NATIVE_FLOAT, map->net->params));
   PetscCall(InvFeatRead(comm, file, map->ntargets, &map->feat));
   PetscCheck(map->feat->len == spec.in_len && map->feat->ch == spec.in_ch, comm, PETSC_ERR_FILE_UNEXPECTED,
