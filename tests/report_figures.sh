@@ -89,9 +89,15 @@ bad "unknown label" "no estimate set labelled 'cnn'" --truth test.h5 --eval eval
 bad "estimates of another set" "was made from pred.h5" --truth test.h5 --eval eval.h5 --labels nn --estimates map.h5
 bad "missing model" "--models nope.h5 does not exist" --truth test.h5 --eval eval.h5 --models nope.h5
 $PYTHON - <<'PY'
-import h5py
+import shutil, h5py
 with h5py.File("badhist.h5", "w") as f:
     f["history"] = [[1.0, 2.0]]
+shutil.copy("eval.h5", "badeval.h5")
+with h5py.File("badeval.h5", "a") as f:
+    s = f["series/nn"][:5]
+    del f["series/nn"]
+    f["series/nn"] = s
 PY
+bad "malformed /series" "/series/nn has shape \\(5, 200\\)" --truth test.h5 --eval badeval.h5
 bad "malformed /history" "badhist.h5: /history must be" --truth test.h5 --eval eval.h5 --models badhist.h5
 finish

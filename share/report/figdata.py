@@ -92,11 +92,16 @@ def read_eval(path, want_labels=None):
             s["kind"] = "NN" if s["dataset"] == "/theta_pred" else ("MAP" if s["dataset"] == "/theta_map" else "estimate")
             s["theta"] = _need(f, f"/{lb}/theta", "--eval", 2)[...]
             s["ape"] = _need(f, f"/{lb}/ape", "--eval", 2)[...]
+            n = s["theta"].shape[0]
             for k in ("rel_err", "sq_bias", "cmse", "objective", "sim_status"):
                 s[k] = f[f"/{lb}/{k}"][...] if f"/{lb}/{k}" in f else None
+                if s[k] is not None and s[k].shape != (n,):
+                    raise InputError(f"--eval {path}: /{lb}/{k} has shape {s[k].shape}, /{lb}/theta has {n} rows")
             s["series"] = f[f"/series/{lb}"][...] if f"/series/{lb}" in f else None
             if s["series"] is not None:
-                s["series"] = s["series"].reshape(s["series"].shape[0], -1)
+                if s["series"].ndim < 2 or s["series"].shape[0] != n:
+                    raise InputError(f"--eval {path}: /series/{lb} has shape {s['series'].shape}, /{lb}/theta has {n} rows")
+                s["series"] = s["series"].reshape(n, -1)
                 r0 = int(f[f"/series/{lb}"].attrs.get("truth_rows", [0])[0])
                 s["series_rows"] = np.arange(r0, r0 + s["series"].shape[0])
             sets.append(s)

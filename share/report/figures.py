@@ -13,8 +13,8 @@ writes into DIR
                        (median) and worst sample of each set by series MSE (needs invmap evaluate -eval_save_series)
   training.png         train and validation loss per epoch of each model file with /history (log scale)
   comparison.png       Median-APE per parameter and seconds per estimate of each set (log scales)
-  landscape.png        log10 of the MAP objective over the prior box for one sample with the truth and each set's
-                       estimate marked (needs invmap evaluate -eval_landscape)
+  landscape.png        log10 of the MAP objective of one sample over the prior box and over the zoom box around the
+                       truth, with the truth and each set's estimate marked (needs invmap evaluate -eval_landscape)
   figures.md           a markdown fragment: one ![caption](file.png) per written figure
 and prints one line per written file. Optional inputs that are absent (series, landscape, /history) skip their
 figure with a printed note; a missing or malformed input file is an error (exit status 2).
@@ -39,6 +39,7 @@ import figdata  # noqa: E402
 MARKERS = {"NN": ["o", "s", "^", "v"], "MAP": ["x", "+", "1", "2"], "estimate": ["D", "*", "p", "h"]}
 DPI = 120
 FILLED = "osv^Dph*"
+UNIT = [""]  # units of the parameters: " (dimensionless)" for FitzHugh-Nagumo, unknown for other models
 
 
 def style(sets):
@@ -92,8 +93,8 @@ def fig_scatter(truth, ev, out, written, captions):
             ax.set_ylim(lo - pad, hi + pad)
         ax.set_aspect("equal")
         ax.grid(alpha=0.3)
-        ax.set_xlabel(f"true {names[j]} (dimensionless)")
-        ax.set_ylabel(f"estimated {names[j]} (dimensionless)")
+        ax.set_xlabel(f"true {names[j]}{UNIT[0]}")
+        ax.set_ylabel(f"estimated {names[j]}{UNIT[0]}")
         ax.set_title(f"{names[j]}: estimate vs truth")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     fig.suptitle(f"Estimated vs true parameters on the test set ({os.path.basename(truth['file'])})")
@@ -130,6 +131,9 @@ def fig_series(truth, ev, out, written, captions):
         u = figdata.truth_rows(truth["file"], "/u", rows)
         d = figdata.truth_rows(truth["file"], "/d", rows) if truth["has_d"] else None
         t = truth["t"]
+        if s["series"].shape[1] % t.size or u.shape[1] != s["series"].shape[1]:
+            raise figdata.InputError(f"--eval {ev['file']}: /series/{s['label']} has {s['series'].shape[1]} values per row, the "
+                                     f"truth {truth['file']} {u.shape[1]} ({t.size} times)")
         fig, axes = plt.subplots(len(cases), 1, figsize=(12, 2.9 * len(cases)), sharex=True, squeeze=False)
         for k, ((case, r), ax) in enumerate(zip(cases, axes[:, 0])):
             sim = s["series"][r]
@@ -264,16 +268,17 @@ def fig_comparison(ev, out, written, captions):
     fig.suptitle("NN vs MAP: error and cost per estimate set")
     fig.tight_layout()
     save(fig, out, "comparison.png", written)
-    parts = [f"{s['label']} {fmt(s['summary'].get('median_rel_err'))} at {fmt(c)} s" for s, c in zip(sets, cost)]
+    parts = [f"{s['label']} {fmt(s['summary'].get('median_rel_err'))} in {fmt(c)} s" for s, c in zip(sets, cost)]
     captions["comparison.png"] = ("Median-APE per parameter and median relative error (left) and wall-clock seconds per "
-                                  f"estimate (right, log scales) of each estimate set: {'; '.join(parts)}.")
+                                  f"estimate (right, log scales) of each estimate set; median relative error and cost: {'; '.join(parts)}.")
 
 
 def landscape_panel(fig, ax, grid, L, sets, title, mark_min):
     """log10 J filled contours of one grid with the truth, each set's estimate and the grid minimum marked."""
     J = grid["J"]
     lj = np.log10(np.where(np.isfinite(J) & (J > 0), J, np.nan))
-    levels = MaxNLocator(nbins=24).tick_values(np.nanmin(lj), np.nanmax(lj))
+    lo, hi = np.nanmin(lj), np.nanmax(lj)
+    levels = MaxNLocator(nbins=24).tick_values(lo, hi if hi > lo + 1e-9 else lo + 1)
     cs = ax.contourf(grid["theta0"], grid["theta1"], lj.T, levels=levels, cmap="viridis")
     ax.contour(grid["theta0"], grid["theta1"], lj.T, levels=levels[::3], colors="w", linewidths=0.4, alpha=0.5)
     fig.colorbar(cs, ax=ax).set_label(r"$\log_{10} J(\theta)$")
@@ -293,8 +298,8 @@ def landscape_panel(fig, ax, grid, L, sets, title, mark_min):
                 label=f"grid minimum (J = {J[i0, i1]:.4g})", zorder=4)
     ax.set_xlim(grid["theta0"][0], grid["theta0"][-1])  # estimates outside the grid are clipped (they show on the full grid)
     ax.set_ylim(grid["theta1"][0], grid["theta1"][-1])
-    ax.set_xlabel(f"{L['names'][0]} (dimensionless)")
-    ax.set_ylabel(f"{L['names'][1]} (dimensionless)")
+    ax.set_xlabel(f"{L['names'][0]}{UNIT[0]}")
+    ax.set_ylabel(f"{L['names'][1]}{UNIT[0]}")
     ax.set_title(title, fontsize=10)
 
 
@@ -305,6 +310,12 @@ def fig_landscape(truth, ev, out, written, captions):
         return
     Z = L["zoom"]
     n = L["J"].shape[0]
+    if not (np.isfinite(L["J"]) & (L["J"] > 0)).any():
+        print(f"figures: note: /landscape/J of {ev['file']} has no finite positive value (every re-simulation failed): "
+              "landscape.png skipped")
+        return
+    if Z is not None and not (np.isfinite(Z["J"]) & (Z["J"] > 0)).any():
+        Z = None
     fig, axes = plt.subplots(1, 2 if Z is not None else 1, figsize=(15, 6.4) if Z is not None else (8, 6.4), squeeze=False)
     box = (L["theta0"][0], L["theta0"][-1], L["theta1"][0], L["theta1"][-1])
     prior = truth["prior_lower"] is not None and truth["prior_upper"] is not None and np.allclose(
@@ -359,6 +370,7 @@ def main():
                 raise figdata.InputError(f"--models {fn} does not exist")
         os.makedirs(a.out, exist_ok=True)
         style(ev["sets"])
+        UNIT[0] = " (dimensionless)" if truth["model"] == "fhn" else ""
         written, captions = [], {}
         fig_scatter(truth, ev, a.out, written, captions)
         fig_series(truth, ev, a.out, written, captions)
@@ -368,6 +380,9 @@ def main():
         write_markdown(a.out, written, captions)
     except figdata.InputError as err:
         print(f"figures.py: error: {err}", file=sys.stderr)
+        return 2
+    except (KeyError, ValueError, IndexError, OSError) as err:  # content the checks above did not foresee
+        print(f"figures.py: error: malformed input ({type(err).__name__}: {err})", file=sys.stderr)
         return 2
     return 0
 
