@@ -190,7 +190,7 @@ def fig_training(models, out, written, captions):
         ax.grid(alpha=0.3, which="both")
         secs = h.get("elapsed_seconds")
         rate = h.get("samples_per_second")
-        extra = f", {secs[-1]:.1f} s" if secs is not None else ""
+        extra = f", {secs[-1]:.3g} s" if secs is not None else ""
         extra += f", {np.nanmedian(rate):.0f} samples/s" if rate is not None else ""
         ax.set_title(f"{os.path.basename(fn)}: {ep.size} epochs{extra}", fontsize=10)
         if "learning_rate" in h:
