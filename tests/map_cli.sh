@@ -56,6 +56,28 @@ $MPIEXEC -n 1 $INVMAP map -help > $W/help 2>&1
 for o in -map_tao_type -map_tao_gatol -map_ts_type -map_ts_dt -map_starts -map_hessian -map_init -noise_rho -map_soa_tmpdir; do
   grep -q -- "$o" $W/help || { echo "FAIL: -help does not list $o"; fail=1; }
 done
+# bad rows in the input file (NaN/Inf series, sigma <= 0, |rho| >= 1, a failed simulation) are flagged, none lost
+/usr/bin/python3 - "$W/obs.h5" "$W/bad.h5" << 'EOF2' || exit 1
+import shutil, sys, h5py, numpy as np
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    d, nz, st = f["d"][...], f["noise"][...], f["status"][...]
+    d[3, 10] = np.nan; d[4, 0] = np.inf; nz[5, 1] = -0.1; nz[6, 0] = 1.0; st[7] = 2
+    f["d"][...], f["noise"][...], f["status"][...] = d, nz, st
+EOF2
+$MPIEXEC -n 2 $INVMAP map -i $W/bad.h5 -o $W/bad_map.h5 -map_starts 0 -quiet > $W/log 2>&1 || { echo "FAIL: map on bad rows"; cat $W/log; fail=1; }
+/usr/bin/python3 - "$W/bad_map.h5" << 'EOF2' || { echo "FAIL: bad rows not flagged as expected"; fail=1; }
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    st, th, J = f["status"][...], f["theta_map"][...], f["objective"][...]
+expect = np.zeros(16, int); expect[[3, 4, 7]] = 1; expect[[5, 6]] = 2
+print("status of the bad-row file:", st.tolist())
+assert st.shape == (16,) and (st == expect).all()
+assert np.isnan(th[st != 0]).all() and np.isfinite(J[st == 0]).all()
+EOF2
+grep -q "3 series are unusable" $W/log && grep -q "2 samples have invalid AR(1) noise" $W/log || { echo "FAIL: bad-row warnings"; cat $W/log; fail=1; }
+# -map_init of the wrong shape
+/usr/bin/python3 -c "import h5py, numpy as np; h5py.File('$W/init.h5', 'w')['theta_init'] = np.zeros((3, 2))" || exit 1
 # errors
 expect_error() {
   local pattern="$1"
@@ -74,5 +96,6 @@ expect_error "Give the observed series with -i" $MPIEXEC -n 1 $INVMAP map -o $W/
 expect_error "zero b weight" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_rk_type 5dp -quiet
 expect_error "soa needs -map_ts_type rk" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_type cn -map_hessian soa -quiet
 expect_error "has none of /theta_init" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/obs.h5 -quiet
+expect_error "theta_init has shape \(3, 2\); need \(N >= 16, 2\)" $MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/init.h5 -quiet
 [ -e $W/m4.h5 ] && { echo "FAIL: output written despite errors"; fail=1; }
 exit $fail

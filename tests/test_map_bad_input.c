@@ -1,4 +1,4 @@
-/* Bad input to invmap map: NaN series, sigma <= 0, |rho| >= 1 are flagged per sample; a forward solve
+/* Bad input to invmap map: NaN/Inf series, sigma <= 0 or NaN, |rho| >= 1 are flagged per sample; a forward solve
    that fails during the line search (a model whose right-hand side is NaN in part of the prior box) is
    handled; starts that all fail flag the sample; malformed files give clear errors. */
 #include "test_map_common.h"
@@ -31,10 +31,12 @@ static PetscErrorCode FlaggedSamples(void)
   InvModel model;
   InvPrior prior;
   PetscReal *t, *theta, *d, *noise;
-  const PetscInt n = 5, nt = 200;
+  const PetscInt n = 9, nt = 200;
   PetscInt nl;
   const PetscInt *status;
   const PetscReal *x, *f;
+  const PetscInt expect[9] = {INV_MAP_OK,        INV_MAP_BAD_DATA,  INV_MAP_BAD_NOISE, INV_MAP_BAD_NOISE, INV_MAP_OK,
+                              INV_MAP_BAD_NOISE, INV_MAP_BAD_NOISE, INV_MAP_BAD_DATA,  INV_MAP_BAD_NOISE};
 
   PetscFunctionBegin;
   PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
@@ -42,18 +44,24 @@ static PetscErrorCode FlaggedSamples(void)
   PetscCall(InvMAPGetModel(map, &model));
   PetscCall(InvMAPGetPrior(map, &prior));
   PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 3, 0.8, 0.07, &t, &theta, &d, &noise));
-  d[1 * nt + 17] = NAN; /* problem 1: NaN in the series */
-  noise[2 * 2 + 1] = 0; /* problem 2: sigma = 0 */
-  noise[2 * 3] = 1.0;   /* problem 3: rho = 1 */
+  d[1 * nt + 17] = NAN;     /* problem 1: NaN in the series */
+  noise[2 * 2 + 1] = 0;     /* problem 2: sigma = 0 */
+  noise[2 * 3] = 1.0;       /* problem 3: rho = 1 */
+  noise[2 * 5 + 1] = -0.07; /* problem 5: sigma < 0 */
+  noise[2 * 6] = -1.5;      /* problem 6: rho < -1 */
+  d[7 * nt] = INFINITY;     /* problem 7: Inf in the series */
+  noise[2 * 8 + 1] = NAN;   /* problem 8: sigma NaN */
   PetscCall(InvMAPSetProblems(map, n, nt, t, d, noise, NULL, 0));
   PetscCall(InvMAPSolve(map));
   PetscCall(InvMAPGetResults(map, &nl, &x, &f, NULL, NULL, &status));
-  PetscCheck(status[0] == INV_MAP_OK && status[4] == INV_MAP_OK, PETSC_COMM_SELF, PETSC_ERR_PLIB, "good samples not fitted");
-  PetscCheck(status[1] == INV_MAP_BAD_DATA && status[2] == INV_MAP_BAD_NOISE && status[3] == INV_MAP_BAD_NOISE, PETSC_COMM_SELF,
-             PETSC_ERR_PLIB, "bad samples not flagged: %d %d %d", (int)status[1], (int)status[2], (int)status[3]);
-  PetscCheck(PetscIsNanReal(x[2]) && PetscIsNanReal(f[1]) && !PetscIsInfOrNanReal(f[0]), PETSC_COMM_SELF, PETSC_ERR_PLIB, "wrong outputs");
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "flagged: status %d %d %d %d %d\n", (int)status[0], (int)status[1], (int)status[2], (int)status[3],
-                        (int)status[4]));
+  PetscCheck(nl == n, PETSC_COMM_SELF, PETSC_ERR_PLIB, "samples lost");
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "sample %d: status %d (%s)\n", (int)i, (int)status[i], InvMAPStatusNames[status[i]]));
+    PetscCheck(status[i] == expect[i], PETSC_COMM_SELF, PETSC_ERR_PLIB, "sample %d: status %d, expected %d", (int)i, (int)status[i],
+               (int)expect[i]);
+    PetscCheck(status[i] == INV_MAP_OK ? !PetscIsInfOrNanReal(f[i]) : (PetscIsNanReal(x[2 * i]) && PetscIsNanReal(f[i])), PETSC_COMM_SELF,
+               PETSC_ERR_PLIB, "sample %d: wrong outputs for its status", (int)i);
+  }
   PetscCall(PetscFree(t));
   PetscCall(PetscFree(theta));
   PetscCall(PetscFree(d));
