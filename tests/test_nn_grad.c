@@ -242,6 +242,9 @@ int main(int argc, char **argv)
   PetscCall(TestKernel("conv1d im2col k3 s2 8 filters (K C = 24)", 1, 2, 21, 8, 8, 3, 2, 1, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("avgpool 2 (odd length)", 2, 3, 9, 2, 0, 0, 0, 0, 2, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("avgpool 3", 2, 2, 12, 3, 0, 0, 0, 0, 3, INV_ACT_IDENTITY, 1e-2, 1e-3));
+  PetscCall(TestKernel("avgpool 2, 8 channels (odd length)", 2, 2, 11, 8, 0, 0, 0, 0, 2, INV_ACT_IDENTITY, 1e-2, 1e-3));
+  PetscCall(TestKernel("avgpool 3, 16 channels", 2, 2, 12, 16, 0, 0, 0, 0, 3, INV_ACT_IDENTITY, 1e-2, 1e-3));
+  PetscCall(TestKernel("avgpool 2, 32 channels", 2, 1, 9, 32, 0, 0, 0, 0, 2, INV_ACT_IDENTITY, 1e-2, 1e-3));
   PetscCall(TestKernel("dropout 0.3", 4, 2, 5, 3, 0, 0, 0, 0, 0, INV_ACT_IDENTITY, 1e-2, 1e-3));
   for (int a = INV_ACT_IDENTITY; a <= INV_ACT_SIGMOID; a++) {
     char name[64];

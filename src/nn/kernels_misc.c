@@ -11,11 +11,58 @@
 
 const char *const InvActTypes[] = {"identity", "relu", "swish", "gelu", "tanh", "sigmoid", "InvActType", "INV_ACT_", NULL};
 
+/* the channel loops are short (8 to 32): with the channel count a compile-time constant they become one or
+   two vector operations without loop overhead per position */
+#define AVGPOOL(CN)                                                                                                                        \
+  static void avgpool_fwd_##CN(float *restrict out, const float *restrict in, int B, int L, int P)                                         \
+  {                                                                                                                                        \
+    int Lo = L / P;                                                                                                                        \
+    float sc = 1.0f / (float)P;                                                                                                            \
+    for (int i = 0; i < B; i++)                                                                                                            \
+      for (int j = 0; j < Lo; j++) {                                                                                                       \
+        float *restrict o = out + ((size_t)i * Lo + j) * CN;                                                                               \
+        const float *restrict x = in + ((size_t)i * L + (size_t)j * P) * CN;                                                               \
+        float acc[CN];                                                                                                                     \
+        for (int c = 0; c < CN; c++) acc[c] = x[c];                                                                                        \
+        for (int p = 1; p < P; p++)                                                                                                        \
+          for (int c = 0; c < CN; c++) acc[c] += x[p * CN + c];                                                                            \
+        for (int c = 0; c < CN; c++) o[c] = sc * acc[c];                                                                                   \
+      }                                                                                                                                    \
+  }                                                                                                                                        \
+  static void avgpool_bwd_##CN(float *restrict din, const float *restrict dout, int B, int L, int P)                                       \
+  {                                                                                                                                        \
+    int Lo = L / P;                                                                                                                        \
+    float sc = 1.0f / (float)P;                                                                                                            \
+    for (int i = 0; i < B; i++) {                                                                                                          \
+      float *restrict x = din + (size_t)i * L * CN;                                                                                        \
+      const float *restrict o = dout + (size_t)i * Lo * CN;                                                                                \
+      for (int j = 0; j < Lo; j++)                                                                                                         \
+        for (int p = 0; p < P; p++)                                                                                                        \
+          for (int c = 0; c < CN; c++) x[((size_t)j * P + p) * CN + c] = sc * o[(size_t)j * CN + c];                                       \
+      for (int k = Lo * P * CN; k < L * CN; k++) x[k] = 0;                                                                                 \
+    }                                                                                                                                      \
+  }
+AVGPOOL(8)
+AVGPOOL(16)
+AVGPOOL(32)
+
 void invnn_avgpool_forward(float *restrict out, const float *restrict in, int B, int L, int C, int P)
 {
   int Lo = L / P;
   float sc = 1.0f / (float)P;
 
+  if (C == 8) {
+    avgpool_fwd_8(out, in, B, L, P);
+    return;
+  }
+  if (C == 16) {
+    avgpool_fwd_16(out, in, B, L, P);
+    return;
+  }
+  if (C == 32) {
+    avgpool_fwd_32(out, in, B, L, P);
+    return;
+  }
   for (int i = 0; i < B; i++)
     for (int j = 0; j < Lo; j++) {
       float *restrict o = out + ((size_t)i * Lo + j) * C;
@@ -34,6 +81,18 @@ void invnn_avgpool_backward(float *restrict din, const float *restrict dout, int
   int Lo = L / P;
   float sc = 1.0f / (float)P;
 
+  if (C == 8) {
+    avgpool_bwd_8(din, dout, B, L, P);
+    return;
+  }
+  if (C == 16) {
+    avgpool_bwd_16(din, dout, B, L, P);
+    return;
+  }
+  if (C == 32) {
+    avgpool_bwd_32(din, dout, B, L, P);
+    return;
+  }
   for (int i = 0; i < B; i++) {
     float *restrict x = din + (size_t)i * L * C;
     const float *restrict o = dout + (size_t)i * Lo * C;
