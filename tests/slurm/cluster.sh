@@ -2,7 +2,8 @@
 # A private one-node SLURM (munged, slurmctld, slurmd) on localhost, for tests/slurm_jobs.sh and for
 # trying jobs/ by hand. Source it, then:
 #   slurm_start DIR    start the daemons with scratch directory DIR (config: tests/slurm/slurm.conf.in,
-#                      free ports, private munge socket); exports SLURM_CONF; fails with a clear message
+#                      free ports, private munge socket); exports SLURM_CONF (and SLURM_PMIX_TMPDIR);
+#                      fails with a clear message
 #   slurm_stop         stop exactly the daemons slurm_start started (safe to call twice, from a trap)
 #   slurm_logs         print the daemons' logs
 # Needs root, Debian's slurmctld, slurmd, slurm-client and munge (scripts/install-deps.sh --with-slurm).
@@ -43,6 +44,10 @@ slurm_start() {
   sed -e "s#@D@#$SLURM_D#g" -e "s#@MUNGE@#$SLURM_MUNGE_D#g" -e "s#@CPUS@#$cpus#g" -e "s#@MEM@#$mem#g" -e "s#@PORT@#$port#g" -e "s#@DPORT@#$dport#g" \
     "$SLURM_CLUSTER_IN" >"$SLURM_D/slurm.conf"
   export SLURM_CONF=$SLURM_D/slurm.conf
+  # srun --mpi=pmix makes /tmp/spmix_appdir_<uid>_<job>.<step>: keep it ours (two clusters on one machine
+  # number their jobs alike); jobs inherit this from the submitting shell
+  mkdir -p "$SLURM_D/tmp"
+  export SLURM_PMIX_TMPDIR=$SLURM_D/tmp
   runuser -u munge -- "$SLURM_SBIN/munged" --socket="$SLURM_MUNGE_D/munge.socket" --pid-file="$SLURM_MUNGE_D/munged.pid" \
     --log-file="$SLURM_MUNGE_D/munged.log" --seed-file="$SLURM_MUNGE_D/munged.seed" ||
     { echo "slurm_start: munged did not start" >&2; return 1; }
@@ -84,7 +89,7 @@ slurm_stop() {
   # job processes that outlived the daemons (a job that would not die): those with our SLURM_CONF and a job id
   local conf=$SLURM_D/slurm.conf env
   for f in /proc/[0-9]*/environ; do
-    env=$(tr '\0' '\n' <"$f" 2>/dev/null) || continue
+    env=$(tr '\0' '\n' 2>/dev/null <"$f") || continue
     if grep -qxF "SLURM_CONF=$conf" <<<"$env" && grep -q '^SLURM_JOB_ID=' <<<"$env"; then
       pid=${f#/proc/}
       pid=${pid%/environ}
