@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# invmap pipeline at tiny sizes on 2 ranks: a full run (every output, manifest, report with figures), a
+# rerun that reuses everything, an option change that reruns exactly the stages depending on it, SIGUSR1
+# during the run (exit 75) and a resumed run whose predictions equal an uninterrupted run's bit for bit,
+# and bad plans / foreign files (clear error, nothing replaced).
+source "$(dirname "$0")/lib.sh"
+
+# tiny experiment: 2 data sets, 2 networks, 3 MAP runs on 2 samples
+tiny=(-set_train_n 1000 -set_test_n 40 -net_cnn_train_epochs 8 -net_dense_train_epochs 3
+  -pipeline_map_n 2 -maps_map_screen 16 -maps_map_starts 1)
+pipe() { local dir=$1; shift; run 2 pipeline -pipeline_dir "$dir" "${tiny[@]}" "$@"; }
+status_of() { awk -F'\t' -v s="$2" '$1 == "stage" && $2 == s {print $4}' "$1/pipeline.tsv"; }
+h5eq() { # h5eq FILE1 FILE2 DATASET: bitwise equal arrays
+  "$PYTHON" -c "import h5py,numpy as np,sys; a=h5py.File(sys.argv[1])[sys.argv[3]][()]; b=h5py.File(sys.argv[2])[sys.argv[3]][()]; sys.exit(0 if a.shape==b.shape and np.array_equal(a,b) else 1)" "$@"
+}
+
+# 1. full run
+SECONDS=0
+if pipe A >A.log 2>&1; then pass "full run (${SECONDS} s)"; else fail "full run failed:"; tail -20 A.log >&2; fi
+for f in train.h5 test.h5 cnn.h5 dense.h5 pred_cnn_noisy.h5 pred_dense_noisy.h5 map_mean.h5 map_multistart.h5 map_from_cnn.h5 \
+  eval_noisy.h5 eval_noisy.csv compare.h5 compare.csv pipeline.tsv report/report.md; do
+  [[ -s A/$f ]] || fail "full run: A/$f missing"
+done
+n_done=$(awk -F'\t' '$1 == "stage" && $4 == "done"' A/pipeline.tsv | wc -l)
+grep -E "^== .*done in" A.log | sed "s/^/    /"
+[[ $n_done -eq 12 ]] && pass "manifest: 12 stages done" || fail "manifest: $n_done of 12 stages done"
+grep -q '^## Networks and MAP on the first 2 test samples' A/report/report.md && pass "report has the NN-vs-MAP table" || fail "report lacks the NN-vs-MAP table"
+grep -q '| map_from_cnn |' A/report/report.md && pass "report lists the stages" || fail "report lacks the stage table"
+npng=$(ls A/report/*.png 2>/dev/null | wc -l)
+[[ $npng -ge 4 ]] && pass "report: $npng figures" || fail "report: $npng figures (expected >= 4)"
+grep -q '\.png' A/report/report.md && pass "report.md shows the figures" || fail "report.md links no figure"
+
+# 2. rerun: everything reused, outputs untouched
+sum_before=$(md5sum A/*.h5 | md5sum)
+pipe A >A2.log 2>&1 || fail "rerun failed"
+n_reused=$(awk -F'\t' '$1 == "stage" && $4 == "reused"' A/pipeline.tsv | wc -l)
+[[ $n_reused -eq 11 ]] && pass "rerun reuses all 11 command stages" || fail "rerun reused $n_reused of 11 stages"
+[[ "$(md5sum A/*.h5 | md5sum)" == "$sum_before" ]] && pass "rerun left the outputs untouched" || fail "rerun changed outputs"
+
+# 3. changing one network's options reruns that network and what depends on it, nothing else
+pipe A -net_dense_train_epochs 4 >A3.log 2>&1 || fail "rerun with a changed option failed"
+for s in train_dense predict_dense_noisy evaluate_noisy compare; do [[ $(status_of A $s) == done ]] || fail "option change: $s is $(status_of A $s), not rerun"; done
+for s in simulate_train simulate_test train_cnn predict_cnn_noisy map_mean map_multistart map_from_cnn; do
+  [[ $(status_of A $s) == reused ]] || fail "option change: $s is $(status_of A $s), not reused"
+done
+pass "option change reran train_dense and its dependants only"
+
+# 4. SIGUSR1 during the run: exit 75, then the same command resumes; predictions equal an uninterrupted run
+pipe C >C.log 2>&1 || fail "reference run failed"
+( rc=0; pipe B >B.log 2>&1 || rc=$?; echo $rc >B.rc ) &
+for _ in $(seq 600); do grep -q '^== train_cnn: invmap' B.log 2>/dev/null && break; sleep 0.1; done
+sleep 1
+pkill -USR1 -f "mpirun.*-pipeline_dir B" || pkill -USR1 -f "mpiexec.*-pipeline_dir B" || fail "no pipeline to signal"
+wait
+rc=$(cat B.rc)
+stage=$(awk -F'\t' '$1 == "stage" && $4 == "interrupted" {print $2}' B/pipeline.tsv)
+if [[ $rc -eq 75 ]]; then pass "signalled run exited 75 (interrupted stage: ${stage:-between stages})"; else fail "signalled run exited $rc"; fi
+pipe B >B2.log 2>&1 || { fail "resumed run failed"; tail B2.log >&2; }
+[[ -n "$stage" ]] && { grep -q -- "-resume" B2.log && pass "the interrupted stage $stage was resumed (-resume)" || fail "no -resume in the resumed run"; }
+for f in pred_cnn_noisy.h5:/theta_pred pred_dense_noisy.h5:/theta_pred map_from_cnn.h5:/theta_map; do
+  h5eq "B/${f%%:*}" "C/${f%%:*}" "${f#*:}" && pass "resumed == uninterrupted: ${f%%:*}" || fail "resumed run differs from the uninterrupted one: ${f%%:*}"
+done
+
+# 5. bad plans and foreign files
+expect_error "unknown view" "unknown view 'dirty'" "" -- 1 pipeline -pipeline_dir E -pipeline_views dirty
+expect_error "from_<net> without the net" "no network 'gru'" "" -- 1 pipeline -pipeline_dir E -pipeline_map_runs from_gru
+expect_error "upper-case name" "lower-case" "" -- 1 pipeline -pipeline_dir E -pipeline_nets CNN
+expect_error "ambiguous names" "ambiguous option prefixes" "" -- 1 pipeline -pipeline_dir E -pipeline_nets cnn,cnn_big
+expect_error "negative map_n" "pipeline_map_n must be >= 0" "" -- 1 pipeline -pipeline_dir E -pipeline_map_n -1
+mkdir -p F && echo "precious" >F/train.h5
+expect_error "foreign file" "F/train.h5 exists but this pipeline's manifest" "" -- 2 pipeline -pipeline_dir F "${tiny[@]}"
+[[ "$(cat F/train.h5)" == precious ]] && pass "foreign file left untouched" || fail "foreign file was replaced"
+expect_error "missing share" "default experiment .* is missing" "" -- 1 pipeline -pipeline_dir E -pipeline_share /nonexistent
+finish
