@@ -7,7 +7,9 @@
 #    requeues itself, resumes, and ends with bitwise the model of an uninterrupted training job, and its
 #    dependents wait for it;
 #  - the hyperparameter search: a job array and the summary job (afterok), ranked table;
-#  - the training-cost benchmark job (srun --mpi=pmix launcher) and jobs/pipeline.sbatch;
+#  - jobs/pipeline.sbatch (invmap pipeline as one job), signalled in its training stage: requeued, reruns
+#    reuse the complete stages and resume the training;
+#  - the training-cost benchmark job (srun --mpi=pmix launcher);
 #  - a failing job cancels its dependents (no hang); a job whose output is complete is a no-op.
 # Fails (does not skip) when SLURM is not installed: scripts/install-deps.sh --with-slurm installs it.
 # Every wait is bounded; on failure the daemons' and the jobs' logs are printed.
@@ -123,7 +125,7 @@ sum=$(awk '$1 == "summary" {print $2}' "$W/hp.ids")
 bad=$(sbatch --parsable -n 1 --output="$W/bad-%j.out" "$SRC/jobs/evaluate.sbatch")
 dep=$(OUT=$W/never.h5 sbatch --parsable -n 1 --output="$W/dep-%j.out" --dependency="afterok:$bad" "$SRC/jobs/simulate.sbatch" -n 10)
 
-# the whole pipeline as one job (invmap pipeline), tiny experiment without MAP and report
+# the whole pipeline as one job (invmap pipeline), tiny experiment without MAP and report; signalled below
 cat >"$W/tiny.opts" <<'EOF'
 -pipeline_name slurm_test
 -pipeline_sets train,test
@@ -136,9 +138,9 @@ cat >"$W/tiny.opts" <<'EOF'
 -pipeline_nets dense
 -nets_nn_arch dense
 -nets_nn_dense 8
--nets_train_epochs 2
+-nets_train_epochs 200
 -nets_train_data d
--nets_quiet
+-nets_train_signal_check 1
 -pipeline_views noisy
 -pipeline_map_n 0
 -pipeline_landscape_row -1
@@ -171,6 +173,18 @@ until grep -q "requeueing job $tr" "$trlog" 2>/dev/null; do
 done
 at=$(grep -oE "checkpoint .*cnn.h5.ckpt written at epoch [0-9]+(, batch [0-9]+)?" "$trlog") || die "no checkpoint message in $trlog"
 ok "training job $tr wrote its checkpoint (${at##*written }), exited 75 and requeued itself"
+
+# ---- signal the pipeline job in its training stage: the pipeline exits 75, the job requeues, the rerun
+# reuses the complete stages and resumes the training
+plog=$W/pipe-$pipe.out
+t=$(($(date +%s) + 180))
+until [[ $(job_field "$pipe" JobState) == RUNNING ]] && grep -q '^epoch  *[2-9]/' "$plog" 2>/dev/null; do
+  (($(date +%s) < t)) || die "pipeline job $pipe did not reach its training stage within 180 s (state $(job_field "$pipe" JobState))"
+  grep -q "== train_dense: done" "$plog" 2>/dev/null && die "pipeline job $pipe finished training before it could be signalled"
+  sleep 0.1
+done
+scancel --batch --signal=USR1 "$pipe" || die "scancel --batch --signal=USR1 $pipe failed"
+ok "pipeline job $pipe signalled in its training stage"
 
 # ---- everything ends
 # shellcheck disable=SC2046
@@ -262,7 +276,11 @@ ok "a failing stage (clear message) cancels its afterok dependents"
 # pipeline.sbatch
 completed "pipeline.sbatch" "$pipe"
 [[ -f $W/pipe/eval_noisy.csv && -f $W/pipe/dense.h5 ]] || die "invmap pipeline job: outputs missing in $W/pipe ($(ls "$W/pipe" | tr '\n' ' '))"
-ok "pipeline.sbatch: invmap pipeline ran as one job"
+[[ $(job_field "$pipe" Restarts) == 1 ]] || die "pipeline job $pipe: Restarts=$(job_field "$pipe" Restarts), expected 1"
+grep -q "invmap pipeline exit status 75" "$plog" && grep -q "requeueing job $pipe" "$plog" || die "pipeline job $pipe did not exit 75 and requeue"
+grep -q "train.h5 is complete.*reused" "$plog" && grep -q "train_dense: .* -resume" "$plog" ||
+  die "the requeued pipeline job did not reuse its complete stages and resume the training"
+ok "pipeline.sbatch: invmap pipeline as one job; USR1 -> exit 75 -> requeue -> complete stages reused, training resumed"
 
 # benchmark
 completed "bench_nn.sbatch" "$bench"
