@@ -2,8 +2,10 @@
    evaluations (one forward + one adjoint solve of that problem each, batched) per estimate, and the
    rate at which the estimate reaches the global minimum of an exhaustive grid search + local
    refinement (-bench_check). Problems: FHN, parameters from the prior, AR(1) noise with (rho, sigma)
-   from the noise prior, simulated as by invmap simulate. Options: -bench_n, -obs_n, -map_starts,
-   -bench_check, -bench_grid n0,n1, any -map_* option. */
+   from the noise prior, simulated as by invmap simulate. -bench_hessian: time per sample of the Laplace
+   Hessians (gn: TSForward sensitivities; fd: central differences of adjoint gradients; soa: second-order
+   adjoints), all at the true parameters, and their agreement. Options: -bench_n, -obs_n, -map_starts,
+   -bench_check, -bench_grid n0,n1, -bench_hessian, any -map_* option. */
 #include <invmap/map.h>
 #include <invmap/batchts.h>
 #include <invmap/ensemble.h>
@@ -57,6 +59,62 @@ static PetscErrorCode RunMode(const char *label, PetscInt n, PetscInt64 first, P
   PetscFunctionReturn(0);
 }
 
+/* Wall time per sample of each Hessian type at the true parameters (batched as InvMAPSolve does) */
+static PetscErrorCode RunHessians(PetscInt n, PetscInt64 first, PetscInt nt, const PetscReal t[], const PetscReal d[], const PetscReal nz[],
+                                  const PetscReal theta[], PetscInt64 N)
+{
+  InvMAP map;
+  PetscInt *idx;
+  PetscReal *H[3], med[2];
+  const InvMAPHessianType types[3] = {INV_MAP_HESSIAN_GN, INV_MAP_HESSIAN_FD, INV_MAP_HESSIAN_SOA};
+  PetscMPIInt size;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(InvMAPCreate(PETSC_COMM_WORLD, &map));
+  PetscCall(InvMAPSetFromOptions(map));
+  PetscCall(InvMAPSetProblems(map, n, nt, t, d, nz, NULL, first));
+  PetscCall(PetscMalloc1(PetscMax(n, 1), &idx));
+  for (PetscInt i = 0; i < n; i++) idx[i] = i;
+  for (PetscInt k = 0; k < 3; k++) {
+    PetscLogDouble t0, t1;
+    PetscReal secs;
+    PetscCall(PetscMalloc1(PetscMax(n, 1) * 4, &H[k]));
+    if (types[k] == INV_MAP_HESSIAN_SOA) PetscCall(InvMAPComputeHessians(map, PetscMin(n, 1), idx, theta, types[k], H[k])); /* set-up */
+    PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+    PetscCall(PetscTime(&t0));
+    PetscCall(InvMAPComputeHessians(map, n, idx, theta, types[k], H[k]));
+    PetscCall(PetscTime(&t1));
+    secs = t1 - t0;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &secs, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "hessian %-4s ranks %d  N %" PetscInt64_FMT "  wall %.2f s  %.2f ms per sample per core\n",
+                          InvMAPHessianTypes[types[k]], size, N, (double)secs, 1e3 * secs * size / N));
+  }
+  /* agreement on rank 0's samples: median relative Frobenius difference of soa vs fd and vs gn */
+  for (PetscInt c = 0; c < 2; c++) {
+    PetscReal *e;
+    PetscCall(PetscMalloc1(PetscMax(n, 1), &e));
+    for (PetscInt i = 0; i < n; i++) {
+      PetscReal num = 0, den = 0;
+      for (PetscInt k = 0; k < 4; k++) {
+        num += PetscSqr(H[2][4 * i + k] - H[c == 0 ? 1 : 0][4 * i + k]);
+        den += PetscSqr(H[2][4 * i + k]);
+      }
+      e[i] = PetscSqrtReal(num / den);
+    }
+    PetscCall(PetscSortReal(n, e));
+    med[c] = n ? e[n / 2] : 0;
+    PetscCall(PetscFree(e));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "hessian agreement (rank 0's samples, at the truth, noisy data): median rel diff soa-fd %.1e, soa-gn %.1e\n",
+                        (double)med[0], (double)med[1]));
+  for (PetscInt k = 0; k < 3; k++) PetscCall(PetscFree(H[k]));
+  PetscCall(PetscFree(idx));
+  PetscCall(InvMAPDestroy(&map));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   InvModel model;
@@ -65,7 +123,7 @@ int main(int argc, char **argv)
   InvBatchTS bts;
   PetscInt N = 256, nt, n, starts = 4, grid[2] = {61, 81}, two = 2, *st;
   PetscReal *t, *theta, *u, *d, *nz;
-  PetscBool check = PETSC_FALSE, single = PETSC_TRUE, multi = PETSC_TRUE;
+  PetscBool check = PETSC_FALSE, single = PETSC_TRUE, multi = PETSC_TRUE, hess = PETSC_FALSE;
   PetscMPIInt rank, size;
   PetscInt64 first;
   char val[32];
@@ -79,6 +137,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_check", &check, NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_single", &single, NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_multi", &multi, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_hessian", &hess, NULL));
   PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-bench_grid", grid, &two, NULL));
   PetscCall(InvModelCreate("fhn", &model));
   PetscCall(InvPriorCreate(model, &prior));
@@ -99,6 +158,10 @@ int main(int argc, char **argv)
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(InvNoiseSampleParameters(noise, 1, first + i, &nz[2 * i], &nz[2 * i + 1]));
     PetscCall(InvNoiseApply(noise, 1, first + i, 0, nz[2 * i], nz[2 * i + 1], nt, u + i * nt, d + i * nt));
+  }
+  if (hess) {
+    PetscCall(RunHessians(n, first, nt, t, d, nz, theta, N));
+    single = multi = PETSC_FALSE;
   }
   if (single) {
     PetscCall(PetscOptionsSetValue(NULL, "-map_starts", "0"));
