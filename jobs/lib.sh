@@ -1,23 +1,23 @@
 # shellcheck shell=bash
 # Common part of invmap's SLURM jobs (sourced by jobs/*.sbatch; see docs/slurm.md).
 #
-# Each job script starts by finding this file (under SLURM the script runs from a copy in the spool
-# directory, so $0 does not point into jobs/):
-#   for d in "${INVMAP_JOBS:-}" "$(dirname "$(scontrol show job "${SLURM_JOB_ID:-0}" 2>/dev/null |
-#     sed -n 's/^ *Command=\([^ ]*\).*/\1/p')")" "$(dirname "$0")" "${SLURM_SUBMIT_DIR:-.}/jobs"; do
-#     [[ -f $d/lib.sh ]] && break; done; source "$d/lib.sh"
+# Each job script finds this file first: under SLURM the script runs from a copy in slurmd's spool
+# directory, so $0 does not point into jobs/. It tries $INVMAP_JOBS, the directory of the submitted
+# script (scontrol show job: Command=), the directory of $0 and $SLURM_SUBMIT_DIR/jobs.
 #
 # Provides:
 #   inv_run CMD ARGS...          run `invmap CMD ARGS...` on the job's ranks (mpirun or srun)
 #   inv_run_resumable CMD ARGS...
-#                                returns 0 when invmap succeeds, else exits: the same, for commands that checkpoint on SIGUSR1/SIGTERM and exit 75
-#                                (simulate, train, pipeline): the job's SIGUSR1 (sent by SLURM
-#                                --signal=B:USR1@T before the time limit, or by scancel --batch
-#                                --signal=USR1) and SIGTERM are forwarded to the ranks as SIGUSR1;
-#                                on exit status 75 the job requeues itself (scontrol requeue) and
-#                                exits 75; the requeued run resumes (the script adds -resume).
+#                                the same for commands that checkpoint and exit 75 on SIGUSR1/SIGTERM
+#                                (simulate, train, pipeline): the job's SIGUSR1 (SLURM's
+#                                --signal=B:USR1@T before the time limit, or scancel --batch
+#                                --signal=USR1) and SIGTERM are forwarded to the ranks as SIGUSR1; on
+#                                exit status 75 the job requeues itself (scontrol requeue) and exits 75,
+#                                and the requeued run resumes (the script adds -resume). Returns 0 when
+#                                invmap succeeds; exits with its status otherwise.
 #   inv_done FILE...             true (and says so) when every FILE exists and has no FILE.partial
 #   inv_launch PROGRAM ARGS...   run any MPI program on the job's ranks
+#   inv_need VAR...              exit with a message if a variable is unset or empty
 # Environment:
 #   INVMAP            the executable (default: build/invmap of this checkout)
 #   INVMAP_LAUNCHER   mpirun (default) or srun (srun --mpi=pmix: Debian's Open MPI needs PMIx)
