@@ -234,7 +234,8 @@ def main():
         data = "clean series /u" if opt_value(ev["opts"], "-eval_objective_data") == "u" else "noisy series /d"
         md += table_md(cmp_tab, f"## Networks and MAP on the first {n} test samples ({data})\n\n"
                                 f"MAP objective J: AR(1)-whitened misfit + prior term (science.md section 6); seconds per estimate: "
-                                f"the estimator's own wall time per sample (network inference, or the MAP solve with all its starts).")
+                                f"wall time of the predict or map run (all its ranks together, all MAP starts) divided by the estimates it made; "
+                                f"map_from_<net> excludes the network's own cost, and network training time is in the Stages table.")
     for s in stages:
         m = re.match(r"^evaluate_(\w+)$", s["name"])
         tab = read_table(os.path.join(d, f"eval_{m.group(1)}.csv")) if m else None
