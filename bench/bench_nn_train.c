@@ -3,11 +3,13 @@
    10^6 samples = 1000 epochs of 1000) or the paper CNN (-nn_preset paper_cnn), on synthetic data in
    memory, global batch split evenly over the ranks, gradients summed by MPI_Allreduce (flat) or per-layer
    MPI_Iallreduce overlapping backward (-allreduce layer). Reports wall time, samples/s and achieved
-   GFLOP/s against the SGEMM rate measured in the same run (1 thread per rank, all ranks at once).
-   Usage: mpiexec -n P bench_nn_train -nn_preset seed_dense -width 512 [-samples 1000000] [-batch 256] */
+   GFLOP/s against the SGEMM rate measured in the same run (1 thread per rank, all ranks at once); also the
+   best segment and the CPU time of rank 0 (on a shared machine the best segment is the closest to a quiet one).
+   Usage: mpiexec -n P bench_nn_train -nn_preset seed_dense -width 512 [-samples 1000000] [-batch 1000] */
 #include <invmap/nn.h>
 #include <invmap/rng.h>
 #include <cblas.h>
+#include <sys/resource.h>
 
 typedef struct {
   MPI_Comm comm;
@@ -99,7 +101,9 @@ int main(int argc, char **argv)
   PetscCall(InvNetFlops(net, &fwd));
   train_flops =
       3 * fwd - 2.0 * net->layer[0].in_ch * net->layer[0].out_ch * (net->layer[0].type == INV_LAYER_DENSE ? 1 : net->layer[0].out_len);
-  /* the local share of a synthetic data set of nset samples */
+  /* the local share of a synthetic data set of nset samples (the table's 1000, or one global batch when
+     that is larger: every step reads a whole local batch inside the set) */
+  nset = PetscMax(nset, batch);
   PetscInt nl = nset / size;
   PetscCall(PetscMalloc4((size_t)nl * 1000, &X, (size_t)nl * 2, &T, (size_t)B * 2, &dY, B, &idx));
   {
@@ -112,11 +116,14 @@ int main(int argc, char **argv)
   rc.comm = PETSC_COMM_WORLD;
   net->training = PETSC_TRUE;
   PetscInt64 steps_per_seg = nsamples / batch / segments, step = 0;
+  struct rusage ru0, ru1;
+  double cpu = 0;
   for (PetscInt sgi = -1; sgi < segments; sgi++) { /* segment -1: warm-up */
     PetscInt64 nsteps = sgi < 0 ? PetscMax(1, warm / batch) : steps_per_seg;
     PetscLogDouble t0, t1;
     PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
     PetscCall(PetscTime(&t0));
+    getrusage(RUSAGE_SELF, &ru0);
     for (PetscInt64 k = 0; k < nsteps; k++, step++) {
       PetscInt64 off = (step * B) % (nl - B + 1);
       for (int i = 0; i < B; i++) idx[i] = rank * nl + off + i;
@@ -135,9 +142,12 @@ int main(int argc, char **argv)
     }
     PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
     PetscCall(PetscTime(&t1));
+    getrusage(RUSAGE_SELF, &ru1);
     if (sgi >= 0) {
       seg[sgi] = (double)(nsteps * batch) / (t1 - t0);
       total += t1 - t0;
+      cpu += (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+             1e-6 * (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec);
     }
   }
   qsort(seg, (size_t)segments, sizeof(double), cmpd);
@@ -153,6 +163,11 @@ int main(int argc, char **argv)
                           "  %lld samples: wall %.2f s; median of %d segments %.0f samples/s = %.1f GFLOP/s; SGEMM (1024^3, all ranks) "
                           "%.1f GFLOP/s; fraction %.2f\n",
                           (long long)(steps_per_seg * segments * batch), total, (int)segments, rate, gf, sgemm, gf / sgemm));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                          "  best segment %.0f samples/s = %.1f GFLOP/s (fraction %.2f); rank 0 CPU time %.2f s for %.2f s wall; "
+                          "10^6 samples at the median rate: %.1f s\n",
+                          seg[segments - 1], seg[segments - 1] * train_flops * 1e-9, seg[segments - 1] * train_flops * 1e-9 / sgemm, cpu,
+                          total, 1e6 / rate));
   }
   PetscCall(PetscFree4(X, T, dY, idx));
   PetscCall(InvOptDestroy(&opt));

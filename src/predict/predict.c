@@ -4,6 +4,7 @@
 #include <invmap/predict.h>
 #include <invmap/h5io.h>
 #include <invmap/csv.h>
+#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <strings.h>
@@ -16,7 +17,7 @@ struct _p_InvPredictor {
   char *models[INV_MAX_MODELS];
   PetscInt nmodels;
   char input[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], csv[PETSC_MAX_PATH_LEN], dataset[8];
-  PetscInt batch;
+  PetscInt batch, blas_threads;
   PetscBool csv_header, quiet;
 };
 
@@ -30,6 +31,7 @@ PetscErrorCode InvPredictorCreate(MPI_Comm comm, InvPredictor *out)
   PetscCallMPI(MPI_Comm_rank(comm, &p->rank));
   PetscCallMPI(MPI_Comm_size(comm, &p->size));
   p->batch = 256;
+  p->blas_threads = 1;
   *out = p;
   PetscFunctionReturn(0);
 }
@@ -53,8 +55,11 @@ PetscErrorCode InvPredictorSetFromOptions(InvPredictor p)
                                sizeof(p->output), NULL));
   PetscCall(PetscOptionsString("-predict_csv", "Also write the estimates to this CSV file", "", p->csv, p->csv, sizeof(p->csv), NULL));
   PetscCall(PetscOptionsInt("-predict_batch", "Samples per forward pass", "", p->batch, &p->batch, NULL));
+  PetscCall(PetscOptionsInt("-predict_blas_threads", "OpenBLAS threads per rank (1: ranks do not oversubscribe the cores)", "",
+                            p->blas_threads, &p->blas_threads, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No summary", "", p->quiet, &p->quiet, NULL));
   PetscOptionsEnd();
+  PetscCheck(p->blas_threads > 0, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-predict_blas_threads %d must be positive", (int)p->blas_threads);
   PetscCheck(p->batch > 0, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-predict_batch %d must be positive", (int)p->batch);
   PetscCheck(!p->dataset[0] || !strcmp(p->dataset, "d") || !strcmp(p->dataset, "u"), p->comm, PETSC_ERR_ARG_WRONG,
              "-predict_data %s: use d or u", p->dataset);
@@ -113,6 +118,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   PetscCheck(p->nmodels > 0, p->comm, PETSC_ERR_ARG_NULL, "No model: give -model <model.h5> (made by invmap train)");
   PetscCheck(p->input[0], p->comm, PETSC_ERR_ARG_NULL, "No observations: give -i <file.h5|file.csv>");
   PetscCheck(p->output[0], p->comm, PETSC_ERR_ARG_NULL, "No output: give -o <estimates.h5>");
+  openblas_set_num_threads((int)p->blas_threads);
   for (PetscInt m = 0; m < p->nmodels; m++) {
     PetscCall(InvNNMapLoad(p->comm, p->models[m], (int)p->batch, &map[m]));
     PetscCheck(!strcmp(map[m]->targets, map[0]->targets) && map[m]->feat->n_obs == map[0]->feat->n_obs &&
