@@ -57,7 +57,7 @@ PetscErrorCode InvPredictorSetFromOptions(InvPredictor p)
   PetscCall(PetscOptionsInt("-predict_batch", "Samples per forward pass", "", p->batch, &p->batch, NULL));
   PetscCall(PetscOptionsInt("-predict_blas_threads", "OpenBLAS threads per rank (1: ranks do not oversubscribe the cores)", "",
                             p->blas_threads, &p->blas_threads, NULL));
-  PetscCall(PetscOptionsBool("-quiet", "No summary", "", p->quiet, &p->quiet, NULL));
+  PetscCall(PetscOptionsBool("-quiet", "No summary and no metrics", "", p->quiet, &p->quiet, NULL));
   PetscOptionsEnd();
   PetscCheck(p->blas_threads > 0, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-predict_blas_threads %d must be positive", (int)p->blas_threads);
   PetscCheck(p->batch > 0, p->comm, PETSC_ERR_ARG_OUTOFRANGE, "-predict_batch %d must be positive", (int)p->batch);
@@ -297,7 +297,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
                           (long long)N, (int)p->nmodels, (int)p->size, t1 - t0, 1e6 * (t1 - t0) / (double)PetscMax(N, 1) / p->nmodels,
                           p->output, p->csv[0] ? " and " : "", p->csv));
   }
-  if (metrics) {
+  if (metrics && !p->quiet) {
     double mape[16], r2[16], mn;
     PetscInt nv = 0;
     /* drop failed samples */
