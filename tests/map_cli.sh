@@ -95,6 +95,8 @@ expect_error "does not exist" $MPIEXEC -n 2 $INVMAP map -i $W/none.h5 -o $W/m4.h
 expect_error "Give the observed series with -i" $MPIEXEC -n 1 $INVMAP map -o $W/m4.h5 -quiet
 expect_error "zero b weight" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_rk_type 5dp -quiet
 expect_error "soa needs -map_ts_type rk" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_type cn -map_hessian soa -quiet
+expect_error "ts_dt 0.03 does not divide observation time" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_dt 0.03 -map_hessian soa -quiet
+expect_error "ts_dt 0.03 does not divide observation time" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_dt 0.03 -quiet
 expect_error "has none of /theta_init" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/obs.h5 -quiet
 expect_error "theta_init has shape \(3, 2\); need \(N >= 16, 2\)" $MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/init.h5 -quiet
 [ -e $W/m4.h5 ] && { echo "FAIL: output written despite errors"; fail=1; }

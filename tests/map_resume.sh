@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # invmap map interrupted and resumed: a run stopped by the test option -map_interrupt_after (deterministic),
 # by SIGUSR1 through mpirun after its first progress line, or by SIGTERM (one process) finishes the samples
-# in flight, exits with status 75 leaving only <output>.partial, and -resume (any rank count) finishes it
+# in flight, exits with status 75 leaving only <output>.partial, and -resume (any rank count or batch) finishes it
 # with every dataset but /wall_time identical to an uninterrupted run. A resume with other settings and a
 # plain rerun over the partial file are refused; resuming a complete file is a no-op.
 source "$(dirname "$0")/lib.sh"
@@ -28,9 +28,9 @@ ndone=$(h5dump -d /done a.h5.partial | grep -Eo "\b1\b" | wc -l)
 expect_error "resume with other settings" "settings differ" "" -- 2 map -i obs.h5 -map_starts 3 -map_batch 2 -o a.h5 -resume -quiet
 expect_error "rerun over an interrupted run" "holds an interrupted run" "" -- 1 map "${opts[@]}" -o a.h5 -quiet
 [[ -f a.h5.partial ]] && pass "refused runs kept the partial file" || fail "refused runs lost the partial file"
-run 1 map "${opts[@]}" -o a.h5 -resume -quiet
-[[ -f a.h5 && ! -e a.h5.partial ]] && pass "resume on 1 rank completed a.h5" || fail "a.h5 not completed"
-same_as_ref a.h5 "interrupt + resume (2 ranks -> 1)"
+run 1 map -i obs.h5 -map_starts 2 -map_batch 8 -o a.h5 -resume -quiet
+[[ -f a.h5 && ! -e a.h5.partial ]] && pass "resume on 1 rank (another -map_batch) completed a.h5" || fail "a.h5 not completed"
+same_as_ref a.h5 "interrupt + resume (2 ranks, batch 2 -> 1 rank, batch 8)"
 out=$(run 1 map "${opts[@]}" -o a.h5 -resume -quiet 2>&1) && grep -q "already complete" <<<"$out" && pass "resume of a complete file is a no-op" || fail "resume of complete file: $out"
 
 # real signals: SIGUSR1 through mpirun after the first progress line; SIGTERM to one process

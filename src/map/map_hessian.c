@@ -38,29 +38,39 @@ static PetscErrorCode InvMAPHessianGN(InvMAP map, PetscInt i, const PetscReal th
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InvMAPHessianFD(InvMAP map, PetscInt i, const PetscReal theta[], PetscReal H[])
+/* Full Hessians of problems idx[0..nb) by central differences of adjoint gradients, all 2 np evaluations of all
+   problems batched */
+static PetscErrorCode InvMAPHessiansFD(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal H[])
 {
   const PetscInt np = map->model->nparam, m = 2 * np;
-  PetscReal th[2 * INV_MAX_PARAM * INV_MAX_PARAM], f[2 * INV_MAX_PARAM], g[2 * INV_MAX_PARAM * INV_MAX_PARAM], h[INV_MAX_PARAM];
-  PetscInt idx[2 * INV_MAX_PARAM], st[2 * INV_MAX_PARAM];
-  PetscBool ok = PETSC_TRUE;
+  PetscReal *th, *f, *g, h[INV_MAX_PARAM];
+  PetscInt *id, *st;
 
   PetscFunctionBegin;
-  for (PetscInt j = 0; j < np; j++) {
-    h[j] = map->fd_h * map->prior->sd[j];
-    for (PetscInt s = 0; s < 2; s++) {
-      PetscCall(PetscArraycpy(th + (2 * j + s) * np, theta, np));
-      th[(2 * j + s) * np + j] += s ? -h[j] : h[j];
-      idx[2 * j + s] = i;
-    }
+  if (!nb) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc5(nb * m * np, &th, nb * m, &f, nb * m * np, &g, nb * m, &id, nb * m, &st));
+  for (PetscInt j = 0; j < np; j++) h[j] = map->fd_h * map->prior->sd[j];
+  for (PetscInt q = 0; q < nb; q++)
+    for (PetscInt j = 0; j < np; j++)
+      for (PetscInt s = 0; s < 2; s++) {
+        const PetscInt b = q * m + 2 * j + s;
+        PetscCall(PetscArraycpy(th + b * np, theta + q * np, np));
+        th[b * np + j] += s ? -h[j] : h[j];
+        id[b] = idx[q];
+      }
+  PetscCall(InvMAPObjectiveGradient(map, nb * m, id, th, f, g, st));
+  for (PetscInt q = 0; q < nb; q++) {
+    const PetscReal *gq = g + q * m * np;
+    PetscReal *Hq = H + q * np * np;
+    PetscBool ok = PETSC_TRUE;
+    for (PetscInt k = 0; k < m; k++)
+      if (st[q * m + k]) ok = PETSC_FALSE;
+    for (PetscInt j = 0; j < np; j++)
+      for (PetscInt l = 0; l < np; l++) Hq[j * np + l] = ok ? (gq[2 * j * np + l] - gq[(2 * j + 1) * np + l]) / (2 * h[j]) : NAN;
+    for (PetscInt j = 0; j < np; j++)
+      for (PetscInt l = 0; l < j; l++) Hq[j * np + l] = Hq[l * np + j] = 0.5 * (Hq[j * np + l] + Hq[l * np + j]);
   }
-  PetscCall(InvMAPObjectiveGradient(map, m, idx, th, f, g, st));
-  for (PetscInt k = 0; k < m; k++)
-    if (st[k]) ok = PETSC_FALSE;
-  for (PetscInt j = 0; j < np; j++)
-    for (PetscInt l = 0; l < np; l++) H[j * np + l] = ok ? (g[2 * j * np + l] - g[(2 * j + 1) * np + l]) / (2 * h[j]) : NAN;
-  for (PetscInt j = 0; j < np; j++)
-    for (PetscInt l = 0; l < j; l++) H[j * np + l] = H[l * np + j] = 0.5 * (H[j * np + l] + H[l * np + j]);
+  PetscCall(PetscFree5(th, f, g, id, st));
   PetscFunctionReturn(0);
 }
 
@@ -125,17 +135,14 @@ PetscErrorCode InvMAPComputeHessians(InvMAP map, PetscInt nb, const PetscInt idx
   PetscCheck(type != INV_MAP_HESSIAN_NONE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "No Hessian of type none");
   PetscCall(InvMAPSetUpSolvers(map));
   PetscCall(PetscLogEventBegin(INV_MAPHessian, 0, 0, 0, 0));
+  for (PetscInt q = 0; q < nb; q++)
+    PetscCheck(idx[q] >= 0 && idx[q] < map->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Problem %" PetscInt_FMT " out of range", idx[q]);
   if (type == INV_MAP_HESSIAN_SOA)
     PetscCall(InvMAPHessiansSOA(map, nb, idx, theta, H));
+  else if (type == INV_MAP_HESSIAN_FD)
+    PetscCall(InvMAPHessiansFD(map, nb, idx, theta, H));
   else
-    for (PetscInt q = 0; q < nb; q++) {
-      PetscCheck(idx[q] >= 0 && idx[q] < map->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Problem %" PetscInt_FMT " out of range",
-                 idx[q]);
-      if (type == INV_MAP_HESSIAN_GN)
-        PetscCall(InvMAPHessianGN(map, idx[q], theta + q * np, H + q * np * np));
-      else
-        PetscCall(InvMAPHessianFD(map, idx[q], theta + q * np, H + q * np * np));
-    }
+    for (PetscInt q = 0; q < nb; q++) PetscCall(InvMAPHessianGN(map, idx[q], theta + q * np, H + q * np * np));
   PetscCall(PetscLogEventEnd(INV_MAPHessian, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

@@ -19,6 +19,15 @@ static PetscErrorCode InvMAPResumeSignature(InvMAP map, char sig[], size_t len)
   PetscFunctionBegin;
   PetscCall(InvMAPSetUpSolvers(map));
   PetscCall(InvMAPTSDescribe(map->mts[0], buf, sizeof(buf)));
+  { /* drop the batch size from the integrator's description: results do not depend on it */
+    char *b, *e;
+    PetscCall(PetscStrstr(buf, " batch=", &b));
+    if (b) {
+      e = b + 7;
+      while (*e && *e != ' ') e++;
+      memmove(b, e, strlen(e) + 1);
+    }
+  }
   PetscCall(PetscSNPrintf(sig, len,
                           "model=%s input=%s N=%" PetscInt64_FMT " nt=%" PetscInt_FMT
                           " series=%s noise=%s%.17g,%.17g init=%s starts=%" PetscInt_FMT " screen=%" PetscInt_FMT
@@ -41,11 +50,13 @@ static PetscErrorCode InvMAPResumeSignature(InvMAP map, char sig[], size_t len)
     PetscBool keep;
     PetscCall(PetscStrbeginswith(tok, "-map_", &keep));
     if (keep) {
-      PetscBool skip1, skip2, skip3;
+      PetscBool skip1, skip2, skip3; /* options that do not change results */
       PetscCall(PetscStrbeginswith(tok, "-map_progress", &skip1));
       PetscCall(PetscStrbeginswith(tok, "-map_interrupt_after", &skip2));
       PetscCall(PetscStrbeginswith(tok, "-map_soa_tmpdir", &skip3));
       keep = (skip1 || skip2 || skip3) ? PETSC_FALSE : PETSC_TRUE;
+      PetscCall(PetscStrbeginswith(tok, "-map_batch", &skip1)); /* results do not depend on the batching */
+      if (skip1) keep = PETSC_FALSE;
     }
     if (keep) { /* the option and its value (the next token unless it is an option) */
       const char *next = save && *save && *save != '-' ? save : NULL;

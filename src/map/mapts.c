@@ -326,6 +326,13 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
                "-map_hessian soa: the PETSc 3.18 RK tangent-linear solve is wrong when the step changes; use -%sts_adapt_type none with a "
                "step dividing the observation spacing, or -map_hessian fd",
                m->prefix);
+    for (PetscInt k = 0; k < m->nt && (m->sens || m->soa) && set; k++) { /* a fixed step that MATCHSTEP never shortens */
+      const PetscReal r = m->times[k] / m->dt0;
+      PetscCheck(PetscAbsReal(r - PetscFloorReal(r + 0.5)) <= 1e-8 * PetscMax(1.0, r), PETSC_COMM_SELF, PETSC_ERR_SUP,
+                 "%s: -%sts_dt %g does not divide observation time %g; PETSc 3.18's RK tangent-linear solve is wrong when a step is "
+                 "shortened to hit it: use a step that divides the observation spacing, or -map_hessian fd",
+                 m->sens ? "Gauss-Newton sensitivities" : "-map_hessian soa", m->prefix, (double)m->dt0, (double)m->times[k]);
+    }
   }
   PetscCheck(!m->soa || isrk, PETSC_COMM_SELF, PETSC_ERR_SUP,
              "-map_hessian soa needs -%sts_type rk: the PETSc 3.18 theta/cn tangent-linear step fails with more than one parameter; use "
