@@ -138,7 +138,7 @@ def sensitivity_md(stages, d):
             net, tab = nets.get((n, tr)), views.get(te)
             if net and tab and net in tab:
                 r = tab[net]
-                ours = f"**{fmt(r['median_rel_err'])}** [{fmt(r.get('median_ape_theta0'))} / {fmt(r.get('median_ape_theta1'))}] ({fmt(r['r2_mean'])})"
+                ours = f"**{fmt(r['median_rel_err'])}** [{fmt(r.get('median_ape_theta0'))} / {fmt(r.get('median_ape_theta1'))}] ({fmt(r['r2_mean'], 4)})"
             else:
                 ours = "not run"
             pap = PAPER_SENSITIVITY.get(n, {}).get(combo)
