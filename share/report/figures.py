@@ -172,9 +172,13 @@ def fig_training(models, out, written, captions):
         if models:
             print("figures: note: no model file has /history: training.png skipped")
         return
-    fig, axes = plt.subplots(1, len(hist), figsize=(6 * len(hist), 4.6), squeeze=False)
+    ncol = min(len(hist), 4)  # at most 4 panels per row: many networks wrap into rows
+    nrow = (len(hist) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 4.6 * nrow), squeeze=False)
+    for ax in axes.flat[len(hist):]:
+        ax.set_visible(False)
     summary = []
-    for (fn, h), ax in zip(hist, axes[0]):
+    for (fn, h), ax in zip(hist, axes.flat):
         ep = h["epoch"]
         ax.semilogy(ep, h["train_loss"], color="C0", lw=1.5, label="training loss")
         val = h.get("val_loss")
