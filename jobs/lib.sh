@@ -9,7 +9,7 @@
 #   inv_run CMD ARGS...          run `invmap CMD ARGS...` on the job's ranks (mpirun or srun)
 #   inv_run_resumable CMD ARGS...
 #                                the same for commands that checkpoint and exit 75 on SIGUSR1/SIGTERM
-#                                (simulate, train, pipeline): the job's SIGUSR1 (SLURM's
+#                                (simulate, train, map, pipeline): the job's SIGUSR1 (SLURM's
 #                                --signal=B:USR1@T before the time limit, or scancel --batch
 #                                --signal=USR1) and SIGTERM are forwarded to the ranks as SIGUSR1; on
 #                                exit status 75 the job requeues itself (scontrol requeue) and exits 75,
