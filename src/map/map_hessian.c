@@ -74,13 +74,13 @@ static PetscErrorCode InvMAPHessiansFD(InvMAP map, PetscInt nb, const PetscInt i
   PetscFunctionReturn(0);
 }
 
-/* Second-order adjoint solver: np members per sample (directions e_1..e_np), up to 32 samples per sweep */
+/* Second-order adjoint solver: np members per sample (directions e_1..e_np), up to 128 samples per sweep */
 PetscErrorCode InvMAPSetUpSecondOrder(InvMAP map)
 {
   const PetscInt np = map->model->nparam;
 
   PetscFunctionBegin;
-  PetscCall(InvMAPTSSetUpSecondOrder(map->mts[0], np * PetscMax(1, PetscMin(32, map->batch / np))));
+  PetscCall(InvMAPTSSetUpSecondOrder(map->mts[0], np * PetscMax(1, PetscMin(128, map->batch / np))));
   PetscFunctionReturn(0);
 }
 
