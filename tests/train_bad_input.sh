@@ -64,8 +64,12 @@ cp $W/tr.h5 $W/nantheta.h5
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode poke -a $W/nantheta.h5 -dataset /theta -row 11 -col 1 -value inf || exit 1
   fi
 }
-T="$MPIEXEC -n 2 $INVMAP train -quiet -o $W/out.h5"
-P="$MPIEXEC -n 2 $INVMAP predict -o $W/out.h5"
+# without -overwrite an existing output is refused before anything runs
+expect_error "out.h5 exists: give -overwrite" $MPIEXEC -n 2 $INVMAP train -quiet -o $W/out.h5 -i $W/tr.h5
+expect_error "out.h5 exists: give -overwrite" $MPIEXEC -n 2 $INVMAP predict -o $W/out.h5 -model $W/m.h5 -i $W/tr.h5
+# with -overwrite allowed, bad input must still leave the existing output untouched
+T="$MPIEXEC -n 2 $INVMAP train -quiet -overwrite -o $W/out.h5"
+P="$MPIEXEC -n 2 $INVMAP predict -overwrite -o $W/out.h5"
 # nonsense options
 expect_error "train_epochs -3 must be positive" $T -i $W/tr.h5 -train_epochs -3
 expect_error "train_batch 0 must be positive" $T -i $W/tr.h5 -train_batch 0

@@ -128,8 +128,7 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
         "%s exists but this pipeline's manifest (%s/pipeline.tsv) has no record of making it; move it away or choose another -pipeline_dir "
         "(the pipeline does not replace files it did not make)",
         st->out, p->dir);
-    if (exists && (!strcmp(st->cmd, "simulate") || !strcmp(st->cmd, "map") || !strcmp(st->cmd, "evaluate")))
-      PetscCall(PetscStrncpy(extra, "-overwrite", sizeof(extra)));
+    if (exists) PetscCall(PetscStrncpy(extra, "-overwrite", sizeof(extra)));
     if (rec && same && !depran && !strcmp(rec->status, "interrupted")) { /* resume what the last run checkpointed */
       PetscBool partial = PETSC_FALSE, ckpt = PETSC_FALSE;
       PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.partial", st->out));

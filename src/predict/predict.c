@@ -18,7 +18,7 @@ struct _p_InvPredictor {
   PetscInt nmodels;
   char input[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], csv[PETSC_MAX_PATH_LEN], dataset[8];
   PetscInt batch, blas_threads;
-  PetscBool csv_header, quiet;
+  PetscBool csv_header, quiet, overwrite;
 };
 
 PetscErrorCode InvPredictorCreate(MPI_Comm comm, InvPredictor *out)
@@ -53,6 +53,8 @@ PetscErrorCode InvPredictorSetFromOptions(InvPredictor p)
   PetscCall(PetscOptionsBool("-predict_csv_header", "The CSV input has a header line", "", p->csv_header, &p->csv_header, NULL));
   PetscCall(PetscOptionsString("-o", "Output HDF5 file with /theta_pred (and /theta_std for ensembles)", "", p->output, p->output,
                                sizeof(p->output), NULL));
+  PetscCall(PetscOptionsBool("-overwrite", "Replace existing output files (the old ones are kept until the new ones are complete)", "",
+                             p->overwrite, &p->overwrite, NULL));
   PetscCall(PetscOptionsString("-predict_csv", "Also write the estimates to this CSV file", "", p->csv, p->csv, sizeof(p->csv), NULL));
   PetscCall(PetscOptionsInt("-predict_batch", "Samples per forward pass", "", p->batch, &p->batch, NULL));
   PetscCall(PetscOptionsInt("-predict_blas_threads", "OpenBLAS threads per rank (1: ranks do not oversubscribe the cores)", "",
@@ -118,6 +120,13 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   PetscCheck(p->nmodels > 0, p->comm, PETSC_ERR_ARG_NULL, "No model: give -model <model.h5> (made by invmap train)");
   PetscCheck(p->input[0], p->comm, PETSC_ERR_ARG_NULL, "No observations: give -i <file.h5|file.csv>");
   PetscCheck(p->output[0], p->comm, PETSC_ERR_ARG_NULL, "No output: give -o <estimates.h5>");
+  {
+    PetscBool exists, cexists = PETSC_FALSE;
+    PetscCall(InvFileExists(p->output, &exists));
+    if (p->csv[0]) PetscCall(InvFileExists(p->csv, &cexists));
+    PetscCheck(!(exists || cexists) || p->overwrite, p->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "The output %s exists: give -overwrite to replace it, or another -o / -predict_csv", exists ? p->output : p->csv);
+  }
   openblas_set_num_threads((int)p->blas_threads);
   for (PetscInt m = 0; m < p->nmodels; m++) {
     PetscCall(InvNNMapLoad(p->comm, p->models[m], (int)p->batch, &map[m]));

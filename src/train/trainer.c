@@ -92,6 +92,8 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCall(PetscOptionsInt("-train_interrupt_after", "Testing: behave as if SIGUSR1 arrived after this many batches of this run", "",
                             t->interrupt_after, &t->interrupt_after, NULL));
   PetscCall(PetscOptionsBool("-resume", "Continue from the checkpoint", "", t->resume, &t->resume, NULL));
+  PetscCall(PetscOptionsBool("-overwrite", "Replace an existing model file (the old one is kept until the new one is complete)", "",
+                             t->overwrite, &t->overwrite, NULL));
   PetscCall(PetscOptionsEnum("-train_allreduce", "Gradient reduction: one flat Allreduce, or per-layer Iallreduce overlapping backward", "",
                              InvAllreduceTypes, (PetscEnum)t->allreduce, (PetscEnum *)&t->allreduce, NULL));
   PetscCall(PetscOptionsInt("-train_blas_threads", "OpenBLAS threads per rank (default 1)", "", t->blas_threads, &t->blas_threads, NULL));
@@ -144,6 +146,10 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCheck(t->data_file[0], t->comm, PETSC_ERR_ARG_NULL, "No training set: give -i <file.h5> (made by invmap simulate)");
   /* the per-rank GEMMs are small (batch x layer width): OpenBLAS threads cost more than they give */
   openblas_set_num_threads(t->blas_threads > 0 ? (int)t->blas_threads : 1);
+  PetscCall(InvFileExists(t->output, &exists));
+  PetscCheck(!exists || t->overwrite || t->resume, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "The model file %s exists: give -overwrite to replace it (or -resume to continue its checkpointed run), or another -o",
+             t->output);
   { /* fail now, not after hours of training, when the model cannot be written */
     char partial[PETSC_MAX_PATH_LEN];
     int err = 0;

@@ -13,7 +13,7 @@ struct _p_InvTrainer {
   PetscInt64 seed;
   PetscReal val_frac, loss_weight[16], prior_weight;
   PetscInt nloss_weight;
-  PetscBool noise_fresh, resume, quiet, keep_best;
+  PetscBool noise_fresh, resume, quiet, keep_best, overwrite;
   InvReprType repr;
   InvNormType norm;
   InvAllreduceType allreduce;
