@@ -46,3 +46,35 @@ static PetscErrorCode TestMAPMakeProblems(InvModel model, InvPrior prior, PetscI
   PetscCall(PetscFree(u));
   PetscFunctionReturn(0);
 }
+
+/* Relative 2-norm difference |a - b| / |b| of two arrays of length n */
+static inline PetscReal RelDiff(PetscInt n, const PetscReal a[], const PetscReal b[])
+{
+  PetscReal e = 0, s = 0;
+  for (PetscInt k = 0; k < n; k++) {
+    e += PetscSqr(a[k] - b[k]);
+    s += PetscSqr(b[k]);
+  }
+  return PetscSqrtReal(e / s);
+}
+
+/* Hessian of problem i at x (2 parameters): Richardson-extrapolated central differences of the adjoint gradient,
+   (4 D(h/2) - D(h)) / 3 with h = hrel * prior sd, error O(h^4) */
+static inline PetscErrorCode HessianRichardson(InvMAP map, InvPrior prior, PetscInt i, const PetscReal x[], PetscReal hrel, PetscReal H[])
+{
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < 2; j++) {
+    const PetscReal h = hrel * prior->sd[j], s[4] = {1, -1, 0.5, -0.5};
+    PetscReal th[8], f[4], g[8];
+    PetscInt idx[4] = {i, i, i, i}, st[4];
+    for (PetscInt q = 0; q < 4; q++) {
+      th[2 * q] = x[0];
+      th[2 * q + 1] = x[1];
+      th[2 * q + j] += s[q] * h;
+    }
+    PetscCall(InvMAPObjectiveGradient(map, 4, idx, th, f, g, st));
+    for (PetscInt q = 0; q < 4; q++) PetscCheck(!st[q], PETSC_COMM_SELF, PETSC_ERR_PLIB, "forward solve failed");
+    for (PetscInt l = 0; l < 2; l++) H[j * 2 + l] = (4 * (g[4 + l] - g[6 + l]) / h - (g[l] - g[2 + l]) / (2 * h)) / 3;
+  }
+  PetscFunctionReturn(0);
+}
