@@ -96,6 +96,19 @@ PetscErrorCode InvFeatInputSums(InvFeat f, PetscInt pass, PetscInt n, const floa
   PetscFunctionReturn(0);
 }
 
+/* Pass 0: mean[k] = s[k % m] / cnt; pass 1: std[k] = sqrt(s[k % m] / cnt) (1 where it vanishes), k < size. */
+static void StoreMoment(PetscInt pass, const double *s, PetscInt m, PetscInt size, double cnt, double *mean, double *std)
+{
+  for (PetscInt k = 0; k < size; k++) {
+    if (pass == 0)
+      mean[k] = s[k % m] / cnt;
+    else {
+      double sd = sqrt(s[k % m] / cnt);
+      std[k] = sd > 1e-12 ? sd : 1.0;
+    }
+  }
+}
+
 PetscErrorCode InvFeatInputFinish(InvFeat f, MPI_Comm comm, PetscInt pass, PetscInt64 nlocal, double *s)
 {
   PetscInt m = f->norm == INV_NORM_CHANNEL ? f->ch : f->size;
@@ -108,14 +121,7 @@ PetscErrorCode InvFeatInputFinish(InvFeat f, MPI_Comm comm, PetscInt pass, Petsc
   PetscCheck(ng > 1, comm, PETSC_ERR_ARG_SIZ, "Need at least 2 training samples to standardise the inputs");
   cnt = (double)ng * (f->norm == INV_NORM_CHANNEL ? (double)f->len : 1.0);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)m, MPI_DOUBLE, MPI_SUM, comm));
-  for (PetscInt k = 0; k < f->size; k++) {
-    if (pass == 0)
-      f->in_mean[k] = s[k % m] / cnt;
-    else {
-      double sd = sqrt(s[k % m] / cnt);
-      f->in_std[k] = sd > 1e-12 ? sd : 1.0;
-    }
-  }
+  StoreMoment(pass, s, m, f->size, cnt, f->in_mean, f->in_std);
   PetscCall(PetscArrayzero(s, m));
   PetscFunctionReturn(0);
 }
@@ -152,14 +158,7 @@ PetscErrorCode InvFeatTargetFinish(InvFeat f, MPI_Comm comm, PetscInt pass, Pets
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(&nlocal, &ng, 1, MPIU_INT64, MPI_SUM, comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (PetscMPIInt)p, MPI_DOUBLE, MPI_SUM, comm));
-  for (PetscInt k = 0; k < p; k++) {
-    if (pass == 0)
-      f->out_mean[k] = s[k] / (double)ng;
-    else {
-      double sd = sqrt(s[k] / (double)ng);
-      f->out_std[k] = sd > 1e-12 ? sd : 1.0;
-    }
-  }
+  StoreMoment(pass, s, p, p, (double)ng, f->out_mean, f->out_std);
   PetscCall(PetscArrayzero(s, p));
   PetscFunctionReturn(0);
 }
