@@ -121,41 +121,42 @@ static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, 
   PetscFunctionReturn(0);
 }
 
-/* Adjoint monitor: at t_k add H^T dJ/dy_k (computed from the forward pass) to lambda; for the second-order
-   adjoint also add H^T d(dJ/dy_k) = H^T (W^T W H dx)_k, the direction derivative of that jump, to lambda2. */
-PetscErrorCode InvMAPTSAdjointMonitor(TS ts, PetscInt steps, PetscReal t, Vec X, PetscInt numcost, Vec *lambda, Vec *mu, void *ctx)
+/* v_b += H^T g_b(t_kadj) for every member b: the jump of an adjoint variable at observation time t_kadj, from
+   g (nb x nt x nobs), the derivative of J with respect to the observations (or its direction derivative). */
+static PetscErrorCode InvMAPTSAddObsJump(InvMAPTS m, Vec v, const PetscReal *g)
 {
-  InvMAPTS m = (InvMAPTS)ctx;
   const PetscInt ns = m->model->nstate, no = m->model->nobs, nt = m->nt;
   const PetscReal *H = m->model->H;
   PetscScalar *l;
 
   PetscFunctionBegin;
-  if (m->kadj < 0 || !InvMAPTSAtTime(t, m->times[m->kadj])) PetscFunctionReturn(0);
-  PetscCall(VecGetArray(lambda[0], &l));
+  PetscCall(VecGetArray(v, &l));
   for (PetscInt b = 0; b < m->nb; b++) {
-    const PetscReal *gb = m->gy + (b * nt + m->kadj) * no;
+    const PetscReal *gb = g + (b * nt + m->kadj) * no;
     for (PetscInt i = 0; i < ns; i++) {
       PetscReal s = 0;
       for (PetscInt c = 0; c < no; c++) s += H[c * ns + i] * gb[c];
       l[b * ns + i] += s;
     }
   }
-  PetscCall(VecRestoreArray(lambda[0], &l));
+  PetscCall(VecRestoreArray(v, &l));
+  PetscFunctionReturn(0);
+}
+
+/* Adjoint monitor: at t_k add H^T dJ/dy_k (computed from the forward pass) to lambda; for the second-order
+   adjoint also add H^T d(dJ/dy_k) = H^T (W^T W H dx)_k, the direction derivative of that jump, to lambda2. */
+PetscErrorCode InvMAPTSAdjointMonitor(TS ts, PetscInt steps, PetscReal t, Vec X, PetscInt numcost, Vec *lambda, Vec *mu, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+
+  PetscFunctionBegin;
+  if (m->kadj < 0 || !InvMAPTSAtTime(t, m->times[m->kadj])) PetscFunctionReturn(0);
+  PetscCall(InvMAPTSAddObsJump(m, lambda[0], m->gy));
   if (m->soa) {
     Vec *l2;
     PetscInt nc;
     PetscCall(TSGetCostHessianProducts(ts, &nc, &l2, NULL, NULL));
-    PetscCall(VecGetArray(l2[0], &l));
-    for (PetscInt b = 0; b < m->nb; b++) {
-      const PetscReal *gb = m->dgy + (b * nt + m->kadj) * no;
-      for (PetscInt i = 0; i < ns; i++) {
-        PetscReal s = 0;
-        for (PetscInt c = 0; c < no; c++) s += H[c * ns + i] * gb[c];
-        l[b * ns + i] += s;
-      }
-    }
-    PetscCall(VecRestoreArray(l2[0], &l));
+    PetscCall(InvMAPTSAddObsJump(m, l2[0], m->dgy));
   }
   m->kadj--;
   PetscFunctionReturn(0);
