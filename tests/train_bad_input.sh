@@ -48,20 +48,6 @@ expect_error() {
     echo "FAIL: existing output overwritten by: $*"
     fail=1
     echo "keep me" > $W/out.h5
-# a model whose stored architecture is another one than its parameters' (wider dense layer), a model for
-# series of 100 values, a training set without /theta, and NaN in /theta
-cp $W/m.h5 $W/otherarch.h5
-$PYTHON - $W/otherarch.h5 <<'PY' || exit 1
-import sys, h5py, numpy as np
-f = h5py.File(sys.argv[1], "r+")
-d = f.attrs["nn_dense"].copy(); d[0] = 64
-f.attrs["nn_dense"] = d
-PY
-$MPIEXEC -n 2 $INVMAP train -i $W/short.h5 -o $W/m100.h5 -train_epochs 1 -nn_dense 16 -quiet || exit 1
-cp $W/tr.h5 $W/notheta.h5
-$PYTHON -c "import h5py, sys; del h5py.File(sys.argv[1], 'r+')['theta']" $W/notheta.h5 || exit 1
-cp $W/tr.h5 $W/nantheta.h5
-$MPIEXEC -n 1 $TESTBIN/nn_tool -mode poke -a $W/nantheta.h5 -dataset /theta -row 11 -col 1 -value inf || exit 1
   fi
 }
 # without -overwrite an existing output is refused before anything runs
