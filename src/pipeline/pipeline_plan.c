@@ -87,6 +87,20 @@ static PetscErrorCode Prefixed(InvPipeline p, char **opts, const char fmt[], con
   PetscFunctionReturn(0);
 }
 
+/* Appends one estimate file (in the pipeline directory) and its label to the comma-separated lists of invmap evaluate. */
+static PetscErrorCode AddEstimate(InvPipeline p, char **est, char **lab, const char file[], const char label[])
+{
+  char path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", p->dir, file));
+  if (*est) PetscCall(InvStrCat(est, ","));
+  PetscCall(InvStrCat(est, path));
+  if (*lab) PetscCall(InvStrCat(lab, ","));
+  PetscCall(InvStrCat(lab, label));
+  PetscFunctionReturn(0);
+}
+
 static const char *ViewData(const char view[])
 {
   return !strcmp(view, "clean") ? "u" : "d";
@@ -181,13 +195,9 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
     PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
     for (PetscInt i = 0; i < nnets; i++) {
       PetscCall(AddDep(p, st, "predict_%s_%s", nets[i], views[v]));
-      PetscCall(InvStrAppendf(&est, "%s/pred_%s_%s.h5", p->dir, nets[i], views[v]));
-      PetscCall(InvStrAppend(&lab, nets[i]));
+      PetscCall(PetscSNPrintf(file, sizeof(file), "pred_%s_%s.h5", nets[i], views[v]));
+      PetscCall(AddEstimate(p, &est, &lab, file, nets[i]));
     }
-    for (char *c = est; *c; c++)
-      if (*c == ' ') *c = ',';
-    for (char *c = lab; *c; c++)
-      if (*c == ' ') *c = ',';
     PetscCall(InvStrAppendf(&st->opts, "-truth %s/%s.h5 -estimates %s -labels %s -eval_objective_data %s", p->dir, test, est, lab,
                             ViewData(views[v])));
     PetscCall(PetscFree(est));
@@ -201,18 +211,16 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
     PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
     for (PetscInt i = 0; i < nnets; i++) {
       PetscCall(AddDep(p, st, "predict_%s_%s", nets[i], mview));
-      PetscCall(InvStrAppendf(&est, "%s/pred_%s_%s.h5", p->dir, nets[i], mview));
-      PetscCall(InvStrAppend(&lab, nets[i]));
+      PetscCall(PetscSNPrintf(file, sizeof(file), "pred_%s_%s.h5", nets[i], mview));
+      PetscCall(AddEstimate(p, &est, &lab, file, nets[i]));
     }
     for (PetscInt r = 0; r < nruns; r++) {
       PetscCall(AddDep(p, st, "map_%s%s", runs[r], ""));
-      PetscCall(InvStrAppendf(&est, "%s/map_%s.h5", p->dir, runs[r]));
-      PetscCall(InvStrAppendf(&lab, "map_%s", runs[r]));
+      char label[INV_PIPE_NAME_LEN + 4];
+      PetscCall(PetscSNPrintf(file, sizeof(file), "map_%s.h5", runs[r]));
+      PetscCall(PetscSNPrintf(label, sizeof(label), "map_%s", runs[r]));
+      PetscCall(AddEstimate(p, &est, &lab, file, label));
     }
-    for (char *c = est; *c; c++)
-      if (*c == ' ') *c = ',';
-    for (char *c = lab; *c; c++)
-      if (*c == ' ') *c = ',';
     PetscCall(InvStrAppendf(&st->opts, "-truth %s/%s.h5 -estimates %s -labels %s -eval_n %" PetscInt_FMT " -eval_objective_data %s", p->dir,
                             test, est, lab, p->map_n, ViewData(mview)));
     PetscCall(PetscFree(est));
