@@ -1,5 +1,6 @@
 /* MAP objective gradient by TSAdjoint vs central finite differences (Richardson-extrapolated) at random
-   prior points, for the default RK4 fixed step and for Crank-Nicolson; also batch independence. */
+   prior points, for the default RK4 fixed step and for Crank-Nicolson; also batch independence, and that
+   the RK adjoint's state Jacobian filled by the JacobianP callback (default) equals PETSc's own path. */
 #include "test_map_common.h"
 #include <invmap/rng.h>
 
@@ -80,11 +81,62 @@ static PetscErrorCode CheckGradients(const char *label, PetscReal tol)
   PetscFunctionReturn(0);
 }
 
+/* objective and gradient of 12 prior draws over 4 problems, with -map_adjoint_jacobian_in_jacobianp jp */
+static PetscErrorCode BatchGradients(const char *jp, PetscReal f[12], PetscReal g[24])
+{
+  InvMAP map;
+  InvModel model;
+  InvPrior prior;
+  PetscReal *t, *theta, *d, *noise, th[24];
+  PetscInt idx[12], st[12];
+  const PetscInt n = 4, nt = 400;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsSetValue(NULL, "-map_adjoint_jacobian_in_jacobianp", jp));
+  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
+  PetscCall(InvMAPSetFromOptions(map));
+  PetscCall(InvMAPGetModel(map, &model));
+  PetscCall(InvMAPGetPrior(map, &prior));
+  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 11, 0.8, 0.07, &t, &theta, &d, &noise));
+  PetscCall(InvMAPSetProblems(map, n, nt, t, d, noise, NULL, 0));
+  for (PetscInt q = 0; q < 12; q++) {
+    idx[q] = q % n;
+    PetscCall(InvPriorSample(prior, 91, q, th + 2 * q));
+  }
+  PetscCall(InvMAPObjectiveGradient(map, 12, idx, th, f, g, st));
+  for (PetscInt q = 0; q < 12; q++) PetscCheck(!st[q], PETSC_COMM_SELF, PETSC_ERR_PLIB, "forward solve failed");
+  PetscCall(PetscFree(t));
+  PetscCall(PetscFree(theta));
+  PetscCall(PetscFree(d));
+  PetscCall(PetscFree(noise));
+  PetscCall(InvMAPDestroy(&map));
+  PetscCall(PetscOptionsClearValue(NULL, "-map_adjoint_jacobian_in_jacobianp"));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CheckJacobianPaths(void)
+{
+  PetscReal f0[12], g0[24], f1[12], g1[24], worst = 0;
+
+  PetscFunctionBegin;
+  PetscCall(BatchGradients("0", f0, g0));
+  PetscCall(BatchGradients("1", f1, g1));
+  for (PetscInt q = 0; q < 12; q++) {
+    PetscCheck(f0[q] == f1[q], PETSC_COMM_SELF, PETSC_ERR_PLIB, "objective %d differs between the Jacobian paths", (int)q);
+    for (PetscInt j = 0; j < 2; j++)
+      worst = PetscMax(worst, PetscAbsReal(g0[2 * q + j] - g1[2 * q + j]) / (PetscAbsReal(g0[2 * q + j]) + 1e-300));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "RK adjoint: Jacobian from the JacobianP callback vs SNESComputeJacobian: worst rel diff %.2e\n", (double)worst));
+  PetscCheck(worst <= 1e-13, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the two Jacobian paths of the RK adjoint differ: %g", (double)worst);
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(InvInitializePackage());
   PetscCall(CheckGradients("rk4 dt=0.05", 1e-6));
+  PetscCall(CheckJacobianPaths());
   PetscCall(PetscOptionsSetValue(NULL, "-map_ts_type", "cn"));
   PetscCall(PetscOptionsSetValue(NULL, "-map_ts_dt", "0.02"));
   PetscCall(PetscOptionsSetValue(NULL, "-map_snes_rtol", "1e-12"));

@@ -46,6 +46,11 @@ static PetscErrorCode InvMAPTSRHSJacobianP(TS ts, PetscReal t, Vec X, Mat A, voi
   PetscCall(MatSeqAIJGetArrayWrite(A, &a));
   PetscCall(m->model->ops.jacobianp(m->model, t, m->bmax, x, m->theta, a));
   PetscCall(MatSeqAIJRestoreArrayWrite(A, &a));
+  if (m->jacinjacp) {
+    PetscCall(MatSeqAIJGetArrayWrite(m->J, &a));
+    PetscCall(m->model->ops.jacobian(m->model, t, m->bmax, x, m->theta, a));
+    PetscCall(MatSeqAIJRestoreArrayWrite(m->J, &a));
+  }
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscFunctionReturn(0);
 }
@@ -196,6 +201,7 @@ PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, const char 
   m->sens = sens;
   m->soa = soa;
   m->dt0 = 0.05;
+  m->jacinjacp = PETSC_TRUE;
   if (prefix) PetscCall(PetscStrncpy(m->prefix, prefix, sizeof(m->prefix)));
   PetscCall(PetscMalloc1(bmax * np, &m->theta));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, bmax * ns, &m->X));
@@ -339,6 +345,22 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
              "-map_hessian soa needs -%sts_type rk: the PETSc 3.18 theta/cn tangent-linear step fails with more than one parameter; use "
              "-map_hessian fd or gn",
              m->prefix);
+  PetscOptionsBegin(PETSC_COMM_SELF, m->prefix[0] ? m->prefix : NULL, "MAP forward and adjoint solves", NULL);
+  PetscCall(PetscOptionsBool("-adjoint_jacobian_in_jacobianp",
+                             "RK adjoint: evaluate the state Jacobian with the parameter Jacobian, bypassing SNESComputeJacobian (same values, less overhead)",
+                             "InvMAPTSSetFromOptions", m->jacinjacp, &m->jacinjacp, NULL));
+  PetscOptionsEnd();
+  if (isrk && !m->sens && !m->soa && m->jacinjacp) {
+    /* PETSc 3.18's RK adjoint step evaluates the state Jacobian at each stage through SNESComputeJacobian,
+       which looks up a dozen -snes_* debugging options per call: with B members per TS this fixed cost
+       per step dominated the adjoint for B < 256. The same step evaluates the parameter Jacobian at the
+       same stage state right after it and before either is used, so InvMAPTSRHSJacobianP fills J too,
+       and a Jacobian lag of -1 makes SNESComputeJacobian return at once. The gradient tests
+       (tests/test_map_gradient.c, vs central differences) guard this order. */
+    SNES snes;
+    PetscCall(TSGetSNES(m->ts, &snes));
+    PetscCall(SNESSetLagJacobian(snes, -1));
+  } else m->jacinjacp = PETSC_FALSE;
   if (m->soa) PetscCall(InvMAPTSSOATrajectory(m));
   m->setfromoptions = PETSC_TRUE;
   PetscFunctionReturn(0);

@@ -22,6 +22,7 @@ struct _p_InvMAPTS {
   PetscReal *dy, *dgy;    /* soa: tangent-linear observations H dx and W^T W H dx, bmax x nt x no */
   PetscReal *work;        /* 3 nt */
   PetscBool nonfinite, setfromoptions;
+  PetscBool jacinjacp; /* the RHS Jacobian is evaluated by the JacobianP callback (see InvMAPTSSetFromOptions) */
   PetscReal dt0;
   char tjdir[PETSC_MAX_PATH_LEN]; /* soa: private directory of the BASIC trajectory */
   PetscInt64 nforward, nadjoint, nsteps;
