@@ -1,6 +1,7 @@
 # Foundation tests: RNG, model derivatives, noise, batched TS accuracy, and the simulate command.
 invmap_add_unit_test(test_rng ${CMAKE_CURRENT_SOURCE_DIR}/test_rng.c RANKS 1)
 invmap_add_unit_test(test_model_fhn ${CMAKE_CURRENT_SOURCE_DIR}/test_model_fhn.c RANKS 1)
+invmap_add_unit_test(test_scratch ${CMAKE_CURRENT_SOURCE_DIR}/test_scratch.c RANKS 1)
 invmap_add_unit_test(test_noise ${CMAKE_CURRENT_SOURCE_DIR}/test_noise.c RANKS 1)
 invmap_add_unit_test(test_h5io ${CMAKE_CURRENT_SOURCE_DIR}/test_h5io.c RANKS 1 2 3)
 invmap_add_unit_test(test_batchts_accuracy ${CMAKE_CURRENT_SOURCE_DIR}/test_batchts_accuracy.c RANKS 1 2)

@@ -3,7 +3,7 @@
 # previous output (-map_init) with the full Hessian (fd and soa agree), -help lists the TAO/TS options, clear errors.
 set -uo pipefail
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+trap 'umount "$W/tiny" 2> /dev/null; rm -rf "$W"' EXIT
 fail=0
 $MPIEXEC -n 2 $INVMAP simulate -n 16 -obs_n 250 -seed 4 -o $W/obs.h5 -quiet || exit 1
 $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m1.h5 -map_starts 4 || exit 1
@@ -100,4 +100,18 @@ expect_error "ts_dt 0.03 does not divide observation time" $MPIEXEC -n 1 $INVMAP
 expect_error "has none of /theta_init" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/obs.h5 -quiet
 expect_error "theta_init has shape \(3, 2\); need \(N >= 16, 2\)" $MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/init.h5 -quiet
 [ -e $W/m4.h5 ] && { echo "FAIL: output written despite errors"; fail=1; }
+# an error in the middle of the second-order sweep (its scratch file system full): a clear error, and
+# neither trajectory files nor an output left behind
+mkdir -p $W/tiny
+if mount -t tmpfs -o size=64k tmpfs $W/tiny 2> /dev/null; then
+  expect_error "invmap map: error" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m6.h5 -map_init $W/m1.h5 -map_starts 0 \
+    -map_start_mean 0 -map_hessian soa -map_soa_tmpdir $W/tiny -quiet
+  head -3 $W/log
+  left=$(ls -A $W/tiny)
+  umount $W/tiny
+  [ -z "$left" ] || { echo "FAIL: a failed soa sweep left $left in its scratch directory"; fail=1; }
+  [ -e $W/m6.h5 ] && { echo "FAIL: output written despite the failed sweep"; fail=1; }
+else
+  echo "note: no tmpfs can be mounted here (not root, or a container without CAP_SYS_ADMIN): the full-scratch case is skipped"
+fi
 exit $fail

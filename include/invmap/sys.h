@@ -51,5 +51,10 @@ PETSC_EXTERN PetscErrorCode InvFileExists(const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode InvFileCommit(MPI_Comm, const char[]);
 PETSC_EXTERN PetscErrorCode InvFileRemove(MPI_Comm, const char[]);
 
+/* Scratch directories: registered while in use; the driver removes those left after an error. */
+PETSC_EXTERN PetscErrorCode InvScratchRegister(const char[]);
+PETSC_EXTERN PetscErrorCode InvScratchRemove(const char[]);
+PETSC_EXTERN void InvScratchRemoveAll(void);
+
 /* The full command line and options database as one string (stored as an attribute of outputs). */
 PETSC_EXTERN PetscErrorCode InvOptionsString(char **);

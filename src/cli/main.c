@@ -82,6 +82,7 @@ int main(int argc, char **argv)
     if (!ierr) PetscCall(PetscLogStagePop());
   }
   if (ierr) {
+    InvScratchRemoveAll(); /* e.g. -map_hessian soa's trajectory files in /dev/shm */
     if (!inv_error_printed) fprintf(stderr, "invmap %s: error (code %d)\n", cmd->name, (int)ierr);
     return (int)(ierr ? 1 : 0);
   }

@@ -93,13 +93,12 @@ PetscErrorCode InvMAPTSSOATrajectory(InvMAPTS m)
   PetscCall(TSGetTrajectory(m->ts, &tj));
   PetscCall(TSTrajectorySetType(tj, m->ts, TSTRAJECTORYBASIC));
   PetscCall(TSTrajectorySetDirname(tj, m->tjdir));
+  PetscCall(InvScratchRegister(m->tjdir));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode InvMAPTSDestroySOA(InvMAPTS m)
 {
-  PetscBool exists;
-
   PetscFunctionBegin;
   PetscCall(VecDestroy(&m->lambda2));
   PetscCall(VecDestroy(&m->mu2));
@@ -107,8 +106,7 @@ PetscErrorCode InvMAPTSDestroySOA(InvMAPTS m)
   for (PetscInt i = 0; i < 4; i++) PetscCall(VecDestroy(&m->ihp[i]));
   if (m->soa && m->tjdir[0]) { /* normally removed by TSTrajectoryDestroy already */
     PetscCall(TSDestroy(&m->ts));
-    PetscCall(PetscTestDirectory(m->tjdir, 'r', &exists));
-    if (exists) PetscCall(PetscRMTree(m->tjdir));
+    PetscCall(InvScratchRemove(m->tjdir));
   }
   PetscFunctionReturn(0);
 }

@@ -5,6 +5,12 @@
 #include "mapts.h"
 #include <invmap/noise.h>
 
+/* A block-diagonal shell operator: nb member blocks of rows x cols, row-major (mapts_rkadjoint.c) */
+typedef struct {
+  PetscInt nb, rows, cols;
+  PetscScalar *v; /* nb x rows x cols */
+} InvMAPTSBlock;
+
 struct _p_InvMAPTS {
   InvModel model;
   PetscInt bmax, nb;
@@ -22,7 +28,8 @@ struct _p_InvMAPTS {
   PetscReal *dy, *dgy;    /* soa: tangent-linear observations H dx and W^T W H dx, bmax x nt x no */
   PetscReal *work;        /* 3 nt */
   PetscBool nonfinite, setfromoptions;
-  PetscBool jacinjacp; /* the RHS Jacobian is evaluated by the JacobianP callback (see InvMAPTSSetFromOptions) */
+  PetscBool jacinjacp;        /* the lean RK adjoint of mapts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
+  InvMAPTSBlock jblk, jpblk;
   PetscReal dt0;
   char tjdir[PETSC_MAX_PATH_LEN]; /* soa: private directory of the BASIC trajectory */
   PetscInt64 nforward, nadjoint, nsteps;
@@ -42,3 +49,5 @@ PETSC_INTERN PetscErrorCode InvMAPTSAdjointMonitor(TS, PetscInt, PetscReal, Vec,
 PETSC_INTERN PetscErrorCode InvMAPTSSetUpSOA(InvMAPTS);
 PETSC_INTERN PetscErrorCode InvMAPTSSOATrajectory(InvMAPTS);
 PETSC_INTERN PetscErrorCode InvMAPTSDestroySOA(InvMAPTS);
+PETSC_INTERN PetscErrorCode InvMAPTSSetUpRKAdjoint(InvMAPTS);
+PETSC_INTERN PetscErrorCode InvMAPTSDestroyRKAdjoint(InvMAPTS);

@@ -1,0 +1,136 @@
+/* The lean first-order RK adjoint of the batched MAP TS (gradient role, explicit RK).
+
+   PETSc 3.18's TSAdjointStep_RK, at every stage of every step, evaluates the state Jacobian through
+   SNESComputeJacobian (which looks up a dozen -snes_* debugging options per call), then the parameter
+   Jacobian at the same stage state, and only then applies the transposes of both. With B members per
+   TS that fixed cost per step dominated the adjoint for B < 256, and so did the AIJ transpose kernel
+   for these 2x2 blocks. So, in this role:
+   - the parameter-Jacobian callback evaluates both Jacobians (same state, same time, before use);
+   - a Jacobian lag of -1 makes SNESComputeJacobian return at once;
+   - both matrices are shells that apply their member blocks (the model's own layout) directly.
+   The values are the same as through SNES and AIJ (tests/test_map_gradient.c compares the two paths
+   and checks both against central differences); -map_adjoint_jacobian_in_jacobianp 0 restores PETSc's. */
+#include "maptsimpl.h"
+
+/* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major) */
+static PetscErrorCode InvMAPTSBlockMultTranspose(Mat A, Vec x, Vec y)
+{
+  InvMAPTSBlock *blk;
+  const PetscScalar *xa;
+  PetscScalar *ya;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &blk));
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  if (blk->rows == 2 && blk->cols == 2) { /* two states, two parameters (FHN): the common case, unrolled */
+    const PetscScalar *restrict v = blk->v, *restrict xx = xa;
+    PetscScalar *restrict yy = ya;
+    for (PetscInt b = 0; b < blk->nb; b++) {
+      yy[2 * b] = v[4 * b] * xx[2 * b] + v[4 * b + 2] * xx[2 * b + 1];
+      yy[2 * b + 1] = v[4 * b + 1] * xx[2 * b] + v[4 * b + 3] * xx[2 * b + 1];
+    }
+  } else
+    for (PetscInt b = 0; b < blk->nb; b++) {
+      const PetscScalar *v = blk->v + b * blk->rows * blk->cols, *xb = xa + b * blk->rows;
+      PetscScalar *yb = ya + b * blk->cols;
+      for (PetscInt j = 0; j < blk->cols; j++) {
+        PetscScalar s = v[j] * xb[0];
+        for (PetscInt i = 1; i < blk->rows; i++) s += v[i * blk->cols + j] * xb[i];
+        yb[j] = s;
+      }
+    }
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscFunctionReturn(0);
+}
+
+/* y_b = A_b x_b */
+static PetscErrorCode InvMAPTSBlockMult(Mat A, Vec x, Vec y)
+{
+  InvMAPTSBlock *blk;
+  const PetscScalar *xa;
+  PetscScalar *ya;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &blk));
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  for (PetscInt b = 0; b < blk->nb; b++) {
+    const PetscScalar *v = blk->v + b * blk->rows * blk->cols, *xb = xa + b * blk->cols;
+    PetscScalar *yb = ya + b * blk->rows;
+    for (PetscInt i = 0; i < blk->rows; i++) {
+      PetscScalar s = 0;
+      for (PetscInt j = 0; j < blk->cols; j++) s += v[i * blk->cols + j] * xb[j];
+      yb[i] = s;
+    }
+  }
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvMAPTSBlockShell(InvMAPTSBlock *blk, PetscInt nb, PetscInt rows, PetscInt cols, Mat *A)
+{
+  PetscFunctionBegin;
+  blk->nb = nb;
+  blk->rows = rows;
+  blk->cols = cols;
+  PetscCall(PetscCalloc1(nb * rows * cols, &blk->v));
+  PetscCall(MatCreateShell(PETSC_COMM_SELF, nb * rows, nb * cols, nb * rows, nb * cols, blk, A));
+  PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))InvMAPTSBlockMult));
+  PetscCall(MatShellSetOperation(*A, MATOP_MULT_TRANSPOSE, (void (*)(void))InvMAPTSBlockMultTranspose));
+  PetscFunctionReturn(0);
+}
+
+/* Both Jacobians at the stage state (called by TSAdjointStep_RK before it applies either) */
+static PetscErrorCode InvMAPTSRKJacobians(TS ts, PetscReal t, Vec X, Mat A, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(m->model->ops.jacobianp(m->model, t, m->bmax, x, m->theta, m->jpblk.v));
+  PetscCall(m->model->ops.jacobian(m->model, t, m->bmax, x, m->theta, m->jblk.v));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
+/* Not reached while the lag is -1; kept correct for any other caller */
+static PetscErrorCode InvMAPTSRKJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat B, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(m->model->ops.jacobian(m->model, t, m->bmax, x, m->theta, m->jblk.v));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSSetUpRKAdjoint(InvMAPTS m)
+{
+  const PetscInt ns = m->model->nstate, np = m->model->nparam;
+  SNES snes;
+
+  PetscFunctionBegin;
+  PetscCall(MatDestroy(&m->J));
+  PetscCall(MatDestroy(&m->Jp));
+  PetscCall(InvMAPTSBlockShell(&m->jblk, m->bmax, ns, ns, &m->J));
+  PetscCall(InvMAPTSBlockShell(&m->jpblk, m->bmax, ns, np, &m->Jp));
+  PetscCall(TSSetRHSJacobian(m->ts, m->J, m->J, InvMAPTSRKJacobian, m));
+  PetscCall(TSSetRHSJacobianP(m->ts, m->Jp, InvMAPTSRKJacobians, m));
+  PetscCall(TSGetSNES(m->ts, &snes));
+  PetscCall(SNESSetLagJacobian(snes, -1));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSDestroyRKAdjoint(InvMAPTS m)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(m->jblk.v));
+  PetscCall(PetscFree(m->jpblk.v));
+  PetscFunctionReturn(0);
+}
