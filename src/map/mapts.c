@@ -343,12 +343,15 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
              "-map_hessian fd or gn",
              m->prefix);
   PetscOptionsBegin(PETSC_COMM_SELF, m->prefix[0] ? m->prefix : NULL, "MAP forward and adjoint solves", NULL);
-  PetscCall(PetscOptionsBool("-adjoint_jacobian_in_jacobianp",
-                             "RK gradient: evaluate the state Jacobian with the parameter Jacobian and apply both as block shells, bypassing SNESComputeJacobian and AIJ (same values, less overhead per step)",
-                             "InvMAPTSSetFromOptions", m->jacinjacp, &m->jacinjacp, NULL));
+  PetscCall(PetscOptionsBool(
+      "-adjoint_jacobian_in_jacobianp",
+      "RK gradient: state and parameter Jacobians as block shells filled together, bypassing SNESComputeJacobian (same values)",
+      "InvMAPTSSetFromOptions", m->jacinjacp, &m->jacinjacp, NULL));
   PetscOptionsEnd();
-  if (isrk && !m->sens && !m->soa && m->jacinjacp && !m->jblk.v) PetscCall(InvMAPTSSetUpRKAdjoint(m));
-  else if (!m->jblk.v) m->jacinjacp = PETSC_FALSE;
+  if (isrk && !m->sens && !m->soa && m->jacinjacp && !m->jblk.v)
+    PetscCall(InvMAPTSSetUpRKAdjoint(m));
+  else if (!m->jblk.v)
+    m->jacinjacp = PETSC_FALSE;
   if (m->soa) PetscCall(InvMAPTSSOATrajectory(m));
   m->setfromoptions = PETSC_TRUE;
   PetscFunctionReturn(0);

@@ -28,7 +28,7 @@ struct _p_InvMAPTS {
   PetscReal *dy, *dgy;    /* soa: tangent-linear observations H dx and W^T W H dx, bmax x nt x no */
   PetscReal *work;        /* 3 nt */
   PetscBool nonfinite, setfromoptions;
-  PetscBool jacinjacp;        /* the lean RK adjoint of mapts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
+  PetscBool jacinjacp; /* the lean RK adjoint of mapts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
   InvMAPTSBlock jblk, jpblk;
   PetscReal dt0;
   char tjdir[PETSC_MAX_PATH_LEN]; /* soa: private directory of the BASIC trajectory */
