@@ -126,7 +126,8 @@ static PetscErrorCode CheckJacobianPaths(void)
     for (PetscInt j = 0; j < 2; j++)
       worst = PetscMax(worst, PetscAbsReal(g0[2 * q + j] - g1[2 * q + j]) / (PetscAbsReal(g0[2 * q + j]) + 1e-300));
   }
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "RK adjoint: Jacobian from the JacobianP callback vs SNESComputeJacobian: worst rel diff %.2e\n", (double)worst));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "RK adjoint: Jacobian from the JacobianP callback vs SNESComputeJacobian: worst rel diff %.2e\n",
+                        (double)worst));
   PetscCheck(worst <= 1e-13, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the two Jacobian paths of the RK adjoint differ: %g", (double)worst);
   PetscFunctionReturn(0);
 }

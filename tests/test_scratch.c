@@ -15,7 +15,8 @@ static PetscErrorCode MakeDir(const char *dir, PetscBool nested)
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/sub", dir));
     PetscCall(PetscMkdir(path));
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/sub/file", dir));
-  } else PetscCall(PetscSNPrintf(path, sizeof(path), "%s/file", dir));
+  } else
+    PetscCall(PetscSNPrintf(path, sizeof(path), "%s/file", dir));
   f = fopen(path, "w");
   PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create %s", path);
   fputs("x", f);
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
   PetscCall(InvScratchRemove(b));
   PetscCall(PetscTestDirectory(b, 'r', &exists));
   PetscCheck(!exists, PETSC_COMM_SELF, PETSC_ERR_PLIB, "InvScratchRemove left %s", b);
-  PetscCall(InvScratchRemove(b)); /* already gone: no error */
+  PetscCall(InvScratchRemove(b));     /* already gone: no error */
   PetscCall(MakeDir(b, PETSC_FALSE)); /* no longer registered: RemoveAll must keep it */
   InvScratchRemoveAll();
   PetscCall(PetscTestDirectory(a, 'r', &exists));
