@@ -1,40 +1,46 @@
 /* Hessians of J at a point: Gauss-Newton J_u^T W^T W J_u + Sigma_pr^{-1} from forward sensitivities
-   (TSForward on the same discretisation as the objective), the full Hessian from second-order adjoints
+   (TSForward on the same discretisation as the objective, batched over samples), the full Hessian from second-order adjoints
    (mapts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by
    central differences of adjoint gradients (labelled as such in outputs); and the SPD inverse giving the
    Laplace covariance. */
 #include "mapimpl.h"
 #include <invmap/noise.h>
 
-static PetscErrorCode InvMAPHessianGN(InvMAP map, PetscInt i, const PetscReal theta[], PetscReal H[])
+/* Gauss-Newton Hessians of problems idx[0..nb): one batched TSForward solve per 128 of them */
+static PetscErrorCode InvMAPHessiansGN(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal H[])
 {
   const PetscInt np = map->model->nparam, no = map->model->nobs, nt = map->nt;
-  const PetscReal rho = map->noise[2 * i], sigma = map->noise[2 * i + 1];
   PetscReal *y, *S, *col, *WS;
-  PetscBool ok;
+  PetscBool *ok;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc4(nt * no, &y, nt * no * np, &S, nt, &col, nt * np, &WS));
-  PetscCall(InvMAPTSSensitivities(map->mts[0], theta, y, S, &ok));
-  if (!ok) {
-    for (PetscInt k = 0; k < np * np; k++) H[k] = NAN;
-  } else {
-    PetscCall(PetscArrayzero(H, np * np));
+  if (!nb) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc5(nb * nt * no, &y, nb * nt * no * np, &S, nt, &col, nt * np, &WS, nb, &ok));
+  PetscCall(InvMAPTSSensitivities(map->mts[0], nb, theta, y, S, ok));
+  for (PetscInt q = 0; q < nb; q++) {
+    const PetscInt i = idx[q];
+    const PetscReal rho = map->noise[2 * i], sigma = map->noise[2 * i + 1], *Sq = S + q * nt * no * np;
+    PetscReal *Hq = H + q * np * np;
+    if (!ok[q]) {
+      for (PetscInt k = 0; k < np * np; k++) Hq[k] = NAN;
+      continue;
+    }
+    PetscCall(PetscArrayzero(Hq, np * np));
     for (PetscInt c = 0; c < no; c++) {
       for (PetscInt j = 0; j < np; j++) {
-        for (PetscInt k = 0; k < nt; k++) col[k] = S[(k * no + c) * np + j];
+        for (PetscInt k = 0; k < nt; k++) col[k] = Sq[(k * no + c) * np + j];
         InvAR1Whiten(rho, sigma, nt, col, WS + j * nt);
       }
       for (PetscInt j = 0; j < np; j++)
         for (PetscInt l = 0; l < np; l++) {
           PetscReal s = 0;
           for (PetscInt k = 0; k < nt; k++) s += WS[j * nt + k] * WS[l * nt + k];
-          H[j * np + l] += s;
+          Hq[j * np + l] += s;
         }
     }
-    for (PetscInt j = 0; j < np; j++) H[j * np + j] += 1.0 / PetscSqr(map->prior->sd[j]);
+    for (PetscInt j = 0; j < np; j++) Hq[j * np + j] += 1.0 / PetscSqr(map->prior->sd[j]);
   }
-  PetscCall(PetscFree4(y, S, col, WS));
+  PetscCall(PetscFree5(y, S, col, WS, ok));
   PetscFunctionReturn(0);
 }
 
@@ -129,8 +135,6 @@ static PetscErrorCode InvMAPHessiansSOA(InvMAP map, PetscInt nb, const PetscInt 
 PetscErrorCode InvMAPComputeHessians(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], InvMAPHessianType type,
                                      PetscReal H[])
 {
-  const PetscInt np = map->model->nparam;
-
   PetscFunctionBegin;
   PetscCheck(type != INV_MAP_HESSIAN_NONE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "No Hessian of type none");
   PetscCall(InvMAPSetUpSolvers(map));
@@ -142,7 +146,7 @@ PetscErrorCode InvMAPComputeHessians(InvMAP map, PetscInt nb, const PetscInt idx
   else if (type == INV_MAP_HESSIAN_FD)
     PetscCall(InvMAPHessiansFD(map, nb, idx, theta, H));
   else
-    for (PetscInt q = 0; q < nb; q++) PetscCall(InvMAPHessianGN(map, idx[q], theta + q * np, H + q * np * np));
+    PetscCall(InvMAPHessiansGN(map, nb, idx, theta, H));
   PetscCall(PetscLogEventEnd(INV_MAPHessian, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

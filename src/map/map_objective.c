@@ -75,7 +75,7 @@ PetscErrorCode InvMAPModelOutput(InvMAP map, const PetscReal theta[], PetscReal 
   PetscFunctionBegin;
   PetscCall(InvMAPSetUpSolvers(map));
   PetscCall(PetscMalloc1(map->nt * map->model->nobs * map->model->nparam, &S));
-  PetscCall(InvMAPTSSensitivities(map->mts[0], theta, y, S, ok));
+  PetscCall(InvMAPTSSensitivities(map->mts[0], 1, theta, y, S, ok));
   PetscCall(PetscFree(S));
   PetscFunctionReturn(0);
 }

@@ -96,14 +96,16 @@ static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, 
   if (m->sens) {
     Mat S;
     const PetscScalar *s;
+    const PetscInt ld = m->bmax * ns;
     PetscCall(TSForwardGetSensitivities(ts, NULL, &S));
-    PetscCall(MatDenseGetArrayRead(S, &s)); /* column-major ns x np */
-    for (PetscInt c = 0; c < no; c++)
-      for (PetscInt j = 0; j < np; j++) {
-        PetscReal v = 0;
-        for (PetscInt i = 0; i < ns; i++) v += H[c * ns + i] * s[i + j * ns];
-        m->Sy[(m->k * no + c) * np + j] = v;
-      }
+    PetscCall(MatDenseGetArrayRead(S, &s)); /* column-major (bmax ns) x np: member b's rows b ns .. b ns + ns - 1 */
+    for (PetscInt b = 0; b < m->nb; b++)
+      for (PetscInt c = 0; c < no; c++)
+        for (PetscInt j = 0; j < np; j++) {
+          PetscReal v = 0;
+          for (PetscInt i = 0; i < ns; i++) v += H[c * ns + i] * s[b * ns + i + j * ld];
+          m->Sy[((b * nt + m->k) * no + c) * np + j] = v;
+        }
     PetscCall(MatDenseRestoreArrayRead(S, &s));
   }
   if (m->soa) { /* tangent-linear observations H dx (one column: every member's own direction) */
@@ -164,17 +166,19 @@ PetscErrorCode InvMAPTSAdjointMonitor(TS ts, PetscInt steps, PetscReal t, Vec X,
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InvMAPTSBlockDiagonal(PetscInt nb, PetscInt rows, PetscInt cols, Mat *A)
+/* nb member blocks of rows x cols: block diagonal ((nb rows) x (nb cols)), or stacked ((nb rows) x cols: each
+   member's parameters are the same columns, as for the batched forward sensitivities along e_j) */
+static PetscErrorCode InvMAPTSBlockMatrix(PetscInt nb, PetscInt rows, PetscInt cols, PetscBool stacked, Mat *A)
 {
   PetscInt idx[INV_MAX_PARAM];
   PetscScalar zero[INV_MAX_PARAM] = {0};
 
   PetscFunctionBegin;
-  PetscCall(MatCreateSeqAIJ(PETSC_COMM_SELF, nb * rows, nb * cols, cols, NULL, A));
+  PetscCall(MatCreateSeqAIJ(PETSC_COMM_SELF, nb * rows, stacked ? cols : nb * cols, cols, NULL, A));
   for (PetscInt b = 0; b < nb; b++)
     for (PetscInt i = 0; i < rows; i++) {
       const PetscInt r = b * rows + i;
-      for (PetscInt j = 0; j < cols; j++) idx[j] = b * cols + j;
+      for (PetscInt j = 0; j < cols; j++) idx[j] = stacked ? j : b * cols + j;
       PetscCall(MatSetValues(*A, 1, &r, cols, idx, zero, INSERT_VALUES));
     }
   PetscCall(MatAssemblyBegin(*A, MAT_FINAL_ASSEMBLY));
@@ -202,8 +206,8 @@ PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, const char 
   if (prefix) PetscCall(PetscStrncpy(m->prefix, prefix, sizeof(m->prefix)));
   PetscCall(PetscMalloc1(bmax * np, &m->theta));
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, bmax * ns, &m->X));
-  PetscCall(InvMAPTSBlockDiagonal(bmax, ns, ns, &m->J));
-  PetscCall(InvMAPTSBlockDiagonal(bmax, ns, np, &m->Jp));
+  PetscCall(InvMAPTSBlockMatrix(bmax, ns, ns, PETSC_FALSE, &m->J));
+  PetscCall(InvMAPTSBlockMatrix(bmax, ns, np, sens, &m->Jp));
   PetscCall(TSCreate(PETSC_COMM_SELF, &m->ts));
   PetscCall(TSSetOptionsPrefix(m->ts, prefix));
   PetscCall(TSSetApplicationContext(m->ts, m));
@@ -228,7 +232,7 @@ PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, const char 
   PetscCall(TSSetErrorIfStepFails(m->ts, PETSC_FALSE));
   PetscCall(TSMonitorSet(m->ts, InvMAPTSMonitor, m, NULL));
   if (sens) {
-    PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, ns, np, NULL, &m->S));
+    PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, bmax * ns, np, NULL, &m->S));
     PetscCall(TSForwardSetSensitivities(m->ts, np, m->S));
   } else if (soa) {
     PetscCall(InvMAPTSSetUpSOA(m));
@@ -281,7 +285,7 @@ PetscErrorCode InvMAPTSSetObservationTimes(InvMAPTS m, PetscInt n, const PetscRe
   PetscCall(PetscMalloc1(m->bmax * n * no, &m->y));
   PetscCall(PetscMalloc1(m->bmax * n * no, &m->gy));
   PetscCall(PetscMalloc1(3 * n, &m->work));
-  if (m->sens) PetscCall(PetscMalloc1(n * no * m->model->nparam, &m->Sy));
+  if (m->sens) PetscCall(PetscMalloc1(m->bmax * n * no * m->model->nparam, &m->Sy));
   if (m->soa) PetscCall(PetscMalloc2(m->bmax * n * no, &m->dy, m->bmax * n * no, &m->dgy));
   if (m->child) PetscCall(InvMAPTSSetObservationTimes(m->child, n, t));
   if (m->soachild) PetscCall(InvMAPTSSetObservationTimes(m->soachild, n, t));
@@ -366,17 +370,18 @@ PetscErrorCode InvMAPTSForward(InvMAPTS m, PetscBool *ok)
   PetscCall(VecGetArrayWrite(m->X, &x));
   PetscCall(m->model->ops.initial(m->model, m->bmax, m->theta, x));
   PetscCall(VecRestoreArrayWrite(m->X, &x));
-  if (m->sens) {
+  if (m->sens) { /* S(0) = dx0/dtheta of every member */
     PetscScalar *s;
+    const PetscInt ns = m->model->nstate, np = m->model->nparam, ld = m->bmax * ns;
     PetscCall(MatDenseGetArrayWrite(m->S, &s));
-    if (m->model->ops.initial_jacobian) {
-      PetscReal dx0[INV_MAX_PARAM * INV_MAX_PARAM];
-      const PetscInt ns = m->model->nstate, np = m->model->nparam;
-      PetscCall(m->model->ops.initial_jacobian(m->model, 1, m->theta, dx0));
-      for (PetscInt i = 0; i < ns; i++)
-        for (PetscInt j = 0; j < np; j++) s[i + j * ns] = dx0[i * np + j];
-    } else
-      PetscCall(PetscArrayzero(s, m->model->nstate * m->model->nparam));
+    PetscCall(PetscArrayzero(s, ld * np));
+    if (m->model->ops.initial_jacobian)
+      for (PetscInt b = 0; b < m->bmax; b++) {
+        PetscReal dx0[INV_MAX_PARAM * INV_MAX_PARAM];
+        PetscCall(m->model->ops.initial_jacobian(m->model, 1, m->theta + b * np, dx0));
+        for (PetscInt i = 0; i < ns; i++)
+          for (PetscInt j = 0; j < np; j++) s[b * ns + i + j * ld] = dx0[i * np + j];
+      }
     PetscCall(MatDenseRestoreArrayWrite(m->S, &s));
   }
   m->k = 0;
@@ -487,27 +492,46 @@ PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS m)
 {
   PetscFunctionBegin;
   if (m->child) PetscFunctionReturn(0);
-  PetscCall(InvMAPTSCreateInternal(m->model, 1, m->prefix, PETSC_TRUE, PETSC_FALSE, &m->child));
+  PetscCall(InvMAPTSCreateInternal(m->model, PetscMin(m->bmax, 128), m->prefix, PETSC_TRUE, PETSC_FALSE, &m->child));
   PetscCall(InvMAPTSSetObservationTimes(m->child, m->nt, m->times));
   PetscCall(InvMAPTSSetFromOptions(m->child));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPTSSensitivities(InvMAPTS m, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool *ok)
+/* One TSForward solve for nb <= bmax members; a failed batch is retried member by member */
+static PetscErrorCode InvMAPTSSensitivityBatch(InvMAPTS m, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscReal S[],
+                                               PetscBool ok[])
 {
-  InvMAPTS c;
-  const PetscInt no = m->model->nobs, np = m->model->nparam;
+  InvMAPTS c = m->child;
+  const PetscInt no = m->model->nobs, np = m->model->nparam, nt = m->nt;
+  PetscBool done;
+
+  PetscFunctionBegin;
+  for (PetscInt b = 0; b < c->bmax; b++) PetscCall(PetscArraycpy(c->theta + b * np, theta + (b < nb ? b : 0) * np, np));
+  c->nb = nb;
+  PetscCall(InvMAPTSForward(c, &done));
+  m->nforward++;
+  if (done) {
+    PetscCall(PetscArraycpy(y, c->y, nb * nt * no));
+    PetscCall(PetscArraycpy(S, c->Sy, nb * nt * no * np));
+    for (PetscInt b = 0; b < nb; b++) ok[b] = PETSC_TRUE;
+  } else if (nb == 1)
+    ok[0] = PETSC_FALSE;
+  else
+    for (PetscInt b = 0; b < nb; b++)
+      PetscCall(InvMAPTSSensitivityBatch(m, 1, theta + b * np, y + b * nt * no, S + b * nt * no * np, &ok[b]));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPTSSensitivities(InvMAPTS m, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool ok[])
+{
+  const PetscInt no = m->model->nobs, np = m->model->nparam, nt = m->nt;
 
   PetscFunctionBegin;
   PetscCall(InvMAPTSSetUpSensitivities(m));
-  c = m->child;
-  PetscCall(PetscArraycpy(c->theta, theta, np));
-  c->nb = 1;
-  PetscCall(InvMAPTSForward(c, ok));
-  m->nforward++;
-  if (*ok) {
-    PetscCall(PetscArraycpy(y, c->y, m->nt * no));
-    PetscCall(PetscArraycpy(S, c->Sy, m->nt * no * np));
+  for (PetscInt b0 = 0; b0 < nb; b0 += m->child->bmax) {
+    const PetscInt mb = PetscMin(m->child->bmax, nb - b0);
+    PetscCall(InvMAPTSSensitivityBatch(m, mb, theta + b0 * np, y + b0 * nt * no, S + b0 * nt * no * np, ok + b0));
   }
   PetscFunctionReturn(0);
 }

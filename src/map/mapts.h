@@ -19,9 +19,11 @@ PETSC_INTERN PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS);
    (f = +inf, g = 0). */
 PETSC_INTERN PetscErrorCode InvMAPTSMisfit(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal *const d[],
                                            const PetscReal rho[], const PetscReal sigma[], PetscReal f[], PetscReal g[], PetscInt status[]);
-/* Model output y (nt x nobs) and its sensitivities S (nt x nobs x np) of one member by TSForward. */
+/* Model outputs y (nb x nt x nobs) and their sensitivities S (nb x nt x nobs x np) of nb members by TSForward,
+   batched (up to 128 members per solve, each along its own e_j); ok[b] = PETSC_FALSE: failed forward solve. */
 PETSC_INTERN PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS);
-PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, const PetscReal theta[], PetscReal y[], PetscReal S[], PetscBool *ok);
+PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscReal S[],
+                                                  PetscBool ok[]);
 /* Second-order adjoint (mapts_soa.c): Hv[b*np..] = d2(misfit_b)/dtheta2 v_b for members b < nb, by one
    forward solve with the tangent-linear model (TSAdjointSetForward) and one TSAdjointSolve with
    TSSetCostHessianProducts, batched (bmax members per sweep, each with its own direction). Only the misfit:
