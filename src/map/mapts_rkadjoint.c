@@ -12,7 +12,8 @@
    and checks both against central differences); -map_adjoint_jacobian_in_jacobianp 0 restores PETSc's. */
 #include "maptsimpl.h"
 
-/* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major) */
+/* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major). The adjoint step applies only the
+   transposes, so the shells define no MatMult (a caller that needs one gets PETSc's "no method" error). */
 static PetscErrorCode InvMAPTSBlockMultTranspose(Mat A, Vec x, Vec y)
 {
   InvMAPTSBlock *blk;
@@ -23,7 +24,7 @@ static PetscErrorCode InvMAPTSBlockMultTranspose(Mat A, Vec x, Vec y)
   PetscCall(MatShellGetContext(A, &blk));
   PetscCall(VecGetArrayRead(x, &xa));
   PetscCall(VecGetArrayWrite(y, &ya));
-  if (blk->rows == 2 && blk->cols == 2) { /* two states, two parameters (FHN): the common case, unrolled */
+  if (blk->rows == 2 && blk->cols == 2) { /* two states, two parameters (FHN), unrolled */
     const PetscScalar *restrict v = blk->v, *restrict xx = xa;
     PetscScalar *restrict yy = ya;
     for (PetscInt b = 0; b < blk->nb; b++) {
@@ -35,36 +36,11 @@ static PetscErrorCode InvMAPTSBlockMultTranspose(Mat A, Vec x, Vec y)
       const PetscScalar *v = blk->v + b * blk->rows * blk->cols, *xb = xa + b * blk->rows;
       PetscScalar *yb = ya + b * blk->cols;
       for (PetscInt j = 0; j < blk->cols; j++) {
-        PetscScalar s = v[j] * xb[0];
-        for (PetscInt i = 1; i < blk->rows; i++) s += v[i * blk->cols + j] * xb[i];
-        yb[j] = s;
+        PetscScalar sum = 0;
+        for (PetscInt i = 0; i < blk->rows; i++) sum += v[i * blk->cols + j] * xb[i];
+        yb[j] = sum;
       }
     }
-  PetscCall(VecRestoreArrayRead(x, &xa));
-  PetscCall(VecRestoreArrayWrite(y, &ya));
-  PetscFunctionReturn(0);
-}
-
-/* y_b = A_b x_b */
-static PetscErrorCode InvMAPTSBlockMult(Mat A, Vec x, Vec y)
-{
-  InvMAPTSBlock *blk;
-  const PetscScalar *xa;
-  PetscScalar *ya;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(A, &blk));
-  PetscCall(VecGetArrayRead(x, &xa));
-  PetscCall(VecGetArrayWrite(y, &ya));
-  for (PetscInt b = 0; b < blk->nb; b++) {
-    const PetscScalar *v = blk->v + b * blk->rows * blk->cols, *xb = xa + b * blk->cols;
-    PetscScalar *yb = ya + b * blk->rows;
-    for (PetscInt i = 0; i < blk->rows; i++) {
-      PetscScalar s = 0;
-      for (PetscInt j = 0; j < blk->cols; j++) s += v[i * blk->cols + j] * xb[j];
-      yb[i] = s;
-    }
-  }
   PetscCall(VecRestoreArrayRead(x, &xa));
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscFunctionReturn(0);
@@ -78,7 +54,6 @@ static PetscErrorCode InvMAPTSBlockShell(InvMAPTSBlock *blk, PetscInt nb, PetscI
   blk->cols = cols;
   PetscCall(PetscCalloc1(nb * rows * cols, &blk->v));
   PetscCall(MatCreateShell(PETSC_COMM_SELF, nb * rows, nb * cols, nb * rows, nb * cols, blk, A));
-  PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))InvMAPTSBlockMult));
   PetscCall(MatShellSetOperation(*A, MATOP_MULT_TRANSPOSE, (void (*)(void))InvMAPTSBlockMultTranspose));
   PetscFunctionReturn(0);
 }
