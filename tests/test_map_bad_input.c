@@ -28,8 +28,6 @@ static PetscErrorCode CreateTrap(InvModel m)
 static PetscErrorCode FlaggedSamples(void)
 {
   InvMAP map;
-  InvModel model;
-  InvPrior prior;
   PetscReal *t, *theta, *d, *noise;
   const PetscInt n = 9, nt = 200;
   PetscInt nl;
@@ -39,11 +37,7 @@ static PetscErrorCode FlaggedSamples(void)
                               INV_MAP_BAD_NOISE, INV_MAP_BAD_NOISE, INV_MAP_BAD_DATA,  INV_MAP_BAD_NOISE};
 
   PetscFunctionBegin;
-  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
-  PetscCall(InvMAPSetFromOptions(map));
-  PetscCall(InvMAPGetModel(map, &model));
-  PetscCall(InvMAPGetPrior(map, &prior));
-  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 3, 0.8, 0.07, &t, &theta, &d, &noise));
+  PetscCall(TestMAPCreate(PETSC_COMM_SELF, n, nt, 3, &map, &t, &theta, &d, &noise));
   d[1 * nt + 17] = NAN;     /* problem 1: NaN in the series */
   noise[2 * 2 + 1] = 0;     /* problem 2: sigma = 0 */
   noise[2 * 3] = 1.0;       /* problem 3: rho = 1 */
@@ -62,10 +56,7 @@ static PetscErrorCode FlaggedSamples(void)
     PetscCheck(status[i] == INV_MAP_OK ? !PetscIsInfOrNanReal(f[i]) : (PetscIsNanReal(x[2 * i]) && PetscIsNanReal(f[i])), PETSC_COMM_SELF,
                PETSC_ERR_PLIB, "sample %d: wrong outputs for its status", (int)i);
   }
-  PetscCall(PetscFree(t));
-  PetscCall(PetscFree(theta));
-  PetscCall(PetscFree(d));
-  PetscCall(PetscFree(noise));
+  PetscCall(TestMAPFreeProblems(&t, &theta, &d, &noise));
   PetscCall(InvMAPDestroy(&map));
   PetscFunctionReturn(0);
 }
@@ -75,7 +66,6 @@ static PetscErrorCode FailingSolves(void)
 {
   InvMAP map, ref;
   InvModel model;
-  InvPrior prior;
   PetscReal *t, *theta, *d, *noise, init[4] = {0.69, 0.3, 0.95, 0.9};
   const PetscInt nt = 200;
   PetscInt nl;
@@ -83,11 +73,7 @@ static PetscErrorCode FailingSolves(void)
   const PetscReal *x, *f;
 
   PetscFunctionBegin;
-  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &ref));
-  PetscCall(InvMAPSetFromOptions(ref));
-  PetscCall(InvMAPGetModel(ref, &model));
-  PetscCall(InvMAPGetPrior(ref, &prior));
-  PetscCall(TestMAPMakeProblems(model, prior, 2, nt, 0.2, 3, 0.8, 0.07, &t, &theta, &d, &noise));
+  PetscCall(TestMAPCreate(PETSC_COMM_SELF, 2, nt, 3, &ref, &t, &theta, &d, &noise));
   PetscCall(InvMAPDestroy(&ref));
   PetscCall(PetscFree(theta));
   PetscCall(PetscFree(d));

@@ -47,6 +47,33 @@ static PetscErrorCode TestMAPMakeProblems(InvModel model, InvPrior prior, PetscI
   PetscFunctionReturn(0);
 }
 
+/* An InvMAP on comm configured from the options database, and n problems made as above with dt 0.2, rho 0.8,
+   sigma 0.07 (the caller may alter d and noise, then calls InvMAPSetProblems) */
+static PetscErrorCode TestMAPCreate(MPI_Comm comm, PetscInt n, PetscInt nt, PetscInt64 seed, InvMAP *map, PetscReal **t, PetscReal **theta,
+                                    PetscReal **d, PetscReal **noise)
+{
+  InvModel model;
+  InvPrior prior;
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPCreate(comm, map));
+  PetscCall(InvMAPSetFromOptions(*map));
+  PetscCall(InvMAPGetModel(*map, &model));
+  PetscCall(InvMAPGetPrior(*map, &prior));
+  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, seed, 0.8, 0.07, t, theta, d, noise));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestMAPFreeProblems(PetscReal **t, PetscReal **theta, PetscReal **d, PetscReal **noise)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(*t));
+  PetscCall(PetscFree(*theta));
+  PetscCall(PetscFree(*d));
+  PetscCall(PetscFree(*noise));
+  PetscFunctionReturn(0);
+}
+
 /* Relative 2-norm difference |a - b| / |b| of two arrays of length n */
 static inline PetscReal RelDiff(PetscInt n, const PetscReal a[], const PetscReal b[])
 {

@@ -7,17 +7,13 @@
 static PetscErrorCode CheckGradients(const char *label, PetscReal tol)
 {
   InvMAP map;
-  InvModel model;
   InvPrior prior;
   PetscReal *t, *theta, *d, *noise, worst = 0;
   const PetscInt n = 4, nt = 400, npts = 3;
 
   PetscFunctionBegin;
-  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
-  PetscCall(InvMAPSetFromOptions(map));
-  PetscCall(InvMAPGetModel(map, &model));
+  PetscCall(TestMAPCreate(PETSC_COMM_SELF, n, nt, 11, &map, &t, &theta, &d, &noise));
   PetscCall(InvMAPGetPrior(map, &prior));
-  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 11, 0.8, 0.07, &t, &theta, &d, &noise));
   noise[2] = 0.0; /* one problem with white noise, one with strong correlation */
   noise[4] = 0.92;
   PetscCall(InvMAPSetProblems(map, n, nt, t, d, noise, NULL, 0));
@@ -73,10 +69,7 @@ static PetscErrorCode CheckGradients(const char *label, PetscReal tol)
     }
   }
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s: worst relative error %.2e\n", label, (double)worst));
-  PetscCall(PetscFree(t));
-  PetscCall(PetscFree(theta));
-  PetscCall(PetscFree(d));
-  PetscCall(PetscFree(noise));
+  PetscCall(TestMAPFreeProblems(&t, &theta, &d, &noise));
   PetscCall(InvMAPDestroy(&map));
   PetscFunctionReturn(0);
 }
@@ -85,7 +78,6 @@ static PetscErrorCode CheckGradients(const char *label, PetscReal tol)
 static PetscErrorCode BatchGradients(const char *jp, PetscReal f[12], PetscReal g[24])
 {
   InvMAP map;
-  InvModel model;
   InvPrior prior;
   PetscReal *t, *theta, *d, *noise, th[24];
   PetscInt idx[12], st[12];
@@ -93,11 +85,8 @@ static PetscErrorCode BatchGradients(const char *jp, PetscReal f[12], PetscReal 
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsSetValue(NULL, "-map_adjoint_jacobian_in_jacobianp", jp));
-  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
-  PetscCall(InvMAPSetFromOptions(map));
-  PetscCall(InvMAPGetModel(map, &model));
+  PetscCall(TestMAPCreate(PETSC_COMM_SELF, n, nt, 11, &map, &t, &theta, &d, &noise));
   PetscCall(InvMAPGetPrior(map, &prior));
-  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 11, 0.8, 0.07, &t, &theta, &d, &noise));
   PetscCall(InvMAPSetProblems(map, n, nt, t, d, noise, NULL, 0));
   for (PetscInt q = 0; q < 12; q++) {
     idx[q] = q % n;
@@ -105,10 +94,7 @@ static PetscErrorCode BatchGradients(const char *jp, PetscReal f[12], PetscReal 
   }
   PetscCall(InvMAPObjectiveGradient(map, 12, idx, th, f, g, st));
   for (PetscInt q = 0; q < 12; q++) PetscCheck(!st[q], PETSC_COMM_SELF, PETSC_ERR_PLIB, "forward solve failed");
-  PetscCall(PetscFree(t));
-  PetscCall(PetscFree(theta));
-  PetscCall(PetscFree(d));
-  PetscCall(PetscFree(noise));
+  PetscCall(TestMAPFreeProblems(&t, &theta, &d, &noise));
   PetscCall(InvMAPDestroy(&map));
   PetscCall(PetscOptionsClearValue(NULL, "-map_adjoint_jacobian_in_jacobianp"));
   PetscFunctionReturn(0);

@@ -7,7 +7,6 @@
 int main(int argc, char **argv)
 {
   InvMAP map, map0;
-  InvModel model;
   InvPrior prior;
   PetscReal *t, *theta, *d, *noise, *y, Hgn[4], Hfd[4], Hr[4], C[4];
   const PetscInt n = 3, nt = 300;
@@ -15,11 +14,8 @@ int main(int argc, char **argv)
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(InvInitializePackage());
-  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map0));
-  PetscCall(InvMAPSetFromOptions(map0));
-  PetscCall(InvMAPGetModel(map0, &model));
+  PetscCall(TestMAPCreate(PETSC_COMM_SELF, n, nt, 5, &map0, &t, &theta, &d, &noise));
   PetscCall(InvMAPGetPrior(map0, &prior));
-  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 5, 0.8, 0.07, &t, &theta, &d, &noise));
   PetscCall(InvMAPSetProblems(map0, n, nt, t, d, noise, NULL, 0));
   /* zero-residual data: the objective's own discretisation at the true parameters */
   PetscCall(PetscMalloc1(n * nt, &y));
@@ -69,10 +65,7 @@ int main(int argc, char **argv)
     PetscCheck(efr < 1e-6, PETSC_COMM_SELF, PETSC_ERR_PLIB, "full Hessian disagrees with finite differences");
   }
   PetscCall(PetscFree(y));
-  PetscCall(PetscFree(t));
-  PetscCall(PetscFree(theta));
-  PetscCall(PetscFree(d));
-  PetscCall(PetscFree(noise));
+  PetscCall(TestMAPFreeProblems(&t, &theta, &d, &noise));
   PetscCall(InvMAPDestroy(&map));
   PetscCall(InvMAPDestroy(&map0));
   PetscCall(PetscFinalize());

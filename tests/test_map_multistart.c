@@ -6,8 +6,6 @@
 int main(int argc, char **argv)
 {
   InvMAP map;
-  InvModel model;
-  InvPrior prior;
   PetscReal *t, *theta, *d, *noise;
   const PetscReal *xm, *fm, *cov;
   const PetscInt *nbest, *status;
@@ -18,11 +16,7 @@ int main(int argc, char **argv)
   PetscCall(InvInitializePackage());
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-test_n", &n, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-test_nt", &nt, NULL));
-  PetscCall(InvMAPCreate(PETSC_COMM_SELF, &map));
-  PetscCall(InvMAPSetFromOptions(map));
-  PetscCall(InvMAPGetModel(map, &model));
-  PetscCall(InvMAPGetPrior(map, &prior));
-  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 21, 0.8, 0.07, &t, &theta, &d, &noise));
+  PetscCall(TestMAPCreate(PETSC_COMM_SELF, n, nt, 21, &map, &t, &theta, &d, &noise));
   PetscCall(InvMAPSetProblems(map, n, nt, t, d, noise, NULL, 0));
   PetscCall(InvMAPSolve(map));
   PetscCall(InvMAPGetResults(map, &nl, &xm, &fm, &cov, &nbest, &status));
@@ -43,10 +37,7 @@ int main(int argc, char **argv)
   PetscCheck(!nfail, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "multistart MAP missed the global minimum on %" PetscInt_FMT " of %" PetscInt_FMT " problems", nfail, n);
   PetscCall(PetscFree2(xg, fg));
-  PetscCall(PetscFree(t));
-  PetscCall(PetscFree(theta));
-  PetscCall(PetscFree(d));
-  PetscCall(PetscFree(noise));
+  PetscCall(TestMAPFreeProblems(&t, &theta, &d, &noise));
   PetscCall(InvMAPDestroy(&map));
   PetscCall(PetscFinalize());
   return 0;

@@ -15,7 +15,6 @@
 int main(int argc, char **argv)
 {
   InvMAP map, map0;
-  InvModel model;
   InvPrior prior;
   PetscReal *t, *theta, *d, *noise, *y, *x, *Hb, Hs[4], Hg[4], Hr[4], worst_fd = 0, worst_gn = 0;
   PetscInt n = 3, nt = 1000, npt = 2, *idx;
@@ -30,11 +29,8 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-test_tol_fd", &tol_fd, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-test_nt", &nt, NULL));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-test_fd_h", &hrel, NULL));
-  PetscCall(InvMAPCreate(PETSC_COMM_WORLD, &map0));
-  PetscCall(InvMAPSetFromOptions(map0));
-  PetscCall(InvMAPGetModel(map0, &model));
+  PetscCall(TestMAPCreate(PETSC_COMM_WORLD, n, nt, 31 + rank, &map0, &t, &theta, &d, &noise));
   PetscCall(InvMAPGetPrior(map0, &prior));
-  PetscCall(TestMAPMakeProblems(model, prior, n, nt, 0.2, 31 + rank, 0.8, 0.07, &t, &theta, &d, &noise));
   noise[2] = 0.0; /* white noise for one problem */
   PetscCall(InvMAPSetProblems(map0, n, nt, t, d, noise, NULL, rank * n));
   PetscCall(PetscMalloc4(n * npt * 2, &x, n * npt, &idx, n * npt * 4, &Hb, n * nt, &y));
@@ -116,10 +112,7 @@ int main(int argc, char **argv)
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "[%d] worst rel diff soa vs richardson fd %.2e, soa vs gn at zero residual %.2e\n", rank,
                         (double)worst_fd, (double)worst_gn));
   PetscCall(PetscFree4(x, idx, Hb, y));
-  PetscCall(PetscFree(t));
-  PetscCall(PetscFree(theta));
-  PetscCall(PetscFree(d));
-  PetscCall(PetscFree(noise));
+  PetscCall(TestMAPFreeProblems(&t, &theta, &d, &noise));
   PetscCall(InvMAPDestroy(&map));
   PetscCall(InvMAPDestroy(&map0));
   PetscCall(PetscFinalize());
