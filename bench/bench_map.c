@@ -143,6 +143,7 @@ int main(int argc, char **argv)
   PetscCall(InvPriorCreate(model, &prior));
   PetscCall(InvNoiseCreate(&noise));
   PetscCall(InvObservationTimesFromOptions(&nt, &t));
+  PetscCall(InvNoiseSetObservationTimes(noise, PETSC_COMM_WORLD, nt, t));
   first = (PetscInt64)N * rank / size;
   n = (PetscInt)((PetscInt64)N * (rank + 1) / size - first);
   PetscCall(PetscMalloc1(PetscMax(n, 1) * 2, &theta));

@@ -29,6 +29,7 @@ int main(int argc, char **argv)
   PetscCall(InvPriorCreate(model, &prior));
   PetscCall(InvNoiseCreate(&noise));
   PetscCall(InvObservationTimesFromOptions(&nt, &t));
+  PetscCall(InvNoiseSetObservationTimes(noise, PETSC_COMM_SELF, nt, t));
   PetscCall(InvBatchTSCreate(model, b, "sim_", &bts));
   PetscCall(InvBatchTSSetObservationTimes(bts, nt, t));
   PetscCall(InvBatchTSSetFromOptions(bts));
@@ -41,7 +42,10 @@ int main(int argc, char **argv)
     dp[i] = dd + i * nt;
   }
   PetscCall(InvBatchTSSolve(bts, b, tht, u, st));
-  for (PetscInt i = 0; i < b; i++) PetscCall(InvNoiseApply(noise, 7, i, 0, rho[i], sig[i], nt, u + i * nt, dd + i * nt));
+  for (PetscInt i = 0; i < b; i++) {
+    PetscCall(InvNoiseApply(noise, 7, i, 0, rho[i], sig[i], nt, u + i * nt, dd + i * nt));
+    sig[i] = InvNoiseMarginalSD(noise->scale, sig[i], noise->obs_dt); /* the misfit takes the marginal standard deviation */
+  }
   PetscCall(InvMAPTSCreate(model, b, "map_", &mts));
   PetscCall(InvMAPTSSetObservationTimes(mts, nt, t));
   PetscCall(InvMAPTSSetFromOptions(mts));

@@ -69,6 +69,7 @@ int main(int argc, char **argv)
   PetscCall(InvPriorCreate(m, &prior));
   PetscCall(InvNoiseCreate(&noise));
   PetscCall(InvObservationTimesFromOptions(&nt, &t));
+  PetscCall(InvNoiseSetObservationTimes(noise, PETSC_COMM_WORLD, nt, t));
   PetscCall(InvBatchTSCreate(m, B, NULL, &batched));
   PetscCall(InvBatchTSSetObservationTimes(batched, nt, t));
   PetscCall(InvBatchTSSetFromOptions(batched));

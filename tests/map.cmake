@@ -6,3 +6,4 @@ invmap_add_unit_test(test_map_bad_input ${CMAKE_CURRENT_SOURCE_DIR}/test_map_bad
 invmap_add_cli_test(map_cli map_cli.sh LABELS map)
 invmap_add_unit_test(test_map_soa ${CMAKE_CURRENT_SOURCE_DIR}/test_map_soa.c RANKS 1 2 LABELS map)
 invmap_add_cli_test(map_resume map_resume.sh LABELS map)
+invmap_add_unit_test(test_map_chisq ${CMAKE_CURRENT_SOURCE_DIR}/test_map_chisq.c RANKS 1 LABELS map)

@@ -89,6 +89,7 @@ static PetscErrorCode FailingSolves(void)
     PetscCall(InvBatchTSSolve(bts, 2, th, u, st));
     PetscCall(PetscMalloc1(2 * nt, &d));
     PetscCall(InvNoiseCreate(&nz));
+    PetscCall(InvNoiseSetObservationTimes(nz, PETSC_COMM_SELF, nt, t));
     for (PetscInt i = 0; i < 2; i++) PetscCall(InvNoiseApply(nz, 9, i, 0, 0.8, 0.07, nt, u + i * nt, d + i * nt));
     PetscCall(InvNoiseDestroy(&nz));
     PetscCall(InvBatchTSDestroy(&bts));

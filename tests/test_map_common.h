@@ -39,6 +39,8 @@ static PetscErrorCode TestMAPMakeProblems(InvModel model, InvPrior prior, PetscI
     PetscCheck(st[i] == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "simulation failed");
   }
   PetscCall(InvNoiseCreate(&nz));
+  PetscCall(InvNoiseSetFromOptions(nz)); /* -noise_scale */
+  PetscCall(InvNoiseSetObservationTimes(nz, PETSC_COMM_SELF, nt, *t));
   for (PetscInt i = 0; i < n; i++) PetscCall(InvNoiseApply(nz, seed, i, 0, rho, sigma, nt, u + i * nt, *d + i * nt));
   PetscCall(InvNoiseDestroy(&nz));
   PetscCall(InvBatchTSDestroy(&bts));

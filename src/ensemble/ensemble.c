@@ -73,6 +73,7 @@ PetscErrorCode InvEnsembleSetFromOptions(InvEnsemble e)
   PetscCall(InvNoiseCreate(&e->noise));
   PetscCall(InvNoiseSetFromOptions(e->noise));
   PetscCall(InvObservationTimesFromOptions(&e->nt, &e->times));
+  PetscCall(InvNoiseSetObservationTimes(e->noise, e->comm, e->nt, e->times));
   PetscCall(InvBatchTSCreate(e->model, e->batch, NULL, &e->bts));
   PetscCall(InvBatchTSSetObservationTimes(e->bts, e->nt, e->times));
   PetscCall(InvBatchTSSetFromOptions(e->bts));

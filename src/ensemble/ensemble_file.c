@@ -24,11 +24,12 @@ PetscErrorCode InvEnsembleSignature(InvEnsemble e, char sig[], size_t len)
     PetscCall(PetscStrlcat(sig, buf, len));
   }
   if (e->noise->type == INV_NOISE_AR1) {
-    PetscCall(PetscSNPrintf(buf, sizeof(buf), " rho=%s%.17g sigma=%s%.17g rp=%.17g,%.17g,%.17g,%.17g sp=%.17g,%.17g,%.17g,%.17g",
+    PetscCall(PetscSNPrintf(buf, sizeof(buf), " rho=%s%.17g sigma=%s%.17g rp=%.17g,%.17g,%.17g,%.17g sp=%.17g,%.17g,%.17g,%.17g scale=%s",
                             e->noise->fixed_rho ? "fixed:" : "", (double)e->noise->rho, e->noise->fixed_sigma ? "fixed:" : "",
                             (double)e->noise->sigma, (double)e->noise->rho_prior[0], (double)e->noise->rho_prior[1],
                             (double)e->noise->rho_prior[2], (double)e->noise->rho_prior[3], (double)e->noise->sigma_prior[0],
-                            (double)e->noise->sigma_prior[1], (double)e->noise->sigma_prior[2], (double)e->noise->sigma_prior[3]));
+                            (double)e->noise->sigma_prior[1], (double)e->noise->sigma_prior[2], (double)e->noise->sigma_prior[3],
+                            InvNoiseScales[e->noise->scale]));
     PetscCall(PetscStrlcat(sig, buf, len));
   }
   PetscFunctionReturn(0);

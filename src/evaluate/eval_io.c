@@ -93,7 +93,8 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
     PetscCall(InvH5ReadAll(file, "/t", H5T_NATIVE_DOUBLE, e->t));
     PetscCall(InvH5HasDataset(file, e->objdata[0] == 'd' ? "/d" : "/u", &e->hasd));
     PetscCall(InvH5HasDataset(file, "/noise", &has));
-    if (!has && !(e->fixrho && e->fixsigma)) e->hasd = PETSC_FALSE;
+    if (!has && !(e->nspec.fixed_rho && e->nspec.fixed_sigma)) e->hasd = PETSC_FALSE;
+    if (e->hasd) PetscCall(InvNoiseSpecSetData(&e->nspec, e->comm, file, e->truth, e->nt, e->t));
     if (e->objective && !e->hasd && e->land.row < 0)
       PetscCall(PetscPrintf(e->comm, "evaluate: %s has no /%s with /noise (or give -noise_rho and -noise_sigma): no MAP objective\n",
                             e->truth, e->objdata));
@@ -106,8 +107,8 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
         PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, 0, dims[0], e->noise));
       }
       for (PetscInt64 i = 0; i < e->N; i++) {
-        if (e->fixrho) e->noise[2 * i] = e->rho;
-        if (e->fixsigma) e->noise[2 * i + 1] = e->sigma;
+        if (e->nspec.fixed_rho) e->noise[2 * i] = e->nspec.rho;
+        if (e->nspec.fixed_sigma) e->noise[2 * i + 1] = e->nspec.sigma;
       }
     }
   }

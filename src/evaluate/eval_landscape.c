@@ -186,6 +186,7 @@ PetscErrorCode InvEvalWriteLandscape(InvEval e, hid_t file)
   PetscCall(InvH5WriteAttrReals(g, "theta_truth", 2, e->theta + 2 * L->row));
   PetscCall(InvH5WriteAttrReals(g, "J_truth", 1, &L->Jtruth));
   PetscCall(InvH5WriteAttrReals(g, "noise_rho_sigma", 2, e->noise + 2 * L->row));
+  PetscCall(InvNoiseSpecWriteAttributes(&e->nspec, g));
   PetscCall(InvH5WriteAttrString(g, "objective_data", e->objdata));
   PetscCall(InvH5WriteAttrReals(g, "seconds", 1, &L->seconds));
   PetscCall(InvH5WriteAttrString(g, "layout",

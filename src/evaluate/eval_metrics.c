@@ -109,7 +109,7 @@ PetscReal InvEvalObjective(InvEval e, const PetscReal d[], const PetscReal y[], 
   if (!(sigma > 0 && PetscIsNormalReal(sigma) && PetscAbsReal(rho) < 1)) return NAN;
   for (PetscInt c = 0; c < no; c++) {
     for (PetscInt k = 0; k < nt; k++) r[k] = d[k * no + c] - y[k * no + c];
-    InvAR1Whiten(rho, sigma, nt, r, w);
+    InvAR1Whiten(rho, InvNoiseSpecSD(&e->nspec, sigma), nt, r, w);
     for (PetscInt k = 0; k < nt; k++) f += w[k] * w[k];
   }
   f *= 0.5;

@@ -5,6 +5,7 @@
 #include <invmap/evaluate.h>
 #include <invmap/batchts.h>
 #include <invmap/prior.h>
+#include <invmap/noise.h>
 
 #define INV_EVAL_MAX 16
 typedef struct {
@@ -50,8 +51,7 @@ struct _p_InvEval {
   PetscInt nest, nlabels, batch, nmax;
   PetscBool common, timeseries, objective, overwrite, quiet, saveseries;
   char objdata[4];            /* series the objective fits: "d" or "u" */
-  PetscBool fixrho, fixsigma; /* -noise_rho, -noise_sigma override /noise */
-  PetscReal rho, sigma;
+  InvNoiseSpec nspec; /* -noise_rho, -noise_sigma override /noise; the truth's noise convention and Delta_t */
   /* truth */
   InvModel model;
   InvPrior prior;

@@ -52,10 +52,6 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
                              e->objective, &e->objective, NULL));
   PetscCall(PetscOptionsString("-eval_objective_data", "Series the objective fits: d (noisy) or u (clean, as invmap map -map_clean)", "",
                                e->objdata, e->objdata, sizeof(e->objdata), NULL));
-  PetscCall(PetscOptionsReal("-noise_rho", "AR(1) rho of the objective for every sample (default: the truth's /noise)", "", e->rho, &e->rho,
-                             &e->fixrho));
-  PetscCall(PetscOptionsReal("-noise_sigma", "AR(1) sigma of the objective for every sample (default: the truth's /noise)", "", e->sigma,
-                             &e->sigma, &e->fixsigma));
   PetscCall(PetscOptionsInt("-eval_batch",
                             "Samples integrated together by one TS (batches of global indices; as simulate's -batch for bitwise "
                             "identical series at the true parameters); TS options -ts_* apply as in invmap simulate",
@@ -79,8 +75,7 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
   PetscOptionsEnd();
   PetscCheck(!strcmp(e->objdata, "d") || !strcmp(e->objdata, "u"), e->comm, PETSC_ERR_ARG_WRONG, "-eval_objective_data %s: use d or u",
              e->objdata);
-  PetscCheck(!e->fixrho || PetscAbsReal(e->rho) < 1, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-noise_rho %g: need |rho| < 1", (double)e->rho);
-  PetscCheck(!e->fixsigma || e->sigma > 0, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-noise_sigma %g: need sigma > 0", (double)e->sigma);
+  PetscCall(InvNoiseSpecFromOptions(e->comm, &e->nspec));
   e->nest = set ? n : 0;
   e->nlabels = setl ? nl : 0;
   PetscCheck(e->batch >= 1 && e->batch <= 1000000, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_batch must be between 1 and 1e6, got %d",

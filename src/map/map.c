@@ -46,10 +46,6 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
                                sizeof(map->model_type), NULL));
   PetscCall(PetscOptionsBool("-map_clean", "Fit the clean series /u instead of the noisy /d (whitened with the same noise parameters)", "",
                              map->use_clean, &map->use_clean, NULL));
-  PetscCall(PetscOptionsReal("-noise_rho", "AR(1) rho used for every sample (default: per sample from /noise)", "", map->rho, &map->rho,
-                             &map->fixed_rho));
-  PetscCall(PetscOptionsReal("-noise_sigma", "AR(1) sigma used for every sample (default: per sample from /noise)", "", map->sigma,
-                             &map->sigma, &map->fixed_sigma));
   PetscCall(PetscOptionsInt("-n", "Use only the first n samples of the input (0: all)", "", map->nmax, &map->nmax, NULL));
   PetscCall(PetscOptionsString("-map_init", "Initial guesses: HDF5 with /theta_init, /theta_pred (invmap predict) or /theta_map (N x P)",
                                "", map->init_file, map->init_file, sizeof(map->init_file), NULL));
@@ -97,10 +93,7 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCheck(map->same_tol >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_same_tol must be >= 0");
   PetscCheck(map->nmax >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n must be >= 0");
   PetscCheck(map->interrupt_after >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_interrupt_after must be >= 0");
-  if (map->fixed_rho || map->fixed_sigma) {
-    PetscCheck(map->fixed_rho && map->fixed_sigma, map->comm, PETSC_ERR_ARG_WRONG, "Give both -noise_rho and -noise_sigma (or neither)");
-    PetscCall(InvNoiseCheckParameters(map->rho, map->sigma));
-  }
+  PetscCall(InvNoiseSpecFromOptions(map->comm, &map->nspec));
   map->seed = seed;
   set = map->input[0] ? PETSC_TRUE : PETSC_FALSE;
   if (set) { /* the model named in the input file, unless -model says otherwise */
@@ -158,11 +151,12 @@ PetscErrorCode InvMAPSetProblems(InvMAP map, PetscInt n, PetscInt nt, const Pets
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &map->N, 1, MPIU_INT64, MPI_SUM, map->comm));
   PetscCall(PetscMalloc1(nt, &map->t));
   PetscCall(PetscArraycpy(map->t, t, nt));
+  PetscCall(InvNoiseSpecSetData(&map->nspec, map->comm, -1, NULL, nt, t));
   PetscCall(PetscMalloc3(PetscMax(n, 1) * per, &map->d, PetscMax(n, 1) * 2, &map->noise, PetscMax(n, 1), &map->status));
   PetscCall(PetscArraycpy(map->d, d, n * per));
   for (PetscInt i = 0; i < n; i++) {
-    map->noise[2 * i] = map->fixed_rho ? map->rho : noise[2 * i];
-    map->noise[2 * i + 1] = map->fixed_sigma ? map->sigma : noise[2 * i + 1];
+    map->noise[2 * i] = map->nspec.fixed_rho ? map->nspec.rho : noise[2 * i];
+    map->noise[2 * i + 1] = map->nspec.fixed_sigma ? map->nspec.sigma : noise[2 * i + 1];
     map->status[i] = INV_MAP_OK;
   }
   if (init) {

@@ -19,7 +19,7 @@ static PetscErrorCode InvMAPHessiansGN(InvMAP map, PetscInt nb, const PetscInt i
   PetscCall(InvMAPTSSensitivities(map->mts[0], nb, theta, y, S, ok));
   for (PetscInt q = 0; q < nb; q++) {
     const PetscInt i = idx[q];
-    const PetscReal rho = map->noise[2 * i], sigma = map->noise[2 * i + 1], *Sq = S + q * nt * no * np;
+    const PetscReal rho = map->noise[2 * i], sd = InvMAPNoiseSD(map, i), *Sq = S + q * nt * no * np;
     PetscReal *Hq = H + q * np * np;
     if (!ok[q]) {
       for (PetscInt k = 0; k < np * np; k++) Hq[k] = NAN;
@@ -29,7 +29,7 @@ static PetscErrorCode InvMAPHessiansGN(InvMAP map, PetscInt nb, const PetscInt i
     for (PetscInt c = 0; c < no; c++) {
       for (PetscInt j = 0; j < np; j++) {
         for (PetscInt k = 0; k < nt; k++) col[k] = Sq[(k * no + c) * np + j];
-        InvAR1Whiten(rho, sigma, nt, col, WS + j * nt);
+        InvAR1Whiten(rho, sd, nt, col, WS + j * nt);
       }
       for (PetscInt j = 0; j < np; j++)
         for (PetscInt l = 0; l < np; l++) {
@@ -112,7 +112,7 @@ static PetscErrorCode InvMAPHessiansSOA(InvMAP map, PetscInt nb, const PetscInt 
       for (PetscInt l = 0; l < np; l++) v[b * np + l] = (l == j) ? 1.0 : 0.0;
       dp[b] = map->d + i * per;
       rho[b] = map->noise[2 * i];
-      sig[b] = map->noise[2 * i + 1];
+      sig[b] = InvMAPNoiseSD(map, i);
     }
   }
   PetscCall(InvMAPTSHessianProduct(map->mts[0], m, th, v, dp, rho, sig, hv, st));

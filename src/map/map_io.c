@@ -99,6 +99,7 @@ PetscErrorCode InvMAPReadInput(InvMAP map)
   for (PetscInt k = 0; k < nt; k++)
     PetscCheck(PetscIsNormalReal(map->t[k]) || map->t[k] == 0, map->comm, PETSC_ERR_FILE_UNEXPECTED,
                "%s: /t[%" PetscInt_FMT "] is not finite", map->input, k);
+  PetscCall(InvNoiseSpecSetData(&map->nspec, map->comm, file, map->input, nt, map->t));
   N = (PetscInt64)dims[0];
   if (map->nmax > 0) N = PetscMin(N, (PetscInt64)map->nmax);
   map->N = N;
@@ -110,7 +111,7 @@ PetscErrorCode InvMAPReadInput(InvMAP map)
   PetscCall(PetscMalloc3(PetscMax(map->n, 1) * per, &map->d, PetscMax(map->n, 1) * 2, &map->noise, PetscMax(map->n, 1), &map->status));
   PetscCall(InvH5ReadRows(file, ds, H5T_NATIVE_DOUBLE, (hsize_t)i0, (hsize_t)map->n, map->d));
   PetscCall(InvH5HasDataset(file, "/noise", &hasnoise));
-  PetscCheck(hasnoise || (map->fixed_rho && map->fixed_sigma), map->comm, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCheck(hasnoise || (map->nspec.fixed_rho && map->nspec.fixed_sigma), map->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s has no /noise (rho, sigma per sample); give -noise_rho and -noise_sigma", map->input);
   if (hasnoise) {
     PetscCall(InvH5GetDims(file, "/noise", &rank, tdims));
@@ -119,8 +120,8 @@ PetscErrorCode InvMAPReadInput(InvMAP map)
     PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, (hsize_t)i0, (hsize_t)map->n, map->noise));
   }
   for (PetscInt i = 0; i < map->n; i++) {
-    if (map->fixed_rho) map->noise[2 * i] = map->rho;
-    if (map->fixed_sigma) map->noise[2 * i + 1] = map->sigma;
+    if (map->nspec.fixed_rho) map->noise[2 * i] = map->nspec.rho;
+    if (map->nspec.fixed_sigma) map->noise[2 * i + 1] = map->nspec.sigma;
     map->status[i] = INV_MAP_OK;
   }
   PetscCall(InvH5HasDataset(file, "/status", &hasstatus));
@@ -258,6 +259,7 @@ PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &secs, 1, MPIU_REAL, MPIU_MAX, map->comm));
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(root, "invmap_version", INVMAP_VERSION " (" INVMAP_GIT ")"));
+  PetscCall(InvNoiseSpecWriteAttributes(&map->nspec, root));
   PetscCall(InvH5WriteAttrString(root, "kind", "map"));
   PetscCall(InvModelWriteAttributes(map->model, root));
   PetscCall(InvPriorWriteAttributes(map->prior, root));

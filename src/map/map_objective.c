@@ -44,7 +44,7 @@ PetscErrorCode InvMAPObjectiveGradient(InvMAP map, PetscInt nb, const PetscInt i
                  "Problem %" PetscInt_FMT " out of range [0, %" PetscInt_FMT ")", i, map->n);
       map->dptr[b] = map->d + i * per;
       map->rhob[b] = map->noise[2 * i];
-      map->sigb[b] = map->noise[2 * i + 1];
+      map->sigb[b] = InvMAPNoiseSD(map, i);
     }
     PetscCall(
         InvMAPTSMisfit(map->mts[l], m, theta + c0 * np, map->dptr, map->rhob, map->sigb, f + c0, g ? g + c0 * np : NULL, status + c0));

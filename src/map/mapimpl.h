@@ -2,6 +2,7 @@
 #pragma once
 #include <invmap/map.h>
 #include <petsctao.h>
+#include <invmap/noise.h>
 #include "mapts.h"
 
 #define INV_MAP_MAXLEVELS 8
@@ -14,8 +15,8 @@ struct _p_InvMAP {
   InvPrior prior;
   /* input */
   char input[PETSC_MAX_PATH_LEN], init_file[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN];
-  PetscBool use_clean, overwrite, quiet, fixed_rho, fixed_sigma;
-  PetscReal rho, sigma;
+  PetscBool use_clean, overwrite, quiet;
+  InvNoiseSpec nspec; /* -noise_rho/-noise_sigma overrides, the data's noise convention and Delta_t */
   PetscInt nmax; /* use only the first nmax samples of the file (0: all) */
   /* problems on this rank */
   PetscInt64 N, first; /* global count, global index of the first local problem */
@@ -51,6 +52,12 @@ struct _p_InvMAP {
   PetscInt ntodo;            /* problems this rank's minimisation has to finish */
   PetscLogDouble t0, tprint; /* start of InvMAPSolve, time of the last progress line */
 };
+
+/* the marginal noise standard deviation of local problem i (docs/science.md section 2) */
+static inline PetscReal InvMAPNoiseSD(InvMAP map, PetscInt i)
+{
+  return InvNoiseSpecSD(&map->nspec, map->noise[2 * i + 1]);
+}
 
 PETSC_INTERN PetscErrorCode InvMAPSetUpSolvers(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPReadModelName(InvMAP);

@@ -397,7 +397,7 @@ PetscErrorCode InvMAPTSForward(InvMAPTS m, PetscBool *ok)
 }
 
 /* Whitened misfit of member b and dJ/dy into gy. */
-PetscErrorCode InvMAPTSMemberMisfit(InvMAPTS m, PetscInt b, const PetscReal d[], PetscReal rho, PetscReal sigma, PetscReal *f)
+PetscErrorCode InvMAPTSMemberMisfit(InvMAPTS m, PetscInt b, const PetscReal d[], PetscReal rho, PetscReal sd, PetscReal *f)
 {
   const PetscInt nt = m->nt, no = m->model->nobs;
   PetscReal *r = m->work, *w = m->work + nt, *z = m->work + 2 * nt, s = 0;
@@ -407,9 +407,9 @@ PetscErrorCode InvMAPTSMemberMisfit(InvMAPTS m, PetscInt b, const PetscReal d[],
   PetscFunctionBegin;
   for (PetscInt c = 0; c < no; c++) {
     for (PetscInt k = 0; k < nt; k++) r[k] = d[k * no + c] - yb[k * no + c];
-    InvAR1Whiten(rho, sigma, nt, r, w);
+    InvAR1Whiten(rho, sd, nt, r, w);
     for (PetscInt k = 0; k < nt; k++) s += w[k] * w[k];
-    InvAR1WhitenTranspose(rho, sigma, nt, w, z);
+    InvAR1WhitenTranspose(rho, sd, nt, w, z);
     for (PetscInt k = 0; k < nt; k++) gb[k * no + c] = -z[k];
   }
   *f = 0.5 * s;
@@ -417,7 +417,7 @@ PetscErrorCode InvMAPTSMemberMisfit(InvMAPTS m, PetscInt b, const PetscReal d[],
 }
 
 PetscErrorCode InvMAPTSMisfit(InvMAPTS m, PetscInt nb, const PetscReal theta[], const PetscReal *const d[], const PetscReal rho[],
-                              const PetscReal sigma[], PetscReal f[], PetscReal g[], PetscInt status[])
+                              const PetscReal sd[], PetscReal f[], PetscReal g[], PetscInt status[])
 {
   const PetscInt np = m->model->nparam, ns = m->model->nstate;
   PetscBool ok;
@@ -444,13 +444,13 @@ PetscErrorCode InvMAPTSMisfit(InvMAPTS m, PetscInt nb, const PetscReal theta[], 
       status[0] = INV_MAPTS_FAILED;
     } else { /* isolate the failing members */
       for (PetscInt b = 0; b < nb; b++)
-        PetscCall(InvMAPTSMisfit(m, 1, theta + b * np, &d[b], &rho[b], &sigma[b], &f[b], g ? g + b * np : NULL, &status[b]));
+        PetscCall(InvMAPTSMisfit(m, 1, theta + b * np, &d[b], &rho[b], &sd[b], &f[b], g ? g + b * np : NULL, &status[b]));
     }
     PetscFunctionReturn(0);
   }
   for (PetscInt b = 0; b < nb; b++) {
     status[b] = INV_MAPTS_OK;
-    PetscCall(InvMAPTSMemberMisfit(m, b, d[b], rho[b], sigma[b], &f[b]));
+    PetscCall(InvMAPTSMemberMisfit(m, b, d[b], rho[b], sd[b], &f[b]));
   }
   if (!g) {
     PetscCall(TSTrajectoryReset(tj));

@@ -15,10 +15,11 @@ PETSC_INTERN PetscErrorCode InvMAPTSCreate(InvModel, PetscInt bmax, const char p
 PETSC_INTERN PetscErrorCode InvMAPTSSetObservationTimes(InvMAPTS, PetscInt, const PetscReal[]);
 PETSC_INTERN PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS);
 /* f[b] = 1/2 ||W_b (d_b - y_b(theta_b))||^2 and, when g is not NULL, g[b*np..] = its gradient.
-   d[b] points at member b's series (nt x nobs, time-major). status[b] != 0 marks a failed forward solve
+   d[b] points at member b's series (nt x nobs, time-major); rho[b] and sd[b] are its AR(1) correlation and marginal
+   standard deviation (InvNoiseMarginalSD, not the stored sigma). status[b] != 0 marks a failed forward solve
    (f = +inf, g = 0). */
 PETSC_INTERN PetscErrorCode InvMAPTSMisfit(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal *const d[],
-                                           const PetscReal rho[], const PetscReal sigma[], PetscReal f[], PetscReal g[], PetscInt status[]);
+                                           const PetscReal rho[], const PetscReal sd[], PetscReal f[], PetscReal g[], PetscInt status[]);
 /* Model outputs y (nb x nt x nobs) and their sensitivities S (nb x nt x nobs x np) of nb members by TSForward,
    batched (up to 128 members per solve, each along its own e_j); ok[b] = PETSC_FALSE: failed forward solve. */
 PETSC_INTERN PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS);
@@ -30,7 +31,7 @@ PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, PetscInt nb, const P
    the caller adds the prior term. status[b] != 0: failed forward solve, Hv = NaN. */
 PETSC_INTERN PetscErrorCode InvMAPTSSetUpSecondOrder(InvMAPTS, PetscInt bmax);
 PETSC_INTERN PetscErrorCode InvMAPTSHessianProduct(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal v[],
-                                                   const PetscReal *const d[], const PetscReal rho[], const PetscReal sigma[],
+                                                   const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[],
                                                    PetscReal Hv[], PetscInt status[]);
 PETSC_INTERN PetscErrorCode InvMAPTSGetStats(InvMAPTS, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *steps);
 PETSC_INTERN PetscErrorCode InvMAPTSDescribe(InvMAPTS, char[], size_t);

@@ -123,7 +123,7 @@ PetscErrorCode InvMAPTSSetUpSecondOrder(InvMAPTS m, PetscInt bmax)
 
 /* One sweep over nb <= bmax members */
 static PetscErrorCode InvMAPTSHessianProductBatch(InvMAPTS m, PetscInt nb, const PetscReal theta[], const PetscReal v[],
-                                                  const PetscReal *const d[], const PetscReal rho[], const PetscReal sigma[],
+                                                  const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[],
                                                   PetscReal Hv[], PetscInt status[])
 {
   const PetscInt np = m->model->nparam, nt = m->nt, no = m->model->nobs;
@@ -149,18 +149,18 @@ static PetscErrorCode InvMAPTSHessianProductBatch(InvMAPTS m, PetscInt nb, const
       status[0] = INV_MAPTS_FAILED;
     } else {
       for (PetscInt b = 0; b < nb; b++)
-        PetscCall(InvMAPTSHessianProductBatch(m, 1, theta + b * np, v + b * np, &d[b], &rho[b], &sigma[b], Hv + b * np, &status[b]));
+        PetscCall(InvMAPTSHessianProductBatch(m, 1, theta + b * np, v + b * np, &d[b], &rho[b], &sd[b], Hv + b * np, &status[b]));
     }
     PetscFunctionReturn(0);
   }
   for (PetscInt b = 0; b < nb; b++) {
     PetscReal *w = m->work, *z = m->work + nt;
     status[b] = INV_MAPTS_OK;
-    PetscCall(InvMAPTSMemberMisfit(m, b, d[b], rho[b], sigma[b], &f));
+    PetscCall(InvMAPTSMemberMisfit(m, b, d[b], rho[b], sd[b], &f));
     for (PetscInt q = 0; q < no; q++) { /* dgy = W^T W (H dx) */
       for (PetscInt k = 0; k < nt; k++) z[k] = m->dy[(b * nt + k) * no + q];
-      InvAR1Whiten(rho[b], sigma[b], nt, z, w);
-      InvAR1WhitenTranspose(rho[b], sigma[b], nt, w, z);
+      InvAR1Whiten(rho[b], sd[b], nt, z, w);
+      InvAR1WhitenTranspose(rho[b], sd[b], nt, w, z);
       for (PetscInt k = 0; k < nt; k++) m->dgy[(b * nt + k) * no + q] = z[k];
     }
   }
@@ -188,7 +188,7 @@ static PetscErrorCode InvMAPTSHessianProductBatch(InvMAPTS m, PetscInt nb, const
 }
 
 PetscErrorCode InvMAPTSHessianProduct(InvMAPTS m, PetscInt nb, const PetscReal theta[], const PetscReal v[], const PetscReal *const d[],
-                                      const PetscReal rho[], const PetscReal sigma[], PetscReal Hv[], PetscInt status[])
+                                      const PetscReal rho[], const PetscReal sd[], PetscReal Hv[], PetscInt status[])
 {
   const PetscInt np = m->model->nparam;
   InvMAPTS s = m->soachild;
@@ -197,7 +197,7 @@ PetscErrorCode InvMAPTSHessianProduct(InvMAPTS m, PetscInt nb, const PetscReal t
   PetscCheck(s, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvMAPTSSetUpSecondOrder() first");
   for (PetscInt b0 = 0; b0 < nb; b0 += s->bmax) {
     const PetscInt n = PetscMin(s->bmax, nb - b0);
-    PetscCall(InvMAPTSHessianProductBatch(s, n, theta + b0 * np, v + b0 * np, d + b0, rho + b0, sigma + b0, Hv + b0 * np, status + b0));
+    PetscCall(InvMAPTSHessianProductBatch(s, n, theta + b0 * np, v + b0 * np, d + b0, rho + b0, sd + b0, Hv + b0 * np, status + b0));
   }
   PetscFunctionReturn(0);
 }

@@ -360,6 +360,7 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
   if (t->noise_fresh) {
     PetscCheck(t->n_ch == 1, t->comm, PETSC_ERR_SUP, "-noise_fresh needs a single observed state");
     t->noise->type = INV_NOISE_AR1;
+    PetscCall(InvNoiseSetFromFile(t->noise, t->comm, t->file, t->data_file)); /* the data's convention and Delta_t */
   }
 
   /* in memory or streamed: the footprint of the whole set in memory on one rank decides (not the rank
