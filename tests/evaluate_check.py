@@ -38,6 +38,11 @@ theta = load("theta.bin", (N, 2))
 u = load("u.bin", (N, nt))
 d = load("d.bin", (N, nt))
 noise = load("noise.bin", (N, 2))
+# the noise's standard deviation is sigma / Delta_t (the truth file's convention noise_scale = dt, which
+# tests/evaluate_cli.sh checks): whiten with s, not sigma
+t = load("t.bin", (nt,))
+s_noise = noise.copy()
+s_noise[:, 1] /= (t[-1] - t[0]) / (nt - 1)
 names = ["theta0", "theta1"]
 
 def param_metrics(label, est):
@@ -61,7 +66,7 @@ cm = (((s - s.mean(1, keepdims=True)) - (u - u.mean(1, keepdims=True))) ** 2).me
 check("pert median_sq_bias", rows["pert"]["median_sq_bias"], np.median(sb), rtol=1e-7)
 check("pert median_cmse", rows["pert"]["median_cmse"], np.median(cm), rtol=1e-7)
 def J(y, th):
-    return np.array([0.5 * np.sum(whiten(d[i] - y[i], *noise[i]) ** 2) + 0.5 * np.sum(((th[i] - pm) / ps) ** 2) for i in range(len(th))])
+    return np.array([0.5 * np.sum(whiten(d[i] - y[i], *s_noise[i]) ** 2) + 0.5 * np.sum(((th[i] - pm) / ps) ** 2) for i in range(len(th))])
 check("pert median_objective", rows["pert"]["median_objective"], np.median(J(s, est)), rtol=1e-7)
 check("pert median_objective_truth", rows["pert"]["median_objective_truth"], np.median(J(u, theta)), rtol=1e-9)
 

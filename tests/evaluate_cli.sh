@@ -8,7 +8,8 @@ dump() { h5dump -d "$2" -b LE -o "$3" "$1" >/dev/null; }
 attr() { h5dump -a "$2" "$1" | sed -n 's/^ *(0): //p' | tr -d ' '; }
 
 run 2 simulate -n $N -seed 3 -obs_n $NT -o test.h5 -quiet
-for ds in theta u d noise; do dump test.h5 /$ds $ds.bin; done
+for ds in theta u d noise t; do dump test.h5 /$ds $ds.bin; done
+[[ $(h5dump -a /noise_scale test.h5 | grep -c '"dt"') -eq 1 ]] && pass "truth file: noise_scale dt" || fail "truth file lacks noise_scale dt"
 # perturbed estimates (and a copy with NaN rows) from the true parameters
 $PYTHON - <<'PY'
 import numpy as np
