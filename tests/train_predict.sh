@@ -41,9 +41,11 @@ h5diff -p 1e-5 $W/p1.h5 $W/p3.h5 /theta_pred /theta_pred
 # ensemble of three models (different seeds, representations and architectures)
 $MPIEXEC -n 2 $INVMAP predict -model $W/a.h5,$W/b.h5,$W/c.h5 -i $W/te.h5 -o $W/pe.h5
 h5ls $W/pe.h5 | grep -q theta_std || { echo "FAIL: no /theta_std"; exit 1; }
-# early stopping: a learning rate far too large makes the validation loss rise; training stops after
-# -train_patience epochs without improvement and keeps the best weights
-$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/es.h5 -train_epochs 200 -train_patience 3 -opt_lr 0.5 -train_val_frac 0.25 > $W/es.log
+# early stopping: with -opt_lr 0 every Adam step subtracts 0 * (finite) = 0, so the weights, and hence the validation
+# loss, are bitwise those of epoch 1 in every epoch; no epoch improves on it (strictly lower), so training must stop
+# after exactly 1 + patience epochs, on any CPU or BLAS (a large learning rate made the loss rise on one machine and
+# fall steadily on another)
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/es.h5 -train_epochs 200 -train_patience 3 -opt_lr 0 -train_val_frac 0.25 > $W/es.log
 grep -q "(early stop)" $W/es.log || { cat $W/es.log; echo "FAIL: no early stop"; exit 1; }
-[ $(grep -c "^epoch" $W/es.log) -lt 200 ] || { echo "FAIL: early stop ran all epochs"; exit 1; }
+[ $(grep -c "^epoch" $W/es.log) -eq 4 ] || { cat $W/es.log; echo "FAIL: early stop after $(grep -c "^epoch" $W/es.log) epochs, expected 1 + patience 3"; exit 1; }
 echo "train_predict: OK"
