@@ -35,12 +35,13 @@ run 1 map -i obs.h5 -map_starts 2 -map_batch 8 -o a.h5 -resume -quiet
 same_as_ref a.h5 "interrupt + resume (2 ranks, batch 2 -> 1 rank, batch 8)"
 out=$(run 1 map "${opts[@]}" -o a.h5 -resume -quiet 2>&1) && grep -q "already complete" <<<"$out" && pass "resume of a complete file is a no-op" || fail "resume of complete file: $out"
 
-# real signals: SIGUSR1 through mpirun after the first progress line; SIGTERM to one process
+# real signals: SIGUSR1 through mpirun; SIGTERM to one process. -invmap_test_wait_signal makes each rank, after its
+# first finished sample, print a line and wait for the signal: it always finds samples left and the handler installed.
 interrupt() { # interrupt SIGNAL OUT launcher...
   local sig=$1 out=$2; shift 2
-  "$@" map "${opts[@]}" -o "$out" -map_progress 0 >"$out.log" 2>&1 &
+  "$@" map "${opts[@]}" -o "$out" -map_progress 0 -invmap_test_wait_signal >"$out.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 1200); do grep -q "samples (" "$out.log" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 1 6000); do grep -q "waiting for a signal" "$out.log" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -"$sig" "$pid"
   local rc=0; wait "$pid" || rc=$?
   echo "$rc"
