@@ -3,7 +3,7 @@
    rate at which the estimate reaches the global minimum of an exhaustive grid search + local
    refinement (-bench_check). Problems: FHN, parameters from the prior, AR(1) noise with (rho, sigma)
    from the noise prior, simulated as by invmap simulate. -bench_hessian: time per sample of the Laplace
-   Hessians (gn: TSForward sensitivities; fd: central differences of adjoint gradients; soa: second-order
+   Hessians (gn: forward sensitivities; fd: central differences of adjoint gradients; soa: second-order
    adjoints), all at the true parameters, and their agreement. Options: -bench_n, -obs_n, -map_starts,
    -bench_check, -bench_grid n0,n1, -bench_hessian, any -map_* option. */
 #include <invmap/map.h>

@@ -2,7 +2,9 @@
 # invmap map interrupted and resumed: a run stopped by the test option -map_interrupt_after (deterministic),
 # by SIGUSR1 through mpirun after its first progress line, or by SIGTERM (one process) finishes the samples
 # in flight, exits with status 75 leaving only <output>.partial, and -resume (any rank count or batch) finishes it
-# with every dataset but /wall_time identical to an uninterrupted run. A resume with other settings and a
+# with every dataset but /wall_time identical to an uninterrupted run: exact comparisons, because the README guarantees
+# bitwise independence of the rank count and -map_batch for the default -map_hessian gn with RK (each member's
+# sensitivities and Hessian use only its own values; /wall_time is a timing and never compared). A resume with other settings and a
 # plain rerun over the partial file are refused; resuming a complete file is a no-op.
 source "$(dirname "$0")/lib.sh"
 opts=(-i obs.h5 -map_starts 2 -map_batch 2)
@@ -33,12 +35,13 @@ run 1 map -i obs.h5 -map_starts 2 -map_batch 8 -o a.h5 -resume -quiet
 same_as_ref a.h5 "interrupt + resume (2 ranks, batch 2 -> 1 rank, batch 8)"
 out=$(run 1 map "${opts[@]}" -o a.h5 -resume -quiet 2>&1) && grep -q "already complete" <<<"$out" && pass "resume of a complete file is a no-op" || fail "resume of complete file: $out"
 
-# real signals: SIGUSR1 through mpirun after the first progress line; SIGTERM to one process
+# real signals: SIGUSR1 through mpirun; SIGTERM to one process. -invmap_test_wait_signal makes each rank, after its
+# first finished sample, print a line and wait for the signal: it always finds samples left and the handler installed.
 interrupt() { # interrupt SIGNAL OUT launcher...
   local sig=$1 out=$2; shift 2
-  "$@" map "${opts[@]}" -o "$out" -map_progress 0 >"$out.log" 2>&1 &
+  "$@" map "${opts[@]}" -o "$out" -map_progress 0 -invmap_test_wait_signal >"$out.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 1200); do grep -q "samples (" "$out.log" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 1 6000); do grep -q "waiting for a signal" "$out.log" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -"$sig" "$pid"
   local rc=0; wait "$pid" || rc=$?
   echo "$rc"

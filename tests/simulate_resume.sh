@@ -6,11 +6,13 @@ source "$(dirname "$0")/lib.sh"
 opts=(-n 6000 -seed 3 -batch 32 -chunk 64 -progress 0)
 run 2 simulate "${opts[@]}" -quiet -o ref.h5
 
+# The runs to be signalled get -invmap_test_wait_signal: their first safe point (after the first chunk) prints a line
+# and waits for the signal, so the signal always finds work left and a handler installed (no race with the load).
 interrupt() { # interrupt SIGNAL OUT launcher...
   local sig=$1 out=$2; shift 2
-  "$@" simulate "${opts[@]}" -o "$out" >"$out.log" 2>&1 &
+  "$@" simulate "${opts[@]}" -o "$out" -invmap_test_wait_signal >"$out.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 600); do grep -q "samples (" "$out.log" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 1 6000); do grep -q "waiting for a signal" "$out.log" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -"$sig" "$pid"
   local rc=0; wait "$pid" || rc=$?
   echo "$rc"

@@ -44,6 +44,8 @@ PETSC_EXTERN PetscErrorCode InvInterruptInstall(void);
 PETSC_EXTERN PetscErrorCode InvInterruptPending(MPI_Comm, PetscBool *);
 PETSC_EXTERN int InvInterruptSignal(void);
 PETSC_EXTERN PetscErrorCode InvInterruptRaise(int); /* tests: simulate the arrival of a signal */
+/* tests (-invmap_test_wait_signal): at the first safe point, print a line and wait for a real signal */
+PETSC_EXTERN PetscErrorCode InvInterruptTestHold(void);
 
 /* Atomic output: a file is written to "<name>.partial" and renamed at the end. */
 PETSC_EXTERN PetscErrorCode InvPartialName(const char[], char[], size_t);

@@ -1,10 +1,17 @@
 /* SIGTERM/SIGUSR1 handling: the handler only records the signal; loops poll InvInterruptPending()
-   at safe points, collectively, so that every rank checkpoints and stops at the same place. */
+   at safe points, collectively, so that every rank checkpoints and stops at the same place. The test option
+   -invmap_test_wait_signal makes the first safe point wait for a real signal (after printing a line saying so), so
+   that tests signal a run that provably has work left, without sleeps that race with the machine's load. */
 #include <invmap/sys.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
+
+#define INV_TEST_WAIT_MAX_SECONDS 600.0     /* -invmap_test_wait_signal gives up (with an error) after this long */
+#define INV_TEST_WAIT_POLL_NS     10000000L /* 10 ms between looks at the flag */
 
 static volatile sig_atomic_t inv_signal = 0;
+static PetscBool inv_test_wait = PETSC_FALSE;
 
 static void InvSignalHandler(int sig)
 {
@@ -16,6 +23,11 @@ PetscErrorCode InvInterruptInstall(void)
   struct sigaction sa;
 
   PetscFunctionBegin;
+  { /* sticky: the stages of a pipeline install again with their own options */
+    PetscBool wait = PETSC_FALSE;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-invmap_test_wait_signal", &wait, NULL));
+    if (wait) inv_test_wait = PETSC_TRUE;
+  }
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = InvSignalHandler;
   sigemptyset(&sa.sa_mask);
@@ -36,12 +48,33 @@ int InvInterruptSignal(void)
   return (int)inv_signal;
 }
 
+PetscErrorCode InvInterruptTestHold(void)
+{
+  PetscLogDouble t0, t;
+  const struct timespec poll = {0, INV_TEST_WAIT_POLL_NS};
+
+  PetscFunctionBegin;
+  if (!inv_test_wait || inv_signal) PetscFunctionReturn(0);
+  PetscCall(PetscFPrintf(PETSC_COMM_SELF, PETSC_STDERR, "invmap: test: waiting for a signal (-invmap_test_wait_signal)\n"));
+  PetscCall(PetscTime(&t0));
+  while (!inv_signal) {
+    PetscCall(PetscTime(&t));
+    PetscCheck(t - t0 < INV_TEST_WAIT_MAX_SECONDS, PETSC_COMM_SELF, PETSC_ERR_SYS,
+               "-invmap_test_wait_signal: no SIGTERM or SIGUSR1 arrived within %g s", INV_TEST_WAIT_MAX_SECONDS);
+    nanosleep(&poll, NULL); /* a signal ends it early */
+  }
+  inv_test_wait = PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
 /* Collective: true on every rank if any rank has received a signal. */
 PetscErrorCode InvInterruptPending(MPI_Comm comm, PetscBool *pending)
 {
-  int local = inv_signal ? 1 : 0, global;
+  int local, global;
 
   PetscFunctionBegin;
+  PetscCall(InvInterruptTestHold());
+  local = inv_signal ? 1 : 0;
   PetscCallMPI(MPI_Allreduce(&local, &global, 1, MPI_INT, MPI_MAX, comm));
   *pending = global ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);

@@ -1,12 +1,12 @@
 /* Hessians of J at a point: Gauss-Newton J_u^T W^T W J_u + Sigma_pr^{-1} from forward sensitivities
-   (TSForward on the same discretisation as the objective, batched over samples), the full Hessian from second-order adjoints
-   (mapts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by
-   central differences of adjoint gradients (labelled as such in outputs); and the SPD inverse giving the
-   Laplace covariance. */
+   (the variational equations on the same discretisation as the objective, batched over samples), the full Hessian from second-order
+   adjoints (mapts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by central differences of
+   adjoint gradients (labelled as such in outputs); and the SPD inverse giving the Laplace covariance. */
 #include "mapimpl.h"
 #include <invmap/noise.h>
 
-/* Gauss-Newton Hessians of problems idx[0..nb): one batched TSForward solve per 128 of them */
+/* Gauss-Newton Hessians of problems idx[0..nb): one batched sensitivity solve per 128 of them; each member's H is
+   computed from its own sensitivities only, so it is bitwise independent of its batch-mates and the batch size */
 static PetscErrorCode InvMAPHessiansGN(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal H[])
 {
   const PetscInt np = map->model->nparam, no = map->model->nobs, nt = map->nt;

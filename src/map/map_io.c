@@ -268,7 +268,7 @@ PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
   PetscCall(InvMAPTSDescribe(map->mts[0], desc, sizeof(desc)));
   PetscCall(InvH5WriteAttrString(root, "integrator", desc));
   PetscCall(InvH5WriteAttrString(root, "hessian_type",
-                                 map->htype == INV_MAP_HESSIAN_GN    ? "gauss-newton (forward sensitivities, TSForward)"
+                                 map->htype == INV_MAP_HESSIAN_GN    ? "gauss-newton (forward sensitivities)"
                                  : map->htype == INV_MAP_HESSIAN_FD  ? "full (central differences of adjoint gradients)"
                                  : map->htype == INV_MAP_HESSIAN_SOA ? "full (second-order adjoints, TSAdjointSetForward)"
                                                                      : "none"));

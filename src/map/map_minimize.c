@@ -278,6 +278,7 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
           w[k].state = W_IDLE;
           if (--left[first[w[k].task]] == 0 && map->interruptible) PetscCall(InvMAPProblemFinished(map));
         }
+        if (next < nb && next == first[next] && map->interruptible && map->nfinished > 0) PetscCall(InvInterruptTestHold());
         if (next < nb && next == first[next] && map->interruptible && InvInterruptSignal()) stopped = PETSC_TRUE;
         if (next >= nb || stopped) break;
         w[k].task = next++;

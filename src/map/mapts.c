@@ -50,6 +50,48 @@ static PetscErrorCode InvMAPTSRHSJacobianP(TS ts, PetscReal t, Vec X, Mat A, voi
   PetscFunctionReturn(0);
 }
 
+/* Number of unknowns of one member in the augmented (state + sensitivity) system */
+static inline PetscInt InvMAPTSAugSize(InvModel model)
+{
+  return model->nstate * (1 + model->nparam);
+}
+
+/* The variational equations with the state, member by member: x_b' = f(x_b), S_b' = J(x_b) S_b + Jp(x_b), where member
+   b's block of Z is [x_b (ns), S_b (ns x np, row-major)]. An explicit RK step of this system at a fixed step is exactly
+   the derivative of the same RK step of x' = f (internal = external differentiation for explicit RK), and every entry
+   is computed from its own member's values only, in an order that does not depend on the member's slot or the batch
+   size. PETSc's TSForward for RK updates the sensitivities with BLAS daxpy over the whole batch, whose rounding
+   (fused multiply-add in the vector kernel, not in its tail) depends on the slot and the batch size. */
+static PetscErrorCode InvMAPTSAugRHS(TS ts, PetscReal t, Vec Z, Vec F, void *ctx)
+{
+  InvMAPTS m = (InvMAPTS)ctx;
+  const PetscInt ns = m->model->nstate, np = m->model->nparam, na = InvMAPTSAugSize(m->model);
+  const PetscScalar *z;
+  PetscScalar *f;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(Z, &z));
+  PetscCall(VecGetArrayWrite(F, &f));
+  for (PetscInt b = 0; b < m->bmax; b++) PetscCall(PetscArraycpy(m->ax + b * ns, z + b * na, ns));
+  PetscCall(m->model->ops.rhs(m->model, t, m->bmax, m->ax, m->theta, m->af));
+  PetscCall(m->model->ops.jacobian(m->model, t, m->bmax, m->ax, m->theta, m->aj));
+  PetscCall(m->model->ops.jacobianp(m->model, t, m->bmax, m->ax, m->theta, m->ajp));
+  for (PetscInt b = 0; b < m->bmax; b++) {
+    const PetscScalar *Sb = z + b * na + ns, *Jb = m->aj + b * ns * ns, *Jpb = m->ajp + b * ns * np;
+    PetscScalar *fb = f + b * na;
+    for (PetscInt i = 0; i < ns; i++) fb[i] = m->af[b * ns + i];
+    for (PetscInt i = 0; i < ns; i++)
+      for (PetscInt j = 0; j < np; j++) {
+        PetscScalar v = 0;
+        for (PetscInt k = 0; k < ns; k++) v += Jb[i * ns + k] * Sb[k * np + j];
+        fb[ns + i * np + j] = v + Jpb[i * np + j];
+      }
+  }
+  PetscCall(VecRestoreArrayRead(Z, &z));
+  PetscCall(VecRestoreArrayWrite(F, &f));
+  PetscFunctionReturn(0);
+}
+
 /* Non-finite or huge stage values reject the step; with a fixed step the solve then fails cleanly. */
 static PetscErrorCode InvMAPTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
 {
@@ -76,6 +118,7 @@ static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, 
 {
   InvMAPTS m = (InvMAPTS)ctx;
   const PetscInt ns = m->model->nstate, no = m->model->nobs, np = m->model->nparam, nt = m->nt;
+  const PetscInt stride = m->aug ? InvMAPTSAugSize(m->model) : ns; /* member b's state starts at x + b stride */
   const PetscReal *H = m->model->H;
   const PetscScalar *x;
 
@@ -84,7 +127,7 @@ static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, 
   if (m->k >= nt || !InvMAPTSAtTime(t, m->times[m->k])) PetscFunctionReturn(0);
   PetscCall(VecGetArrayRead(X, &x));
   for (PetscInt b = 0; b < m->nb; b++) {
-    const PetscScalar *xb = x + b * ns;
+    const PetscScalar *xb = x + b * stride;
     PetscReal *yb = m->y + (b * nt + m->k) * no;
     for (PetscInt c = 0; c < no; c++) {
       PetscReal s = 0;
@@ -92,8 +135,18 @@ static PetscErrorCode InvMAPTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, 
       yb[c] = s;
     }
   }
+  if (m->aug) /* H S_b from the augmented state */
+    for (PetscInt b = 0; b < m->nb; b++) {
+      const PetscScalar *Sb = x + b * stride + ns;
+      for (PetscInt c = 0; c < no; c++)
+        for (PetscInt j = 0; j < np; j++) {
+          PetscReal v = 0;
+          for (PetscInt i = 0; i < ns; i++) v += H[c * ns + i] * Sb[i * np + j];
+          m->Sy[((b * nt + m->k) * no + c) * np + j] = v;
+        }
+    }
   PetscCall(VecRestoreArrayRead(X, &x));
-  if (m->sens) {
+  if (m->sens && !m->aug) {
     Mat S;
     const PetscScalar *s;
     const PetscInt ld = m->bmax * ns;
@@ -231,9 +284,7 @@ PetscErrorCode InvMAPTSCreateInternal(InvModel model, PetscInt bmax, const char 
   PetscCall(TSSetMaxStepRejections(m->ts, 20));
   PetscCall(TSSetErrorIfStepFails(m->ts, PETSC_FALSE));
   PetscCall(TSMonitorSet(m->ts, InvMAPTSMonitor, m, NULL));
-  if (sens) {
-    PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, bmax * ns, np, NULL, &m->S));
-    PetscCall(TSForwardSetSensitivities(m->ts, np, m->S));
+  if (sens) { /* the integrator decides how (InvMAPTSSetUpSensitivitySolve) */
   } else if (soa) {
     PetscCall(InvMAPTSSetUpSOA(m));
   } else {
@@ -292,6 +343,26 @@ PetscErrorCode InvMAPTSSetObservationTimes(InvMAPTS m, PetscInt n, const PetscRe
   PetscFunctionReturn(0);
 }
 
+/* Sensitivities with RK: the augmented system (InvMAPTSAugRHS) in place of X; with theta methods: TSForward */
+static PetscErrorCode InvMAPTSSetUpSensitivitySolve(InvMAPTS m, PetscBool isrk)
+{
+  const PetscInt ns = m->model->nstate, np = m->model->nparam;
+
+  PetscFunctionBegin;
+  if (m->aug || m->S) PetscFunctionReturn(0);
+  if (isrk) {
+    m->aug = PETSC_TRUE;
+    PetscCall(VecDestroy(&m->X));
+    PetscCall(VecCreateSeq(PETSC_COMM_SELF, m->bmax * InvMAPTSAugSize(m->model), &m->X));
+    PetscCall(PetscMalloc4(m->bmax * ns, &m->ax, m->bmax * ns, &m->af, m->bmax * ns * ns, &m->aj, m->bmax * ns * np, &m->ajp));
+    PetscCall(TSSetRHSFunction(m->ts, NULL, InvMAPTSAugRHS, m));
+  } else {
+    PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, m->bmax * ns, np, NULL, &m->S));
+    PetscCall(TSForwardSetSensitivities(m->ts, np, m->S));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
 {
   PetscBool isrk, istheta, set;
@@ -327,7 +398,7 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
     PetscCall(TSAdaptGetType(adapt, &atype));
     PetscCall(PetscStrcmp(atype, TSADAPTNONE, &set));
     PetscCheck(!m->sens || set, PETSC_COMM_SELF, PETSC_ERR_SUP,
-               "Gauss-Newton sensitivities: PETSc 3.18 TSForward with RK is wrong when the step changes; use -%sts_adapt_type none with a "
+               "Gauss-Newton sensitivities with RK differentiate the objective's fixed-step solution; use -%sts_adapt_type none with a "
                "step dividing the observation spacing, -%sts_type cn, or -map_hessian fd",
                m->prefix, m->prefix);
     PetscCheck(!m->soa || set, PETSC_COMM_SELF, PETSC_ERR_SUP,
@@ -336,10 +407,11 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
                m->prefix);
     for (PetscInt k = 0; k < m->nt && (m->sens || m->soa) && set; k++) { /* a fixed step that MATCHSTEP never shortens */
       const PetscReal r = m->times[k] / m->dt0;
-      PetscCheck(PetscAbsReal(r - PetscFloorReal(r + 0.5)) <= 1e-8 * PetscMax(1.0, r), PETSC_COMM_SELF, PETSC_ERR_SUP,
-                 "%s: -%sts_dt %g does not divide observation time %g; PETSc 3.18's RK tangent-linear solve is wrong when a step is "
-                 "shortened to hit it: use a step that divides the observation spacing, or -map_hessian fd",
-                 m->sens ? "Gauss-Newton sensitivities" : "-map_hessian soa", m->prefix, (double)m->dt0, (double)m->times[k]);
+      PetscCheck(
+          PetscAbsReal(r - PetscFloorReal(r + 0.5)) <= 1e-8 * PetscMax(1.0, r), PETSC_COMM_SELF, PETSC_ERR_SUP,
+          "%s: -%sts_dt %g does not divide observation time %g; the RK sensitivities need steps that are never shortened to hit "
+          "it (PETSc 3.18's RK tangent-linear solve is wrong then): use a step that divides the observation spacing, or -map_hessian fd",
+          m->sens ? "Gauss-Newton sensitivities" : "-map_hessian soa", m->prefix, (double)m->dt0, (double)m->times[k]);
     }
   }
   PetscCheck(!m->soa || isrk, PETSC_COMM_SELF, PETSC_ERR_SUP,
@@ -352,6 +424,7 @@ PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS m)
       "RK gradient: state and parameter Jacobians as block shells filled together, bypassing SNESComputeJacobian (same values)",
       "InvMAPTSSetFromOptions", m->jacinjacp, &m->jacinjacp, NULL));
   PetscOptionsEnd();
+  if (m->sens) PetscCall(InvMAPTSSetUpSensitivitySolve(m, isrk));
   if (isrk && !m->sens && !m->soa && m->jacinjacp && !m->jblk.v)
     PetscCall(InvMAPTSSetUpRKAdjoint(m));
   else if (!m->jblk.v)
@@ -368,9 +441,21 @@ PetscErrorCode InvMAPTSForward(InvMAPTS m, PetscBool *ok)
 
   PetscFunctionBegin;
   PetscCall(VecGetArrayWrite(m->X, &x));
-  PetscCall(m->model->ops.initial(m->model, m->bmax, m->theta, x));
+  if (m->aug) { /* [x_b(0), S_b(0) = dx0/dtheta] of every member */
+    const PetscInt ns = m->model->nstate, np = m->model->nparam, na = InvMAPTSAugSize(m->model);
+    PetscCall(m->model->ops.initial(m->model, m->bmax, m->theta, m->ax));
+    for (PetscInt b = 0; b < m->bmax; b++) {
+      PetscScalar *zb = x + b * na;
+      PetscCall(PetscArraycpy(zb, m->ax + b * ns, ns));
+      if (m->model->ops.initial_jacobian)
+        PetscCall(m->model->ops.initial_jacobian(m->model, 1, m->theta + b * np, zb + ns));
+      else
+        PetscCall(PetscArrayzero(zb + ns, ns * np));
+    }
+  } else
+    PetscCall(m->model->ops.initial(m->model, m->bmax, m->theta, x));
   PetscCall(VecRestoreArrayWrite(m->X, &x));
-  if (m->sens) { /* S(0) = dx0/dtheta of every member */
+  if (m->sens && !m->aug) { /* S(0) = dx0/dtheta of every member */
     PetscScalar *s;
     const PetscInt ns = m->model->nstate, np = m->model->nparam, ld = m->bmax * ns;
     PetscCall(MatDenseGetArrayWrite(m->S, &s));
@@ -569,6 +654,7 @@ PetscErrorCode InvMAPTSDestroy(InvMAPTS *mts)
   PetscCall(MatDestroy(&m->Jp));
   PetscCall(InvMAPTSDestroyRKAdjoint(m));
   PetscCall(MatDestroy(&m->S));
+  PetscCall(PetscFree4(m->ax, m->af, m->aj, m->ajp));
   PetscCall(PetscFree(m->theta));
   PetscCall(PetscFree(m->times));
   PetscCall(PetscFree(m->span));

@@ -1,7 +1,8 @@
 /* InvMAPTS (private to src/map): a batched, adjoint-capable PETSc TS that evaluates the AR(1)-whitened
    data misfit of nb independent members, its gradient by one TSAdjointSolve (discrete misfit at the
    observation times: forward monitor stores dJ/dy, adjoint monitor adds it to lambda), and the
-   observation sensitivities dy/dtheta by TSForward for Gauss-Newton Hessians. */
+   observation sensitivities dy/dtheta for Gauss-Newton Hessians (RK: the variational equations integrated with the state,
+   member by member; theta methods: TSForward). */
 #pragma once
 #include <invmap/model.h>
 #include <petscts.h>
@@ -20,8 +21,8 @@ PETSC_INTERN PetscErrorCode InvMAPTSSetFromOptions(InvMAPTS);
    (f = +inf, g = 0). */
 PETSC_INTERN PetscErrorCode InvMAPTSMisfit(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal *const d[],
                                            const PetscReal rho[], const PetscReal sd[], PetscReal f[], PetscReal g[], PetscInt status[]);
-/* Model outputs y (nb x nt x nobs) and their sensitivities S (nb x nt x nobs x np) of nb members by TSForward,
-   batched (up to 128 members per solve, each along its own e_j); ok[b] = PETSC_FALSE: failed forward solve. */
+/* Model outputs y (nb x nt x nobs) and their sensitivities S (nb x nt x nobs x np) of nb members, batched (up to 128
+   members per solve, each along its own e_j; with RK bitwise independent of the batch); ok[b] = PETSC_FALSE: failed forward solve. */
 PETSC_INTERN PetscErrorCode InvMAPTSSetUpSensitivities(InvMAPTS);
 PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscReal S[],
                                                   PetscBool ok[]);

@@ -1,6 +1,7 @@
 /* Private layout of InvMAPTS (src/map/mapts.c, mapts_soa.c): one batched PETSc TS in one of three roles:
-   misfit + gradient (MEMORY trajectory, first-order adjoint), forward sensitivities (TSForward, one
-   member), or second-order adjoint (TSAdjointSetForward + TSSetCostHessianProducts, BASIC trajectory). */
+   misfit + gradient (MEMORY trajectory, first-order adjoint), forward sensitivities (RK: the variational
+   equations integrated with the state, see mapts.c; theta methods: TSForward), or second-order adjoint (TSAdjointSetForward +
+   TSSetCostHessianProducts, BASIC trajectory). */
 #pragma once
 #include "mapts.h"
 #include <invmap/noise.h>
@@ -15,8 +16,10 @@ struct _p_InvMAPTS {
   InvModel model;
   PetscInt bmax, nb;
   char prefix[64];
-  PetscBool sens; /* this instance computes forward sensitivities (one member, no trajectory) */
-  PetscBool soa;  /* this instance computes second-order adjoints (Hessian-vector products) */
+  PetscBool sens;                  /* this instance computes forward sensitivities (no trajectory) */
+  PetscBool aug;                   /* sens with RK: X holds every member's state and sensitivities, [x_b, S_b] (ns (1 + np) each) */
+  PetscScalar *ax, *af, *aj, *ajp; /* aug: member-major state, f, J and Jp of all members (model layouts) */
+  PetscBool soa;                   /* this instance computes second-order adjoints (Hessian-vector products) */
   TS ts;
   Vec X, lambda, mu;
   Vec lambda2, mu2, dir, ihp[4]; /* soa: second-order adjoints, per-member directions, Hessian-product work */

@@ -71,8 +71,9 @@ PetscErrorCode InvOptSetFromOptions(InvOpt o)
   PetscCall(PetscOptionsReal("-opt_weight_decay", "Weight decay (adam: L2 added to the gradient; adamw: decoupled)", "", o->weight_decay,
                              &o->weight_decay, NULL));
   PetscOptionsEnd();
-  PetscCheck(o->lr > 0 && o->lr_min >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-opt_lr %g must be positive and -opt_lr_min %g >= 0",
-             (double)o->lr, (double)o->lr_min);
+  PetscCheck(o->lr >= 0 && o->lr_min >= 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
+             "-opt_lr %g must be positive (or 0: every step leaves the weights unchanged) and -opt_lr_min %g >= 0", (double)o->lr,
+             (double)o->lr_min);
   PetscCheck(o->beta1 >= 0 && o->beta1 < 1 && o->beta2 >= 0 && o->beta2 < 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
              "-opt_beta1 %g and -opt_beta2 %g must be in [0, 1)", (double)o->beta1, (double)o->beta2);
   PetscCheck(o->eps > 0 && o->weight_decay >= 0 && o->decay > 0 && o->step_epochs > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,

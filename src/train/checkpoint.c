@@ -59,9 +59,16 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
                           t->stream,
                           t->stream ? t->chunk : 0,
                           t->stream ? t->window : 0};
-  PetscReal rstate[3] = {t->epoch_loss, t->best_val, t->elapsed};
+  PetscReal rstate[3] = {0, t->best_val, t->elapsed}, *lossr;
+  PetscInt64 nranks = t->size;
 
   PetscFunctionBegin;
+  /* The epoch's loss so far: every rank's partial sum (attributes are written with equal values on every rank), so that
+     -resume on the same rank count continues each rank's own sum and the history's train loss is bitwise that of an
+     uninterrupted run; their total for a resume on another rank count. */
+  PetscCall(PetscMalloc1(t->size, &lossr));
+  PetscCallMPI(MPI_Allgather(&t->epoch_loss, 1, MPI_DOUBLE, lossr, 1, MPI_DOUBLE, t->comm));
+  for (PetscMPIInt r = 0; r < t->size; r++) rstate[0] += lossr[r];
   PetscCall(InvPartialName(name, partial, sizeof(partial)));
   PetscCall(InvH5Create(t->comm, partial, &file));
   PetscCall(InvNNMapWrite(t->map, file));
@@ -74,8 +81,11 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
   PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
   PetscCall(InvH5WriteAttrInts(root, "train_state", 13, state));
   PetscCall(InvH5WriteAttrReals(root, "train_state_reals", 3, rstate));
+  PetscCall(InvH5WriteAttrInts(root, "train_loss_ranks", 1, &nranks));
+  PetscCall(InvH5WriteAttrReals(root, "train_loss_per_rank", t->size, lossr));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvH5Close(&file));
+  PetscCall(PetscFree(lossr));
   PetscCall(InvFileCommit(t->comm, name));
   PetscFunctionReturn(0);
 }
@@ -84,7 +94,8 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
 {
   hid_t file, root;
   PetscInt64 state[13];
-  PetscReal rstate[3];
+  PetscReal rstate[3], *lossr = NULL;
+  PetscInt64 nranks = 0;
   PetscBool has, eq;
   InvNetSpec spec;
   hsize_t dims[3];
@@ -97,6 +108,12 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
   PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not an invmap training checkpoint", name);
   PetscCall(InvH5ReadAttrInts(root, "train_state", 13, state));
   PetscCall(InvH5ReadAttrReals(root, "train_state_reals", 3, rstate));
+  PetscCall(InvH5HasAttr(root, "train_loss_ranks", &has));
+  if (has) PetscCall(InvH5ReadAttrInts(root, "train_loss_ranks", 1, &nranks));
+  if (nranks == t->size) {
+    PetscCall(PetscMalloc1(t->size, &lossr));
+    PetscCall(InvH5ReadAttrReals(root, "train_loss_per_rank", t->size, lossr));
+  }
   PetscCall(PetscMemzero(&spec, sizeof(spec)));
   PetscCall(InvNetSpecRead(&spec, root));
   PetscCallHDF5(H5Gclose(root));
@@ -131,7 +148,11 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
   t->batch_next = (PetscInt)state[1];
   t->opt->t = state[2];
   t->wait = (PetscInt)state[3];
-  t->epoch_loss = t->rank == 0 ? rstate[0] : 0;
+  if (lossr)
+    t->epoch_loss = lossr[t->rank]; /* each rank's own partial sum: bitwise the uninterrupted sum */
+  else
+    t->epoch_loss = t->rank == 0 ? rstate[0] : 0; /* another rank count: the total on rank 0 (agrees to rounding) */
+  PetscCall(PetscFree(lossr));
   t->best_val = rstate[1];
   t->elapsed = rstate[2];
   PetscFunctionReturn(0);

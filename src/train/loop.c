@@ -169,10 +169,7 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
           PetscLogDouble now;
           PetscCall(PetscTime(&now));
           t->batch_next = b + 1;
-          /* the epoch's loss so far, the same on every rank (HDF5 attributes must be written with equal values);
-             -resume gives it back to rank 0 only */
-          PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &t->epoch_loss, 1, MPI_DOUBLE, MPI_SUM, t->comm));
-          t->elapsed += now - tstart;
+          t->elapsed += now - tstart; /* the checkpoint keeps every rank's partial epoch loss (InvTrainerCheckpointWrite) */
           PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
           PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d, batch %lld; continue with -resume\n",
                                 InvInterruptSignal(), t->checkpoint, (int)t->epoch, (long long)t->batch_next));
