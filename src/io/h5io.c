@@ -210,6 +210,22 @@ PetscErrorCode InvH5ReadAll(hid_t file, const char path[], hid_t memtype, void *
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode InvH5ReadVector(hid_t file, const char path[], hid_t memtype, hsize_t n, void *buf)
+{
+  PetscInt rank;
+  hsize_t dims[3];
+  char fname[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(InvH5GetDims(file, path, &rank, dims));
+  PetscCall(InvH5FileName(file, fname, sizeof(fname)));
+  PetscCheck(rank == 1 && dims[0] == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "Dataset %s in %s has %s%llu entries; expected a vector of %llu (file damaged or from another configuration)", path, fname,
+             rank == 1 ? "" : "rank > 1, ", (unsigned long long)(rank == 1 ? dims[0] : 0), (unsigned long long)n);
+  PetscCall(InvH5ReadRows(file, path, memtype, 0, n, buf));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvH5WriteAttrString(hid_t obj, const char name[], const char value[])
 {
   hid_t type, space, attr;
@@ -283,6 +299,15 @@ PetscErrorCode InvH5ReadAttrString(hid_t obj, const char name[], char **value)
   PetscCallHDF5Return(attr, H5Aopen(obj, name, H5P_DEFAULT));
   PetscCallHDF5Return(ftype, H5Aget_type(attr));
   PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Attribute %s is not a string", name);
+  { /* one string: H5Aread fills as many as the attribute holds */
+    hid_t space;
+    hssize_t npoints;
+    PetscCallHDF5Return(space, H5Aget_space(attr));
+    PetscCallHDF5Return(npoints, H5Sget_simple_extent_npoints(space));
+    PetscCallHDF5(H5Sclose(space));
+    PetscCheck(npoints == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Attribute %s holds %lld strings; expected one", name,
+               (long long)npoints);
+  }
   if (H5Tis_variable_str(ftype) > 0) {
     PetscCallHDF5Return(type, H5Tcopy(ftype)); /* same size and character set as stored */
     PetscCallHDF5(H5Aread(attr, type, &s));

@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <strings.h>
 
-#define INV_MAX_MODELS 16
+#define INV_MAX_MODELS     16
+#define INV_MAX_THETA_COLS 4096 /* columns of an observations file's /theta that metrics look at */
 
 struct _p_InvPredictor {
   MPI_Comm comm;
@@ -160,9 +161,11 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
     PetscCall(InvH5HasDataset(file, "/d", &hasd));
     PetscCall(PetscSNPrintf(path, sizeof(path), "/%s", p->dataset[0] ? p->dataset : (hasd ? "d" : "u")));
     PetscCall(InvH5GetDims(file, path, &r, dims));
-    PetscCheck(r >= 2 && dims[1] * (r == 3 ? dims[2] : 1) == (hsize_t)per, p->comm, PETSC_ERR_ARG_SIZ,
-               "%s in %s: series of length %llu, but the model %s expects %d values per series", path, p->input,
+    PetscCheck(r >= 2 && dims[1] <= (hsize_t)per && dims[2] <= (hsize_t)per && dims[1] * (r == 3 ? dims[2] : 1) == (hsize_t)per, p->comm,
+               PETSC_ERR_ARG_SIZ, "%s in %s: series of length %llu, but the model %s expects %d values per series", path, p->input,
                (unsigned long long)(dims[1] * (r == 3 ? dims[2] : 1)), p->models[0], (int)per);
+    PetscCheck(dims[0] <= (hsize_t)PETSC_MAX_INT, p->comm, PETSC_ERR_ARG_SIZ, "%s in %s: %llu series; at most %d can be read", path,
+               p->input, (unsigned long long)dims[0], (int)PETSC_MAX_INT);
     N = (PetscInt64)dims[0];
     n0 = (PetscInt)(N * p->rank / p->size);
     n1 = (PetscInt)(N * (p->rank + 1) / p->size);
@@ -171,14 +174,27 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
     PetscCall(InvH5ReadRows(file, path, H5T_NATIVE_DOUBLE, (hsize_t)n0, (hsize_t)nloc, S));
     PetscCall(InvH5HasDataset(file, "/status", &hasd));
     if (hasd) {
+      hsize_t sdims[3];
+      PetscCall(InvH5GetDims(file, "/status", &r, sdims));
+      PetscCheck(r == 1 && sdims[0] == dims[0], p->comm, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: /status must have shape (%llu), one code per series", p->input, (unsigned long long)dims[0]);
       PetscCall(PetscMalloc1(nloc + 1, &status));
       PetscCall(InvH5ReadRows(file, "/status", H5T_NATIVE_INT, (hsize_t)n0, (hsize_t)nloc, status));
     }
     PetscCall(InvH5HasDataset(file, "/theta", &hastheta));
     PetscCall(InvH5HasDataset(file, "/noise", &hasnoise));
+    if (hasnoise) { /* metrics of noise targets need (N, 2); otherwise no metrics for them */
+      hsize_t ndims[3];
+      PetscCall(InvH5GetDims(file, "/noise", &r, ndims));
+      hasnoise = (PetscBool)(r == 2 && ndims[0] == (hsize_t)N && ndims[1] == 2);
+    }
+    if (hastheta) { /* metrics only against a /theta of one row of parameters per series */
+      hsize_t tdims[3];
+      PetscCall(InvH5GetDims(file, "/theta", &r, tdims));
+      hastheta = (PetscBool)(r == 2 && tdims[0] == (hsize_t)N && tdims[1] > 0 && tdims[1] <= INV_MAX_THETA_COLS);
+      P = hastheta ? (PetscInt)tdims[1] : 0;
+    }
     if (hastheta) {
-      PetscCall(InvH5GetDims(file, "/theta", &r, dims));
-      P = (PetscInt)dims[1];
       PetscCall(TargetColumns(file, map[0]->targets, P, O, col));
       metrics = PETSC_TRUE;
       for (PetscInt k = 0; k < O; k++)

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   uint8_t flags = size > 0 ? data[0] : 0;
   size_t split = size > 2 ? 2 + (size - 2) * (size_t)data[1] / 256 : size;
   const char *kv[16] = {"-truth", truth, "-quiet", NULL};
-  int k = 3;
+  int k = 4;
   InvEval e = NULL;
 
   if (FuzzH5Build(data + PetscMin(size, 2), split - PetscMin(size, 2), &voc, truth)) return 0;

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const char *path = FuzzPath("map.h5");
   uint8_t flags = size ? data[0] : 0;
   const char *kv[16] = {"-i", path, "-quiet", NULL};
-  int k = 3;
+  int k = 4;
   InvMAP map = NULL;
 
   if (FuzzH5Build(size ? data + 1 : data, size ? size - 1 : 0, &voc, path)) return 0;

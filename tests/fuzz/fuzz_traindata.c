@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   uint8_t flags = size ? data[0] : 0;
   const char *kv[32] = {"-i",           in, "-o", out, "-overwrite", NULL, "-quiet", NULL, FUZZ_NN_OPTIONS, "-train_epochs", "2",
                         "-train_batch", "4"};
-  int k = 14;
+  int k = 16;
   InvTrainer t = NULL;
 
   if (FuzzH5Build(size ? data + 1 : data, size ? size - 1 : 0, &voc, in)) return 0;
