@@ -93,11 +93,11 @@ PetscErrorCode InvH5GetDims(hid_t file, const char path[], PetscInt *rank, hsize
   PetscCallHDF5Return(dset, H5Dopen2(file, path, H5P_DEFAULT));
   PetscCallHDF5Return(space, H5Dget_space(dset));
   PetscCallHDF5Return(r, H5Sget_simple_extent_ndims(space));
-  PetscCheck(r >= 1 && r <= 3, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Dataset %s in %s has rank %d; expected 1 to 3", path, fname, r);
   dims[0] = dims[1] = dims[2] = 1;
-  PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
+  if (r >= 1 && r <= 3) PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
   PetscCallHDF5(H5Sclose(space));
-  PetscCallHDF5(H5Dclose(dset));
+  PetscCallHDF5(H5Dclose(dset)); /* closed before any error: with MPI-IO a file with open objects cannot be closed */
+  PetscCheck(r >= 1 && r <= 3, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Dataset %s in %s has rank %d; expected 1 to 3", path, fname, r);
   *rank = r;
   PetscFunctionReturn(0);
 }
@@ -136,6 +136,10 @@ static PetscErrorCode InvH5TransferRows(hid_t file, const char path[], hid_t mem
   PetscCallHDF5Return(fspace, H5Dget_space(dset));
   PetscCallHDF5Return(r, H5Sget_simple_extent_ndims(fspace));
   PetscCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+  if (!(row0 + nrows <= dims[0])) { /* closed before the error: with MPI-IO a file with open objects cannot be closed */
+    PetscCallHDF5(H5Sclose(fspace));
+    PetscCallHDF5(H5Dclose(dset));
+  }
   PetscCheck(row0 + nrows <= dims[0], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Rows [%llu, %llu) out of range of %s (%llu rows) in %s",
              (unsigned long long)row0, (unsigned long long)(row0 + nrows), path, (unsigned long long)dims[0], fname);
   count[0] = nrows;

@@ -5,12 +5,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define FUZZ_MAX_OPEN_IDS 4096
 
 static char fuzz_dir[256];
+
+/* at exit: the scratch directory and its files (flat: only FuzzPath names) */
+static void FuzzRemoveScratch(void)
+{
+  DIR *d = opendir(fuzz_dir);
+  struct dirent *e;
+  char path[sizeof(fuzz_dir) + 256 + 2];
+  if (!d) return;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+      (void)snprintf(path, sizeof(path), "%s/%s", fuzz_dir, e->d_name);
+      (void)unlink(path);
+    }
+  (void)closedir(d);
+  (void)rmdir(fuzz_dir);
+}
 
 int FuzzInitialize(void)
 {
@@ -36,6 +53,7 @@ int FuzzInitialize(void)
   }
   (void)snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/invmap-fuzz-%ld", stat("/dev/shm", &st) == 0 ? "/dev/shm" : "/tmp", (long)getpid());
   if (mkdir(fuzz_dir, 0700) && access(fuzz_dir, W_OK)) return 1;
+  (void)atexit(FuzzRemoveScratch);
   { /* warm-up: Open MPI's I/O components allocate on the first MPI-IO open and keep it (not a leak of an input) */
     hid_t file;
     const char *path = FuzzPath("warmup.h5");
