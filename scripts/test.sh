@@ -24,6 +24,13 @@ ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure >build-asan/ctest.log 2>&1 || { cat build-asan/ctest.log; exit 1; }
 tail -n 3 build-asan/ctest.log
 
+echo "== fuzz targets (clang + libFuzzer, ASan + UBSan): replay of the corpora and regression inputs =="
+# Each target of tests/fuzz runs once over every file of tests/fuzz/corpus/<target> (no fuzzing; bench/fuzz.sh fuzzes).
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINVMAP_FUZZ=ON -DINVMAP_WERROR=ON >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_targets >/dev/null
+ctest --test-dir build-fuzz -L fuzz -j"$jobs" --output-on-failure >build-fuzz/ctest.log 2>&1 || { cat build-fuzz/ctest.log; exit 1; }
+tail -n 3 build-fuzz/ctest.log
+
 echo "== release build (-Wall -Wextra -Werror), all tests =="
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DINVMAP_WERROR=ON >/dev/null
 cmake --build build-ci -j"$jobs" >/dev/null

@@ -16,6 +16,8 @@ PETSC_EXTERN PetscErrorCode InvH5WriteRows(hid_t, const char[], hid_t, hsize_t, 
 PETSC_EXTERN PetscErrorCode InvH5ReadRows(hid_t, const char[], hid_t, hsize_t, hsize_t, void *);
 PETSC_EXTERN PetscErrorCode InvH5WriteSmall(hid_t, const char[], hid_t, PetscInt, const hsize_t[], const void *);
 PETSC_EXTERN PetscErrorCode InvH5ReadAll(hid_t, const char[], hid_t, void *);
+/* Collective: every rank reads a dataset that must be 1-D with exactly n entries (else a clear error). */
+PETSC_EXTERN PetscErrorCode InvH5ReadVector(hid_t, const char[], hid_t, hsize_t n, void *);
 
 PETSC_EXTERN PetscErrorCode InvH5WriteAttrString(hid_t, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode InvH5WriteAttrReals(hid_t, const char[], PetscInt, const PetscReal[]);

@@ -32,7 +32,9 @@ static PetscErrorCode InvReadParametersCSV(MPI_Comm comm, InvModel m, const char
   PetscFunctionBegin;
   PetscCall(InvTableReadCSV(comm, fname, PETSC_TRUE, &t));
   for (PetscInt j = 0; j < m->nparam; j++) {
-    PetscCall(InvTableColumn(&t, m->param_names[j], &col[j]));
+    PetscErrorCode ierr = InvTableColumn(&t, m->param_names[j], &col[j]);
+    if (ierr) PetscCall(InvTableDestroy(&t)); /* a column named twice */
+    PetscCall(ierr);
     if (col[j] < 0) {
       char header[1024] = "";
       for (PetscInt c = 0; c < t.ncols; c++) {

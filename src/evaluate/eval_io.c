@@ -74,6 +74,9 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
   for (PetscInt64 i = 0; i < e->N; i++) e->status[i] = 0;
   if (has) {
     int32_t *st;
+    PetscCall(InvH5GetDims(file, "/status", &r, d2));
+    PetscCheck(r == 1 && d2[0] == dims[0], e->comm, PETSC_ERR_FILE_UNEXPECTED, "Truth %s: /status must have shape (%llu)", e->truth,
+               (unsigned long long)dims[0]);
     PetscCall(PetscMalloc1(e->N, &st));
     PetscCall(InvH5ReadRows(file, "/status", H5T_NATIVE_INT32, 0, dims[0], st));
     for (PetscInt64 i = 0; i < e->N; i++) e->status[i] = st[i];

@@ -93,11 +93,11 @@ PetscErrorCode InvH5GetDims(hid_t file, const char path[], PetscInt *rank, hsize
   PetscCallHDF5Return(dset, H5Dopen2(file, path, H5P_DEFAULT));
   PetscCallHDF5Return(space, H5Dget_space(dset));
   PetscCallHDF5Return(r, H5Sget_simple_extent_ndims(space));
-  PetscCheck(r >= 1 && r <= 3, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Dataset %s in %s has rank %d; expected 1 to 3", path, fname, r);
   dims[0] = dims[1] = dims[2] = 1;
-  PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
+  if (r >= 1 && r <= 3) PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
   PetscCallHDF5(H5Sclose(space));
-  PetscCallHDF5(H5Dclose(dset));
+  PetscCallHDF5(H5Dclose(dset)); /* closed before any error: with MPI-IO a file with open objects cannot be closed */
+  PetscCheck(r >= 1 && r <= 3, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Dataset %s in %s has rank %d; expected 1 to 3", path, fname, r);
   *rank = r;
   PetscFunctionReturn(0);
 }
@@ -136,6 +136,10 @@ static PetscErrorCode InvH5TransferRows(hid_t file, const char path[], hid_t mem
   PetscCallHDF5Return(fspace, H5Dget_space(dset));
   PetscCallHDF5Return(r, H5Sget_simple_extent_ndims(fspace));
   PetscCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+  if (!(row0 + nrows <= dims[0])) { /* closed before the error: with MPI-IO a file with open objects cannot be closed */
+    PetscCallHDF5(H5Sclose(fspace));
+    PetscCallHDF5(H5Dclose(dset));
+  }
   PetscCheck(row0 + nrows <= dims[0], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Rows [%llu, %llu) out of range of %s (%llu rows) in %s",
              (unsigned long long)row0, (unsigned long long)(row0 + nrows), path, (unsigned long long)dims[0], fname);
   count[0] = nrows;
@@ -207,6 +211,22 @@ PetscErrorCode InvH5ReadAll(hid_t file, const char path[], hid_t memtype, void *
   PetscFunctionBegin;
   PetscCall(InvH5GetDims(file, path, &rank, dims));
   PetscCall(InvH5ReadRows(file, path, memtype, 0, dims[0], buf));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvH5ReadVector(hid_t file, const char path[], hid_t memtype, hsize_t n, void *buf)
+{
+  PetscInt rank;
+  hsize_t dims[3];
+  char fname[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(InvH5GetDims(file, path, &rank, dims));
+  PetscCall(InvH5FileName(file, fname, sizeof(fname)));
+  PetscCheck(rank == 1 && dims[0] == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "Dataset %s in %s has %s%llu entries; expected a vector of %llu (file damaged or from another configuration)", path, fname,
+             rank == 1 ? "" : "rank > 1, ", (unsigned long long)(rank == 1 ? dims[0] : 0), (unsigned long long)n);
+  PetscCall(InvH5ReadRows(file, path, memtype, 0, n, buf));
   PetscFunctionReturn(0);
 }
 
@@ -283,6 +303,15 @@ PetscErrorCode InvH5ReadAttrString(hid_t obj, const char name[], char **value)
   PetscCallHDF5Return(attr, H5Aopen(obj, name, H5P_DEFAULT));
   PetscCallHDF5Return(ftype, H5Aget_type(attr));
   PetscCheck(H5Tget_class(ftype) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Attribute %s is not a string", name);
+  { /* one string: H5Aread fills as many as the attribute holds */
+    hid_t space;
+    hssize_t npoints;
+    PetscCallHDF5Return(space, H5Aget_space(attr));
+    PetscCallHDF5Return(npoints, H5Sget_simple_extent_npoints(space));
+    PetscCallHDF5(H5Sclose(space));
+    PetscCheck(npoints == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Attribute %s holds %lld strings; expected one", name,
+               (long long)npoints);
+  }
   if (H5Tis_variable_str(ftype) > 0) {
     PetscCallHDF5Return(type, H5Tcopy(ftype)); /* same size and character set as stored */
     PetscCallHDF5(H5Aread(attr, type, &s));

@@ -127,6 +127,9 @@ PetscErrorCode InvMAPReadInput(InvMAP map)
   PetscCall(InvH5HasDataset(file, "/status", &hasstatus));
   if (hasstatus) {
     int32_t *st;
+    PetscCall(InvH5GetDims(file, "/status", &rank, tdims));
+    PetscCheck(rank == 1 && tdims[0] == dims[0], map->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /status must have shape (%llu)", map->input,
+               (unsigned long long)dims[0]);
     PetscCall(PetscMalloc1(PetscMax(map->n, 1), &st));
     PetscCall(InvH5ReadRows(file, "/status", H5T_NATIVE_INT32, (hsize_t)i0, (hsize_t)map->n, st));
     for (PetscInt i = 0; i < map->n; i++)

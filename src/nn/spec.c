@@ -3,6 +3,10 @@
 #include <invmap/h5io.h>
 #include <string.h>
 
+/* Largest size (units, channels, kernel, stride, input length) a model file may describe: far above any
+   real network, low enough that the layer sizes fit an int and their products a size_t. */
+#define INV_NN_MAX_SIZE ((PetscInt64)1 << 24)
+
 const char *const InvInitTypes[] = {"glorot", "he", "InvInitType", "INV_INIT_", NULL};
 
 /* Presets: paper_cnn (science.md section 3, 33,874 parameters for 1000 inputs and 2 outputs),
@@ -153,8 +157,24 @@ PetscErrorCode InvNetSpecRead(InvNetSpec *s, hid_t obj)
   PetscCall(InvH5ReadAttrInts(obj, "nn_dense", INV_NN_MAXLAYERS, v[4]));
   PetscCall(InvH5ReadAttrReals(obj, "nn_dropout", 1, &s->dropout));
   PetscCheck(hdr[3] >= 0 && hdr[3] <= INV_NN_MAXLAYERS && hdr[4] >= 0 && hdr[4] <= INV_NN_MAXLAYERS && hdr[6] >= 0 &&
-                 hdr[6] <= INV_ACT_SIGMOID,
+                 hdr[6] <= INV_ACT_SIGMOID && hdr[7] >= 0 && hdr[7] <= INV_INIT_HE,
              PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "Corrupt network description in model file");
+  /* sizes: positive and bounded, so that the layer arithmetic (int) cannot divide by zero or overflow */
+  PetscCheck(hdr[0] > 0 && hdr[0] <= INV_NN_MAX_SIZE && hdr[1] > 0 && hdr[1] <= INV_NN_MAX_SIZE && hdr[2] > 0 &&
+                 hdr[2] <= INV_NN_MAX_SIZE && hdr[5] >= 0 && hdr[5] <= INV_NN_MAX_SIZE && hdr[0] <= INV_NN_MAX_SIZE / hdr[1] &&
+                 s->dropout >= 0 && s->dropout < 1,
+             PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "Corrupt network description in model file: input %lld x %lld, output %lld, padding %lld, dropout %g", (long long)hdr[0],
+             (long long)hdr[1], (long long)hdr[2], (long long)hdr[5], (double)s->dropout);
+  for (PetscInt64 i = 0; i < hdr[3]; i++)
+    PetscCheck(v[0][i] > 0 && v[0][i] <= INV_NN_MAX_SIZE && v[1][i] > 0 && v[1][i] <= INV_NN_MAX_SIZE && v[2][i] > 0 &&
+                   v[2][i] <= INV_NN_MAX_SIZE && v[3][i] >= 0 && v[3][i] <= INV_NN_MAX_SIZE,
+               PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "Corrupt network description in model file: conv layer %lld has filters %lld, kernel %lld, stride %lld, pool %lld",
+               (long long)i, (long long)v[0][i], (long long)v[1][i], (long long)v[2][i], (long long)v[3][i]);
+  for (PetscInt64 i = 0; i < hdr[4]; i++)
+    PetscCheck(v[4][i] > 0 && v[4][i] <= INV_NN_MAX_SIZE, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "Corrupt network description in model file: dense layer %lld has %lld units", (long long)i, (long long)v[4][i]);
   s->in_len = hdr[0];
   s->in_ch = hdr[1];
   s->out_dim = hdr[2];

@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <strings.h>
 
-#define INV_MAX_MODELS 16
+#define INV_MAX_MODELS     16
+#define INV_MAX_THETA_COLS 4096 /* columns of an observations file's /theta that metrics look at */
 
 struct _p_InvPredictor {
   MPI_Comm comm;
@@ -19,6 +20,9 @@ struct _p_InvPredictor {
   char input[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN], csv[PETSC_MAX_PATH_LEN], dataset[8];
   PetscInt batch, blas_threads;
   PetscBool csv_header, quiet, overwrite;
+  InvNNMap nn[INV_MAX_MODELS]; /* InvPredictorRun's models, */
+  double *S, *truth;           /* series and true targets of this rank's rows, */
+  int *status;                 /* and their simulation status (NULL: none) */
 };
 
 PetscErrorCode InvPredictorCreate(MPI_Comm comm, InvPredictor *out)
@@ -106,11 +110,10 @@ static PetscErrorCode TargetColumns(hid_t file, const char targets[], PetscInt P
 
 PetscErrorCode InvPredictorRun(InvPredictor p)
 {
-  InvNNMap map[INV_MAX_MODELS];
+  InvNNMap *map = p->nn; /* in p, as the buffers below: destroyed by InvPredictorDestroy also after an error */
   PetscInt per, O, n0, n1, nloc, P = 0, col[16];
   PetscInt64 N;
-  double *S = NULL, *pred, *mean, *sd, *truth = NULL, *wall, secs;
-  int *status = NULL;
+  double *pred, *mean, *sd, *wall, secs;
   PetscBool h5 = PETSC_TRUE, hastheta = PETSC_FALSE, hasnoise = PETSC_FALSE, metrics = PETSC_FALSE;
   char path[8] = "", partial[PETSC_MAX_PATH_LEN];
   hid_t file;
@@ -149,8 +152,8 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
     n0 = (PetscInt)(N * p->rank / p->size);
     n1 = (PetscInt)(N * (p->rank + 1) / p->size);
     nloc = n1 - n0;
-    PetscCall(PetscMalloc1((size_t)nloc * per + 1, &S));
-    PetscCall(PetscArraycpy(S, tab.data + (size_t)n0 * per, (size_t)nloc * per));
+    PetscCall(PetscMalloc1((size_t)nloc * per + 1, &p->S));
+    PetscCall(PetscArraycpy(p->S, tab.data + (size_t)n0 * per, (size_t)nloc * per));
     PetscCall(InvTableDestroy(&tab));
   } else {
     PetscInt r;
@@ -160,25 +163,40 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
     PetscCall(InvH5HasDataset(file, "/d", &hasd));
     PetscCall(PetscSNPrintf(path, sizeof(path), "/%s", p->dataset[0] ? p->dataset : (hasd ? "d" : "u")));
     PetscCall(InvH5GetDims(file, path, &r, dims));
-    PetscCheck(r >= 2 && dims[1] * (r == 3 ? dims[2] : 1) == (hsize_t)per, p->comm, PETSC_ERR_ARG_SIZ,
-               "%s in %s: series of length %llu, but the model %s expects %d values per series", path, p->input,
+    PetscCheck(r >= 2 && dims[1] <= (hsize_t)per && dims[2] <= (hsize_t)per && dims[1] * (r == 3 ? dims[2] : 1) == (hsize_t)per, p->comm,
+               PETSC_ERR_ARG_SIZ, "%s in %s: series of length %llu, but the model %s expects %d values per series", path, p->input,
                (unsigned long long)(dims[1] * (r == 3 ? dims[2] : 1)), p->models[0], (int)per);
+    PetscCheck(dims[0] <= (hsize_t)PETSC_MAX_INT, p->comm, PETSC_ERR_ARG_SIZ, "%s in %s: %llu series; at most %d can be read", path,
+               p->input, (unsigned long long)dims[0], (int)PETSC_MAX_INT);
     N = (PetscInt64)dims[0];
     n0 = (PetscInt)(N * p->rank / p->size);
     n1 = (PetscInt)(N * (p->rank + 1) / p->size);
     nloc = n1 - n0;
-    PetscCall(PetscMalloc1((size_t)nloc * per + 1, &S));
-    PetscCall(InvH5ReadRows(file, path, H5T_NATIVE_DOUBLE, (hsize_t)n0, (hsize_t)nloc, S));
+    PetscCall(PetscMalloc1((size_t)nloc * per + 1, &p->S));
+    PetscCall(InvH5ReadRows(file, path, H5T_NATIVE_DOUBLE, (hsize_t)n0, (hsize_t)nloc, p->S));
     PetscCall(InvH5HasDataset(file, "/status", &hasd));
     if (hasd) {
-      PetscCall(PetscMalloc1(nloc + 1, &status));
-      PetscCall(InvH5ReadRows(file, "/status", H5T_NATIVE_INT, (hsize_t)n0, (hsize_t)nloc, status));
+      hsize_t sdims[3];
+      PetscCall(InvH5GetDims(file, "/status", &r, sdims));
+      PetscCheck(r == 1 && sdims[0] == dims[0], p->comm, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: /status must have shape (%llu), one code per series", p->input, (unsigned long long)dims[0]);
+      PetscCall(PetscMalloc1(nloc + 1, &p->status));
+      PetscCall(InvH5ReadRows(file, "/status", H5T_NATIVE_INT, (hsize_t)n0, (hsize_t)nloc, p->status));
     }
     PetscCall(InvH5HasDataset(file, "/theta", &hastheta));
     PetscCall(InvH5HasDataset(file, "/noise", &hasnoise));
+    if (hasnoise) { /* metrics of noise targets need (N, 2); otherwise no metrics for them */
+      hsize_t ndims[3];
+      PetscCall(InvH5GetDims(file, "/noise", &r, ndims));
+      hasnoise = (PetscBool)(r == 2 && ndims[0] == (hsize_t)N && ndims[1] == 2);
+    }
+    if (hastheta) { /* metrics only against a /theta of one row of parameters per series */
+      hsize_t tdims[3];
+      PetscCall(InvH5GetDims(file, "/theta", &r, tdims));
+      hastheta = (PetscBool)(r == 2 && tdims[0] == (hsize_t)N && tdims[1] > 0 && tdims[1] <= INV_MAX_THETA_COLS);
+      P = hastheta ? (PetscInt)tdims[1] : 0;
+    }
     if (hastheta) {
-      PetscCall(InvH5GetDims(file, "/theta", &r, dims));
-      P = (PetscInt)dims[1];
       PetscCall(TargetColumns(file, map[0]->targets, P, O, col));
       metrics = PETSC_TRUE;
       for (PetscInt k = 0; k < O; k++)
@@ -191,9 +209,9 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
           PetscCall(PetscMalloc1((size_t)nloc * 2 + 1, &nz));
           PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, (hsize_t)n0, (hsize_t)nloc, nz));
         }
-        PetscCall(PetscMalloc1((size_t)nloc * O + 1, &truth));
+        PetscCall(PetscMalloc1((size_t)nloc * O + 1, &p->truth));
         for (PetscInt i = 0; i < nloc; i++)
-          for (PetscInt k = 0; k < O; k++) truth[i * O + k] = col[k] < P ? th[i * P + col[k]] : nz[i * 2 + col[k] - P];
+          for (PetscInt k = 0; k < O; k++) p->truth[i * O + k] = col[k] < P ? th[i * P + col[k]] : nz[i * 2 + col[k] - P];
         PetscCall(PetscFree(th));
         PetscCall(PetscFree(nz));
       }
@@ -203,9 +221,9 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   {
     PetscInt64 bad = INT64_MAX;
     for (PetscInt i = 0; i < nloc && bad == INT64_MAX; i++) {
-      if (status && status[i]) continue;
+      if (p->status && p->status[i]) continue;
       for (PetscInt k = 0; k < per; k++)
-        if (!isfinite(S[(size_t)i * per + k])) {
+        if (!isfinite(p->S[(size_t)i * per + k])) {
           bad = n0 + i;
           break;
         }
@@ -222,20 +240,20 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   PetscCall(PetscArrayzero(mean, (size_t)nloc * O));
   PetscCall(PetscArrayzero(sd, (size_t)nloc * O));
   for (PetscInt m = 0; m < p->nmodels; m++) { /* warm-up batch (first touch of the buffers), not timed */
-    if (status)
+    if (p->status)
       for (PetscInt i = 0; i < nloc; i++)
-        if (status[i])
-          for (PetscInt k = 0; k < per; k++) S[(size_t)i * per + k] = 0;
-    PetscCall(InvNNMapPredict(map[m], PetscMin(nloc, p->batch), S, pred, NULL));
+        if (p->status[i])
+          for (PetscInt k = 0; k < per; k++) p->S[(size_t)i * per + k] = 0;
+    PetscCall(InvNNMapPredict(map[m], PetscMin(nloc, p->batch), p->S, pred, NULL));
   }
   PetscCallMPI(MPI_Barrier(p->comm));
   PetscCall(PetscTime(&t0));
   for (PetscInt m = 0; m < p->nmodels; m++) {
-    if (status) /* failed simulations: predict on zeros, reported as NaN */
+    if (p->status) /* failed simulations: predict on zeros, reported as NaN */
       for (PetscInt i = 0; i < nloc; i++)
-        if (status[i])
-          for (PetscInt k = 0; k < per; k++) S[(size_t)i * per + k] = 0;
-    PetscCall(InvNNMapPredict(map[m], nloc, S, pred, wall));
+        if (p->status[i])
+          for (PetscInt k = 0; k < per; k++) p->S[(size_t)i * per + k] = 0;
+    PetscCall(InvNNMapPredict(map[m], nloc, p->S, pred, wall));
     for (PetscInt j = 0; j < nloc * O; j++) { /* Welford */
       double d = pred[j] - mean[j];
       mean[j] += d / (double)(m + 1);
@@ -246,9 +264,9 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   PetscCall(PetscTime(&t1));
   secs = t1 - t0;
   for (PetscInt j = 0; j < nloc * O; j++) sd[j] = p->nmodels > 1 ? sqrt(sd[j] / (double)(p->nmodels - 1)) : 0;
-  if (status)
+  if (p->status)
     for (PetscInt i = 0; i < nloc; i++)
-      if (status[i])
+      if (p->status[i])
         for (PetscInt k = 0; k < O; k++) mean[i * O + k] = sd[i * O + k] = NAN;
 
   /* output (atomic) */
@@ -311,11 +329,11 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
     PetscInt nv = 0;
     /* drop failed samples */
     for (PetscInt i = 0; i < nloc; i++)
-      if (!status || !status[i]) {
-        for (PetscInt k = 0; k < O; k++) mean[nv * O + k] = mean[i * O + k], truth[nv * O + k] = truth[i * O + k];
+      if (!p->status || !p->status[i]) {
+        for (PetscInt k = 0; k < O; k++) mean[nv * O + k] = mean[i * O + k], p->truth[nv * O + k] = p->truth[i * O + k];
         nv++;
       }
-    PetscCall(InvMetricsCompute(p->comm, nv, O, mean, truth, mape, r2, &mn));
+    PetscCall(InvMetricsCompute(p->comm, nv, O, mean, p->truth, mape, r2, &mn));
     {
       char tn[256], *tok, *save = NULL;
       PetscInt k = 0;
@@ -327,9 +345,9 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   }
   PetscCall(PetscFree3(pred, mean, sd));
   PetscCall(PetscFree(wall));
-  PetscCall(PetscFree(S));
-  PetscCall(PetscFree(status));
-  PetscCall(PetscFree(truth));
+  PetscCall(PetscFree(p->S));
+  PetscCall(PetscFree(p->status));
+  PetscCall(PetscFree(p->truth));
   for (PetscInt m = 0; m < p->nmodels; m++) PetscCall(InvNNMapDestroy(&map[m]));
   PetscFunctionReturn(0);
 }
@@ -339,6 +357,10 @@ PetscErrorCode InvPredictorDestroy(InvPredictor *p)
   PetscFunctionBegin;
   if (!*p) PetscFunctionReturn(0);
   for (PetscInt m = 0; m < (*p)->nmodels; m++) PetscCall(PetscFree((*p)->models[m]));
+  for (PetscInt m = 0; m < INV_MAX_MODELS; m++) PetscCall(InvNNMapDestroy(&(*p)->nn[m]));
+  PetscCall(PetscFree((*p)->S));
+  PetscCall(PetscFree((*p)->truth));
+  PetscCall(PetscFree((*p)->status));
   PetscCall(PetscFree(*p));
   PetscFunctionReturn(0);
 }

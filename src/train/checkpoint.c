@@ -98,8 +98,7 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
   PetscInt64 nranks = 0;
   PetscBool has, eq;
   InvNetSpec spec;
-  hsize_t dims[3];
-  PetscInt r;
+  const hsize_t nparams = (hsize_t)t->map->net->nparams, nin = (hsize_t)t->map->feat->size, nout = (hsize_t)t->map->feat->ntargets;
 
   PetscFunctionBegin;
   PetscCall(InvH5Open(t->comm, name, PETSC_FALSE, &file));
@@ -131,18 +130,19 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
              "-train_stream, -train_memory_mb, -train_stream_chunk and -train_stream_window",
              name, state[10] ? "streaming" : "in memory", (long long)state[11], (long long)state[12], t->stream ? "streaming" : "in memory",
              t->stream ? (int)t->chunk : 0, t->stream ? (int)t->window : 0);
-  PetscCall(InvH5GetDims(file, "/params", &r, dims));
-  PetscCheck(dims[0] == (hsize_t)t->map->net->nparams, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Checkpoint %s: wrong parameter count", name);
-  PetscCall(InvH5ReadAll(file, "/params", H5T_NATIVE_FLOAT, t->map->net->params));
-  PetscCall(InvH5ReadAll(file, "/opt/m", H5T_NATIVE_FLOAT, t->opt->m));
-  PetscCall(InvH5ReadAll(file, "/opt/v", H5T_NATIVE_FLOAT, t->opt->v));
-  PetscCall(InvH5ReadAll(file, "/best_params", H5T_NATIVE_FLOAT, t->best));
+  PetscCheck(state[0] >= 0 && state[0] <= t->epochs && state[1] >= 0 && state[2] >= 0 && state[3] >= 0, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "Checkpoint %s: corrupt progress state (epoch %lld of %d, batch %lld, step %lld, wait %lld)", name, (long long)state[0],
+             (int)t->epochs, (long long)state[1], (long long)state[2], (long long)state[3]);
+  PetscCall(InvH5ReadVector(file, "/params", H5T_NATIVE_FLOAT, nparams, t->map->net->params));
+  PetscCall(InvH5ReadVector(file, "/opt/m", H5T_NATIVE_FLOAT, nparams, t->opt->m));
+  PetscCall(InvH5ReadVector(file, "/opt/v", H5T_NATIVE_FLOAT, nparams, t->opt->v));
+  PetscCall(InvH5ReadVector(file, "/best_params", H5T_NATIVE_FLOAT, nparams, t->best));
   PetscCall(InvTrainerHistoryRead(t, file));
   /* the normalisation of the checkpoint (identical when the data are) */
-  PetscCall(InvH5ReadAll(file, "/norm/in_mean", H5T_NATIVE_DOUBLE, t->map->feat->in_mean));
-  PetscCall(InvH5ReadAll(file, "/norm/in_std", H5T_NATIVE_DOUBLE, t->map->feat->in_std));
-  PetscCall(InvH5ReadAll(file, "/norm/out_mean", H5T_NATIVE_DOUBLE, t->map->feat->out_mean));
-  PetscCall(InvH5ReadAll(file, "/norm/out_std", H5T_NATIVE_DOUBLE, t->map->feat->out_std));
+  PetscCall(InvH5ReadVector(file, "/norm/in_mean", H5T_NATIVE_DOUBLE, nin, t->map->feat->in_mean));
+  PetscCall(InvH5ReadVector(file, "/norm/in_std", H5T_NATIVE_DOUBLE, nin, t->map->feat->in_std));
+  PetscCall(InvH5ReadVector(file, "/norm/out_mean", H5T_NATIVE_DOUBLE, nout, t->map->feat->out_mean));
+  PetscCall(InvH5ReadVector(file, "/norm/out_std", H5T_NATIVE_DOUBLE, nout, t->map->feat->out_std));
   PetscCall(InvH5Close(&file));
   t->epoch = (PetscInt)state[0];
   t->batch_next = (PetscInt)state[1];

@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#define INV_TRAIN_MAX_PARAMS 4096 /* columns of /theta a training set may have */
+
 void InvTrainerTrack(InvTrainer t, double bytes)
 {
   t->mem_cur = (size_t)((double)t->mem_cur + bytes);
@@ -279,18 +281,33 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
   PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Dataset %s is missing in %s (noisy data /d exist only when simulated with noise)",
              t->path, t->data_file);
   PetscCall(InvH5GetDims(t->file, t->path, &r, dims));
+  PetscCheck(r >= 2, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s in %s must be (samples x times), has rank %d", t->path, t->data_file, (int)r);
+  PetscCheck(dims[0] <= (hsize_t)PETSC_MAX_INT && dims[1] <= (hsize_t)PETSC_MAX_INT &&
+                 dims[2] <= (hsize_t)PETSC_MAX_INT / PetscMax(dims[1], 1),
+             t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s in %s has shape (%llu, %llu, %llu): too large", t->path, t->data_file,
+             (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)dims[2]);
   Nrows = (PetscInt64)dims[0];
   t->n_obs = (PetscInt)dims[1];
   t->n_ch = r == 3 ? (PetscInt)dims[2] : 1;
-  PetscCheck(r >= 2, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s in %s must be (samples x times), has rank %d", t->path, t->data_file, (int)r);
   PetscCall(InvH5HasDataset(t->file, "/theta", &has));
   PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Dataset /theta (the parameters to learn) is missing in %s", t->data_file);
   PetscCall(InvH5GetDims(t->file, "/theta", &r, tdims));
-  PetscCheck(r == 2 && tdims[0] == dims[0], t->comm, PETSC_ERR_FILE_UNEXPECTED, "/theta in %s must be (%llu x parameters)", t->data_file,
-             (unsigned long long)dims[0]);
+  PetscCheck(r == 2 && tdims[0] == dims[0] && tdims[1] > 0 && tdims[1] <= INV_TRAIN_MAX_PARAMS, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "/theta in %s must be (%llu x parameters), at most %d parameters", t->data_file, (unsigned long long)dims[0],
+             INV_TRAIN_MAX_PARAMS);
   t->P = (PetscInt)tdims[1];
   PetscCall(InvH5HasDataset(t->file, "/noise", &t->hasnoise));
+  if (t->hasnoise) {
+    PetscCall(InvH5GetDims(t->file, "/noise", &r, tdims));
+    PetscCheck(r == 2 && tdims[0] == dims[0] && tdims[1] == 2, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "/noise in %s must be (%llu x 2): rho, sigma per sample", t->data_file, (unsigned long long)dims[0]);
+  }
   PetscCall(InvH5HasDataset(t->file, "/status", &hasstatus));
+  if (hasstatus) {
+    PetscCall(InvH5GetDims(t->file, "/status", &r, tdims));
+    PetscCheck(r == 1 && tdims[0] == dims[0], t->comm, PETSC_ERR_FILE_UNEXPECTED, "/status in %s must have shape (%llu)", t->data_file,
+               (unsigned long long)dims[0]);
+  }
   PetscCallHDF5Return(root, H5Gopen2(t->file, "/", H5P_DEFAULT));
   PetscCall(InvH5HasAttr(root, "parameter_names", &has));
   if (has) PetscCall(InvH5ReadAttrString(root, "parameter_names", &pnames));

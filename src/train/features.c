@@ -4,6 +4,10 @@
 #include <invmap/h5io.h>
 #include <math.h>
 
+/* Largest input (series length x channels) a model file may describe: far above any real series, low
+   enough that sizes derived from it cannot overflow. */
+#define INV_FEAT_MAX_SIZE ((PetscInt64)1 << 28)
+
 const char *const InvReprTypes[] = {"time", "fourier", "both", "InvReprType", "INV_REPR_", NULL};
 const char *const InvNormTypes[] = {"channel", "feature", "none", "InvNormType", "INV_NORM_", NULL};
 
@@ -226,8 +230,6 @@ PetscErrorCode InvFeatRead(MPI_Comm comm, hid_t file, PetscInt ntargets, InvFeat
   hid_t root;
   PetscInt64 hdr[4];
   PetscBool has;
-  PetscInt r;
-  hsize_t dims[3];
 
   PetscFunctionBegin;
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
@@ -237,16 +239,12 @@ PetscErrorCode InvFeatRead(MPI_Comm comm, hid_t file, PetscInt ntargets, InvFeat
   PetscCallHDF5(H5Gclose(root));
   PetscCheck(hdr[0] >= 0 && hdr[0] <= INV_REPR_BOTH && hdr[1] >= 0 && hdr[1] <= INV_NORM_NONE, comm, PETSC_ERR_FILE_UNEXPECTED,
              "Corrupt input description in model file");
-  PetscCall(InvFeatCreate((InvReprType)hdr[0], (InvNormType)hdr[1], hdr[2], hdr[3], ntargets, out));
-  PetscCall(InvH5GetDims(file, "/norm/in_mean", &r, dims));
-  PetscCheck(r == 1 && dims[0] == (hsize_t)(*out)->size, comm, PETSC_ERR_FILE_UNEXPECTED,
-             "Model file: /norm/in_mean has %llu entries, expected %d", (unsigned long long)dims[0], (int)(*out)->size);
-  PetscCall(InvH5GetDims(file, "/norm/out_mean", &r, dims));
-  PetscCheck(r == 1 && dims[0] == (hsize_t)ntargets, comm, PETSC_ERR_FILE_UNEXPECTED,
-             "Model file: /norm/out_mean has %llu entries, expected %d", (unsigned long long)dims[0], (int)ntargets);
-  PetscCall(InvH5ReadAll(file, "/norm/in_mean", H5T_NATIVE_DOUBLE, (*out)->in_mean));
-  PetscCall(InvH5ReadAll(file, "/norm/in_std", H5T_NATIVE_DOUBLE, (*out)->in_std));
-  PetscCall(InvH5ReadAll(file, "/norm/out_mean", H5T_NATIVE_DOUBLE, (*out)->out_mean));
-  PetscCall(InvH5ReadAll(file, "/norm/out_std", H5T_NATIVE_DOUBLE, (*out)->out_std));
+  PetscCheck(hdr[2] > 1 && hdr[3] > 0 && hdr[2] <= INV_FEAT_MAX_SIZE / hdr[3], comm, PETSC_ERR_FILE_UNEXPECTED,
+             "Corrupt input description in model file: series of %lld x %lld values", (long long)hdr[2], (long long)hdr[3]);
+  PetscCall(InvFeatCreate((InvReprType)hdr[0], (InvNormType)hdr[1], (PetscInt)hdr[2], (PetscInt)hdr[3], ntargets, out));
+  PetscCall(InvH5ReadVector(file, "/norm/in_mean", H5T_NATIVE_DOUBLE, (hsize_t)(*out)->size, (*out)->in_mean));
+  PetscCall(InvH5ReadVector(file, "/norm/in_std", H5T_NATIVE_DOUBLE, (hsize_t)(*out)->size, (*out)->in_std));
+  PetscCall(InvH5ReadVector(file, "/norm/out_mean", H5T_NATIVE_DOUBLE, (hsize_t)ntargets, (*out)->out_mean));
+  PetscCall(InvH5ReadVector(file, "/norm/out_std", H5T_NATIVE_DOUBLE, (hsize_t)ntargets, (*out)->out_std));
   PetscFunctionReturn(0);
 }

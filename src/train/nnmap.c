@@ -20,9 +20,9 @@ PetscErrorCode InvNNMapWrite(InvNNMap map, hid_t file)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvNNMapLoad(MPI_Comm comm, const char name[], int maxbatch, InvNNMap *out)
+/* Fills map from the file; on error the caller destroys map. */
+static PetscErrorCode InvNNMapLoadInto(MPI_Comm comm, const char name[], int maxbatch, InvNNMap map)
 {
-  InvNNMap map;
   hid_t file, root;
   InvNetSpec spec;
   char *targets;
@@ -31,7 +31,6 @@ PetscErrorCode InvNNMapLoad(MPI_Comm comm, const char name[], int maxbatch, InvN
   PetscBool has;
 
   PetscFunctionBegin;
-  PetscCall(PetscNew(&map));
   PetscCall(InvH5Open(comm, name, PETSC_FALSE, &file));
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5HasAttr(root, "targets", &has));
@@ -54,12 +53,26 @@ PetscErrorCode InvNNMapLoad(MPI_Comm comm, const char name[], int maxbatch, InvN
             "architecture (file edited or mixed up); retrain or use the matching model file",
             name, (unsigned long long)dims[0], arch, map->net->nparams);
   }
-  PetscCall(InvH5ReadAll(file, "/params", H5T_NATIVE_FLOAT, map->net->params));
+  PetscCall(InvH5ReadVector(file, "/params", H5T_NATIVE_FLOAT, (hsize_t)map->net->nparams, map->net->params));
   PetscCall(InvFeatRead(comm, file, map->ntargets, &map->feat));
   PetscCheck(map->feat->len == spec.in_len && map->feat->ch == spec.in_ch, comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s: network input %dx%d does not match the input representation %dx%d", name, (int)spec.in_len, (int)spec.in_ch,
              (int)map->feat->len, (int)map->feat->ch);
   PetscCall(InvH5Close(&file));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvNNMapLoad(MPI_Comm comm, const char name[], int maxbatch, InvNNMap *out)
+{
+  InvNNMap map;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *out = NULL;
+  PetscCall(PetscNew(&map));
+  ierr = InvNNMapLoadInto(comm, name, maxbatch, map);
+  if (ierr) PetscCall(InvNNMapDestroy(&map)); /* a model file that fails to load leaves nothing behind */
+  PetscCall(ierr);
   *out = map;
   PetscFunctionReturn(0);
 }
