@@ -17,8 +17,8 @@ mkdir -p share/experiments run
 ln -s "$INVMAP_SRC/share/report" share/report
 {
   cat "$INVMAP_SRC/share/experiments/default.opts"
-  echo "-set_train_n 200 -set_test_n 20 -net_cnn_train_epochs 1 -net_dense_train_epochs 1"
-  echo "-pipeline_map_n 2 -maps_map_screen 16 -maps_map_starts 1"
+  printf '%s\n' "-set_train_n 200" "-set_test_n 20" "-net_cnn_train_epochs 1" "-net_dense_train_epochs 1" "-pipeline_map_n 2" \
+    "-maps_map_screen 16" "-maps_map_starts 1"
 } >share/experiments/default.opts
 
 cd run
@@ -29,6 +29,7 @@ if [[ $rc -eq 0 ]]; then pass "mpirun -n 2 invmap pipeline exited 0 (${SECONDS} 
   fail "mpirun -n 2 invmap pipeline exited $rc:"
   tail -25 log >&2
 fi
+grep -E "^== .*(done in|report\.md)" log | sed "s/^/    /" || true
 # glibc's allocator checks, ASan/UBSan reports, Open MPI's report of a rank killed by a signal
 pattern='corrupted|double free|free\(\): |malloc\(\): |munmap_chunk|realloc\(\): |AddressSanitizer|LeakSanitizer|runtime error:|Signal: |signal [0-9]+ \(|Aborted'
 if grep -qE "$pattern" log; then
@@ -37,11 +38,12 @@ if grep -qE "$pattern" log; then
 else pass "no allocator, sanitizer or signal message"; fi
 
 m=out/default/pipeline.tsv
-n_done=$(awk -F'\t' '$1 == "stage" && $4 == "done"' "$m" 2>/dev/null | wc -l)
+field() { [[ -f $m ]] && awk -F'\t' -v k="$1" -v v="$2" -v c="$3" '$1 == k && $c == v' "$m" || true; } # lines of kind k with column c == v
+n_done=$(field stage done 4 | wc -l)
 [[ $n_done -eq 12 ]] && pass "manifest: 12 stages done" || fail "manifest: $n_done of 12 stages done"
 [[ -s out/default/report/report.md ]] && pass "report written" || fail "out/default/report/report.md missing"
-cmdline=$(awk -F'\t' '$1 == "meta" && $2 == "command" {print $3}' "$m" 2>/dev/null)
+cmdline=$(field meta command 2 | cut -f3)
 [[ "$cmdline" == "invmap pipeline" ]] && pass "manifest records the command '$cmdline'" || fail "manifest command is '$cmdline', not 'invmap pipeline'"
-petsc=$(awk -F'\t' '$1 == "meta" && $2 == "petsc" {print $3}' "$m" 2>/dev/null)
+petsc=$(field meta petsc 2 | cut -f3)
 [[ "$petsc" == Petsc* ]] && pass "manifest records PETSc: $petsc" || fail "manifest PETSc version is '$petsc'"
 finish
