@@ -18,7 +18,7 @@ ln -s "$INVMAP_SRC/share/report" share/report
 {
   cat "$INVMAP_SRC/share/experiments/default.opts"
   printf '%s\n' "-set_train_n 200" "-set_test_n 20" "-net_cnn_train_epochs 1" "-net_dense_train_epochs 1" "-pipeline_map_n 2" \
-    "-maps_map_screen 16" "-maps_map_starts 1"
+    "-maps_map_screen 16" "-maps_map_starts 1" "-compare_eval_landscape_n 21"
 } >share/experiments/default.opts
 
 cd run
