@@ -14,5 +14,5 @@ cmake --build build -j"$(nproc)" >/dev/null
 out=${1:-out/default}
 shift || true
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpirun --oversubscribe --bind-to none -n "${RANKS:-2}" build/invmap pipeline -pipeline_dir "$out" "$@"
+mpirun --oversubscribe -n "${RANKS:-2}" build/invmap pipeline -pipeline_dir "$out" "$@"
 echo "main job done: report in $out/report/report.md"

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define INV_PETSC_VERSION_LEN 256 /* PetscGetVersion() writes about 45 characters */
+
 extern char **environ;
 
 static PetscErrorCode CpuModel(char model[], size_t len)
@@ -40,6 +42,7 @@ static PetscErrorCode CpuModel(char model[], size_t len)
 PetscErrorCode InvPipelineDescribeRun(InvPipeline p)
 {
   char buf[4096], cpu[256], host[256] = "unknown", mpi[MPI_MAX_LIBRARY_VERSION_STRING], *cmd = NULL, *opts = NULL;
+  char petsc[INV_PETSC_VERSION_LEN];
   int argc, mlen;
   char **argv;
   unsigned h5maj = 0, h5min = 0, h5rel = 0;
@@ -71,10 +74,11 @@ PetscErrorCode InvPipelineDescribeRun(InvPipeline p)
   PetscCall(PetscSNPrintf(buf, sizeof(buf), "meta\tdefault_experiment\t%s\nmeta\toptions\t%s\n",
                           p->defaults_file[0] ? p->defaults_file : "-", opts ? opts : "-"));
   PetscCall(InvStrCat(&p->meta, buf));
-  PetscCall(PetscGetVersion(cmd, 256));
+  /* into its own buffer: cmd is a heap string only as long as the command line (17 bytes for "invmap pipeline") */
+  PetscCall(PetscGetVersion(petsc, sizeof(petsc)));
   PetscCall(PetscSNPrintf(
       buf, sizeof(buf), "meta\tinvmap\t%s (%s)\nmeta\tpetsc\t%s\nmeta\tmpi\t%s\nmeta\thdf5\t%u.%u.%u\nmeta\topenblas\t%s\nmeta\tfftw\t%s\n",
-      INVMAP_VERSION, INVMAP_GIT, cmd, mpi, h5maj, h5min, h5rel, openblas_get_config(), fftw_version));
+      INVMAP_VERSION, INVMAP_GIT, petsc, mpi, h5maj, h5min, h5rel, openblas_get_config(), fftw_version));
   PetscCall(InvStrCat(&p->meta, buf));
   PetscCall(PetscSNPrintf(buf, sizeof(buf), "meta\thost\t%s\nmeta\tcpu\t%s (%ld online)\nmeta\tranks\t%d\n", host, cpu,
                           sysconf(_SC_NPROCESSORS_ONLN), (int)size));
