@@ -4,9 +4,9 @@
 # Measured (2026-11-25, 1 rank, shared 2-core machine, 241 s of training):
 #   theta0 Median-APE 0.0009 R^2 1.0000; theta1 Median-APE 0.0013 R^2 1.0000 (published: 0.014 (0.998)).
 #   With the paper's constant learning rate (-opt_lr_schedule constant): 0.0146 (0.9994), 0.0132 (0.9995).
-#   Same model on the noisy test series (-predict_data d): 0.0252 (0.9803), 0.0836 (0.9735) (published 0.251 (0.617)).
-#   Trained with -noise_fresh (fresh AR(1) noise per sample and epoch), tested on /d: 0.0075 (0.9968),
-#   0.0132 (0.9977) (published noisy/noisy 0.053 (0.976)).
+#   The noisy figures measured then (test /d: 0.0252 / 0.0836; -noise_fresh: 0.0075 / 0.0132) were made with
+#   noise 5x weaker than the paper's (standard deviation sigma instead of sigma / Delta_t) and are void; the
+#   noisy columns at the paper's noise level are in README "Results" (cnn_sensitivity.opts, 2026-11-30).
 # Re-measured 2026-11-26 after the kernel changes (direct first conv layer, FMA contraction, vectorised Adam),
 #   1 rank, machine shared (load average 9 on 2 cores): theta0 0.0009 (1.0000), theta1 0.0013 (1.0000);
 #   189 s of training.
