@@ -2,6 +2,17 @@
 #include "commands.h"
 #include <invmap/evaluate.h>
 
+PetscErrorCode InvCmdEvaluateOptions(void *ctx)
+{
+  InvEval e;
+
+  PetscFunctionBegin;
+  PetscCall(InvEvalCreate(PETSC_COMM_WORLD, &e));
+  PetscCall(InvEvalSetFromOptions(e));
+  PetscCall(InvEvalDestroy(&e));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvCmdEvaluate(int *status)
 {
   InvEval e;
@@ -14,8 +25,10 @@ PetscErrorCode InvCmdEvaluate(int *status)
   if (help) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Metric definitions: %s\n", INV_EVAL_DEFINITIONS));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stores for figures: %s\n", INV_EVAL_STORES));
-  } else
+  } else {
+    PetscCall(InvOptionsCheckUnused(PETSC_COMM_WORLD, "evaluate", InvCmdEvaluateOptions, NULL));
     PetscCall(InvEvalRun(e));
+  }
   PetscCall(InvEvalDestroy(&e));
   *status = 0;
   PetscFunctionReturn(0);
