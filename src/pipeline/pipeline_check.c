@@ -37,7 +37,7 @@ static PetscErrorCode StagePrefixes(InvPipeline p, char out[], size_t len)
 static PetscErrorCode CheckUserPrefixes(InvPipeline p, PetscBool allow)
 {
   InvOptionList user;
-  char prefixes[INV_PIPE_LIST_LEN], shown[INV_PIPE_LIST_LEN] = "";
+  char prefixes[INV_PIPE_LIST_LEN], shown[INV_PIPE_LIST_LEN] = "", bad[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBegin;
   PetscCall(StagePrefixes(p, prefixes, sizeof(prefixes)));
@@ -64,11 +64,12 @@ static PetscErrorCode CheckUserPrefixes(InvPipeline p, PetscBool allow)
         PetscCall(PetscStrlcat(shown, tok, sizeof(shown)));
       }
     }
+    PetscCall(PetscStrncpy(bad, nm, sizeof(bad)));
     PetscCall(InvOptionListDestroy(&user));
     SETERRQ(p->comm, PETSC_ERR_ARG_WRONG,
             "Unknown option %s for invmap pipeline: it is no -pipeline_* option and selects no stage; stage options go under %s (see "
             "-help)",
-            nm, shown);
+            bad, shown);
   }
   PetscCall(InvOptionListDestroy(&user));
   PetscFunctionReturn(0);

@@ -164,8 +164,7 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
       PetscCall(AddStage(p, "predict", file, &st, "predict_%s_%s", nets[i], views[v]));
       PetscCall(AddDep(p, st, "train_%s%s", nets[i], ""));
       PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
-      PetscCall(
-          InvStrAppendf(&st->opts, "-model %s/%s.h5 -i %s/%s.h5 -predict_data %s", p->dir, nets[i], p->dir, test, ViewData(views[v])));
+      PetscCall(InvStrAppendf(&st->opts, "-net %s/%s.h5 -i %s/%s.h5 -predict_data %s", p->dir, nets[i], p->dir, test, ViewData(views[v])));
       PetscCall(Prefixed(p, &st->opts, "pred_", NULL));
       PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
     }
