@@ -9,7 +9,7 @@ NT=200
 run 2 simulate -n 240 -seed 1 -obs_n $NT -o train.h5 -quiet
 run 2 simulate -n 24 -seed 2 -obs_n $NT -o test.h5 -quiet
 run 2 train -i train.h5 -o dense.h5 -nn_arch dense -nn_dense 16,16 -train_data d -train_epochs 4 -train_batch 16 -quiet
-run 2 predict -model dense.h5 -i test.h5 -predict_data d -o pred.h5 -quiet
+run 2 predict -net dense.h5 -i test.h5 -predict_data d -o pred.h5 -quiet
 run 2 map -i test.h5 -n 4 -map_screen 16 -map_starts 1 -o map.h5 -quiet
 run 2 evaluate -truth test.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_common_rows 0 -eval_save_series \
   -eval_landscape 1 -eval_landscape_n 21 -o eval.h5 -quiet

@@ -52,7 +52,7 @@ expect_error() {
 }
 # without -overwrite an existing output is refused before anything runs
 expect_error "out.h5 exists: give -overwrite" $MPIEXEC -n 2 $INVMAP train -quiet -o $W/out.h5 -i $W/tr.h5
-expect_error "out.h5 exists: give -overwrite" $MPIEXEC -n 2 $INVMAP predict -o $W/out.h5 -model $W/m.h5 -i $W/tr.h5
+expect_error "out.h5 exists: give -overwrite" $MPIEXEC -n 2 $INVMAP predict -o $W/out.h5 -net $W/m.h5 -i $W/tr.h5
 # with -overwrite allowed, bad input must still leave the existing output untouched
 T="$MPIEXEC -n 2 $INVMAP train -quiet -overwrite -o $W/out.h5"
 P="$MPIEXEC -n 2 $INVMAP predict -overwrite -o $W/out.h5"
@@ -87,18 +87,18 @@ expect_error "Dataset /theta .* is missing" $T -i $W/notheta.h5
 expect_error "Non-finite value .* /theta .* row 11" $T -i $W/nantheta.h5
 expect_error "Non-finite value .* /theta .* row 11" $T -i $W/nantheta.h5 -train_stream yes -train_memory_mb 0.2
 # predict: a model of another architecture than its parameters, models for other series, ensembles that do not fit
-expect_error "another architecture" $P -model $W/otherarch.h5 -i $W/tr.h5
-expect_error "series of length 200, but the model .* expects 100" $P -model $W/m100.h5 -i $W/tr.h5
-expect_error "Ensemble members differ" $P -model $W/m.h5,$W/m100.h5 -i $W/tr.h5
-expect_error "predict_batch 0 must be positive" $P -model $W/m.h5 -i $W/tr.h5 -predict_batch 0
-expect_error "predict_data x: use d or u" $P -model $W/m.h5 -i $W/tr.h5 -predict_data x
+expect_error "another architecture" $P -net $W/otherarch.h5 -i $W/tr.h5
+expect_error "series of length 200, but the model .* expects 100" $P -net $W/m100.h5 -i $W/tr.h5
+expect_error "Ensemble members differ" $P -net $W/m.h5,$W/m100.h5 -i $W/tr.h5
+expect_error "predict_batch 0 must be positive" $P -net $W/m.h5 -i $W/tr.h5 -predict_batch 0
+expect_error "predict_data x: use d or u" $P -net $W/m.h5 -i $W/tr.h5 -predict_data x
 # predict: model file that is not a model, series of the wrong length (HDF5 and CSV), NaN, missing dataset
-expect_error "not an invmap model file" $P -model $W/tr.h5 -i $W/tr.h5
-expect_error "series of length 100, but the model .* expects 200" $P -model $W/m.h5 -i $W/short.h5
-expect_error "series of length 100, but the model .* expects 200" $P -model $W/m.h5 -i $W/short.csv
-expect_error "Non-finite value .* series 37" $P -model $W/m.h5 -i $W/nan.h5
-expect_error "NaN|nan|numeric|finite" $P -model $W/m.h5 -i $W/nan.csv
-expect_error "Dataset /d is missing" $P -model $W/m.h5 -i $W/tr.h5 -predict_data d
-expect_error "No model" $P -i $W/tr.h5
-expect_error "does not exist" $P -model $W/nothere.h5 -i $W/tr.h5
+expect_error "not an invmap model file" $P -net $W/tr.h5 -i $W/tr.h5
+expect_error "series of length 100, but the model .* expects 200" $P -net $W/m.h5 -i $W/short.h5
+expect_error "series of length 100, but the model .* expects 200" $P -net $W/m.h5 -i $W/short.csv
+expect_error "Non-finite value .* series 37" $P -net $W/m.h5 -i $W/nan.h5
+expect_error "NaN|nan|numeric|finite" $P -net $W/m.h5 -i $W/nan.csv
+expect_error "Dataset /d is missing" $P -net $W/m.h5 -i $W/tr.h5 -predict_data d
+expect_error "No network" $P -i $W/tr.h5
+expect_error "does not exist" $P -net $W/nothere.h5 -i $W/tr.h5
 exit $fail

@@ -32,7 +32,7 @@ assert w.shape == (50,) and w.dtype == np.float64 and (w > 0).all() and np.isfin
 assert 0 < s and w.sum() <= 1.5 * s + 1e-3, (w.sum(), s)  # one rank: the samples' shares add up to the total
 print("history", H.shape, "wall_time sum %.2e s, solve_seconds %.2e s" % (w.sum(), s))
 PY
-$MPIEXEC -n 2 $INVMAP predict -model $W/a.h5 -i $W/te.h5 -predict_data u -o $W/p2.h5
+$MPIEXEC -n 2 $INVMAP predict -net $W/a.h5 -i $W/te.h5 -predict_data u -o $W/p2.h5
 # 1 vs 2 ranks: each rank runs the float32 network on its own rows, and OpenBLAS's SGEMM may block (and round) a row
 # differently with another row count: differences of a few float ulps (6e-8 relative each) through the layers; 1e-5
 # relative is over 100 ulps, and the estimates (FHN parameters) are bounded away from zero, so relative is meaningful
@@ -40,10 +40,10 @@ h5diff -p 1e-5 $W/p1.h5 $W/p2.h5 /theta_pred /theta_pred
 [ $(wc -l < $W/p1.csv) -eq 51 ] || { echo "FAIL: CSV rows"; exit 1; }
 # CSV observations give the same estimates as HDF5
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode csv -a $W/te.h5 -dataset /u -rows 50 -b $W/obs.csv
-$MPIEXEC -n 2 $INVMAP predict -model $W/a.h5 -i $W/obs.csv -o $W/p3.h5
+$MPIEXEC -n 2 $INVMAP predict -net $W/a.h5 -i $W/obs.csv -o $W/p3.h5
 h5diff -p 1e-5 $W/p1.h5 $W/p3.h5 /theta_pred /theta_pred
 # ensemble of three models (different seeds, representations and architectures)
-$MPIEXEC -n 2 $INVMAP predict -model $W/a.h5,$W/b.h5,$W/c.h5 -i $W/te.h5 -o $W/pe.h5
+$MPIEXEC -n 2 $INVMAP predict -net $W/a.h5,$W/b.h5,$W/c.h5 -i $W/te.h5 -o $W/pe.h5
 h5ls $W/pe.h5 | grep -q theta_std || { echo "FAIL: no /theta_std"; exit 1; }
 # early stopping: with -opt_lr 0 every Adam step subtracts 0 * (finite) = 0, so the weights, and hence the validation
 # loss, are bitwise those of epoch 1 in every epoch; no epoch improves on it (strictly lower), so training must stop

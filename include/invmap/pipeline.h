@@ -14,6 +14,9 @@ typedef PetscErrorCode (*InvPipelineCommandFn)(const char cmd[], int *status);
 
 PETSC_EXTERN PetscErrorCode InvPipelineCreate(MPI_Comm, InvPipeline *);
 PETSC_EXTERN PetscErrorCode InvPipelineSetCommandRunner(InvPipeline, InvPipelineCommandFn);
+/* The options a command knows given a stage's options database: the pipeline checks each stage's options before any runs. */
+typedef PetscErrorCode (*InvPipelineOptionsFn)(const char cmd[], PetscOptions db, InvOptionNames *known);
+PETSC_EXTERN PetscErrorCode InvPipelineSetCommandOptions(InvPipeline, InvPipelineOptionsFn);
 PETSC_EXTERN PetscErrorCode InvPipelineSetFromOptions(InvPipeline);
 PETSC_EXTERN PetscErrorCode InvPipelineSetUp(InvPipeline);
 PETSC_EXTERN PetscErrorCode InvPipelineView(InvPipeline, PetscViewer);

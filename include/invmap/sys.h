@@ -60,3 +60,16 @@ PETSC_EXTERN void InvScratchRemoveAll(void);
 
 /* The full command line and options database as one string (stored as an attribute of outputs). */
 PETSC_EXTERN PetscErrorCode InvOptionsString(char **);
+
+/* Unknown options (src/core/options_check.c): option names with their dash. */
+typedef struct {
+  PetscInt n, cap;
+  char **name;
+} InvOptionNames;
+PETSC_EXTERN PetscBool InvOptionIsPetscGlobal(const char[]);
+PETSC_EXTERN PetscBool InvOptionNamesHas(const InvOptionNames *, const char[]);
+PETSC_EXTERN PetscErrorCode InvOptionNamesDestroy(InvOptionNames *);
+PETSC_EXTERN PetscErrorCode InvOptionsKnown(PetscOptions, PetscErrorCode (*)(void *), void *, InvOptionNames *);
+PETSC_EXTERN PetscErrorCode InvOptionsSuggest(const InvOptionNames *, const char[], char[], size_t);
+PETSC_EXTERN PetscErrorCode InvOptionsFindUnknown(PetscOptions, PetscErrorCode (*)(void *), void *, char[], size_t, char[], size_t);
+PETSC_EXTERN PetscErrorCode InvOptionsCheckUnused(MPI_Comm, const char[], PetscErrorCode (*)(void *), void *);

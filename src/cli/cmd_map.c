@@ -4,6 +4,21 @@
 #include "commands.h"
 #include <invmap/map.h>
 
+PetscErrorCode InvCmdMapOptions(void *ctx)
+{
+  InvMAP map;
+  PetscBool quiet = PETSC_FALSE;
+  char out[PETSC_MAX_PATH_LEN] = "";
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPCreate(PETSC_COMM_WORLD, &map));
+  PetscCall(InvMAPSetFromOptions(map));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-o", out, sizeof(out), NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-quiet", &quiet, NULL));
+  PetscCall(InvMAPDestroy(&map));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvCmdMap(int *status)
 {
   InvMAP map;
@@ -25,6 +40,7 @@ PetscErrorCode InvCmdMap(int *status)
     PetscCall(PetscOptionsGetString(NULL, NULL, "-o", out, sizeof(out), NULL));
     PetscCall(PetscOptionsGetBool(NULL, NULL, "-quiet", &quiet, NULL));
     PetscCall(InvMAPSetUp(map));
+    PetscCall(InvOptionsCheckUnused(PETSC_COMM_WORLD, "map", InvCmdMapOptions, NULL));
     PetscCall(InvMAPGetInterrupted(map, NULL, &complete));
     if (complete) {
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "map: %s is already complete; nothing to resume\n", out));

@@ -3,6 +3,17 @@
 #include "commands.h"
 #include <invmap/pipeline.h>
 
+PetscErrorCode InvCmdPipelineOptions(void *ctx)
+{
+  InvPipeline p;
+
+  PetscFunctionBegin;
+  PetscCall(InvPipelineCreate(PETSC_COMM_WORLD, &p));
+  PetscCall(InvPipelineSetFromOptions(p));
+  PetscCall(InvPipelineDestroy(&p));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvCmdPipeline(int *status)
 {
   InvPipeline p;
@@ -12,6 +23,7 @@ PetscErrorCode InvCmdPipeline(int *status)
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   PetscCall(InvPipelineCreate(PETSC_COMM_WORLD, &p));
   PetscCall(InvPipelineSetCommandRunner(p, InvCommandRun));
+  PetscCall(InvPipelineSetCommandOptions(p, InvCommandKnownOptions));
   PetscCall(InvPipelineSetFromOptions(p));
   if (!help) PetscCall(InvPipelineRun(p, status));
   PetscCall(InvPipelineDestroy(&p));

@@ -2,6 +2,17 @@
 #include "commands.h"
 #include <invmap/predict.h>
 
+PetscErrorCode InvCmdPredictOptions(void *ctx)
+{
+  InvPredictor p;
+
+  PetscFunctionBegin;
+  PetscCall(InvPredictorCreate(PETSC_COMM_WORLD, &p));
+  PetscCall(InvPredictorSetFromOptions(p));
+  PetscCall(InvPredictorDestroy(&p));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvCmdPredict(int *status)
 {
   InvPredictor p;
@@ -11,7 +22,10 @@ PetscErrorCode InvCmdPredict(int *status)
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   PetscCall(InvPredictorCreate(PETSC_COMM_WORLD, &p));
   PetscCall(InvPredictorSetFromOptions(p));
-  if (!help) PetscCall(InvPredictorRun(p));
+  if (!help) {
+    PetscCall(InvOptionsCheckUnused(PETSC_COMM_WORLD, "predict", InvCmdPredictOptions, NULL));
+    PetscCall(InvPredictorRun(p));
+  }
   PetscCall(InvPredictorDestroy(&p));
   PetscFunctionReturn(0);
 }

@@ -2,6 +2,17 @@
 #include "commands.h"
 #include <invmap/train.h>
 
+PetscErrorCode InvCmdTrainOptions(void *ctx)
+{
+  InvTrainer t;
+
+  PetscFunctionBegin;
+  PetscCall(InvTrainerCreate(PETSC_COMM_WORLD, &t));
+  PetscCall(InvTrainerSetFromOptions(t));
+  PetscCall(InvTrainerDestroy(&t));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvCmdTrain(int *status)
 {
   InvTrainer t;
@@ -14,6 +25,7 @@ PetscErrorCode InvCmdTrain(int *status)
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (!help) {
     PetscCall(InvTrainerSetUp(t));
+    PetscCall(InvOptionsCheckUnused(PETSC_COMM_WORLD, "train", InvCmdTrainOptions, NULL));
     PetscCall(InvTrainerTrain(t, &interrupted));
     if (interrupted) *status = INV_EXIT_INTERRUPTED;
   }

@@ -12,12 +12,23 @@ PetscErrorCode InvCmdMap(int *status);
 PetscErrorCode InvCmdEvaluate(int *status);
 PetscErrorCode InvCmdPipeline(int *status);
 
+/* Each command's option reading alone (create its objects, set them from options, destroy them): listed by
+   -help, and run again in help mode to know the command's options (unknown option check). */
+PetscErrorCode InvCmdSimulateOptions(void *);
+PetscErrorCode InvCmdTrainOptions(void *);
+PetscErrorCode InvCmdPredictOptions(void *);
+PetscErrorCode InvCmdMapOptions(void *);
+PetscErrorCode InvCmdEvaluateOptions(void *);
+PetscErrorCode InvCmdPipelineOptions(void *);
+
 typedef struct {
   const char *name;
   PetscErrorCode (*run)(int *);
   const char *summary;
+  PetscErrorCode (*options)(void *);
 } InvCommand;
 
 const InvCommand *InvCommandFind(const char[]);
 const InvCommand *InvCommandList(size_t *);
 PetscErrorCode InvCommandRun(const char[], int *);
+PetscErrorCode InvCommandKnownOptions(const char[], PetscOptions, InvOptionNames *);

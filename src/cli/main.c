@@ -7,8 +7,9 @@
 #include <string.h>
 
 static const char help[] = "invmap: learned inverse maps for ODE models\n"
-                           "Usage: invmap <command> [options]   (invmap <command> -help lists its options)\n"
-                           "Option files: -options_file share/experiments/<name>.opts\n\n";
+                           "Usage: invmap <command> [options]   (invmap <command> -help lists its options; -help_petsc adds PETSc's)\n"
+                           "Option files: -options_file share/experiments/<name>.opts\n"
+                           "Options nothing reads are refused (a typo); -invmap_allow_unused only warns about them\n\n";
 
 static void PrintCommands(FILE *f)
 {
@@ -20,13 +21,34 @@ static void PrintCommands(FILE *f)
 
 static PetscBool inv_error_printed = PETSC_FALSE;
 
+/* PETSc's message for a value it cannot convert ("Input string abc has no integer value ...") does not
+   name the option: find it on the command line (the option before the value). */
+static void OptionOfBadValue(const char *mess, char opt[], size_t len)
+{
+  const char *lead = "Input string ", *end;
+  int argc;
+  char **argv;
+
+  opt[0] = 0;
+  if (!mess || strncmp(mess, lead, strlen(lead)) || !(end = strstr(mess, " has no"))) return;
+  if (PetscGetArgs(&argc, &argv)) return;
+  for (int i = 2; i < argc; i++)
+    if (strlen(argv[i]) == (size_t)(end - mess - strlen(lead)) && !strncmp(argv[i], mess + strlen(lead), end - mess - strlen(lead)) &&
+        argv[i - 1][0] == '-') {
+      snprintf(opt, len, "option %s: ", argv[i - 1]);
+      return;
+    }
+}
+
 static PetscErrorCode InvErrorHandler(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n, PetscErrorType p,
                                       const char *mess, void *ctx)
 {
   PetscMPIInt rank = 0;
   if (p == PETSC_ERROR_INITIAL && !inv_error_printed) {
     if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank);
-    if (rank == 0) fprintf(stderr, "invmap %s: error: %s\n", (const char *)ctx, mess && mess[0] ? mess : "(no message)");
+    char opt[256];
+    OptionOfBadValue(mess, opt, sizeof(opt));
+    if (rank == 0) fprintf(stderr, "invmap %s: error: %s%s\n", (const char *)ctx, opt, mess && mess[0] ? mess : "(no message)");
     fflush(stderr);
     inv_error_printed = PETSC_TRUE;
   }
@@ -37,7 +59,7 @@ int main(int argc, char **argv)
 {
   const InvCommand *cmd = NULL;
   int status = 0;
-  PetscBool traceback = PETSC_FALSE, list = PETSC_FALSE;
+  PetscBool traceback = PETSC_FALSE, list = PETSC_FALSE, helpflag = PETSC_FALSE;
   PetscErrorCode ierr;
 
   if (argc >= 2 && argv[1][0] != '-') {
@@ -51,7 +73,20 @@ int main(int argc, char **argv)
     argc--;
     argv++;
   }
+  /* -help: invmap's options first, without PETSc's general help (which -help_petsc adds) */
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-help_petsc")) {
+      argv[i] = (char *)"-help";
+      helpflag = PETSC_TRUE;
+    } else if (!strcmp(argv[i], "-help") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      for (int j = i; j < argc - 1; j++) argv[j] = argv[j + 1];
+      argc--;
+      i--;
+      helpflag = PETSC_TRUE;
+    }
+  }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  if (helpflag) PetscCall(PetscOptionsSetValue(NULL, "-help", NULL));
   PetscCall(InvInitializePackage());
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-invmap_traceback", &traceback, NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-model_list", &list, NULL));
@@ -65,15 +100,16 @@ int main(int argc, char **argv)
     PetscMPIInt rank;
     PetscCall(PetscOptionsHasHelp(NULL, &hashelp));
     PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-    if (!hashelp && !list) {
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s", help));
-      status = 2;
-    }
+    if (!list) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s", help));
+    if (!hashelp && !list) status = 2;
     if (rank == 0 && !list) PrintCommands(stdout);
     PetscCall(PetscFinalize());
     return status;
   }
   if (!traceback) PetscCall(PetscPushErrorHandler(InvErrorHandler, (void *)cmd->name));
+  if (helpflag)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "invmap %s: %s\nOptions (defaults in <>; -help_petsc adds PETSc's general options):\n",
+                          cmd->name, cmd->summary));
   {
     PetscLogStage stage; /* -log_view shows the command as its own stage */
     PetscCall(PetscLogStageRegister(cmd->name, &stage));

@@ -46,6 +46,13 @@ static PetscErrorCode InvReadParametersCSV(MPI_Comm comm, InvModel m, const char
               m->param_names[j], m->type);
     }
   }
+  for (PetscInt c = 0; c < t.ncols; c++) { /* a column no parameter reads: a typo, or a file for another model */
+    PetscBool used = PETSC_FALSE;
+    for (PetscInt j = 0; j < m->nparam; j++) used = (PetscBool)(used || col[j] == c);
+    if (!used)
+      PetscCall(
+          PetscPrintf(comm, "warning: CSV file %s: column '%s' is no parameter of model %s and is ignored\n", fname, t.names[c], m->type));
+  }
   PetscCall(PetscMalloc1(t.nrows * m->nparam, theta));
   for (PetscInt i = 0; i < t.nrows; i++)
     for (PetscInt j = 0; j < m->nparam; j++) (*theta)[i * m->nparam + j] = t.data[i * t.ncols + col[j]];

@@ -96,18 +96,18 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCall(InvNoiseSpecFromOptions(map->comm, &map->nspec));
   map->seed = seed;
   set = map->input[0] ? PETSC_TRUE : PETSC_FALSE;
-  if (set) { /* the model named in the input file, unless -model says otherwise */
-    PetscBool given;
+  if (set) { /* the model named in the input file, unless -model says otherwise (a pipeline checks options before the file exists) */
+    PetscBool given, exists;
     PetscCall(PetscOptionsHasName(NULL, NULL, "-model", &given));
-    if (!given) PetscCall(InvMAPReadModelName(map));
+    PetscCall(InvFileExists(map->input, &exists));
+    if (!given && exists) PetscCall(InvMAPReadModelName(map));
   }
   PetscCall(InvModelCreate(map->model_type, &map->model));
   PetscCall(InvModelSetFromOptions(map->model));
   PetscCall(InvPriorCreate(map->model, &map->prior));
   PetscCall(InvPriorSetFromOptions(map->prior));
   map->setfromoptions = PETSC_TRUE;
-  PetscCall(PetscOptionsHasHelp(NULL, &set));
-  if (set) { /* list the TAO and TS options (prefix map_) too */
+  { /* read the TAO and TS options (prefix map_) now: -help lists them, and a misspelt one is refused before any solve */
     Tao tao;
     InvMAPTS mts;
     const PetscReal t[2] = {0, 1};

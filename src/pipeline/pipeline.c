@@ -6,6 +6,7 @@
 #include <invmap/version.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 PetscErrorCode InvPipelineCreate(MPI_Comm comm, InvPipeline *pipe)
 {
@@ -55,28 +56,24 @@ static PetscErrorCode InvPipelineExperimentDatabase(InvPipeline p, PetscOptions 
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvPipelineSetFromOptions(InvPipeline p)
+typedef struct {
+  InvPipeline p;
+  char *dir;
+} PipelineOptionsCtx;
+
+/* The experiment's own options (-pipeline_*), from the default database. */
+static PetscErrorCode PipelineOptions(void *ctx)
 {
-  PetscOptions db;
-  const char *env = getenv("INVMAP_SHARE");
-  char dir[PETSC_MAX_PATH_LEN] = "";
+  PipelineOptionsCtx *po = (PipelineOptionsCtx *)ctx;
+  InvPipeline p = po->p;
 
   PetscFunctionBegin;
-  PetscCall(PetscStrncpy(p->share, env && env[0] ? env : INVMAP_SHARE_DIR, sizeof(p->share)));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-pipeline_share", p->share, sizeof(p->share), NULL));
-  PetscCall(InvPipelineExperimentDatabase(p, &db));
-  PetscCall(PetscOptionsPush(db));
-  PetscCall(PetscStrncpy(p->name, "default", sizeof(p->name)));
-  PetscCall(PetscStrncpy(p->sets, "train,test", sizeof(p->sets)));
-  PetscCall(PetscStrncpy(p->nets, "cnn", sizeof(p->nets)));
-  PetscCall(PetscStrncpy(p->views, "noisy", sizeof(p->views)));
-  PetscCall(PetscStrncpy(p->mapruns, "multistart", sizeof(p->mapruns)));
   PetscOptionsBegin(p->comm, NULL, "invmap pipeline: the experiment (stage options go under prefixes, see the README)", "");
   PetscCall(PetscOptionsString(
       "-pipeline_name",
       "Experiment name (set by each file in share/experiments; without it the default experiment is merged under your options)", "",
       p->name, p->name, sizeof(p->name), NULL));
-  PetscCall(PetscOptionsString("-pipeline_dir", "Output directory (default out/<name>)", "", dir, dir, sizeof(dir), NULL));
+  PetscCall(PetscOptionsString("-pipeline_dir", "Output directory (default out/<name>)", "", po->dir, po->dir, PETSC_MAX_PATH_LEN, NULL));
   PetscCall(PetscOptionsString("-pipeline_share", "invmap's share directory (report scripts, default experiment)", "", p->share, p->share,
                                sizeof(p->share), NULL));
   PetscCall(PetscOptionsString("-pipeline_sets",
@@ -111,6 +108,51 @@ PetscErrorCode InvPipelineSetFromOptions(InvPipeline p)
   PetscCall(
       PetscOptionsBool("-pipeline_dry_run", "Print the plan (one invmap command per stage) and stop", "", p->dry_run, &p->dry_run, NULL));
   PetscOptionsEnd();
+  PetscFunctionReturn(0);
+}
+
+/* Refuses a -pipeline_* option of the experiment that the pipeline does not read. */
+static PetscErrorCode CheckPipelineOptions(InvPipeline p, PetscOptions db, PipelineOptionsCtx *po)
+{
+  PetscInt n;
+  char **names, **values, unknown[256] = "", suggest[1024] = "";
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsLeftGet(db, &n, &names, &values));
+  for (PetscInt i = 0; i < n && !unknown[0]; i++)
+    if (!strncasecmp(names[i], "pipeline_", strlen("pipeline_"))) PetscCall(PetscSNPrintf(unknown, sizeof(unknown), "-%s", names[i]));
+  PetscCall(PetscOptionsLeftRestore(db, &n, &names, &values));
+  if (!unknown[0]) PetscFunctionReturn(0);
+  {
+    InvOptionNames known;
+    PetscCall(InvOptionsKnown(db, PipelineOptions, po, &known));
+    PetscCall(InvOptionsSuggest(&known, unknown, suggest, sizeof(suggest)));
+    PetscCall(InvOptionNamesDestroy(&known));
+  }
+  SETERRQ(p->comm, PETSC_ERR_ARG_WRONG, "Unknown option %s for invmap pipeline%s%s%s (the experiment options are listed by -help)", unknown,
+          suggest[0] ? ": did you mean " : "", suggest, suggest[0] ? "?" : "");
+}
+
+PetscErrorCode InvPipelineSetFromOptions(InvPipeline p)
+{
+  PetscOptions db;
+  const char *env = getenv("INVMAP_SHARE");
+  char dir[PETSC_MAX_PATH_LEN] = "";
+  PipelineOptionsCtx po = {p, dir};
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(p->share, env && env[0] ? env : INVMAP_SHARE_DIR, sizeof(p->share)));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-invmap_allow_unused", &p->allow_unused, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-pipeline_share", p->share, sizeof(p->share), NULL));
+  PetscCall(InvPipelineExperimentDatabase(p, &db));
+  PetscCall(PetscOptionsPush(db));
+  PetscCall(PetscStrncpy(p->name, "default", sizeof(p->name)));
+  PetscCall(PetscStrncpy(p->sets, "train,test", sizeof(p->sets)));
+  PetscCall(PetscStrncpy(p->nets, "cnn", sizeof(p->nets)));
+  PetscCall(PetscStrncpy(p->views, "noisy", sizeof(p->views)));
+  PetscCall(PetscStrncpy(p->mapruns, "multistart", sizeof(p->mapruns)));
+  PetscCall(PipelineOptions(&po));
+  PetscCall(CheckPipelineOptions(p, db, &po));
   PetscCall(PetscOptionsPop());
   PetscCall(InvOptionListFromDatabase(db, &p->exp));
   PetscCall(PetscOptionsDestroy(&db));
@@ -125,12 +167,20 @@ PetscErrorCode InvPipelineSetFromOptions(InvPipeline p)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode InvPipelineSetCommandOptions(InvPipeline p, InvPipelineOptionsFn fn)
+{
+  PetscFunctionBegin;
+  p->knownfn = fn;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvPipelineSetUp(InvPipeline p)
 {
   PetscFunctionBegin;
   if (p->setup) PetscFunctionReturn(0);
   PetscCall(InvPipelineBuildPlan(p));
   PetscCall(InvPipelineManifestRead(p));
+  PetscCall(InvPipelineCheckPlan(p));
   p->setup = PETSC_TRUE;
   PetscFunctionReturn(0);
 }

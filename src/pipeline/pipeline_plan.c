@@ -80,9 +80,12 @@ static PetscErrorCode AddDep(InvPipeline p, InvPipelineStage *st, const char fmt
 static PetscErrorCode Prefixed(InvPipeline p, char **opts, const char fmt[], const char *a)
 {
   char prefix[2 * INV_PIPE_NAME_LEN];
+  InvPipelineStage *st = &p->stage[p->nstages - 1]; /* the stage being planned */
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(prefix, sizeof(prefix), fmt, a));
+  if (st->prefixes[0]) PetscCall(PetscStrlcat(st->prefixes, ",", sizeof(st->prefixes)));
+  PetscCall(PetscStrlcat(st->prefixes, prefix, sizeof(st->prefixes)));
   PetscCall(InvOptionListAppendPrefixed(&p->exp, prefix, opts));
   PetscFunctionReturn(0);
 }
@@ -161,8 +164,7 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
       PetscCall(AddStage(p, "predict", file, &st, "predict_%s_%s", nets[i], views[v]));
       PetscCall(AddDep(p, st, "train_%s%s", nets[i], ""));
       PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
-      PetscCall(
-          InvStrAppendf(&st->opts, "-model %s/%s.h5 -i %s/%s.h5 -predict_data %s", p->dir, nets[i], p->dir, test, ViewData(views[v])));
+      PetscCall(InvStrAppendf(&st->opts, "-net %s/%s.h5 -i %s/%s.h5 -predict_data %s", p->dir, nets[i], p->dir, test, ViewData(views[v])));
       PetscCall(Prefixed(p, &st->opts, "pred_", NULL));
       PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
     }
@@ -203,7 +205,8 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
     PetscCall(PetscFree(est));
     PetscCall(PetscFree(lab));
     PetscCall(Prefixed(p, &st->opts, "evals_", NULL));
-    PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s/eval_%s.csv", st->out, p->dir, views[v]));
+    PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/eval_%s.csv", p->dir, views[v]));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s", st->out, st->out2));
   }
   if (p->map_n > 0 && nruns > 0) { /* networks and MAP on the MAP subset */
     char *est = NULL, *lab = NULL;
@@ -232,10 +235,12 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
     }
     PetscCall(Prefixed(p, &st->opts, "evals_", NULL));
     PetscCall(Prefixed(p, &st->opts, "compare_", NULL));
-    PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s/compare.csv", st->out, p->dir));
+    PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/compare.csv", p->dir));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s", st->out, st->out2));
   }
   if (p->report) {
     PetscCall(AddStage(p, "report", "report/report.md", &st, "report%s%s", "", "")); /* always runs: it reads every output */
+    PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/report", p->dir));
     PetscCall(InvStrAppendf(&st->opts, "%s/report/report.py %s", p->share, p->dir));
   }
   PetscFunctionReturn(0);

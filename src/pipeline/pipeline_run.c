@@ -34,7 +34,7 @@ static PetscErrorCode MakeDirs(MPI_Comm comm, const char dir[])
   PetscFunctionReturn(0);
 }
 
-static InvPipelineRecord *FindRecord(InvPipeline p, const char name[])
+InvPipelineRecord *InvPipelineFindRecord(InvPipeline p, const char name[])
 {
   for (PetscInt r = 0; r < p->nrec; r++)
     if (!strcmp(p->rec[r].name, name)) return &p->rec[r];
@@ -51,6 +51,7 @@ static PetscErrorCode RunCommandStage(InvPipeline p, InvPipelineStage *st, const
   PetscFunctionBegin;
   PetscCall(PetscOptionsCreate(&db));
   PetscCall(PetscOptionsInsertString(db, st->opts));
+  if (p->allow_unused) PetscCall(PetscOptionsSetValue(db, "-invmap_allow_unused", NULL));
   if (extra[0]) PetscCall(PetscOptionsInsertString(db, extra));
   PetscCall(PetscLogStageRegister(st->name, &logstage));
   PetscCall(PetscOptionsPush(db));
@@ -96,7 +97,7 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
   PetscCall(InvPipelineView(p, PETSC_VIEWER_STDOUT_(p->comm)));
   for (PetscInt s = 0; s < p->nstages; s++) {
     InvPipelineStage *st = &p->stage[s];
-    InvPipelineRecord *rec = FindRecord(p, st->name);
+    InvPipelineRecord *rec = InvPipelineFindRecord(p, st->name);
     PetscBool exists, depran = PETSC_FALSE, same, pending;
     char extra[64] = "", aux[PETSC_MAX_PATH_LEN + 16];
     int cmdstatus = 0;
@@ -128,6 +129,7 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
         "%s exists but this pipeline's manifest (%s/pipeline.tsv) has no record of making it; move it away or choose another -pipeline_dir "
         "(the pipeline does not replace files it did not make)",
         st->out, p->dir);
+    if (!exists && st->out2[0]) PetscCall(InvFileExists(st->out2, &exists)); /* e.g. the CSV of an evaluation whose HDF5 was removed */
     if (exists) PetscCall(PetscStrncpy(extra, "-overwrite", sizeof(extra)));
     if (rec && same && !depran && !strcmp(rec->status, "interrupted")) { /* resume what the last run checkpointed */
       PetscBool partial = PETSC_FALSE, ckpt = PETSC_FALSE;

@@ -13,6 +13,8 @@ typedef struct {
   char cmd[16];                     /* invmap command, or "report" */
   char *opts;                       /* the stage's options, one string "-key value ..." */
   char out[PETSC_MAX_PATH_LEN];     /* the file (or directory, for the report) whose existence marks completion */
+  char out2[PETSC_MAX_PATH_LEN];    /* another output it writes (evaluate's CSV, the report directory), or "" */
+  char prefixes[INV_PIPE_LIST_LEN]; /* the experiment's option prefixes that made its options, comma-separated */
   PetscInt deps[INV_PIPE_MAX_DEPS]; /* stages whose outputs this stage reads */
   PetscInt ndeps;
   PetscBool ran;   /* ran in this invocation: dependants run again too */
@@ -36,6 +38,7 @@ typedef struct {
 struct _p_InvPipeline {
   MPI_Comm comm;
   InvPipelineCommandFn runcmd;
+  InvPipelineOptionsFn knownfn;
   char name[INV_PIPE_NAME_LEN];
   char dir[PETSC_MAX_PATH_LEN];
   char share[PETSC_MAX_PATH_LEN];
@@ -45,6 +48,7 @@ struct _p_InvPipeline {
   char defaults_file[PETSC_MAX_PATH_LEN]; /* the default experiment merged under the user's options, or "" */
   PetscInt map_n;
   PetscBool report, dry_run, figures;
+  PetscBool allow_unused; /* -invmap_allow_unused: unknown options are warned about, not refused */
   PetscInt landscape_row;
   InvOptionList exp; /* the experiment: default file (if merged) overridden by the user's options */
   InvPipelineStage stage[INV_PIPE_MAX_STAGES];
@@ -66,6 +70,8 @@ PETSC_INTERN PetscErrorCode InvStrAppendf(char **, const char[], ...) PETSC_ATTR
 
 PETSC_INTERN PetscErrorCode InvPipelineBuildPlan(InvPipeline);
 PETSC_INTERN PetscErrorCode InvPipelineManifestRead(InvPipeline);
+PETSC_INTERN PetscErrorCode InvPipelineCheckPlan(InvPipeline);
+PETSC_INTERN InvPipelineRecord *InvPipelineFindRecord(InvPipeline, const char[]);
 PETSC_INTERN PetscErrorCode InvPipelineManifestWrite(InvPipeline);
 PETSC_INTERN PetscErrorCode InvPipelineRunReport(InvPipeline, InvPipelineStage *);
 PETSC_INTERN PetscErrorCode InvPipelineDescribeRun(InvPipeline);

@@ -47,8 +47,13 @@ PetscErrorCode InvPredictorSetFromOptions(InvPredictor p)
 
   PetscFunctionBegin;
   PetscOptionsBegin(p->comm, NULL, "Prediction (invmap predict)", "InvPredictor");
-  PetscCall(PetscOptionsStringArray("-model", "Model file(s) from invmap train; several (comma-separated) form an ensemble", "", p->models,
+  PetscCall(PetscOptionsStringArray("-net", "Network file(s) from invmap train; several (comma-separated) form an ensemble", "", p->models,
                                     &n, &set));
+  if (!set) { /* the spelling before -net; -model names an ODE model elsewhere */
+    n = INV_MAX_MODELS;
+    PetscCall(PetscOptionsStringArray("-model", "Deprecated spelling of -net (removed in the next release)", "", p->models, &n, &set));
+    if (set) PetscCall(PetscPrintf(p->comm, "warning: invmap predict: -model is deprecated for network files; use -net\n"));
+  }
   p->nmodels = set ? n : 0;
   PetscCall(PetscOptionsString("-i", "Observations: HDF5 (dataset /d or /u) or CSV (one series per row)", "", p->input, p->input,
                                sizeof(p->input), NULL));
@@ -120,7 +125,7 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   PetscLogDouble t0, t1;
 
   PetscFunctionBegin;
-  PetscCheck(p->nmodels > 0, p->comm, PETSC_ERR_ARG_NULL, "No model: give -model <model.h5> (made by invmap train)");
+  PetscCheck(p->nmodels > 0, p->comm, PETSC_ERR_ARG_NULL, "No network: give -net <net.h5> (made by invmap train)");
   PetscCheck(p->input[0], p->comm, PETSC_ERR_ARG_NULL, "No observations: give -i <file.h5|file.csv>");
   PetscCheck(p->output[0], p->comm, PETSC_ERR_ARG_NULL, "No output: give -o <estimates.h5>");
   {
