@@ -58,6 +58,10 @@ PETSC_EXTERN PetscErrorCode InvScratchRegister(const char[]);
 PETSC_EXTERN PetscErrorCode InvScratchRemove(const char[]);
 PETSC_EXTERN void InvScratchRemoveAll(void);
 
+/* "help (default v0,v1,...)": array defaults in full for -help (src/core/help.c) */
+#define INV_HELP_LEN 512
+PETSC_EXTERN PetscErrorCode InvHelpWithDefaults(const char[], PetscInt, const PetscReal[], char[], size_t);
+
 /* The full command line and options database as one string (stored as an attribute of outputs). */
 PETSC_EXTERN PetscErrorCode InvOptionsString(char **);
 

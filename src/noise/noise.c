@@ -4,7 +4,7 @@
 #include <invmap/h5io.h>
 #include <math.h>
 
-const char *const InvNoiseTypes[]  = {"none", "ar1", "InvNoiseType", "INV_NOISE_", NULL};
+const char *const InvNoiseTypes[] = {"none", "ar1", "InvNoiseType", "INV_NOISE_", NULL};
 const char *const InvNoiseScales[] = {"dt", "unit", "InvNoiseScale", "INV_NOISE_SCALE_", NULL};
 
 /* Observation times count as uniformly spaced when every spacing equals their mean to this relative tolerance
@@ -133,6 +133,7 @@ PetscErrorCode InvNoiseSetFromOptions(InvNoise n)
 {
   PetscInt four;
   PetscBool set;
+  char help[INV_HELP_LEN];
 
   PetscFunctionBegin;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Observation noise", "InvNoise");
@@ -144,12 +145,12 @@ PetscErrorCode InvNoiseSetFromOptions(InvNoise n)
                              "Fix the AR(1) standard deviation sigma for every sample (default: drawn from -noise_sigma_prior)",
                              "InvNoiseSetFromOptions", n->sigma, &n->sigma, &n->fixed_sigma));
   four = 4;
-  PetscCall(PetscOptionsRealArray("-noise_rho_prior", "Truncated Gaussian of rho: mean,sd,lower,upper", "InvNoiseSetFromOptions",
-                                  n->rho_prior, &four, &set));
+  PetscCall(InvHelpWithDefaults("Truncated Gaussian of rho: mean,sd,lower,upper", 4, n->rho_prior, help, sizeof(help)));
+  PetscCall(PetscOptionsRealArray("-noise_rho_prior", help, "InvNoiseSetFromOptions", n->rho_prior, &four, &set));
   PetscCheck(!set || four == 4, PETSC_COMM_WORLD, PETSC_ERR_ARG_SIZ, "-noise_rho_prior needs 4 values: mean,sd,lower,upper");
   four = 4;
-  PetscCall(PetscOptionsRealArray("-noise_sigma_prior", "Truncated Gaussian of sigma: mean,sd,lower,upper", "InvNoiseSetFromOptions",
-                                  n->sigma_prior, &four, &set));
+  PetscCall(InvHelpWithDefaults("Truncated Gaussian of sigma: mean,sd,lower,upper", 4, n->sigma_prior, help, sizeof(help)));
+  PetscCall(PetscOptionsRealArray("-noise_sigma_prior", help, "InvNoiseSetFromOptions", n->sigma_prior, &four, &set));
   PetscCheck(!set || four == 4, PETSC_COMM_WORLD, PETSC_ERR_ARG_SIZ, "-noise_sigma_prior needs 4 values: mean,sd,lower,upper");
   PetscCall(PetscOptionsEnum("-noise_scale", InvNoiseScaleHelp, "InvNoiseMarginalSD", InvNoiseScales, (PetscEnum)n->scale,
                              (PetscEnum *)&n->scale, &n->scale_set));

@@ -21,8 +21,6 @@ PetscErrorCode InvPriorCreate(InvModel m, InvPrior *prior)
   PetscFunctionReturn(0);
 }
 
-#define INV_PRIOR_HELP_LEN 512
-
 PetscErrorCode InvPriorSetFromOptions(InvPrior p)
 {
   const char *opts[4] = {"-prior_mean", "-prior_sd", "-prior_lower", "-prior_upper"};
@@ -35,14 +33,8 @@ PetscErrorCode InvPriorSetFromOptions(InvPrior p)
   for (int o = 0; o < 4; o++) {
     PetscInt nread = p->n;
     PetscBool set;
-    char text[INV_PRIOR_HELP_LEN]; /* PETSc's help shows the first value of an array: the text lists them all */
-    PetscCall(PetscSNPrintf(text, sizeof(text), "%s (default", helps[o]));
-    for (PetscInt j = 0; j < p->n; j++) {
-      char v[32];
-      PetscCall(PetscSNPrintf(v, sizeof(v), "%s%g", j ? "," : " ", (double)vals[o][j]));
-      PetscCall(PetscStrlcat(text, v, sizeof(text)));
-    }
-    PetscCall(PetscStrlcat(text, ")", sizeof(text)));
+    char text[INV_HELP_LEN];
+    PetscCall(InvHelpWithDefaults(helps[o], p->n, vals[o], text, sizeof(text)));
     PetscCall(PetscOptionsRealArray(opts[o], text, "InvPriorSetFromOptions", vals[o], &nread, &set));
     PetscCheck(!set || nread == p->n, PETSC_COMM_WORLD, PETSC_ERR_ARG_SIZ,
                "Option %s needs %" PetscInt_FMT " comma-separated values (one per parameter), got %" PetscInt_FMT, opts[o], p->n, nread);
