@@ -60,3 +60,9 @@ PETSC_EXTERN void InvScratchRemoveAll(void);
 
 /* The full command line and options database as one string (stored as an attribute of outputs). */
 PETSC_EXTERN PetscErrorCode InvOptionsString(char **);
+
+/* The one cost convention of invmap's summaries (docs/file-formats.md, "Cost"): a run that made n estimates
+   in `wall` seconds of wall-clock time on `ranks` MPI ranks costs wall / n wall seconds per estimate and
+   wall * ranks / n core-seconds per estimate (NaN when n <= 0, wall is not finite, or ranks <= 0 for the
+   latter). */
+PETSC_EXTERN void InvCostPerEstimate(PetscReal wall, PetscInt64 n, PetscInt ranks, PetscReal *wall_per, PetscReal *core_per);
