@@ -89,7 +89,13 @@ r = rows["map"]
 check("map n_rows", r["n_rows"], float(nm))
 check("map median_mean_rel_err (self reference)", r["median_mean_rel_err"], 0.0, atol=0)
 check("map median_cov_rel_err (self reference)", r["median_cov_rel_err"], 0.0, atol=0)
-check("map wall_time_total", r["wall_time_total"], np.sum(load("map_wall.bin")[:nm]))
+# the cost convention (docs/file-formats.md "Cost"): the map run made nm estimates in solve_seconds on n_ranks ranks
+solve, nranks = float(sys.argv[7]), float(sys.argv[8])
+check("map n_ranks (the map run's)", r["n_ranks"], nranks, atol=0)
+# solve_seconds comes from h5dump, which prints attributes to 6 significant digits: relative tolerance 1e-5
+check("map run_wall_seconds = its solve_seconds", r["run_wall_seconds"], solve, rtol=1e-5)
+check("map wall_seconds_per_estimate", r["wall_seconds_per_estimate"], solve / nm, rtol=1e-5)
+check("map core_seconds_per_estimate = wall x ranks", r["core_seconds_per_estimate"], r["wall_seconds_per_estimate"] * nranks)
 check("map objective_evaluations_total", r["objective_evaluations_total"], float(np.sum(load("map_fev.bin", dtype="<i4")[:nm])))
 check("map median_objective vs the optimiser's /objective", r["median_objective"], np.median(load("map_obj.bin")[:nm]), rtol=1e-3)
 mt = load("map_theta.bin", (nm, 2))

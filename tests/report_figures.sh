@@ -70,6 +70,77 @@ if grep -q "has no /series/pred" plain.out && grep -q "has no /landscape" plain.
   pass "no -eval_save_series / -eval_landscape: scatter and comparison only, notes for the rest"
 else fail "optional stores"; cat plain.out; fi
 
+# report.py on a hand-made pipeline directory of these outputs: the summary, the Cost section with the
+# break-even count, the MAP local-minimum count and the Laplace coverage table, each checked against an
+# independent recomputation from the evaluation, map and manifest files
+mkdir -p R
+run 2 evaluate -truth test.h5 -estimates pred.h5,map.h5 -labels dense,map_one -eval_n 4 -o R/compare.h5 -csv R/compare.csv -quiet
+{
+  printf 'meta\texperiment\ttiny\nmeta\tranks\t2\n'
+  printf 'stage\tsimulate_train\tsimulate\tdone\t2.500\t%s/train.h5\t-n 240\n' "$PWD"
+  printf 'stage\ttrain_dense\ttrain\tdone\t7.250\t%s/dense.h5\t-i train.h5\n' "$PWD"
+  printf 'stage\tcompare\tevaluate\tdone\t1.000\t%s/R/compare.h5\t-truth %s/test.h5 -estimates %s/pred.h5,%s/map.h5 -labels dense,map_one -eval_n 4 -o %s/R/compare.h5\n' \
+    "$PWD" "$PWD" "$PWD" "$PWD" "$PWD"
+} >R/pipeline.tsv
+if $PYTHON "$INVMAP_SRC/share/report/report.py" R --no-figures >rep.out 2>&1; then pass "report.py on the tiny pipeline directory"
+else fail "report.py failed"; cat rep.out; fi
+if $PYTHON - <<'PY'; then pass "report.md: summary, cost convention, break-even, local minima and coverage agree with a recomputation"; else fail "report.md content"; cat R/report/report.md; fi
+import csv, math, re
+import h5py, numpy as np
+md = open("R/report/report.md").read()
+tab = {r["label"]: r for r in csv.DictReader(open("R/compare.csv"))}
+ok = True
+def check(what, cond):
+    global ok
+    print(("ok   " if cond else "FAIL ") + what)
+    ok &= bool(cond)
+# the cost convention in the evaluation: wall = solve_seconds / rows of the file, core = wall x n_ranks
+for lb, fn in (("dense", "pred.h5"), ("map_one", "map.h5")):
+    with h5py.File(fn) as f:
+        wall = float(f.attrs["solve_seconds"][0]) / f["/theta_pred" if lb == "dense" else "/theta_map"].shape[0]
+        nr = int(f.attrs["n_ranks"][0])
+    r = tab[lb]
+    check(f"{lb}: n_ranks {r['n_ranks']} = {nr}", float(r["n_ranks"]) == nr)
+    check(f"{lb}: wall s per estimate {r['wall_seconds_per_estimate']} = {wall}", math.isclose(float(r["wall_seconds_per_estimate"]), wall, rel_tol=1e-12))
+    check(f"{lb}: core-s = wall x ranks", math.isclose(float(r["core_seconds_per_estimate"]), wall * nr, rel_tol=1e-12))
+# summary: the most accurate set by median relative error
+best = min(tab, key=lambda lb: float(tab[lb]["median_rel_err"]))
+check(f"summary names the most accurate set {best}", re.search(rf"Most accurate: {best}\*\*", md) and "## Summary (computed" in md)
+# break-even: one-off (simulate_train + train_dense seconds x 2 ranks) / (MAP core-s - dense core-s), rounded up past it
+oneoff = (2.5 + 7.25) * 2
+m, i = float(tab["map_one"]["core_seconds_per_estimate"]), float(tab["dense"]["core_seconds_per_estimate"])
+want = math.floor(oneoff / (m - i)) + 1
+got = re.search(r"^\| dense \| \*\*(\d+)\*\* estimates \|", md, re.M)
+check(f"break-even {got.group(1) if got else None} = {want}", got and int(got.group(1)) == want)
+# local minima: J - J_truth > 3 sqrt(n_obs / 2)
+with h5py.File("test.h5") as f:
+    nobs = int(np.prod(f["/u"].shape[1:]))
+with h5py.File("R/compare.h5") as f:
+    J, Jt = f["/map_one/objective"][...], f["/map_one/objective_truth"][...]
+fin = np.isfinite(J) & np.isfinite(Jt)
+stuck = np.flatnonzero(fin & (J - Jt > 3 * math.sqrt(nobs / 2)))
+got = re.search(r"^\| map_one \| (\d+) of (\d+) \| ([^|]*)\|", md, re.M)
+check(f"local minima {got.groups() if got else None} = {len(stuck)} of {fin.sum()} {list(stuck)}",
+      got and int(got.group(1)) == len(stuck) and int(got.group(2)) == fin.sum() and
+      [int(x) for x in re.findall(r"\d+", got.group(3))] == list(stuck))
+# Laplace coverage from map.h5's /cov, /theta_map, /theta (first 4 rows, status ok); 2-D ellipse: chi2_2 quantile -2 ln(1 - p)
+with h5py.File("map.h5") as f:
+    th, tr, C, st = f["/theta_map"][:4], f["/theta"][:4], f["/cov"][:4], f["/status"][:4]
+good = st == 0
+r, C = (tr - th)[good], C[good]
+maha = np.array([x @ np.linalg.solve(c, x) for x, c in zip(r, C)])
+for lev, z in (("68%", 1.0), ("95%", 1.959964)):
+    p = 0.6827 if lev == "68%" else 0.95
+    want = [int((np.abs(r[:, j]) <= z * np.sqrt(C[:, j, j])).sum()) for j in range(2)] + [int((maha <= -2 * math.log(1 - p)).sum())]
+    row = re.search(rf"^\| map_one \| (\d+) \| {lev} \| (.*)\|$", md, re.M)
+    cells = re.findall(r"(\d+)/(\d+) = ([\d.]+)", row.group(2)) if row else []
+    got = [int(k) for k, _, _ in cells]
+    fr = [float(x) for _, _, x in cells]
+    check(f"coverage {lev}: {got} = {want} of {good.sum()}, fractions {fr} in [0, 1]",
+          got == want and all(0 <= x <= 1 and abs(x - k / good.sum()) < 5e-4 for x, k in zip(fr, got)) and int(row.group(1)) == good.sum())
+raise SystemExit(0 if ok else 1)
+PY
+
 # bad input: non-zero exit, one clear line
 bad() {
   local name=$1 pattern=$2; shift 2

@@ -16,11 +16,11 @@
   "= MSE); objective J (and objective_truth, J at the true parameters on the same samples) = 1/2 ||W_AR1 (d - s)||^2 + 1/2 sum ((est_j - " \
   "prior_mean_j) / prior_sd_j)^2 with the truth's /d (or /u: -eval_objective_data u), /noise (or -noise_rho, -noise_sigma) "               \
   "and prior; mean_rel_err = ||est - ref||_2 / ||ref||_2, cov_rel_err = ||C - C_ref||_F / ||C_ref||_F against -cov_reference; "            \
-  "medians over samples with finite values (NaN estimates and failed re-simulations are counted and excluded); cost from the estimate "    \
-  "file: wall_time_total/median = "                                                                                                        \
-  "sum/median of /wall_time, objective_evaluations_total = sum of /function_evaluations (one forward + adjoint solve each), "              \
-  "solve_seconds = its attribute (invmap map records them, invmap predict does not), seconds_per_estimate = solve_seconds / rows "         \
-  "of the file"
+  "medians over samples with finite values (NaN estimates and failed re-simulations are counted and excluded); cost of the run that "      \
+  "made the estimate file (invmap map and predict record it): run_wall_seconds = its solve_seconds (wall-clock time of the solve or "      \
+  "inference, all ranks together), n_ranks = its MPI rank count, wall_seconds_per_estimate = run_wall_seconds / rows of the file, "        \
+  "core_seconds_per_estimate = wall_seconds_per_estimate x n_ranks; objective_evaluations_total = sum of /function_evaluations over "      \
+  "the evaluated rows (one forward + adjoint solve each)"
 
 /* What -eval_save_series and -eval_landscape store (printed by -help) */
 #define INV_EVAL_STORES                                                                                                                    \

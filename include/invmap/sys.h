@@ -77,3 +77,8 @@ PETSC_EXTERN PetscErrorCode InvOptionsKnown(PetscOptions, PetscErrorCode (*)(voi
 PETSC_EXTERN PetscErrorCode InvOptionsSuggest(const InvOptionNames *, const char[], char[], size_t);
 PETSC_EXTERN PetscErrorCode InvOptionsFindUnknown(PetscOptions, PetscErrorCode (*)(void *), void *, char[], size_t, char[], size_t);
 PETSC_EXTERN PetscErrorCode InvOptionsCheckUnused(MPI_Comm, const char[], PetscErrorCode (*)(void *), void *);
+/* The one cost convention of invmap's summaries (docs/file-formats.md, "Cost"): a run that made n estimates
+   in `wall` seconds of wall-clock time on `ranks` MPI ranks costs wall / n wall seconds per estimate and
+   wall * ranks / n core-seconds per estimate (NaN when n <= 0, wall is not finite, or ranks <= 0 for the
+   latter). */
+PETSC_EXTERN void InvCostPerEstimate(PetscReal wall, PetscInt64 n, PetscInt ranks, PetscReal *wall_per, PetscReal *core_per);

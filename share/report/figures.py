@@ -12,7 +12,7 @@ writes into DIR
   series_<label>.png   data, clean truth and the series re-simulated at the estimate for the best, typical
                        (median) and worst sample of each set by series MSE (needs invmap evaluate -eval_save_series)
   training.png         train and validation loss per epoch of each model file with /history (log scale)
-  comparison.png       Median-APE per parameter and seconds per estimate of each set (log scales)
+  comparison.png       Median-APE per parameter and wall s per estimate of each set (log scales)
   landscape.png        log10 of the MAP objective of one sample over the prior box and over the zoom box around the
                        truth, with the truth and each set's estimate marked (needs invmap evaluate -eval_landscape)
   figures.md           a markdown fragment: one ![caption](file.png) per written figure
@@ -29,7 +29,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
+from matplotlib.patches import ConnectionPatch, Ellipse, Rectangle  # noqa: E402
 from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -39,6 +40,10 @@ import figdata  # noqa: E402
 MARKERS = {"NN": ["o", "s", "^", "v"], "MAP": ["x", "+", "1", "2"], "estimate": ["D", "*", "p", "h"]}
 DPI = 120
 FILLED = "osv^Dph*"
+# landscape markers: sizes in points, shrinking from set to set so that coincident estimates stay visible
+MARKER_MAX, MARKER_STEP, MARKER_MIN = 22, 4, 8
+# a zoom box narrower than this fraction of the full box gets a larger circle around it on the full panel
+ZOOM_MIN_FRAC = 0.12
 UNIT = [""]  # units of the parameters: " (dimensionless)" for FitzHugh-Nagumo, unknown for other models
 
 
@@ -243,13 +248,7 @@ def fig_comparison(ev, out, written, captions):
     a1.set_title("Accuracy")
     a1.grid(alpha=0.3, axis="y", which="both")
     a1.legend(fontsize=8, loc="upper center", ncol=len(sets) if len(sets) <= 3 else 2)
-    cost = []
-    for s in sets:
-        sm = s["summary"]
-        c = sm.get("seconds_per_estimate", np.nan)
-        if not np.isfinite(c) and np.isfinite(sm.get("wall_time_total", np.nan)) and sm.get("n_rows", 0) > 0:
-            c = sm["wall_time_total"] / sm["n_rows"]
-        cost.append(c)
+    cost = [s["summary"].get("wall_seconds_per_estimate", np.nan) for s in sets]  # the cost convention (docs/file-formats.md)
     x = np.arange(len(sets))
     cost = np.array(cost, float)
     finite = np.isfinite(cost) & (cost > 0)
@@ -266,15 +265,17 @@ def fig_comparison(ev, out, written, captions):
         a2.set_ylim(ymin / 2, cost[finite].max() * 8)
     a2.set_xticks(x)
     a2.set_xticklabels([s["label"] for s in sets], rotation=15)
-    a2.set_ylabel("wall-clock seconds per estimate (log scale)")
-    a2.set_title("Cost (solve_seconds / estimates in the file)")
+    a2.set_ylabel("wall s per estimate (log scale)")
+    a2.set_title("Time to make one estimate (wall-clock)")
     a2.grid(alpha=0.3, axis="y", which="both")
     fig.suptitle("NN vs MAP: error and cost per estimate set")
     fig.tight_layout()
     save(fig, out, "comparison.png", written)
-    parts = [f"{s['label']} {fmt(s['summary'].get('median_rel_err'))} in {fmt(c)} s" for s, c in zip(sets, cost)]
-    captions["comparison.png"] = ("Median-APE per parameter and median relative error (left) and wall-clock seconds per "
-                                  f"estimate (right, log scales) of each estimate set; median relative error and cost: {'; '.join(parts)}.")
+    parts = [f"{s['label']} {fmt(s['summary'].get('median_rel_err'))} in {fmt(c)} wall s ({fmt(s['summary'].get('core_seconds_per_estimate'))} core-s)"
+             for s, c in zip(sets, cost)]
+    captions["comparison.png"] = ("Median-APE per parameter and median relative error (left) and wall s per estimate (right: "
+                                  "wall-clock time of the run that made the estimates / their number; log scales) of each estimate "
+                                  f"set; median relative error and cost per estimate: {'; '.join(parts)}.")
 
 
 def landscape_panel(fig, ax, grid, L, sets, title, mark_min):
@@ -287,19 +288,23 @@ def landscape_panel(fig, ax, grid, L, sets, title, mark_min):
     ax.contour(grid["theta0"], grid["theta1"], lj.T, levels=levels[::3], colors="w", linewidths=0.4, alpha=0.5)
     fig.colorbar(cs, ax=ax).set_label(r"$\log_{10} J(\theta)$")
     r, tt = L["row"], L["theta_truth"]
-    ax.plot(tt[0], tt[1], "*", ms=18, mfc="w", mec="k", mew=1.2, ls="none", label=f"truth (J = {L['J_truth']:.4g})", zorder=5)
-    for s in sets:
+    ax.plot(tt[0], tt[1], "*", ms=20, mfc="w", mec="k", mew=1.2, ls="none", label=f"truth (J = {L['J_truth']:.4g})", zorder=5)
+    halo = [patheffects.withStroke(linewidth=3, foreground="w", alpha=0.7)]  # visible on dark and light contours
+    for k, s in enumerate(sets):
         if r >= s["theta"].shape[0]:
             continue
         e = s["theta"][r]
         j = s["objective"][r] if s["objective"] is not None else np.nan
         filled = s["marker"] in FILLED
-        ax.plot(e[0], e[1], s["marker"], ms=11, mfc="none" if filled else s["color"], mec=s["color"], mew=2, ls="none",
-                label=f"{s['label']} ({s['kind']}, J = {fmt(j, '.4g')})", zorder=6)
+        # later sets smaller and on top: estimates at the same point stay visible as nested markers
+        ms = max(MARKER_MIN, MARKER_MAX - MARKER_STEP * k)
+        ax.plot(e[0], e[1], s["marker"], ms=ms, mfc="none" if filled else s["color"], mec=s["color"], mew=2, ls="none",
+                label=f"{s['label']} ({s['kind']}, J = {fmt(j, '.4g')})", zorder=6 + k, path_effects=None if filled else halo)
     if mark_min and np.isfinite(J).any():
         i0, i1 = np.unravel_index(np.nanargmin(J), J.shape)
-        ax.plot(grid["theta0"][i0], grid["theta1"][i1], "s", ms=7, mfc="none", mec="r", mew=1.5, ls="none",
-                label=f"grid minimum (J = {J[i0, i1]:.4g})", zorder=4)
+        ax.plot(grid["theta0"][i0], grid["theta1"][i1], "s", ms=6, mfc="none", mec="k", mew=1.2, ls="none",
+                label=f"grid minimum (J = {J[i0, i1]:.4g})", zorder=30,
+                path_effects=[patheffects.withStroke(linewidth=3, foreground="w")])
     ax.set_xlim(grid["theta0"][0], grid["theta0"][-1])  # estimates outside the grid are clipped (they show on the full grid)
     ax.set_ylim(grid["theta1"][0], grid["theta1"][-1])
     ax.set_xlabel(f"{L['names'][0]}{UNIT[0]}")
@@ -327,8 +332,18 @@ def fig_landscape(truth, ev, out, written, captions):
     landscape_panel(fig, axes[0, 0], L, L, ev["sets"], f"{'prior box' if prior else 'box'}, {n} x {L['J'].shape[1]} grid", Z is None)
     if Z is not None:
         z0, z1 = Z["theta0"], Z["theta1"]
-        axes[0, 0].add_patch(Rectangle((z0[0], z1[0]), z0[-1] - z0[0], z1[-1] - z1[0], fill=False, ec="r", lw=1.2, ls="--"))
-        landscape_panel(fig, axes[0, 1], Z, L, ev["sets"], f"zoom (red dashed box on the left), {Z['J'].shape[0]} x {Z['J'].shape[1]} grid", True)
+        a0 = axes[0, 0]
+        a0.add_patch(Rectangle((z0[0], z1[0]), z0[-1] - z0[0], z1[-1] - z1[0], fill=False, ec="r", lw=2, ls="-", zorder=40))
+        # a zoom box of a few per cent of the prior box is hard to find: a larger circle around it, and lines from it
+        # to the zoom panel, lead the eye
+        w0, w1 = box[1] - box[0], box[3] - box[2]
+        if (z0[-1] - z0[0]) < ZOOM_MIN_FRAC * w0 or (z1[-1] - z1[0]) < ZOOM_MIN_FRAC * w1:
+            a0.add_patch(Ellipse((0.5 * (z0[0] + z0[-1]), 0.5 * (z1[0] + z1[-1])), ZOOM_MIN_FRAC * w0 + (z0[-1] - z0[0]),
+                                 ZOOM_MIN_FRAC * w1 + (z1[-1] - z1[0]), fill=False, ec="r", lw=1.5, ls="--", zorder=40))
+        for ya, yb in ((z1[-1], 1), (z1[0], 0)):
+            fig.add_artist(ConnectionPatch(xyA=(z0[-1], ya), coordsA=a0.transData, xyB=(0, yb), coordsB=axes[0, 1].transAxes,
+                                           color="r", lw=1, ls="--", zorder=40))
+        landscape_panel(fig, axes[0, 1], Z, L, ev["sets"], f"zoom (red box on the left), {Z['J'].shape[0]} x {Z['J'].shape[1]} grid", True)
     fig.legend(*axes[0, -1].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9, frameon=False)
     data = "noisy data d" if L["objective_data"] == "d" else "clean series u"
     fig.suptitle(f"MAP objective J (AR(1)-whitened misfit to the {data} + prior term) of test sample {L['row']}")

@@ -105,7 +105,8 @@ def metric_rows(table):
     rows += [("median squared bias (series)", "median_sq_bias"), ("median C-MSE (series)", "median_cmse"),
              ("median MAP objective J reached", "median_objective"), ("median J at the true parameters", "median_objective_truth"),
              ("median rel. error of the mean", "median_mean_rel_err"), ("median rel. error of the covariance", "median_cov_rel_err"),
-             ("seconds per estimate", "seconds_per_estimate"), ("objective evaluations (total)", "objective_evaluations_total")]
+             ("wall s per estimate", "wall_seconds_per_estimate"), ("core-s per estimate (wall x ranks)", "core_seconds_per_estimate"),
+             ("objective evaluations (total)", "objective_evaluations_total")]
     return [(name, k) for name, k in rows if k in keys and any(not (isinstance(r.get(k), float) and math.isnan(r[k])) for r in table.values())]
 
 
@@ -158,7 +159,7 @@ def sensitivity_md(stages, d):
     return out + [""]
 
 
-def cost_md(stages, meta):
+def training_cost_md(stages, meta):
     rows = []
     for s in stages:
         m = re.match(r"^train_dense8_w(\d+)$", s["name"])
@@ -177,6 +178,266 @@ def cost_md(stages, meta):
         pap = PAPER_COST.get(w)
         out.append(f"| {w} | {ep} x {ns} | **{s['seconds']:.1f}** | " + (" | ".join(f"*{x}*" for x in pap[1:]) if pap else "- | - | -") + " |")
     return out + [""]
+
+
+# ---- the cost convention, local minima, Laplace coverage and the summary (computed from the pipeline's files) ----
+
+def cost_per_estimate(wall, n, ranks):
+    """The cost convention of invmap (docs/file-formats.md "Cost"; InvCostPerEstimate in C): a run that made n
+    estimates in `wall` wall-clock seconds on `ranks` MPI ranks costs wall / n wall seconds and wall * ranks / n
+    core-seconds per estimate. With n = 1 it gives a one-off run's wall seconds and core-seconds."""
+    if not (n > 0 and math.isfinite(wall) and wall >= 0):
+        return math.nan, math.nan
+    return wall / n, (wall * ranks / n if ranks and ranks > 0 else math.nan)
+
+
+# J at the true parameters is 1/2 chi-square with n_obs degrees of freedom (plus a prior term of order 1):
+# its spread over noise draws is sd = sqrt(n_obs / 2). A MAP estimate at the global minimum has J <= J_truth
+# (the minimiser does at least as well as the truth on the same data; typically J_truth - J ~ P/2). A fit
+# whose J exceeds J_truth by more than LOCAL_MIN_SDS such standard deviations cannot be explained by the noise
+# nor by the optimiser's tolerance: it is stuck in a local minimum (or failed to converge).
+LOCAL_MIN_SDS = 3.0
+# Nominal levels of the Laplace intervals: +-1 sd (68.27%) and +-1.95996 sd (95%) per parameter; for the joint
+# ellipse the chi-square quantile with P degrees of freedom at the same levels.
+COVERAGE_LEVELS = ((0.6827, 1.0), (0.95, 1.959964))
+# Median relative errors within 1% of each other are reported as a tie (the summary does not rank noise).
+TIE_REL = 0.01
+
+
+def chi2_quantile(p, k):
+    """Quantile of the chi-square distribution with k degrees of freedom (bisection on the regularised lower
+    incomplete gamma function P(k/2, x/2), by its power series; scipy is not needed)."""
+    def cdf(x):
+        a, z = k / 2.0, x / 2.0
+        if z <= 0:
+            return 0.0
+        term = total = 1.0 / a
+        for i in range(1, 2000):
+            term *= z / (a + i)
+            total += term
+            if term < 1e-17 * total:
+                break
+        return min(1.0, total * math.exp(-z + a * math.log(z) - math.lgamma(a)))
+    lo, hi = 0.0, max(10.0, 10.0 * k)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def h5():
+    try:
+        import h5py  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        fail("the report needs numpy and h5py (Debian: python3-h5py); run it with /usr/bin/python3 or -pipeline_python")
+    import h5py
+    import numpy
+    return h5py, numpy
+
+
+def compare_stage(stages):
+    return next((s for s in stages if s["name"] == "compare"), None)
+
+
+def compare_files(stages):
+    """{label: estimate file} of the NN-vs-MAP evaluation (its -labels and -estimates)."""
+    ev = compare_stage(stages)
+    if ev is None:
+        return {}
+    return dict(zip((opt_value(ev["opts"], "-labels") or "").split(","), (opt_value(ev["opts"], "-estimates") or "").split(",")))
+
+
+def is_map(label):
+    return label.startswith("map_")
+
+
+def n_obs_of(truth):
+    """Observations per sample of the truth file (times x observed components), as J counts them."""
+    h5py, _ = h5()
+    with h5py.File(truth, "r") as f:
+        u = f["/u"]
+        return int(u.shape[1] * (u.shape[2] if u.ndim == 3 else 1))
+
+
+def local_minima(d, stages, table):
+    """{MAP label: (threshold, rows stuck, rows compared)} from the evaluation's per-sample J and J at the truth."""
+    ev = compare_stage(stages)
+    if ev is None or not os.path.isfile(ev["out"]):
+        return None, {}
+    h5py, np = h5()
+    nobs = n_obs_of(opt_value(ev["opts"], "-truth"))
+    thr = LOCAL_MIN_SDS * math.sqrt(nobs / 2.0)
+    out = {}
+    with h5py.File(ev["out"], "r") as f:
+        for lb in table:
+            if not is_map(lb) or f"/{lb}/objective" not in f:
+                continue
+            J, Jt = f[f"/{lb}/objective"][...], f[f"/{lb}/objective_truth"][...]
+            ok = np.isfinite(J) & np.isfinite(Jt)
+            out[lb] = (thr, [int(i) for i in np.flatnonzero(ok & (J - Jt > thr))], int(ok.sum()))
+    return (nobs, thr), out
+
+
+def laplace_coverage(mapfile, n):
+    """Empirical coverage of the Laplace intervals of a MAP file on its first n rows (status ok, finite positive
+    definite /cov): for each level of COVERAGE_LEVELS, the count of rows whose truth lies in the per-parameter
+    interval theta_map_j +- z sqrt(C_jj), per parameter, and in the joint ellipse r^T C^-1 r <= chi2_P(level)."""
+    h5py, np = h5()
+    with h5py.File(mapfile, "r") as f:
+        if "/cov" not in f or "/theta" not in f:
+            return None
+        th, tr, C = f["/theta_map"][:n], f["/theta"][:n], f["/cov"][:n]
+        st = f["/status"][:n] if "/status" in f else np.zeros(th.shape[0], int)
+    P = th.shape[1]
+    diag = np.stack([C[:, j, j] for j in range(P)], 1)
+    ok = (st == 0) & np.isfinite(th).all(1) & np.isfinite(tr).all(1) & np.isfinite(C).all((1, 2)) & (diag > 0).all(1)
+    r, C, diag = (tr - th)[ok], C[ok], diag[ok]
+    m = np.einsum("ij,ij->i", r, np.linalg.solve(C, r[:, :, None])[:, :, 0]) if ok.any() else np.zeros(0)
+    res = {"n": int(ok.sum()), "P": P, "levels": []}
+    for level, z in COVERAGE_LEVELS:
+        per = [int((np.abs(r[:, j]) <= z * np.sqrt(diag[:, j])).sum()) for j in range(P)]
+        joint = int((m <= chi2_quantile(level, P)).sum())
+        res["levels"].append((level, per, joint))
+    return res
+
+
+def network_costs(stages, meta, table):
+    """One-off costs of the network route per network (simulating the training set, training) from the
+    manifest, and its inference cost per estimate from the evaluation table: {net: dict} (core-seconds)."""
+    ranks = int(meta.get("ranks", "0") or 0)
+    sim = next((s for s in stages if s["name"].startswith("simulate_train")), None)
+    out = {}
+    for s in stages:
+        if s["cmd"] != "train" or not s["name"].startswith("train_"):
+            continue
+        net = s["name"][len("train_"):]
+        if net not in table or sim is None:
+            continue
+        sw, sc = cost_per_estimate(sim["seconds"], 1, ranks)
+        tw, tc = cost_per_estimate(s["seconds"], 1, ranks)
+        out[net] = {"sim_wall": sw, "sim_core": sc, "train_wall": tw, "train_core": tc, "oneoff_core": sc + tc,
+                    "infer_core": table[net].get("core_seconds_per_estimate", math.nan),
+                    "infer_wall": table[net].get("wall_seconds_per_estimate", math.nan), "ranks": ranks}
+    return out
+
+
+def break_even(oneoff, infer, mapc):
+    """Estimates beyond which the network route (one-off + n x infer) is cheaper than MAP (n x mapc): the
+    smallest integer n with oneoff + n infer < n mapc; None when MAP is never more expensive per estimate."""
+    if not all(math.isfinite(v) for v in (oneoff, infer, mapc)) or mapc <= infer:
+        return None
+    return math.floor(oneoff / (mapc - infer)) + 1
+
+
+def cost_md(table, nets):
+    """Cost per estimate (the convention), the network route's one-off costs and the break-even counts."""
+    out = ["## Cost", "",
+           "One convention everywhere (map, predict, evaluate, this report; docs/file-formats.md \"Cost\"): **wall s per "
+           "estimate** = wall-clock time of the run that made the estimates (solve or inference only, all its ranks "
+           "together) / the estimates it made; **core-s per estimate** = wall s per estimate x its MPI ranks.", "",
+           "| estimator | ranks | wall s per estimate | core-s per estimate |", "|---|---|---|---|"]
+    for lb, r in table.items():
+        out.append(f"| {lb} | {fmt(r.get('n_ranks'))} | {fmt(r.get('wall_seconds_per_estimate'))} | "
+                   f"{fmt(r.get('core_seconds_per_estimate'))} |")
+    out.append("")
+    if not nets:
+        return out
+    out += ["### One-off costs of the network route and break-even against MAP", "",
+            "One-off: simulating the training set and training the network (whole stages of pipeline.tsv, wall seconds x "
+            "the pipeline's ranks); the test set is needed by both routes and not counted. **Break-even**: the number of "
+            "estimates beyond which the network route (simulate + train + n x inference) costs fewer core-seconds than "
+            "n MAP estimates, n > one-off / (MAP core-s per estimate - inference core-s per estimate).", "",
+            "| network | simulate training set [s wall / core-s] | train [s wall / core-s] | one-off [core-s] | "
+            "inference [core-s per estimate] |", "|---|---|---|---|---|"]
+    for net, c in nets.items():
+        out.append(f"| {net} | {fmt(c['sim_wall'])} / {fmt(c['sim_core'])} | {fmt(c['train_wall'])} / {fmt(c['train_core'])} | "
+                   f"{fmt(c['oneoff_core'])} | {fmt(c['infer_core'])} |")
+    maps = [lb for lb in table if is_map(lb)]
+    out += ["", "| network | " + " | ".join(f"break-even vs {m}" for m in maps) + " |", "|---|" + "---|" * len(maps)]
+    for net, c in nets.items():
+        cells = []
+        for m in maps:
+            if m.startswith("map_from_"):
+                cells.append(f"n/a ({m} starts from {m[len('map_from_'):]}'s predictions: it pays that network's one-off costs too)")
+                continue
+            n = break_even(c["oneoff_core"], c["infer_core"], table[m].get("core_seconds_per_estimate", math.nan))
+            cells.append(f"**{n}** estimates" if n is not None else "never (MAP is not dearer per estimate)")
+        out.append(f"| {net} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
+def local_min_md(info, lm):
+    if not lm:
+        return []
+    nobs, thr = info
+    out = ["## MAP runs stuck in local minima", "",
+           f"A MAP estimate is counted as stuck when its objective exceeds J at the true parameters by more than "
+           f"{LOCAL_MIN_SDS:g} sd = {LOCAL_MIN_SDS:g} x sqrt(n_obs / 2) = **{thr:.4g}** (n_obs = {nobs}): J at the truth "
+           f"is 1/2 chi-square with n_obs degrees of freedom (sd sqrt(n_obs / 2)), and the global minimum has J <= J at "
+           f"the truth on the same data, so such a gap is neither noise nor optimiser tolerance.", "",
+           "| MAP run | stuck | samples (rows of the test set) |", "|---|---|---|"]
+    for lb, (_, rows, n) in lm.items():
+        out.append(f"| {lb} | {len(rows)} of {n} | {', '.join(map(str, rows)) or '-'} |")
+    return out + [""]
+
+
+def coverage_md(cov, names):
+    if not cov:
+        return []
+    out = ["## Laplace uncertainty of MAP: empirical coverage", "",
+           "Fraction of the test samples (MAP status ok, positive definite /cov) whose true parameters lie in the "
+           "Laplace interval theta_map_j +- z sqrt(C_jj) (z = 1 for 68%, 1.96 for 95%) per parameter, and in the "
+           "joint ellipse (theta - theta_map)^T C^-1 (theta - theta_map) <= chi-square quantile with P degrees of "
+           "freedom. Calibrated intervals cover about their nominal level.", "",
+           "| MAP run | samples | level | " + " | ".join(names) + " | joint ellipse |", "|---|---|---|" + "---|" * (len(names) + 1)]
+    for lb, c in cov.items():
+        for level, per, joint in c["levels"]:
+            cell = lambda k: f"{k}/{c['n']} = {k / c['n']:.3f}" if c["n"] else "-"  # noqa: E731
+            out.append(f"| {lb} | {c['n']} | {100 * level:.0f}% | " + " | ".join(cell(k) for k in per) + f" | {cell(joint)} |")
+    return out + [""]
+
+
+def findings_md(table, nets, lm, cov):
+    """The short summary at the top of the report, computed from the numbers."""
+    if not table:
+        return []
+    err = {lb: r.get("median_rel_err", math.nan) for lb, r in table.items()}
+    ranked = sorted((v, lb) for lb, v in err.items() if isinstance(v, float) and math.isfinite(v))
+    if not ranked:
+        return []
+    best_v, best = ranked[0]
+    kind = lambda lb: "MAP" if is_map(lb) else "network"  # noqa: E731
+    tied = [lb for v, lb in ranked[1:] if v <= best_v * (1 + TIE_REL)]
+    rest = [(v, lb) for v, lb in ranked[1:] if lb not in tied]
+    other = [(v, lb) for v, lb in ranked if kind(lb) != kind(best)]
+    c = table[best]
+    lines = [f"- **Most accurate: {best}** ({kind(best)}), median relative error {fmt(best_v)}"
+             + (f" (tied within {100 * TIE_REL:g}% with {', '.join(tied)})" if tied else "")
+             + (f", {rest[0][0] / best_v:.3g}x lower than the next, {rest[0][1]} ({fmt(rest[0][0])})" if rest and best_v > 0 else "")
+             + (f", and {other[0][0] / best_v:.3g}x lower than the best {kind(other[0][1])}, {other[0][1]} ({fmt(other[0][0])})"
+                if other and rest and other[0][1] != rest[0][1] and best_v > 0 else "")
+             + f"; it costs {fmt(c.get('wall_seconds_per_estimate'))} wall s ({fmt(c.get('core_seconds_per_estimate'))} core-s) per estimate."]
+    if other:
+        o = table[other[0][1]]
+        ratio = c.get("core_seconds_per_estimate", math.nan) / o.get("core_seconds_per_estimate", math.nan)
+        lines.append(f"- Best {kind(other[0][1])}: {other[0][1]}, median relative error {fmt(other[0][0])} at "
+                     f"{fmt(o.get('wall_seconds_per_estimate'))} wall s ({fmt(o.get('core_seconds_per_estimate'))} core-s) per estimate"
+                     + (f"; {best} costs {ratio:.3g}x as much per estimate." if math.isfinite(ratio) else "."))
+    for net, cn in nets.items():
+        be = [(m, break_even(cn["oneoff_core"], cn["infer_core"], table[m].get("core_seconds_per_estimate", math.nan)))
+              for m in table if is_map(m) and not m.startswith("map_from_")]
+        if be:
+            lines.append(f"- Network route {net} (one-off {fmt(cn['oneoff_core'])} core-s): cheaper than "
+                         + ", ".join(f"{m} beyond {n} estimates" if n is not None else f"{m} never" for m, n in be) + ".")
+    for lb, (_, rows, n) in lm.items():
+        lines.append(f"- {lb}: {len(rows)} of {n} MAP fits stuck in a local minimum.")
+    for lb, cv in cov.items():
+        if cv["n"]:
+            (l1, _, j1), (l2, _, j2) = cv["levels"][0], cv["levels"][-1]
+            lines.append(f"- {lb}: Laplace ellipses cover the truth in {j1 / cv['n']:.2f} (nominal {l1:.2f}) and "
+                         f"{j2 / cv['n']:.2f} (nominal {l2:.2f}) of {cv['n']} samples.")
+    return ["## Summary (computed from the numbers below)", ""] + lines + [""]
 
 
 def option_lines(opts):
@@ -228,21 +489,35 @@ def main():
           f"{meta.get('openblas', '?')}; {meta.get('fftw', '?')}",
           f"- outputs: `{os.path.abspath(d)}`; how each was made: `pipeline.tsv`", ""]
     cmp_tab = read_table(os.path.join(d, "compare.csv"))
+    nets, lm_info, lm, cov = {}, None, {}, {}
+    if cmp_tab:
+        nets = network_costs(stages, meta, cmp_tab)
+        lm_info, lm = local_minima(d, stages, cmp_tab)
+        files = compare_files(stages)
+        for lb in cmp_tab:
+            if is_map(lb) and lb in files and os.path.isfile(files[lb]):
+                c = laplace_coverage(files[lb], int(cmp_tab[lb]["n_rows"]))
+                if c:
+                    cov[lb] = c
+        md += findings_md(cmp_tab, nets, lm, cov)
     if cmp_tab:
         ev = next(s for s in stages if s["name"] == "compare")
         n = opt_value(ev["opts"], "-eval_n")
         data = "clean series /u" if opt_value(ev["opts"], "-eval_objective_data") == "u" else "noisy series /d"
         md += table_md(cmp_tab, f"## Networks and MAP on the first {n} test samples ({data})\n\n"
-                                f"MAP objective J: AR(1)-whitened misfit + prior term (science.md section 6); seconds per estimate: "
-                                f"wall time of the predict or map run (all its ranks together, all MAP starts) divided by the estimates it made; "
-                                f"map_from_<net> excludes the network's own cost, and network training time is in the Stages table.")
+                                f"MAP objective J: AR(1)-whitened misfit + prior term (science.md section 6); cost per estimate as in the "
+                                f"Cost section (wall s of the predict or map run, all MAP starts, / the estimates it made; core-s = wall s x "
+                                f"ranks); map_from_<net> excludes the network's own cost.")
     for s in stages:
         m = re.match(r"^evaluate_(\w+)$", s["name"])
         tab = read_table(os.path.join(d, f"eval_{m.group(1)}.csv")) if m else None
         if tab:
             md += table_md(tab, f"## Networks on every test sample ({m.group(1)} observations)")
+    if cmp_tab:
+        names = [k[len("median_ape_"):] for k in next(iter(cmp_tab.values())) if k.startswith("median_ape_")]
+        md += cost_md(cmp_tab, nets) + local_min_md(lm_info, lm) + coverage_md(cov, names)
     md += sensitivity_md(stages, d)
-    md += cost_md(stages, meta)
+    md += training_cost_md(stages, meta)
 
     md += ["## Stages", "", "| stage | status | seconds | command |", "|---|---|---|---|"]
     total = 0.0

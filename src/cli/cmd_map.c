@@ -32,7 +32,7 @@ PetscErrorCode InvCmdMap(int *status)
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (!help) {
     PetscInt64 nf, na, ne, n = 0;
-    PetscReal secs;
+    PetscReal secs, wper, cper;
     PetscInt nl;
     PetscMPIInt size;
     const PetscInt *st;
@@ -77,12 +77,13 @@ PetscErrorCode InvCmdMap(int *status)
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ne, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nf, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &secs, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
+    InvCostPerEstimate(secs, n, size, &wper, &cper);
     if (!quiet)
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                            "map: %" PetscInt64_FMT " estimates in %.2f s (%.1f ms per estimate per core), %.1f forward+adjoint and %.1f "
-                            "forward-only (screening) solves per estimate; wrote %s\n",
-                            n, (double)secs, 1e3 * secs * size / PetscMax(1.0, (double)n), (double)ne / PetscMax(1, n),
-                            (double)nf / PetscMax(1, n), out));
+      PetscCall(PetscPrintf(
+          PETSC_COMM_WORLD,
+          "map: %" PetscInt64_FMT " estimates in %.2f s on %d rank(s): %.4g wall s per estimate, %.4g core-s per estimate "
+          "(wall x ranks); %.1f forward+adjoint and %.1f forward-only (screening) solves per estimate; wrote %s\n",
+          n, (double)secs, (int)size, (double)wper, (double)cper, (double)ne / PetscMax(1, n), (double)nf / PetscMax(1, n), out));
   }
   PetscCall(InvMAPDestroy(&map));
   *status = 0;

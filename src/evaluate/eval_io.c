@@ -238,13 +238,21 @@ PetscErrorCode InvEvalReadEstimate(InvEval e, InvEvalEstimate *s)
     PetscCall(InvH5ReadRows(file, "/cov", H5T_NATIVE_DOUBLE, 0, dims[0], s->cov));
   }
   PetscCall(InvEvalCheckProvenance(e, file, s));
-  /* cost records of invmap map: /wall_time, /function_evaluations and the attribute solve_seconds */
-  PetscCall(InvEvalReadCost(file, "/wall_time", H5T_NATIVE_DOUBLE, s->nfile, &s->wall));
+  /* cost records of invmap map and predict: /function_evaluations (map) and the attributes solve_seconds, n_ranks */
   PetscCall(InvEvalReadCost(file, "/function_evaluations", H5T_NATIVE_INT32, s->nfile, &s->fev));
   s->seconds = NAN;
+  s->nranks = 0;
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5HasAttr(root, "solve_seconds", &has));
   if (has) PetscCall(InvH5ReadAttrReals(root, "solve_seconds", 1, &s->seconds));
+  PetscCall(InvH5HasAttr(root, "n_ranks", &has));
+  if (has) {
+    PetscInt64 nr;
+    PetscCall(InvH5ReadAttrInts(root, "n_ranks", 1, &nr));
+    PetscCheck(nr > 0 && nr <= PETSC_MPI_INT_MAX, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: attribute n_ranks = %lld must be a positive rank count", s->file, (long long)nr);
+    s->nranks = (PetscInt)nr;
+  }
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvH5Close(&file));
   PetscFunctionReturn(0);

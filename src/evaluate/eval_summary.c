@@ -36,11 +36,11 @@ static PetscErrorCode InvEvalColumns(InvEval e)
   PetscCall(InvEvalAddColumn(e, "median_objective_truth"));
   PetscCall(InvEvalAddColumn(e, "median_mean_rel_err"));
   PetscCall(InvEvalAddColumn(e, "median_cov_rel_err"));
-  PetscCall(InvEvalAddColumn(e, "wall_time_total"));
-  PetscCall(InvEvalAddColumn(e, "wall_time_median"));
   PetscCall(InvEvalAddColumn(e, "objective_evaluations_total"));
-  PetscCall(InvEvalAddColumn(e, "solve_seconds"));
-  PetscCall(InvEvalAddColumn(e, "seconds_per_estimate"));
+  PetscCall(InvEvalAddColumn(e, "run_wall_seconds"));
+  PetscCall(InvEvalAddColumn(e, "n_ranks"));
+  PetscCall(InvEvalAddColumn(e, "wall_seconds_per_estimate"));
+  PetscCall(InvEvalAddColumn(e, "core_seconds_per_estimate"));
   PetscFunctionReturn(0);
 }
 
@@ -84,21 +84,16 @@ PetscErrorCode InvEvalSummarize(InvEval e, InvEvalEstimate *s)
   PetscCall(InvEvalMedian(s->n, s->mean_err, &sm[c++]));
   PetscCall(InvEvalMedian(s->n, s->cov_err, &sm[c++]));
   sm[c] = NAN;
-  if (s->wall) {
-    sm[c] = 0;
-    for (PetscInt64 i = 0; i < s->n; i++)
-      if (!PetscIsInfOrNanReal(s->wall[i])) sm[c] += s->wall[i];
-  }
-  c++;
-  PetscCall(InvEvalMedian(s->wall ? s->n : 0, s->wall, &sm[c++]));
-  sm[c] = NAN;
   if (s->fev) {
     sm[c] = 0;
     for (PetscInt64 i = 0; i < s->n; i++) sm[c] += s->fev[i];
   }
   c++;
+  /* cost of the run that made the file (all its estimates, not only the evaluated rows): InvCostPerEstimate */
   sm[c++] = s->seconds;
-  sm[c++] = s->seconds / (PetscReal)s->nfile; /* NaN when the file records no time */
+  sm[c++] = s->nranks > 0 ? (PetscReal)s->nranks : NAN;
+  InvCostPerEstimate(s->seconds, s->nfile, s->nranks, &sm[c], &sm[c + 1]);
+  c += 2;
   PetscCheck(c == e->ncols, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Summary has %d values for %d columns", (int)c, (int)e->ncols);
   PetscCall(PetscFree(v));
   PetscFunctionReturn(0);
@@ -119,7 +114,7 @@ PetscErrorCode InvEvalView(InvEval e)
       const PetscReal v = e->est[k].summary[c];
       if (PetscIsInfOrNanReal(v))
         PetscCall(PetscPrintf(e->comm, " %14s", "-"));
-      else if (c < 3 || !strcmp(e->colnames[c], "n_sim_failed"))
+      else if (c < 3 || !strcmp(e->colnames[c], "n_sim_failed") || !strcmp(e->colnames[c], "n_ranks"))
         PetscCall(PetscPrintf(e->comm, " %14.0f", (double)v));
       else
         PetscCall(PetscPrintf(e->comm, " %14.6g", (double)v));

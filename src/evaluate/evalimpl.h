@@ -17,8 +17,9 @@ typedef struct {
   PetscReal *relerr, *sqbias, *cmse, *obj, *objtrue, *mean_err, *cov_err; /* n (NULL when not computed) */
   PetscInt *simstatus;                                                    /* n: InvStatus of the re-simulation, -1 when not simulated */
   PetscInt64 nnan, nsimfail, nvalid;
-  PetscReal *wall, *fev; /* nfile: per-sample cost recorded by invmap map (/wall_time, /function_evaluations) or NULL */
-  PetscReal seconds;     /* the file's solve_seconds attribute (NaN when absent) */
+  PetscReal *fev;    /* nfile: /function_evaluations recorded by invmap map, or NULL */
+  PetscReal seconds; /* the file's solve_seconds attribute: wall time of the run that made it (NaN when absent) */
+  PetscInt nranks;   /* the file's n_ranks attribute (0 when absent) */
   PetscReal summary[64];
   float *series; /* -eval_save_series: this rank's block of re-simulated series (rows sr0.., snl of them), NaN where failed */
   PetscInt64 sr0;
@@ -50,7 +51,7 @@ struct _p_InvEval {
   char *files[INV_EVAL_MAX], *labels[INV_EVAL_MAX], dataset[32];
   PetscInt nest, nlabels, batch, nmax;
   PetscBool common, timeseries, objective, overwrite, quiet, saveseries;
-  char objdata[4];            /* series the objective fits: "d" or "u" */
+  char objdata[4];    /* series the objective fits: "d" or "u" */
   InvNoiseSpec nspec; /* -noise_rho, -noise_sigma override /noise; the truth's noise convention and Delta_t */
   /* truth */
   InvModel model;

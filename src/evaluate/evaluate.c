@@ -202,7 +202,6 @@ PetscErrorCode InvEvalDestroy(InvEval *pe)
     PetscCall(PetscFree(s->mean_err));
     PetscCall(PetscFree(s->cov_err));
     PetscCall(PetscFree(s->simstatus));
-    PetscCall(PetscFree(s->wall));
     PetscCall(PetscFree(s->fev));
     PetscCall(PetscFree(s->series));
   }

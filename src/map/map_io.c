@@ -232,6 +232,7 @@ PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
   hsize_t dims[3];
   PetscInt64 nfailed = 0, nstarts = map->nstarts + (map->start_mean ? 1 : 0) + (map->init ? 1 : 0), seed = map->seed;
   PetscReal secs = map->seconds;
+  PetscMPIInt size;
 
   PetscFunctionBegin;
   dims[0] = (hsize_t)map->N;
@@ -260,6 +261,7 @@ PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
     if (map->status[i] != INV_MAP_OK) nfailed++;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nfailed, 1, MPIU_INT64, MPI_SUM, map->comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &secs, 1, MPIU_REAL, MPIU_MAX, map->comm));
+  PetscCallMPI(MPI_Comm_size(map->comm, &size));
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(root, "invmap_version", INVMAP_VERSION " (" INVMAP_GIT ")"));
   PetscCall(InvNoiseSpecWriteAttributes(&map->nspec, root));
@@ -279,6 +281,10 @@ PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
   PetscCall(InvH5WriteAttrInts(root, "map_seed", 1, &seed));
   PetscCall(InvH5WriteAttrInts(root, "n_failed", 1, &nfailed));
   PetscCall(InvH5WriteAttrReals(root, "solve_seconds", 1, &secs));
+  {
+    PetscInt64 nranks = size;
+    PetscCall(InvH5WriteAttrInts(root, "n_ranks", 1, &nranks)); /* core-seconds = solve_seconds x n_ranks (InvCostPerEstimate) */
+  }
   PetscCall(InvH5WriteAttrString(root, "status_codes", "0=ok,1=bad_data,2=bad_noise,3=failed,4=bad_cov"));
   PetscCall(InvH5WriteAttrString(root, "wall_time_note",
                                  "per-sample share of its rank's solve time, in proportion to the sample's objective "

@@ -296,6 +296,10 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
     PetscCall(InvH5WriteRows(file, "/wall_time", H5T_NATIVE_DOUBLE, (hsize_t)n0, (hsize_t)nloc, wall));
     PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
     PetscCall(InvH5WriteAttrReals(root, "solve_seconds", 1, &secs));
+    {
+      PetscInt64 nranks = p->size;
+      PetscCall(InvH5WriteAttrInts(root, "n_ranks", 1, &nranks)); /* core-seconds = solve_seconds x n_ranks (InvCostPerEstimate) */
+    }
     PetscCall(InvH5WriteAttrString(root, "wall_time_note",
                                    "per-sample share of its batch's inference time (input features, forward pass, denormalisation), "
                                    "summed over the ensemble's models, after one untimed warm-up batch; solve_seconds: wall time of the "
@@ -325,9 +329,14 @@ PetscErrorCode InvPredictorRun(InvPredictor p)
   }
   PetscCall(InvFileCommit(p->comm, p->output));
   if (!p->quiet) {
-    PetscCall(PetscPrintf(p->comm, "invmap predict: %lld series, %d model(s), %d rank(s): %.3f s, %.2f us per estimate; wrote %s%s%s\n",
-                          (long long)N, (int)p->nmodels, (int)p->size, t1 - t0, 1e6 * (t1 - t0) / (double)PetscMax(N, 1) / p->nmodels,
-                          p->output, p->csv[0] ? " and " : "", p->csv));
+    PetscReal wper, cper;
+    InvCostPerEstimate(secs, (PetscInt64)N, p->size, &wper, &cper);
+    PetscCall(
+        PetscPrintf(p->comm,
+                    "invmap predict: %lld series, %d model(s), %d rank(s): %.3f s, %.3g wall s per estimate, %.3g core-s per estimate "
+                    "(wall x ranks); wrote %s%s%s\n",
+                    (long long)N, (int)p->nmodels, (int)p->size, (double)secs, (double)wper, (double)cper, p->output,
+                    p->csv[0] ? " and " : "", p->csv));
   }
   if (metrics && !p->quiet) {
     double mape[16], r2[16], mn;
