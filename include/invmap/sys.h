@@ -38,8 +38,8 @@ PETSC_EXTERN PetscClassId INV_CLASSID;
 PETSC_EXTERN PetscErrorCode InvInitializePackage(void);
 PETSC_EXTERN PetscErrorCode InvFinalizePackage(void);
 
-/* Interrupts: SIGTERM and SIGUSR1 (sent by SLURM before a time limit) set a flag that long-running
-   loops poll at safe points (chunk or epoch boundaries) to checkpoint and stop. */
+/* Interrupts: SIGTERM and SIGUSR1 (sent by SLURM before a time limit) and SIGINT (Ctrl-C) set a flag that
+   long-running loops poll at safe points (chunk or epoch boundaries) to checkpoint and stop. */
 PETSC_EXTERN PetscErrorCode InvInterruptInstall(void);
 PETSC_EXTERN PetscErrorCode InvInterruptPending(MPI_Comm, PetscBool *);
 PETSC_EXTERN int InvInterruptSignal(void);
@@ -49,12 +49,16 @@ PETSC_EXTERN PetscErrorCode InvInterruptRaise(int); /* tests: simulate the arriv
 PETSC_EXTERN PetscErrorCode InvPartialName(const char[], char[], size_t);
 PETSC_EXTERN PetscErrorCode InvFileExists(const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode InvFileCommit(MPI_Comm, const char[]);
+PETSC_EXTERN PetscErrorCode InvFileRename(MPI_Comm, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode InvFileRemove(MPI_Comm, const char[]);
 
 /* Scratch directories: registered while in use; the driver removes those left after an error. */
 PETSC_EXTERN PetscErrorCode InvScratchRegister(const char[]);
 PETSC_EXTERN PetscErrorCode InvScratchRemove(const char[]);
 PETSC_EXTERN void InvScratchRemoveAll(void);
+/* Killed runs: names carry the owner's tag <host>-<pid>-<start time>; the stale ones (dead owner on this host) can be removed. */
+PETSC_EXTERN PetscErrorCode InvScratchOwnerTag(char[], size_t);
+PETSC_EXTERN PetscErrorCode InvScratchRemoveStale(const char base[], const char prefix[], PetscInt *nremoved);
 
 /* The full command line and options database as one string (stored as an attribute of outputs). */
 PETSC_EXTERN PetscErrorCode InvOptionsString(char **);

@@ -3,8 +3,9 @@
    waiting starts with one batched forward + adjoint solve and resumes them. Each start keeps TAO's own
    line search, quasi-Newton matrix and convergence test. With the default fixed-step integrator the
    members of a batch do not interact, so results do not depend on the batching or the rank count.
-   When the run is interruptible (InvMAPSolve) and a signal has arrived, no new sample is handed out: the
-   starts in flight and the remaining starts of their samples finish; tasks never started get nfev = -1. */
+   When the run is interruptible (InvMAPSolve) and a signal has arrived, or the periodic checkpoint is due
+   (map->deadline), no new sample is handed out: the starts in flight and the remaining starts of their
+   samples finish; tasks never started get nfev = -1 and map->tasks_started counts the others. */
 #include "mapimpl.h"
 #include <ucontext.h>
 
@@ -244,6 +245,7 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
   PetscErrorCode err = 0;
 
   PetscFunctionBegin;
+  map->tasks_started = 0;
   if (nb <= 0) PetscFunctionReturn(0);
   PetscCall(InvMAPSetUpSolvers(map));
   PetscCall(PetscMemzero(&s, sizeof(s)));
@@ -278,7 +280,14 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
           w[k].state = W_IDLE;
           if (--left[first[w[k].task]] == 0 && map->interruptible) PetscCall(InvMAPProblemFinished(map));
         }
-        if (next < nb && next == first[next] && map->interruptible && InvInterruptSignal()) stopped = PETSC_TRUE;
+        if (next < nb && next == first[next] && map->interruptible) {
+          if (InvInterruptSignal()) stopped = PETSC_TRUE;
+          if (map->deadline > 0 && next > 0) { /* checkpoint due (at least one sample per pass, so every pass progresses) */
+            PetscLogDouble now;
+            PetscCall(PetscTime(&now));
+            if (now >= map->deadline) stopped = PETSC_TRUE;
+          }
+        }
         if (next >= nb || stopped) break;
         w[k].task = next++;
         PetscCall(InvMAPWorkerResume(&s, &w[k]));
@@ -301,6 +310,7 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
       PetscCall(InvMAPWorkerResume(&s, wk));
     }
   }
+  map->tasks_started = next;
   for (PetscInt t = next; t < nb; t++) { /* never started (interrupted) */
     for (PetscInt j = 0; j < np; j++) x[t * np + j] = NAN;
     f[t] = gnorm[t] = NAN;
