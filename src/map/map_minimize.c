@@ -116,6 +116,21 @@ static PetscReal InvMAPProjectedNorm(InvPrior pr, const PetscReal x[], const Pet
   return PetscSqrtReal(s);
 }
 
+/* A fresh TAO for each task: a TAO that solved another start keeps state (its quasi-Newton and line-search
+   history) that changes the next solve, so reusing it would make a start's result depend on which tasks its
+   worker ran before, i.e. on the batching, the rank count and the passes between checkpoints. */
+static PetscErrorCode InvMAPWorkerNewTao(InvMAPWorker *w)
+{
+  PetscFunctionBegin;
+  PetscCall(TaoDestroy(&w->tao));
+  PetscCall(InvMAPCreateTao(&w->tao));
+  PetscCall(TaoSetSolution(w->tao, w->x));
+  PetscCall(TaoSetVariableBounds(w->tao, w->xl, w->xu));
+  PetscCall(TaoSetObjectiveAndGradient(w->tao, NULL, InvMAPWorkerObjGrad, w));
+  PetscCall(TaoSetFromOptions(w->tao));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode InvMAPWorkerRunTask(InvMAPWorker *w)
 {
   InvMAPSched *s = w->sched;
@@ -134,6 +149,7 @@ static PetscErrorCode InvMAPWorkerRunTask(InvMAPWorker *w)
   }
   w->nfev = 0;
   w->fbest = PETSC_INFINITY;
+  PetscCall(InvMAPWorkerNewTao(w));
   PetscCall(InvMAPWorkerYield(w)); /* the initial point: TAO cannot start from a failed solve */
   if (w->st) {
     PetscCall(PetscArraycpy(s->x + t * np, w->x0, np));
@@ -203,11 +219,6 @@ static PetscErrorCode InvMAPWorkerCreate(InvMAPSched *s, InvMAPWorker *w)
   PetscCall(VecAssemblyEnd(w->xl));
   PetscCall(VecAssemblyBegin(w->xu));
   PetscCall(VecAssemblyEnd(w->xu));
-  PetscCall(InvMAPCreateTao(&w->tao));
-  PetscCall(TaoSetSolution(w->tao, w->x));
-  PetscCall(TaoSetVariableBounds(w->tao, w->xl, w->xu));
-  PetscCall(TaoSetObjectiveAndGradient(w->tao, NULL, InvMAPWorkerObjGrad, w));
-  PetscCall(TaoSetFromOptions(w->tao));
   PetscFunctionReturn(0);
 }
 
