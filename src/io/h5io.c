@@ -52,7 +52,7 @@ const char *InvH5ErrorDetail(int err)
         break;
       }
     }
-  if (err) {
+  if (err == ENOSPC || err == EDQUOT || err == EROFS || err == EACCES || err == EPERM || err == EIO) { /* not a stale errno */
     (void)PetscStrlcat(detail, inner[0] ? " (" : ": ", sizeof(detail));
     (void)PetscStrlcat(detail, strerror(err), sizeof(detail));
     if (err == ENOSPC || err == EDQUOT) (void)PetscStrlcat(detail, ": free space or choose another output directory", sizeof(detail));
@@ -72,9 +72,18 @@ PetscErrorCode InvH5Create(MPI_Comm comm, const char name[], hid_t *file)
   PetscCallHDF5(H5Pset_all_coll_metadata_ops(fapl, 1));
   PetscCallHDF5(H5Pset_coll_metadata_write(fapl, 1));
   InvH5NoteWriteDir(name);
-  *file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  errno = 0;
+  H5E_BEGIN_TRY
+  {
+    *file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  }
+  H5E_END_TRY;
+  if (*file < 0) {
+    const char *why = InvH5ErrorDetail(errno);
+    PetscCallHDF5(H5Pclose(fapl));
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "Cannot create HDF5 file %s%s", name, why[0] ? why : " (directory missing or not writable?)");
+  }
   PetscCallHDF5(H5Pclose(fapl));
-  PetscCheck(*file >= 0, comm, PETSC_ERR_FILE_OPEN, "Cannot create HDF5 file %s (directory missing or not writable?)", name);
   PetscFunctionReturn(0);
 }
 
