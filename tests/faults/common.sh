@@ -60,9 +60,10 @@ fault_start() {
 }
 # fault_wait_lines PATTERN K: until the log holds K lines matching PATTERN or the run has ended (bounded)
 fault_wait_lines() {
-  local n
+  local n k
   for ((n = 0; n < 6000; n++)); do
-    (($(grep -cE -- "$1" "$FAULT_LOG" 2>/dev/null || echo 0) >= $2)) && return 0
+    k=$(grep -cE -- "$1" "$FAULT_LOG" 2>/dev/null) || true
+    ((${k:-0} >= $2)) && return 0
     kill -0 "$FAULT_PID" 2>/dev/null || return 1
     sleep $FAULT_POLL
   done

@@ -72,7 +72,7 @@ wait "$live" 2>/dev/null || true
 
 # disk full and read-only output file systems (tmpfs; root only)
 if mkdir -p fs && mount -t tmpfs -o size=32m tmpfs fs 2>/dev/null; then
-  trap 'umount "$WORK/fs" 2>/dev/null; rm -rf "$WORK"' EXIT
+  trap 'umount "$WORK/fs" 2>/dev/null || true; rm -rf "$WORK"' EXIT
   for c in simulate train map pipeline; do
     for what in full readonly; do
       rm -rf fs/* && cp te.h5 fs/earlier.h5 && ln -sf "$WORK/tr.h5" "$WORK/te.h5" fs/
