@@ -164,15 +164,19 @@ fault_clean() {
 # fault_one NAME KIND WHEN: WHEN is "line:K" (after the K-th progress line) or "sec:S" (S seconds after the start).
 # Records the outcome in FAULT_STATS and prints one line.
 fault_one() {
-  local c=$1 kind=$2 when=$3 what=ok delivered=1 rc
+  local c=$1 kind=$2 when=$3 what=ok delivered=1 t0 tend endok
   fault_clean "$c"
   fault_start "$c"
   case $when in
   line:*) fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || true ;;
   sec:*) sleep "${when#sec:}" ;;
   esac
+  t0=$(date +%s.%N)
   fault_deliver "$kind" || delivered=0
-  if ! fault_end; then
+  fault_end
+  endok=$?
+  tend=$(printf "%.1f" "$(echo "$(date +%s.%N) - $t0" | bc)")
+  if ((endok)); then
     what="HANG (mpiexec or a rank still running ${FAULT_END_LIMIT} s after the fault)"
   elif ((!delivered)); then
     FAULT_STATS["$c $kind late"]=$((${FAULT_STATS["$c $kind late"]:-0} + 1))
@@ -189,7 +193,7 @@ fault_one() {
   FAULT_STATS["$c $kind injected"]=$((${FAULT_STATS["$c $kind injected"]:-0} + 1))
   if [[ $what == ok ]]; then
     FAULT_STATS["$c $kind survived"]=$((${FAULT_STATS["$c $kind survived"]:-0} + 1))
-    pass "$c $kind @$when: exit $FAULT_RC, files intact, continued, outputs equal"
+    pass "$c $kind @$when: exit $FAULT_RC, all processes ended ${tend} s after the fault, files intact, continued, outputs equal"
   else
     fail "$c $kind @$when (exit ${FAULT_RC:-?}): $what"
     tail -5 "$FAULT_LOG" | sed 's/^/    /' >&2
