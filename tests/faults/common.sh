@@ -173,8 +173,8 @@ fault_one() {
   esac
   t0=$(date +%s.%N)
   fault_deliver "$kind" || delivered=0
-  fault_end
-  endok=$?
+  endok=0
+  fault_end || endok=1
   tend=$(printf "%.1f" "$(echo "$(date +%s.%N) - $t0" | bc)")
   if ((endok)); then
     what="HANG (mpiexec or a rank still running ${FAULT_END_LIMIT} s after the fault)"
