@@ -42,6 +42,16 @@ fault_progress() {
   esac
 }
 
+# fault_progress_lines NAME: how many progress lines an uninterrupted run prints (about)
+fault_progress_lines() {
+  case $1 in
+  simulate) echo 20 ;;
+  train) echo 40 ;;
+  map) echo 24 ;;
+  pipeline) echo 7 ;;
+  esac
+}
+
 # The inputs of train and map, and the uninterrupted runs' outputs in ref/
 fault_setup() {
   run 2 simulate -n 400 -obs_n 200 -seed 6 -o tr.h5 -quiet
@@ -168,6 +178,9 @@ fault_one() {
   fault_clean "$c"
   fault_start "$c"
   case $when in
+  line:*+*) # after the K-th progress line and S more seconds
+    fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || true
+    sleep "${when#*+}" ;;
   line:*) fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || true ;;
   sec:*) sleep "${when#sec:}" ;;
   esac
@@ -181,7 +194,7 @@ fault_one() {
   elif ((!delivered)); then
     FAULT_STATS["$c $kind late"]=$((${FAULT_STATS["$c $kind late"]:-0} + 1))
     fault_clean "$c"
-    echo "  $c $kind @$when: the run had ended before the fault (exit $FAULT_RC)"
+    echo "  $c $kind @$when: not delivered: the run had ended (or had no rank yet) (exit $FAULT_RC)"
     return 0
   elif ! fault_intact; then
     what="a file with a final name is corrupt"
@@ -204,11 +217,11 @@ fault_one() {
 
 fault_table() {
   local c k
-  printf "%-9s %-12s %8s %8s %12s\n" command fault injected survived "ended first"
+  printf "%-9s %-12s %8s %8s %14s\n" command fault injected survived "not delivered"
   for c in simulate train map pipeline; do
     for k in "${FAULT_KINDS[@]}"; do
       [[ -z ${FAULT_STATS["$c $k injected"]:-} && -z ${FAULT_STATS["$c $k late"]:-} ]] && continue
-      printf "%-9s %-12s %8d %8d %12d\n" "$c" "$k" "${FAULT_STATS["$c $k injected"]:-0}" "${FAULT_STATS["$c $k survived"]:-0}" \
+      printf "%-9s %-12s %8d %8d %14d\n" "$c" "$k" "${FAULT_STATS["$c $k injected"]:-0}" "${FAULT_STATS["$c $k survived"]:-0}" \
         "${FAULT_STATS["$c $k late"]:-0}"
     done
   done
