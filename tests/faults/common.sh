@@ -67,6 +67,7 @@ fault_start() {
   FAULT_LOG=$WORK/$1.run.log
   setsid $MPIEXEC -n 2 "$INVMAP" $(fault_cmd "$1") >"$FAULT_LOG" 2>&1 &
   FAULT_PID=$!
+  FAULT_RANKS=""
 }
 # fault_wait_lines PATTERN K: until the log holds K lines matching PATTERN or the run has ended (bounded)
 fault_wait_lines() {
@@ -174,12 +175,13 @@ fault_clean() {
 # fault_one NAME KIND WHEN: WHEN is "line:K" (after the K-th progress line) or "sec:S" (S seconds after the start).
 # Records the outcome in FAULT_STATS and prints one line.
 fault_one() {
-  local c=$1 kind=$2 when=$3 what=ok delivered=1 t0 tend endok
+  local c=$1 kind=$2 when=$3 what=ok delivered=1 t0 tend endok k
   fault_clean "$c"
   fault_start "$c"
   case $when in
   line:*+*) # after the K-th progress line and S more seconds
-    fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || true
+    k=${when#line:}
+    fault_wait_lines "$(fault_progress "$c")" "${k%%+*}" || true
     sleep "${when#*+}" ;;
   line:*) fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || true ;;
   sec:*) sleep "${when#sec:}" ;;
