@@ -3,18 +3,25 @@
 #pragma once
 #include <petscsys.h>
 #include <hdf5.h>
+#include <errno.h>
 #include <invmap/version.h>
 
-/* Turn a negative HDF5 return code (herr_t or hid_t) into a PETSc error naming the call. */
+/* Why the last HDF5 call failed: ": <cause>" from the innermost entry of HDF5's error stack and the system error
+   (errno, e.g. "No space left on device"), or "" when neither says anything (h5io.c). */
+PETSC_EXTERN const char *InvH5ErrorDetail(int);
+
+/* Turn a negative HDF5 return code (herr_t or hid_t) into a PETSc error naming the call and its cause. */
 #define PetscCallHDF5(...)                                                                                                                 \
   do {                                                                                                                                     \
     H5E_auto2_t _inv_h5func;                                                                                                               \
     void *_inv_h5data;                                                                                                                     \
     H5Eget_auto2(H5E_DEFAULT, &_inv_h5func, &_inv_h5data);                                                                                 \
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);                                                                                                 \
+    errno = 0;                                                                                                                             \
     long long _inv_h5ret = (long long)(__VA_ARGS__);                                                                                       \
+    const char *_inv_h5why = _inv_h5ret < 0 ? InvH5ErrorDetail(errno) : "";                                                                \
     H5Eset_auto2(H5E_DEFAULT, _inv_h5func, _inv_h5data);                                                                                   \
-    PetscCheck(_inv_h5ret >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s", #__VA_ARGS__);                                     \
+    PetscCheck(_inv_h5ret >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s%s", #__VA_ARGS__, _inv_h5why);                       \
   } while (0)
 
 /* Like PetscCallHDF5 but stores the returned id. */
@@ -24,9 +31,11 @@
     void *_inv_h5data;                                                                                                                     \
     H5Eget_auto2(H5E_DEFAULT, &_inv_h5func, &_inv_h5data);                                                                                 \
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);                                                                                                 \
+    errno = 0;                                                                                                                             \
     (id) = (__VA_ARGS__);                                                                                                                  \
+    const char *_inv_h5why = (id) < 0 ? InvH5ErrorDetail(errno) : "";                                                                      \
     H5Eset_auto2(H5E_DEFAULT, _inv_h5func, _inv_h5data);                                                                                   \
-    PetscCheck((id) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s", #__VA_ARGS__);                                           \
+    PetscCheck((id) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call failed: %s%s", #__VA_ARGS__, _inv_h5why);                             \
   } while (0)
 
 /* Log events of invmap (registered by InvInitializePackage); see -log_view. */
@@ -38,8 +47,8 @@ PETSC_EXTERN PetscClassId INV_CLASSID;
 PETSC_EXTERN PetscErrorCode InvInitializePackage(void);
 PETSC_EXTERN PetscErrorCode InvFinalizePackage(void);
 
-/* Interrupts: SIGTERM and SIGUSR1 (sent by SLURM before a time limit) set a flag that long-running
-   loops poll at safe points (chunk or epoch boundaries) to checkpoint and stop. */
+/* Interrupts: SIGTERM and SIGUSR1 (sent by SLURM before a time limit) and SIGINT (Ctrl-C) set a flag that
+   long-running loops poll at safe points (chunk or epoch boundaries) to checkpoint and stop. */
 PETSC_EXTERN PetscErrorCode InvInterruptInstall(void);
 PETSC_EXTERN PetscErrorCode InvInterruptPending(MPI_Comm, PetscBool *);
 PETSC_EXTERN int InvInterruptSignal(void);
@@ -51,12 +60,16 @@ PETSC_EXTERN PetscErrorCode InvInterruptTestHold(void);
 PETSC_EXTERN PetscErrorCode InvPartialName(const char[], char[], size_t);
 PETSC_EXTERN PetscErrorCode InvFileExists(const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode InvFileCommit(MPI_Comm, const char[]);
+PETSC_EXTERN PetscErrorCode InvFileRename(MPI_Comm, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode InvFileRemove(MPI_Comm, const char[]);
 
 /* Scratch directories: registered while in use; the driver removes those left after an error. */
 PETSC_EXTERN PetscErrorCode InvScratchRegister(const char[]);
 PETSC_EXTERN PetscErrorCode InvScratchRemove(const char[]);
 PETSC_EXTERN void InvScratchRemoveAll(void);
+/* Killed runs: names carry the owner's tag <host>-<pid>-<start time>; the stale ones (dead owner on this host) can be removed. */
+PETSC_EXTERN PetscErrorCode InvScratchOwnerTag(char[], size_t);
+PETSC_EXTERN PetscErrorCode InvScratchRemoveStale(const char base[], const char prefix[], PetscInt *nremoved);
 
 /* "help (default v0,v1,...)": array defaults in full for -help (src/core/help.c) */
 #define INV_HELP_LEN 512

@@ -62,6 +62,10 @@ int main(int argc, char **argv)
   PetscBool traceback = PETSC_FALSE, list = PETSC_FALSE, helpflag = PETSC_FALSE;
   PetscErrorCode ierr;
 
+  /* No HDF5 clean-up at exit: after an error on one rank (say, a full disk) it would flush the files still open,
+     which is collective and would wait forever for ranks that are elsewhere; those ranks are ended by mpiexec
+     once this one exits. Files are closed explicitly on every successful path. */
+  (void)H5dont_atexit();
   if (argc >= 2 && argv[1][0] != '-') {
     cmd = InvCommandFind(argv[1]);
     if (!cmd) {

@@ -1,5 +1,7 @@
-/* SIGTERM/SIGUSR1 handling: the handler only records the signal; loops poll InvInterruptPending()
-   at safe points, collectively, so that every rank checkpoints and stops at the same place. The test option
+/* SIGTERM/SIGUSR1/SIGINT handling: the handler only records the signal; loops poll InvInterruptPending()
+   at safe points, collectively, so that every rank checkpoints and stops at the same place. Ctrl-C
+   (SIGINT) is treated like SIGTERM; a second SIGINT while the first is being handled ends the process
+   at once (the default action), for a user who does not want to wait for the checkpoint. The test option
    -invmap_test_wait_signal makes the first safe point wait for a real signal (after printing a line saying so), so
    that tests signal a run that provably has work left, without sleeps that race with the machine's load. */
 #include <invmap/sys.h>
@@ -15,6 +17,11 @@ static PetscBool inv_test_wait = PETSC_FALSE;
 
 static void InvSignalHandler(int sig)
 {
+  if (sig == SIGINT && inv_signal == SIGINT) { /* async-signal-safe: restore the default and re-raise */
+    (void)signal(SIGINT, SIG_DFL);
+    (void)raise(SIGINT);
+    return;
+  }
   inv_signal = sig;
 }
 
@@ -33,6 +40,7 @@ PetscErrorCode InvInterruptInstall(void)
   sigemptyset(&sa.sa_mask);
   PetscCheck(sigaction(SIGTERM, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGTERM handler");
   PetscCheck(sigaction(SIGUSR1, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGUSR1 handler");
+  PetscCheck(sigaction(SIGINT, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGINT handler");
   PetscFunctionReturn(0);
 }
 

@@ -1,5 +1,6 @@
 /* InvEnsemble: chunked, batched, resumable forward ensemble with parallel HDF5 output (ensemble.h). */
 #include "ensembleimpl.h"
+#include <unistd.h>
 
 PetscErrorCode InvEnsembleCreate(MPI_Comm comm, InvEnsemble *ens)
 {
@@ -185,11 +186,22 @@ PetscErrorCode InvEnsembleSolve(InvEnsemble e)
   PetscCall(InvEnsembleSignature(e, sig, sizeof(sig)));
   PetscCall(PetscMalloc1(nchunks, &done));
   if (e->resume) {
+    PetscBool usable;
+    PetscCall(InvEnsemblePartialUsable(e, &usable));
+    if (!usable) {
+      PetscCall(PetscPrintf(e->comm, "simulate: %s was left while being created (no finished chunk); starting afresh\n", e->partial));
+      e->resume = PETSC_FALSE;
+    }
+  }
+  if (e->resume) {
     PetscCall(InvEnsembleOpenForResume(e, &file, sig));
     PetscCall(InvH5ReadAll(file, "/chunks_done", H5T_NATIVE_CHAR, done));
   } else {
+    PetscErrorCode ierr;
     PetscCall(PetscArrayzero(done, nchunks));
-    PetscCall(InvEnsembleCreateFile(e, &file, sig));
+    ierr = InvEnsembleCreateFile(e, &file, sig);
+    if (ierr && !e->rank) (void)unlink(e->partial); /* a half-created file holds nothing: do not leave it to block the rerun */
+    PetscCall(ierr);
   }
   for (PetscInt c = 0; c < nchunks; c++)
     if (done[c]) nskip += PetscMin((PetscInt64)e->chunk, e->n - (PetscInt64)c * e->chunk);

@@ -95,6 +95,32 @@ PetscErrorCode InvEnsembleCreateFile(InvEnsemble e, hid_t *file, const char sig[
   PetscFunctionReturn(0);
 }
 
+/* Collective: can the partial file be resumed at all? A run stopped (killed, disk full) while creating it leaves a
+   file that is empty, not HDF5, or lacks the resume signature (written and flushed right after creation, before
+   any chunk): it holds no finished chunk, so starting afresh loses nothing. */
+PetscErrorCode InvEnsemblePartialUsable(InvEnsemble e, PetscBool *usable)
+{
+  int ok = 0;
+
+  PetscFunctionBegin;
+  if (!e->rank) {
+    H5E_BEGIN_TRY
+    {
+      if (H5Fis_hdf5(e->partial) > 0) {
+        hid_t f = H5Fopen(e->partial, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f >= 0) {
+          ok = H5Aexists_by_name(f, "/", "resume_signature", H5P_DEFAULT) > 0;
+          (void)H5Fclose(f);
+        }
+      }
+    }
+    H5E_END_TRY;
+  }
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, e->comm));
+  *usable = ok ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvEnsembleOpenForResume(InvEnsemble e, hid_t *file, const char sig[])
 {
   hid_t root;

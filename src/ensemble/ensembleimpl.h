@@ -32,4 +32,5 @@ struct _p_InvEnsemble {
 PETSC_INTERN PetscErrorCode InvEnsembleSignature(InvEnsemble, char[], size_t);
 PETSC_INTERN PetscErrorCode InvEnsembleCreateFile(InvEnsemble, hid_t *, const char[]);
 PETSC_INTERN PetscErrorCode InvEnsembleOpenForResume(InvEnsemble, hid_t *, const char[]);
+PETSC_INTERN PetscErrorCode InvEnsemblePartialUsable(InvEnsemble, PetscBool *);
 PETSC_INTERN PetscErrorCode InvEnsembleCountFailures(InvEnsemble, hid_t);

@@ -1,5 +1,66 @@
 /* Parallel HDF5 helpers (MPI-IO driver, collective row-block hyperslabs, typed attributes). */
+#define INV_H5_DETAIL_LEN 256   /* longest cause kept from HDF5's error stack */
+#define INV_H5_WDIRS      4     /* directories of the files last created or opened for writing (for the disk-full check) */
+#define INV_H5_FULL_BYTES 65536 /* a file system with less free space than this counts as full */
 #include <invmap/h5io.h>
+#include <string.h>
+#include <libgen.h>
+#include <sys/statvfs.h>
+
+static char inv_h5_wdir[INV_H5_WDIRS][PETSC_MAX_PATH_LEN];
+static int inv_h5_wnext = 0;
+
+/* Remember the directory of a file being written */
+static void InvH5NoteWriteDir(const char name[])
+{
+  char copy[PETSC_MAX_PATH_LEN];
+
+  for (int i = 0; i < INV_H5_WDIRS; i++) {
+    (void)PetscStrncpy(copy, name, sizeof(copy));
+    if (!strcmp(inv_h5_wdir[i], dirname(copy))) return;
+  }
+  (void)PetscStrncpy(copy, name, sizeof(copy));
+  (void)PetscStrncpy(inv_h5_wdir[inv_h5_wnext], dirname(copy), PETSC_MAX_PATH_LEN);
+  inv_h5_wnext = (inv_h5_wnext + 1) % INV_H5_WDIRS;
+}
+
+/* H5Ewalk2 callback: keep the description of the innermost error (the walk goes downward, innermost last) */
+static herr_t InvH5ErrorWalk(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+  (void)n;
+  if (e && e->desc && e->desc[0]) (void)PetscStrncpy((char *)ctx, e->desc, INV_H5_DETAIL_LEN);
+  return 0;
+}
+
+const char *InvH5ErrorDetail(int err)
+{
+  static char detail[2 * INV_H5_DETAIL_LEN + 16];
+  char inner[INV_H5_DETAIL_LEN] = "";
+
+  (void)H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, InvH5ErrorWalk, inner);
+  detail[0] = 0;
+  if (inner[0]) (void)PetscSNPrintf(detail, sizeof(detail), ": %s", inner);
+  if (!err) /* MPI-IO does not pass errno on: a write into a full file system shows as a full output directory */
+    for (int i = 0; i < INV_H5_WDIRS; i++) {
+      struct statvfs st;
+      if (inv_h5_wdir[i][0] && !statvfs(inv_h5_wdir[i], &st) && (double)st.f_bavail * st.f_frsize < INV_H5_FULL_BYTES) {
+        (void)PetscStrlcat(detail, inner[0] ? " (" : ": ", sizeof(detail));
+        (void)PetscStrlcat(detail, "no space left on the file system of ", sizeof(detail));
+        (void)PetscStrlcat(detail, inv_h5_wdir[i], sizeof(detail));
+        (void)PetscStrlcat(detail, ": free space or choose another output directory", sizeof(detail));
+        if (inner[0]) (void)PetscStrlcat(detail, ")", sizeof(detail));
+        break;
+      }
+    }
+  if (err == ENOSPC || err == EDQUOT || err == EROFS || err == EACCES || err == EPERM || err == EIO) { /* not a stale errno */
+    (void)PetscStrlcat(detail, inner[0] ? " (" : ": ", sizeof(detail));
+    (void)PetscStrlcat(detail, strerror(err), sizeof(detail));
+    if (err == ENOSPC || err == EDQUOT) (void)PetscStrlcat(detail, ": free space or choose another output directory", sizeof(detail));
+    if (err == EROFS || err == EACCES) (void)PetscStrlcat(detail, ": the output directory is not writable", sizeof(detail));
+    if (inner[0]) (void)PetscStrlcat(detail, ")", sizeof(detail));
+  }
+  return detail;
+}
 
 PetscErrorCode InvH5Create(MPI_Comm comm, const char name[], hid_t *file)
 {
@@ -10,9 +71,19 @@ PetscErrorCode InvH5Create(MPI_Comm comm, const char name[], hid_t *file)
   PetscCallHDF5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
   PetscCallHDF5(H5Pset_all_coll_metadata_ops(fapl, 1));
   PetscCallHDF5(H5Pset_coll_metadata_write(fapl, 1));
-  *file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  InvH5NoteWriteDir(name);
+  errno = 0;
+  H5E_BEGIN_TRY
+  {
+    *file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  }
+  H5E_END_TRY;
+  if (*file < 0) {
+    const char *why = InvH5ErrorDetail(errno);
+    PetscCallHDF5(H5Pclose(fapl));
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "Cannot create HDF5 file %s%s", name, why[0] ? why : " (directory missing or not writable?)");
+  }
   PetscCallHDF5(H5Pclose(fapl));
-  PetscCheck(*file >= 0, comm, PETSC_ERR_FILE_OPEN, "Cannot create HDF5 file %s (directory missing or not writable?)", name);
   PetscFunctionReturn(0);
 }
 
@@ -33,6 +104,7 @@ PetscErrorCode InvH5Open(MPI_Comm comm, const char name[], PetscBool write, hid_
   PetscCheck(ish5 > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "File %s is not an HDF5 file (or cannot be read)", name);
   PetscCallHDF5Return(fapl, H5Pcreate(H5P_FILE_ACCESS));
   PetscCallHDF5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
+  if (write) InvH5NoteWriteDir(name);
   H5E_BEGIN_TRY
   {
     *file = H5Fopen(name, write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);

@@ -2,6 +2,8 @@
 #include "mapimpl.h"
 #include <invmap/noise.h>
 
+#define INV_MAP_CHECKPOINT_SECONDS 60.0 /* default of -map_checkpoint_seconds: little lost work, negligible write cost */
+
 const char *const InvMAPHessianTypes[] = {"gn", "fd", "soa", "none", "InvMAPHessianType", "INV_MAP_HESSIAN_", NULL};
 const char *const InvMAPStatusNames[] = {"ok", "bad_data", "bad_noise", "failed", "bad_cov"};
 
@@ -26,6 +28,7 @@ PetscErrorCode InvMAPCreate(MPI_Comm comm, InvMAP *mapout)
   map->fd_h = 1e-5;
   map->same_tol = 1e-6;
   map->progress = 10;
+  map->ckpt_seconds = INV_MAP_CHECKPOINT_SECONDS;
   *mapout = map;
   PetscFunctionReturn(0);
 }
@@ -74,10 +77,14 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
                                "Directory for the second-order adjoint's trajectory files (PETSc 3.18 needs the BASIC trajectory for "
                                "it; default /dev/shm, else PETSc's tmp)",
                                "", "", tmpdir, sizeof(tmpdir), NULL));
-  PetscCall(PetscOptionsBool("-resume", "Finish an interrupted run (<output>.partial, written on SIGTERM/SIGUSR1)", "", map->resume,
-                             &map->resume, NULL));
+  PetscCall(PetscOptionsBool("-resume", "Finish an interrupted run (<output>.partial, written periodically and on SIGTERM/SIGUSR1/SIGINT)",
+                             "", map->resume, &map->resume, NULL));
   PetscCall(PetscOptionsReal("-map_progress", "Seconds between progress lines of rank 0 (negative: none)", "", map->progress,
                              &map->progress, NULL));
+  PetscCall(PetscOptionsReal("-map_checkpoint_seconds",
+                             "Save the finished samples to <output>.partial at least this often, so that a killed run (SIGKILL, node "
+                             "failure) loses at most about this much work and -resume continues it (0: only on SIGTERM/SIGUSR1/SIGINT)",
+                             "", map->ckpt_seconds, &map->ckpt_seconds, NULL));
   PetscCall(PetscOptionsInt("-map_interrupt_after",
                             "Testing: act as if SIGUSR1 arrived once a rank has finished this many samples (0: never)", "",
                             map->interrupt_after, &map->interrupt_after, NULL));
@@ -92,6 +99,8 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   PetscCheck(map->fd_h > 0 && map->fd_h < 0.1, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_hessian_fd_h must be in (0, 0.1)");
   PetscCheck(map->same_tol >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_same_tol must be >= 0");
   PetscCheck(map->nmax >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n must be >= 0");
+  PetscCheck(map->ckpt_seconds >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_checkpoint_seconds must be >= 0, got %g",
+             (double)map->ckpt_seconds);
   PetscCheck(map->interrupt_after >= 0, map->comm, PETSC_ERR_ARG_OUTOFRANGE, "-map_interrupt_after must be >= 0");
   PetscCall(InvNoiseSpecFromOptions(map->comm, &map->nspec));
   map->seed = seed;

@@ -298,7 +298,7 @@ PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
 
 PetscErrorCode InvMAPWrite(InvMAP map, const char name[])
 {
-  char partial[PETSC_MAX_PATH_LEN];
+  char partial[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN];
   PetscBool exists;
   hid_t file;
 
@@ -306,11 +306,18 @@ PetscErrorCode InvMAPWrite(InvMAP map, const char name[])
   PetscCheck(map->solved, map->comm, PETSC_ERR_ORDER, "Call InvMAPSolve() before InvMAPWrite()");
   PetscCheck(!map->interrupted, map->comm, PETSC_ERR_ORDER, "The run was interrupted: InvMAPWriteCheckpoint(), not InvMAPWrite()");
   PetscCall(InvFileExists(name, &exists));
-  PetscCheck(!exists || map->overwrite, map->comm, PETSC_ERR_FILE_WRITE, "Output file %s exists; pass -overwrite to replace it", name);
+  /* -resume: an output beside the checkpoint was either replaced with -overwrite when the run began or written by this run just
+     before it was killed */
+  PetscCheck(!exists || map->overwrite || map->resume, map->comm, PETSC_ERR_FILE_WRITE,
+             "Output file %s exists; pass -overwrite to replace it", name);
+  /* written beside the checkpoint <name>.partial (not over it, so a kill while writing loses nothing), renamed, then
+     the checkpoint is removed */
   PetscCall(InvPartialName(name, partial, sizeof(partial)));
-  PetscCall(InvH5Create(map->comm, partial, &file));
+  PetscCall(InvPartialName(partial, tmp, sizeof(tmp)));
+  PetscCall(InvH5Create(map->comm, tmp, &file));
   PetscCall(InvMAPWriteContents(map, file));
   PetscCall(InvH5Close(&file));
-  PetscCall(InvFileCommit(map->comm, name));
+  PetscCall(InvFileRename(map->comm, tmp, name));
+  PetscCall(InvFileRemove(map->comm, partial));
   PetscFunctionReturn(0);
 }

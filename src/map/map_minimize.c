@@ -3,8 +3,9 @@
    waiting starts with one batched forward + adjoint solve and resumes them. Each start keeps TAO's own
    line search, quasi-Newton matrix and convergence test. With the default fixed-step integrator the
    members of a batch do not interact, so results do not depend on the batching or the rank count.
-   When the run is interruptible (InvMAPSolve) and a signal has arrived, no new sample is handed out: the
-   starts in flight and the remaining starts of their samples finish; tasks never started get nfev = -1. */
+   When the run is interruptible (InvMAPSolve) and a signal has arrived, or the periodic checkpoint is due
+   (map->deadline), no new sample is handed out: the starts in flight and the remaining starts of their
+   samples finish; tasks never started get nfev = -1 and map->tasks_started counts the others. */
 #include "mapimpl.h"
 #include <ucontext.h>
 
@@ -115,6 +116,21 @@ static PetscReal InvMAPProjectedNorm(InvPrior pr, const PetscReal x[], const Pet
   return PetscSqrtReal(s);
 }
 
+/* A fresh TAO for each task: a TAO that solved another start keeps state (its quasi-Newton and line-search
+   history) that changes the next solve, so reusing it would make a start's result depend on which tasks its
+   worker ran before, i.e. on the batching, the rank count and the passes between checkpoints. */
+static PetscErrorCode InvMAPWorkerNewTao(InvMAPWorker *w)
+{
+  PetscFunctionBegin;
+  PetscCall(TaoDestroy(&w->tao));
+  PetscCall(InvMAPCreateTao(&w->tao));
+  PetscCall(TaoSetSolution(w->tao, w->x));
+  PetscCall(TaoSetVariableBounds(w->tao, w->xl, w->xu));
+  PetscCall(TaoSetObjectiveAndGradient(w->tao, NULL, InvMAPWorkerObjGrad, w));
+  PetscCall(TaoSetFromOptions(w->tao));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode InvMAPWorkerRunTask(InvMAPWorker *w)
 {
   InvMAPSched *s = w->sched;
@@ -133,6 +149,7 @@ static PetscErrorCode InvMAPWorkerRunTask(InvMAPWorker *w)
   }
   w->nfev = 0;
   w->fbest = PETSC_INFINITY;
+  PetscCall(InvMAPWorkerNewTao(w));
   PetscCall(InvMAPWorkerYield(w)); /* the initial point: TAO cannot start from a failed solve */
   if (w->st) {
     PetscCall(PetscArraycpy(s->x + t * np, w->x0, np));
@@ -202,11 +219,6 @@ static PetscErrorCode InvMAPWorkerCreate(InvMAPSched *s, InvMAPWorker *w)
   PetscCall(VecAssemblyEnd(w->xl));
   PetscCall(VecAssemblyBegin(w->xu));
   PetscCall(VecAssemblyEnd(w->xu));
-  PetscCall(InvMAPCreateTao(&w->tao));
-  PetscCall(TaoSetSolution(w->tao, w->x));
-  PetscCall(TaoSetVariableBounds(w->tao, w->xl, w->xu));
-  PetscCall(TaoSetObjectiveAndGradient(w->tao, NULL, InvMAPWorkerObjGrad, w));
-  PetscCall(TaoSetFromOptions(w->tao));
   PetscFunctionReturn(0);
 }
 
@@ -244,6 +256,7 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
   PetscErrorCode err = 0;
 
   PetscFunctionBegin;
+  map->tasks_started = 0;
   if (nb <= 0) PetscFunctionReturn(0);
   PetscCall(InvMAPSetUpSolvers(map));
   PetscCall(PetscMemzero(&s, sizeof(s)));
@@ -279,7 +292,14 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
           if (--left[first[w[k].task]] == 0 && map->interruptible) PetscCall(InvMAPProblemFinished(map));
         }
         if (next < nb && next == first[next] && map->interruptible && map->nfinished > 0) PetscCall(InvInterruptTestHold());
-        if (next < nb && next == first[next] && map->interruptible && InvInterruptSignal()) stopped = PETSC_TRUE;
+        if (next < nb && next == first[next] && map->interruptible) {
+          if (InvInterruptSignal()) stopped = PETSC_TRUE;
+          if (map->deadline > 0 && next > 0) { /* checkpoint due (at least one sample per pass, so every pass progresses) */
+            PetscLogDouble now;
+            PetscCall(PetscTime(&now));
+            if (now >= map->deadline) stopped = PETSC_TRUE;
+          }
+        }
         if (next >= nb || stopped) break;
         w[k].task = next++;
         PetscCall(InvMAPWorkerResume(&s, &w[k]));
@@ -302,6 +322,7 @@ PetscErrorCode InvMAPMinimize(InvMAP map, PetscInt nb, const PetscInt idx[], con
       PetscCall(InvMAPWorkerResume(&s, wk));
     }
   }
+  map->tasks_started = next;
   for (PetscInt t = next; t < nb; t++) { /* never started (interrupted) */
     for (PetscInt j = 0; j < np; j++) x[t * np + j] = NAN;
     f[t] = gnorm[t] = NAN;

@@ -1,10 +1,9 @@
-/* Interrupt and resume of invmap map. On SIGTERM/SIGUSR1 the scheduler (map_minimize.c) hands out no
-   new sample, the starts in flight and the other starts of their samples finish, their covariances are
-   computed, and InvMAPWriteCheckpoint writes every finished sample plus a /done mask (N, int8) and a
-   resume_signature to <output>.partial (through <output>.partial.partial and a rename, so a checkpoint is
-   never half written). -resume checks the signature, restores the finished rows (any rank count) and
-   computes the rest; samples are independent and deterministic, so the final file equals an
-   uninterrupted run (except /wall_time and solve_seconds). */
+/* Interrupt and resume of invmap map. Every -map_checkpoint_seconds, and on SIGTERM/SIGUSR1/SIGINT, the scheduler (map_minimize.c) hands
+   out no new sample, the starts in flight and the other starts of their samples finish, their covariances are computed, and
+   InvMAPSaveCheckpoint writes every finished sample plus a /done mask (N, int8) and a resume_signature to <output>.partial (through
+   <output>.partial.partial and a rename, so a checkpoint is never half written). -resume checks the signature, restores the finished rows
+   (any rank count) and computes the rest; samples are independent and deterministic, so the final file equals an uninterrupted run (except
+   /wall_time and solve_seconds). */
 #include "mapimpl.h"
 #include <invmap/h5io.h>
 #include <stdint.h>
@@ -50,11 +49,12 @@ static PetscErrorCode InvMAPResumeSignature(InvMAP map, char sig[], size_t len)
     PetscBool keep;
     PetscCall(PetscStrbeginswith(tok, "-map_", &keep));
     if (keep) {
-      PetscBool skip1, skip2, skip3; /* options that do not change results */
+      PetscBool skip1, skip2, skip3, skip4; /* options that do not change results */
       PetscCall(PetscStrbeginswith(tok, "-map_progress", &skip1));
       PetscCall(PetscStrbeginswith(tok, "-map_interrupt_after", &skip2));
       PetscCall(PetscStrbeginswith(tok, "-map_soa_tmpdir", &skip3));
-      keep = (skip1 || skip2 || skip3) ? PETSC_FALSE : PETSC_TRUE;
+      PetscCall(PetscStrbeginswith(tok, "-map_checkpoint_seconds", &skip4));
+      keep = (skip1 || skip2 || skip3 || skip4) ? PETSC_FALSE : PETSC_TRUE;
       PetscCall(PetscStrbeginswith(tok, "-map_batch", &skip1)); /* results do not depend on the batching */
       if (skip1) keep = PETSC_FALSE;
     }
@@ -174,7 +174,10 @@ PetscErrorCode InvMAPReadCheckpoint(InvMAP map)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPWriteCheckpoint(InvMAP map)
+/* Collective: every finished sample, the /done mask and the signature to <output>.partial. Written to
+   <output>.partial.partial, fsynced and renamed, so <output>.partial is always a complete checkpoint, also
+   when the process is killed while writing (a leftover .partial.partial is simply overwritten next time). */
+PetscErrorCode InvMAPSaveCheckpoint(InvMAP map)
 {
   char partial[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN], *sig;
   hid_t file, root;
@@ -183,7 +186,6 @@ PetscErrorCode InvMAPWriteCheckpoint(InvMAP map)
   const size_t len = 16384;
 
   PetscFunctionBegin;
-  PetscCheck(map->solved, map->comm, PETSC_ERR_ORDER, "Call InvMAPSolve() first");
   PetscCall(PetscMalloc1(len, &sig));
   PetscCall(InvMAPResumeSignature(map, sig, len));
   PetscCall(InvPartialName(map->output, partial, sizeof(partial)));
@@ -201,6 +203,14 @@ PetscErrorCode InvMAPWriteCheckpoint(InvMAP map)
   PetscCall(PetscFree(sig));
   PetscCall(InvH5Close(&file));
   PetscCall(InvFileCommit(map->comm, partial)); /* <output>.partial.partial -> <output>.partial */
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvMAPWriteCheckpoint(InvMAP map)
+{
+  PetscFunctionBegin;
+  PetscCheck(map->solved, map->comm, PETSC_ERR_ORDER, "Call InvMAPSolve() first");
+  PetscCall(InvMAPSaveCheckpoint(map));
   PetscFunctionReturn(0);
 }
 

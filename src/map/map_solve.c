@@ -115,65 +115,24 @@ PetscErrorCode InvMAPAllocResults(InvMAP map)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPSolve(InvMAP map)
+/* Best start, start counts and Laplace covariance of the problems whose tasks [0, ntask) (ns per problem,
+   consecutive; those that never started have nfev < 0) one InvMAPMinimize pass handed out, and their
+   share of the pass's wall time; they become done. */
+static PetscErrorCode InvMAPFinishProblems(InvMAP map, PetscInt ns, PetscInt ntask, const PetscInt idx[], const PetscReal x[],
+                                           const PetscReal f[], const PetscReal gn[], const PetscInt its[], const PetscInt nfev[],
+                                           const PetscInt reason[], PetscLogDouble seconds)
 {
-  const PetscInt np = map->model->nparam;
-  const PetscInt ns = map->nstarts + (map->start_mean ? 1 : 0) + (map->init ? 1 : 0);
-  PetscInt ntask = 0, *idx, *its, *nfev, *reason, *todo;
-  PetscReal *x0, *x, *f, *gn;
-  PetscLogDouble t1;
-  PetscInt64 tot = 0, counts[5] = {0, 0, 0, 0, 0}, nleft = 0;
-  PetscBool stop;
+  const PetscInt np = map->model->nparam, nprob = ntask / ns;
+  PetscInt nh = 0, *hidx;
+  PetscReal *hth, *H;
+  PetscInt64 tot = 0;
 
   PetscFunctionBegin;
-  PetscCall(InvMAPSetUp(map));
-  if (map->complete_already) {
-    map->solved = PETSC_TRUE;
-    PetscFunctionReturn(0);
-  }
-  PetscCheck(ns >= 1, map->comm, PETSC_ERR_ARG_WRONG, "No starts: use -map_starts > 0, -map_start_mean or -map_init");
-  PetscCall(InvMAPSetUpSolvers(map));
-  PetscCall(InvMAPAllocResults(map));
-  PetscCall(PetscLogEventBegin(INV_MAPSolve, 0, 0, 0, 0));
-  PetscCall(PetscTime(&map->t0));
-  map->tprint = map->t0;
-  map->nfinished = 0;
-  map->interruptible = PETSC_TRUE;
-  PetscCall(PetscMalloc4(PetscMax(map->n * ns, 1), &idx, PetscMax(map->n * ns, 1), &its, PetscMax(map->n * ns, 1), &nfev,
-                         PetscMax(map->n * ns, 1), &reason));
-  PetscCall(PetscMalloc4(PetscMax(map->n * ns, 1) * np, &x0, PetscMax(map->n * ns, 1) * np, &x, PetscMax(map->n * ns, 1), &f,
-                         PetscMax(map->n * ns, 1), &gn));
-  PetscCall(PetscMalloc1(PetscMax(map->n, 1), &todo));
-  map->ntodo = 0;
-  for (PetscInt i = 0; i < map->n; i++) {
-    todo[i] = InvMAPTodo(map, i);
-    map->ntodo += todo[i];
-  }
-  PetscCall(InvMAPStartPoints(map, ns, &ntask, idx, x0));
-  PetscCall(InvMAPMinimize(map, ntask, idx, x0, x, f, gn, its, nfev, reason));
-  map->interruptible = PETSC_FALSE;
-  /* best start per problem; tasks of a problem are consecutive */
-  for (PetscInt i = 0, t = 0; i < map->n; i++) {
+  for (PetscInt q = 0; q < nprob; q++) {
+    const PetscInt t = q * ns, i = idx[t];
     PetscInt best = -1, nok = 0, nb = 0, fev = 0;
-    PetscBool started = PETSC_TRUE;
-    if (map->done[i]) continue; /* restored by -resume */
-    for (PetscInt j = 0; j < np; j++) map->theta_map[i * np + j] = NAN;
-    for (PetscInt k = 0; k < np * np; k++) map->cov[i * np * np + k] = NAN;
-    map->obj[i] = map->gnorm[i] = NAN;
-    map->its[i] = map->nfev[i] = map->nbest[i] = map->nstart_ok[i] = 0;
-    map->reason[i] = 0;
-    if (!todo[i]) { /* bad data or noise parameters: nothing to solve */
-      map->done[i] = PETSC_TRUE;
-      continue;
-    }
-    for (PetscInt s = t; s < t + ns; s++)
-      if (nfev[s] < 0) started = PETSC_FALSE; /* interrupted before this problem */
-    if (!started) {
-      todo[i] = 0;
-      t += ns;
-      continue;
-    }
     for (PetscInt s = t; s < t + ns; s++) {
+      PetscCheck(nfev[s] >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "a sample's starts were handed out in part");
       fev += nfev[s];
       if (InvMAPFailed(f[s])) continue;
       nok++;
@@ -199,18 +158,17 @@ PetscErrorCode InvMAPSolve(InvMAP map)
       map->reason[i] = reason[best];
     }
     map->done[i] = PETSC_TRUE;
-    t += ns;
+    tot += map->task_evals[i];
   }
   if (map->htype != INV_MAP_HESSIAN_NONE) { /* Hessians of the samples fitted now, batched */
-    PetscInt nh = 0, *hidx;
-    PetscReal *hth, *H;
-    PetscCall(PetscMalloc3(PetscMax(map->n, 1), &hidx, PetscMax(map->n, 1) * np, &hth, PetscMax(map->n, 1) * np * np, &H));
-    for (PetscInt i = 0; i < map->n; i++)
-      if (todo[i] && map->status[i] == INV_MAP_OK) {
-        hidx[nh] = i;
-        PetscCall(PetscArraycpy(hth + nh * np, map->theta_map + i * np, np));
-        nh++;
-      }
+    PetscCall(PetscMalloc3(PetscMax(nprob, 1), &hidx, PetscMax(nprob, 1) * np, &hth, PetscMax(nprob, 1) * np * np, &H));
+    for (PetscInt q = 0; q < nprob; q++) {
+      const PetscInt i = idx[q * ns];
+      if (map->status[i] != INV_MAP_OK) continue;
+      hidx[nh] = i;
+      PetscCall(PetscArraycpy(hth + nh * np, map->theta_map + i * np, np));
+      nh++;
+    }
     PetscCall(InvMAPComputeHessians(map, nh, hidx, hth, map->htype, H));
     for (PetscInt q = 0; q < nh; q++) {
       PetscBool spd;
@@ -219,24 +177,84 @@ PetscErrorCode InvMAPSolve(InvMAP map)
     }
     PetscCall(PetscFree3(hidx, hth, H));
   }
+  for (PetscInt q = 0; q < nprob; q++) {
+    const PetscInt i = idx[q * ns];
+    map->wall[i] = tot ? seconds * map->task_evals[i] / (PetscReal)tot : 0;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Solve every local problem not done yet in passes: a pass ends when every problem is solved, a signal
+   arrived, or -map_checkpoint_seconds have passed (then the finished samples are saved to <output>.partial
+   and the next pass starts). The start points are chosen once, and per-sample results do not depend on
+   how problems are grouped into batches or passes, so the passes do not change the results. */
+PetscErrorCode InvMAPSolve(InvMAP map)
+{
+  const PetscInt np = map->model->nparam;
+  const PetscInt ns = map->nstarts + (map->start_mean ? 1 : 0) + (map->init ? 1 : 0);
+  PetscInt ntask = 0, *idx, *its, *nfev, *reason, t0 = 0;
+  PetscReal *x0, *x, *f, *gn;
+  PetscLogDouble tpass, t1;
+  PetscInt64 counts[5] = {0, 0, 0, 0, 0}, nleft = 0;
+  PetscBool stop = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(InvMAPSetUp(map));
+  if (map->complete_already) {
+    map->solved = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
+  PetscCheck(ns >= 1, map->comm, PETSC_ERR_ARG_WRONG, "No starts: use -map_starts > 0, -map_start_mean or -map_init");
+  PetscCall(InvMAPSetUpSolvers(map));
+  PetscCall(InvMAPAllocResults(map));
+  PetscCall(PetscLogEventBegin(INV_MAPSolve, 0, 0, 0, 0));
+  PetscCall(PetscTime(&map->t0));
+  map->tprint = map->t0;
+  map->nfinished = 0;
+  PetscCall(PetscMalloc4(PetscMax(map->n * ns, 1), &idx, PetscMax(map->n * ns, 1), &its, PetscMax(map->n * ns, 1), &nfev,
+                         PetscMax(map->n * ns, 1), &reason));
+  PetscCall(PetscMalloc4(PetscMax(map->n * ns, 1) * np, &x0, PetscMax(map->n * ns, 1) * np, &x, PetscMax(map->n * ns, 1), &f,
+                         PetscMax(map->n * ns, 1), &gn));
+  map->ntodo = 0;
+  for (PetscInt i = 0; i < map->n; i++) {
+    if (map->done[i]) continue; /* restored by -resume */
+    for (PetscInt j = 0; j < np; j++) map->theta_map[i * np + j] = NAN;
+    for (PetscInt k = 0; k < np * np; k++) map->cov[i * np * np + k] = NAN;
+    map->obj[i] = map->gnorm[i] = NAN;
+    map->its[i] = map->nfev[i] = map->nbest[i] = map->nstart_ok[i] = 0;
+    map->reason[i] = 0;
+    map->wall[i] = 0;
+    if (InvMAPTodo(map, i))
+      map->ntodo++;
+    else
+      map->done[i] = PETSC_TRUE; /* bad data or noise parameters: nothing to solve */
+  }
+  PetscCall(InvMAPStartPoints(map, ns, &ntask, idx, x0));
+  /* the checkpoint exists from the start (as simulate's partial file does): a run killed at any point can be resumed */
+  if (map->ckpt_seconds > 0) PetscCall(InvMAPSaveCheckpoint(map));
+  tpass = map->t0;
+  for (;;) {
+    PetscInt64 left;
+    map->deadline = map->ckpt_seconds > 0 ? tpass + map->ckpt_seconds : 0;
+    map->interruptible = PETSC_TRUE;
+    PetscCall(InvMAPMinimize(map, ntask - t0, idx + t0, x0 + t0 * np, x + t0 * np, f + t0, gn + t0, its + t0, nfev + t0, reason + t0));
+    map->interruptible = PETSC_FALSE;
+    PetscCall(PetscTime(&t1));
+    PetscCall(InvMAPFinishProblems(map, ns, map->tasks_started, idx + t0, x + t0 * np, f + t0, gn + t0, its + t0, nfev + t0, reason + t0,
+                                   t1 - tpass));
+    t0 += map->tasks_started;
+    left = (ntask - t0) / ns;
+    PetscCallMPI(MPI_Allreduce(&left, &nleft, 1, MPIU_INT64, MPI_SUM, map->comm));
+    PetscCall(InvInterruptPending(map->comm, &stop));
+    if (!nleft || stop) break;
+    PetscCall(InvMAPSaveCheckpoint(map)); /* periodic: bounds the work a SIGKILL loses */
+    PetscCall(PetscTime(&tpass));
+  }
   PetscCall(PetscTime(&t1));
   map->seconds = t1 - map->t0;
   for (PetscInt i = 0; i < map->n; i++)
-    if (todo[i]) tot += map->task_evals[i];
-  for (PetscInt i = 0; i < map->n; i++)
-    if (todo[i])
-      map->wall[i] = tot ? map->seconds * map->task_evals[i] / (PetscReal)tot : 0;
-    else if (!map->done[i] || map->status[i] == INV_MAP_BAD_DATA || map->status[i] == INV_MAP_BAD_NOISE)
-      map->wall[i] = 0;
-  for (PetscInt i = 0; i < map->n; i++) {
-    if (map->done[i])
-      counts[map->status[i]]++;
-    else
-      nleft++;
-  }
+    if (map->done[i]) counts[map->status[i]]++;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, 5, MPIU_INT64, MPI_SUM, map->comm));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nleft, 1, MPIU_INT64, MPI_SUM, map->comm));
-  PetscCall(InvInterruptPending(map->comm, &stop));
   map->interrupted = (stop && nleft > 0) ? PETSC_TRUE : PETSC_FALSE;
   if (counts[INV_MAP_FAILED])
     PetscCall(PetscPrintf(map->comm,
@@ -249,7 +267,6 @@ PetscErrorCode InvMAPSolve(InvMAP map)
                           counts[INV_MAP_BAD_COV]));
   PetscCall(PetscFree4(idx, its, nfev, reason));
   PetscCall(PetscFree4(x0, x, f, gn));
-  PetscCall(PetscFree(todo));
   PetscCall(PetscLogEventEnd(INV_MAPSolve, 0, 0, 0, 0));
   map->solved = PETSC_TRUE;
   PetscFunctionReturn(0);

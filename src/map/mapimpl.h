@@ -51,6 +51,9 @@ struct _p_InvMAP {
   PetscInt64 nfinished;      /* problems finished by this rank's minimisation so far */
   PetscInt ntodo;            /* problems this rank's minimisation has to finish */
   PetscLogDouble t0, tprint; /* start of InvMAPSolve, time of the last progress line */
+  PetscReal ckpt_seconds;    /* -map_checkpoint_seconds: save the finished samples at least this often (0: only on signals) */
+  PetscLogDouble deadline;   /* the scheduler stops handing out samples at this time (0: never) for a periodic checkpoint */
+  PetscInt tasks_started;    /* tasks the last InvMAPMinimize handed out (the others never started) */
 };
 
 /* the marginal noise standard deviation of local problem i (docs/science.md section 2) */
@@ -68,5 +71,6 @@ PETSC_INTERN PetscErrorCode InvMAPSetUpSecondOrder(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPWriteContents(InvMAP, hid_t);
 PETSC_INTERN PetscErrorCode InvMAPCheckOutput(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPReadCheckpoint(InvMAP);
+PETSC_INTERN PetscErrorCode InvMAPSaveCheckpoint(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPProblemFinished(InvMAP);
 PETSC_INTERN PetscErrorCode InvMAPAllocResults(InvMAP);

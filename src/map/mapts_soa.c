@@ -69,11 +69,13 @@ PetscErrorCode InvMAPTSSetUpSOA(InvMAPTS m)
   PetscFunctionReturn(0);
 }
 
+#define INV_SOA_SCRATCH_PREFIX "invmap-soa-" /* then the owner tag (InvScratchOwnerTag) and a counter */
+
 /* BASIC trajectory in a private directory (after TSSetFromOptions, which must not switch it to MEMORY) */
 PetscErrorCode InvMAPTSSOATrajectory(InvMAPTS m)
 {
   TSTrajectory tj;
-  char base[PETSC_MAX_PATH_LEN] = "";
+  char base[PETSC_MAX_PATH_LEN] = "", tag[PETSC_MAX_PATH_LEN];
   PetscBool flg = PETSC_FALSE;
   static int count = 0;
 
@@ -89,7 +91,13 @@ PetscErrorCode InvMAPTSSOATrajectory(InvMAPTS m)
     PetscCall(PetscTestDirectory(base, 'w', &flg));
     PetscCheck(flg, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-map_soa_tmpdir %s is not a writable directory", base);
   }
-  PetscCall(PetscSNPrintf(m->tjdir, sizeof(m->tjdir), "%s/invmap-soa-%d-%d", base, (int)getpid(), count++));
+  if (!count) { /* once per process: remove what killed runs left in this directory (never a live run's) */
+    PetscInt nstale;
+    PetscCall(InvScratchRemoveStale(base, INV_SOA_SCRATCH_PREFIX, &nstale));
+    if (nstale) PetscCall(PetscInfo(NULL, "removed %" PetscInt_FMT " scratch directories of dead runs from %s\n", nstale, base));
+  }
+  PetscCall(InvScratchOwnerTag(tag, sizeof(tag)));
+  PetscCall(PetscSNPrintf(m->tjdir, sizeof(m->tjdir), "%s/" INV_SOA_SCRATCH_PREFIX "%s-%d", base, tag, count++));
   PetscCall(TSGetTrajectory(m->ts, &tj));
   PetscCall(TSTrajectorySetType(tj, m->ts, TSTRAJECTORYBASIC));
   PetscCall(TSTrajectorySetDirname(tj, m->tjdir));

@@ -131,7 +131,9 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
         st->out, p->dir);
     if (!exists && st->out2[0]) PetscCall(InvFileExists(st->out2, &exists)); /* e.g. the CSV of an evaluation whose HDF5 was removed */
     if (exists) PetscCall(PetscStrncpy(extra, "-overwrite", sizeof(extra)));
-    if (rec && same && !depran && !strcmp(rec->status, "interrupted")) { /* resume what the last run checkpointed */
+    /* resume what the last run checkpointed: interrupted (exit 75), or still "running" when that process was killed (SIGKILL, node
+       failure), leaving the stage's last periodic checkpoint */
+    if (rec && same && !depran && (!strcmp(rec->status, "interrupted") || !strcmp(rec->status, "running"))) {
       PetscBool partial = PETSC_FALSE, ckpt = PETSC_FALSE;
       PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.partial", st->out));
       PetscCall(InvFileExists(aux, &partial));

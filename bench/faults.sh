@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Fault injection, long version: bench/faults.sh SEED COUNT [COMMANDS] [KINDS]
+# For each command (simulate, train, map, pipeline; or the comma list COMMANDS) and each fault kind
+# (kill_mpirun, kill_rank, term, usr1, int; or KINDS) it runs COUNT faults at moments drawn from SEED: after
+# the K-th progress line of the run (K uniform over the lines an uninterrupted run prints) and a further 0-0.9 s
+# (so the moments follow the run's progress whatever the machine's load). After each
+# fault the checks of tests/faults/common.sh: every process ends within FAULT_END_LIMIT s, every file with a final
+# name reads in full, the documented continuation (-resume / rerun) completes, and the outputs equal the
+# uninterrupted run's (bitwise except timing data; /cov to 1e-12, see tests/faults/check.py). Prints the table
+# (faults injected, survived, and those that came after the run had already ended). Exit 1 if any check failed.
+# Environment: INVMAP (default build/invmap), MPIEXEC (default mpiexec), FAULT_KEEP=DIR keeps failed work dirs.
+set -uo pipefail
+SEED=${1:?usage: bench/faults.sh SEED COUNT [COMMANDS] [KINDS]}
+COUNT=${2:?usage: bench/faults.sh SEED COUNT [COMMANDS] [KINDS]}
+root=$(cd "$(dirname "$0")/.." && pwd)
+: "${INVMAP:=$root/build/invmap}"
+: "${MPIEXEC:=mpiexec --oversubscribe --bind-to none}"
+export INVMAP MPIEXEC
+source "$root/tests/lib.sh"
+set +e
+source "$root/tests/faults/common.sh"
+IFS=, read -r -a commands <<<"${3:-simulate,train,map,pipeline}"
+IFS=, read -r -a kinds <<<"${4:-$(IFS=,; echo "${FAULT_KINDS[*]}")}"
+RANDOM=$SEED
+
+fault_setup
+for ((i = 0; i < COUNT; i++)); do
+  for c in "${commands[@]}"; do
+    for k in "${kinds[@]}"; do # a moment: after a random progress line and a random fraction of a second more
+      fault_one "$c" "$k" "line:$((RANDOM % $(fault_progress_lines "$c") + 1))+0.$((RANDOM % 10))"
+    done
+  done
+done
+fault_table
+finish

@@ -1,0 +1,230 @@
+# Fault injection for invmap (sourced by tests/faults/faults.sh and bench/faults.sh after tests/lib.sh).
+# A run is started under mpiexec on 2 ranks, a fault is delivered at a chosen moment, and then:
+#   - mpiexec and every rank must end within FAULT_END_LIMIT seconds (no hang);
+#   - every file with a final name (*.h5, *.ckpt, pipeline.tsv, and invmap map's checkpoint <output>.partial,
+#     which is renamed into place) opens and reads in full (check.py intact);
+#   - the documented way to continue completes: -resume when the run left its state (<output>.partial for
+#     simulate and map, <output>.ckpt for train), a plain rerun otherwise, the same command for the pipeline;
+#   - the final outputs equal an uninterrupted run's (check.py compare: bitwise except timing data).
+# Faults: kill_mpirun (SIGKILL to mpiexec), kill_rank (SIGKILL to one rank), term / usr1 / int (SIGTERM, SIGUSR1,
+# SIGINT = Ctrl-C, to mpiexec, which forwards SIGUSR1 and aborts the job on SIGTERM/SIGINT).
+FAULT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FAULT_KINDS=(kill_mpirun kill_rank term usr1 int)
+FAULT_END_LIMIT=${FAULT_END_LIMIT:-120} # seconds from the fault to the end of every process (checkpointing included)
+FAULT_POLL=0.1                          # seconds between polls (the waits are bounded by counts of polls)
+declare -A FAULT_STATS                  # "<command> <kind> injected|survived|late" -> count
+
+# fault_cmd NAME: the invmap arguments of command NAME (writes into the current directory)
+fault_cmd() {
+  case $1 in
+  simulate) echo "simulate -n 3000 -obs_n 200 -seed 3 -chunk 150 -progress 0 -o sim.h5" ;;
+  train) echo "train -i tr.h5 -o net.h5 -nn_arch dense -nn_dense 64,64 -train_epochs 40 -train_batch 16 -train_seed 3 -train_val_frac 0.2 -train_checkpoint_every 1" ;;
+  map) echo "map -i te.h5 -n 48 -map_starts 2 -map_screen 16 -map_batch 16 -map_checkpoint_seconds 0.5 -map_progress 0 -o map.h5" ;;
+  pipeline) echo "pipeline -pipeline_dir P -set_train_n 600 -set_test_n 40 -pipeline_nets dense -net_dense_train_epochs 4 -pipeline_map_n 8 -pipeline_map_runs mean -maps_map_screen 16 -maps_map_starts 1 -maps_map_checkpoint_seconds 0.5 -pipeline_report 0" ;;
+  esac
+}
+# fault_outputs NAME: its final outputs, compared with the uninterrupted run's
+fault_outputs() {
+  case $1 in
+  simulate) echo sim.h5 ;;
+  train) echo net.h5 ;;
+  map) echo map.h5 ;;
+  pipeline) echo P/train.h5 P/test.h5 P/dense.h5 P/pred_dense_noisy.h5 P/map_mean.h5 ;;
+  esac
+}
+# fault_progress NAME: a line the command prints as it progresses (the short test delivers after the k-th)
+fault_progress() {
+  case $1 in
+  simulate) echo "^simulate: [0-9]+/" ;;
+  train) echo "^epoch +[0-9]+/" ;;
+  map) echo "^map: rank 0: [0-9]+/" ;;
+  pipeline) echo "^== [a-z_]+: invmap" ;;
+  esac
+}
+
+# fault_progress_lines NAME: how many progress lines an uninterrupted run prints (about)
+fault_progress_lines() {
+  case $1 in
+  simulate) echo 20 ;;
+  train) echo 40 ;;
+  map) echo 24 ;;
+  pipeline) echo 7 ;;
+  esac
+}
+
+# The inputs of train and map, and the uninterrupted runs' outputs in ref/
+fault_setup() {
+  run 2 simulate -n 400 -obs_n 200 -seed 6 -o tr.h5 -quiet
+  run 2 simulate -n 48 -obs_n 200 -seed 7 -o te.h5 -quiet
+  mkdir -p ref
+  for c in simulate train map pipeline; do
+    (cd ref && ln -sf ../tr.h5 ../te.h5 . && run 2 $(fault_cmd $c) >"$c.log" 2>&1) || fail "uninterrupted $c failed"
+  done
+}
+
+# fault_start NAME: start the command in its own session (as from a terminal: Ctrl-C reaches mpiexec only)
+fault_start() {
+  FAULT_LOG=$WORK/$1.run.log
+  setsid $MPIEXEC -n 2 "$INVMAP" $(fault_cmd "$1") >"$FAULT_LOG" 2>&1 &
+  FAULT_PID=$!
+  FAULT_RANKS=""
+}
+# fault_wait_lines PATTERN K: until the log holds K lines matching PATTERN or the run has ended (bounded)
+fault_wait_lines() {
+  local n k
+  for ((n = 0; n < 6000; n++)); do
+    k=$(grep -cE -- "$1" "$FAULT_LOG" 2>/dev/null) || true
+    ((${k:-0} >= $2)) && return 0
+    kill -0 "$FAULT_PID" 2>/dev/null || return 1
+    sleep $FAULT_POLL
+  done
+  return 1
+}
+fault_ranks() { pgrep -P "$FAULT_PID" 2>/dev/null || true; }
+# fault_deliver KIND: 0 if delivered, 1 if the run had already ended
+fault_deliver() {
+  local ranks
+  kill -0 "$FAULT_PID" 2>/dev/null || return 1
+  FAULT_RANKS=$(fault_ranks)
+  case $1 in
+  kill_mpirun) kill -KILL "$FAULT_PID" ;;
+  kill_rank)
+    ranks=($FAULT_RANKS)
+    ((${#ranks[@]})) || return 1
+    kill -KILL "${ranks[-1]}" ;;
+  term) kill -TERM "$FAULT_PID" ;;
+  usr1) kill -USR1 "$FAULT_PID" ;;
+  int) kill -INT "$FAULT_PID" ;;
+  esac 2>/dev/null || return 1
+}
+# fault_end: wait (bounded) for mpiexec and the ranks; FAULT_RC = mpiexec's exit status; 1 on a hang
+fault_end() {
+  local n r
+  for ((n = 0; n * 10 < FAULT_END_LIMIT * 100; n++)); do
+    kill -0 "$FAULT_PID" 2>/dev/null || break
+    sleep $FAULT_POLL
+  done
+  if kill -0 "$FAULT_PID" 2>/dev/null; then
+    kill -KILL -- -"$FAULT_PID" 2>/dev/null
+    wait "$FAULT_PID" 2>/dev/null
+    return 1
+  fi
+  FAULT_RC=0
+  wait "$FAULT_PID" || FAULT_RC=$?
+  for r in $FAULT_RANKS; do # ranks outliving mpiexec would write into the files being resumed
+    for ((n = 0; n * 10 < FAULT_END_LIMIT * 100; n++)); do
+      kill -0 "$r" 2>/dev/null || break
+      sleep $FAULT_POLL
+    done
+    kill -0 "$r" 2>/dev/null && return 1
+  done
+  return 0
+}
+
+# fault_intact: every file with a final name opens and reads in full
+fault_intact() {
+  local files=()
+  mapfile -t files < <(find . -path ./ref -prune -o \( -name '*.h5' -o -name '*.ckpt' -o -name 'map*.h5.partial' \) -type f -print)
+  ((${#files[@]})) || return 0
+  "$PYTHON" "$FAULT_DIR/check.py" intact "${files[@]}"
+}
+
+# fault_continue NAME [NP]: the documented way to continue on NP ranks (default 2), until the command completes
+# (at most 2 runs)
+fault_continue() {
+  local c=$1 np=${2:-2} out extra attempt rc
+  out=$(fault_outputs "$c" | awk '{print $1}')
+  for attempt in 1 2; do
+    extra=""
+    case $c in
+    simulate | map)
+      [[ -f $out && ! -e $out.partial ]] && return 0
+      [[ -f $out.partial ]] && extra=-resume ;;
+    train)
+      [[ -f $out ]] && return 0
+      [[ -f $out.ckpt ]] && extra=-resume ;;
+    esac
+    rc=0
+    $MPIEXEC -n "$np" "$INVMAP" $(fault_cmd "$c") $extra >>"$WORK/$c.continue.log" 2>&1 || rc=$?
+    ((rc == 0)) && return 0
+    echo "    continue attempt $attempt ($c $extra): exit $rc: $(grep -m1 'error' "$WORK/$c.continue.log")"
+  done
+  return 1
+}
+
+# fault_compare NAME: the outputs equal the uninterrupted run's
+fault_compare() {
+  local f ok=0
+  for f in $(fault_outputs "$1"); do
+    "$PYTHON" "$FAULT_DIR/check.py" compare "ref/$f" "$f" || ok=1
+  done
+  return $ok
+}
+
+# fault_clean NAME: remove what the command wrote (the inputs tr.h5, te.h5 and ref/ stay)
+fault_clean() {
+  case $1 in
+  simulate) rm -f sim.h5 sim.h5.* ;;
+  train) rm -f net.h5 net.h5.* ;;
+  map) rm -f map.h5 map.h5.* ;;
+  pipeline) rm -rf P ;;
+  esac
+  rm -f "$WORK/$1.continue.log"
+}
+
+# fault_one NAME KIND WHEN: WHEN is "line:K" (after the K-th progress line) or "sec:S" (S seconds after the start).
+# Records the outcome in FAULT_STATS and prints one line.
+fault_one() {
+  local c=$1 kind=$2 when=$3 what=ok delivered=1 t0 tend endok k
+  fault_clean "$c"
+  fault_start "$c"
+  case $when in
+  line:*+*) # after the K-th progress line and S more seconds
+    k=${when#line:}
+    fault_wait_lines "$(fault_progress "$c")" "${k%%+*}" || true
+    sleep "${when#*+}" ;;
+  line:*) fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || true ;;
+  sec:*) sleep "${when#sec:}" ;;
+  esac
+  t0=$(date +%s.%N)
+  fault_deliver "$kind" || delivered=0
+  endok=0
+  fault_end || endok=1
+  tend=$(printf "%.1f" "$(echo "$(date +%s.%N) - $t0" | bc)")
+  if ((endok)); then
+    what="HANG (mpiexec or a rank still running ${FAULT_END_LIMIT} s after the fault)"
+  elif ((!delivered)); then
+    FAULT_STATS["$c $kind late"]=$((${FAULT_STATS["$c $kind late"]:-0} + 1))
+    fault_clean "$c"
+    echo "  $c $kind @$when: not delivered: the run had ended (or had no rank yet) (exit $FAULT_RC)"
+    return 0
+  elif ! fault_intact; then
+    what="a file with a final name is corrupt"
+  elif ! fault_continue "$c"; then
+    what="continuing failed"
+  elif ! fault_compare "$c"; then
+    what="final outputs differ from the uninterrupted run"
+  fi
+  FAULT_STATS["$c $kind injected"]=$((${FAULT_STATS["$c $kind injected"]:-0} + 1))
+  if [[ $what == ok ]]; then
+    FAULT_STATS["$c $kind survived"]=$((${FAULT_STATS["$c $kind survived"]:-0} + 1))
+    pass "$c $kind @$when: exit $FAULT_RC, all processes ended ${tend} s after the fault, files intact, continued, outputs equal"
+  else
+    fail "$c $kind @$when (exit ${FAULT_RC:-?}): $what"
+    tail -5 "$FAULT_LOG" | sed 's/^/    /' >&2
+    [[ -n ${FAULT_KEEP:-} ]] && mkdir -p "$FAULT_KEEP" && cp -r "$WORK" "$FAULT_KEEP/$c-$kind-$RANDOM" 2>/dev/null # for a post-mortem
+  fi
+  fault_clean "$c"
+}
+
+fault_table() {
+  local c k
+  printf "%-9s %-12s %8s %8s %14s\n" command fault injected survived "not delivered"
+  for c in simulate train map pipeline; do
+    for k in "${FAULT_KINDS[@]}"; do
+      [[ -z ${FAULT_STATS["$c $k injected"]:-} && -z ${FAULT_STATS["$c $k late"]:-} ]] && continue
+      printf "%-9s %-12s %8d %8d %14d\n" "$c" "$k" "${FAULT_STATS["$c $k injected"]:-0}" "${FAULT_STATS["$c $k survived"]:-0}" \
+        "${FAULT_STATS["$c $k late"]:-0}"
+    done
+  done
+}

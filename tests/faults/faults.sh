@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Fault injection, short version (ctest "faults"): a few faults per command on 2 ranks, each delivered after a
+# fixed progress line (deterministic: the waits are for lines of the log, bounded), then the checks of
+# tests/faults/common.sh (no hang, files intact, the documented continuation completes, outputs equal an
+# uninterrupted run's). Also: SIGINT to a single process checkpoints and exits 75 (simulate, train, map,
+# pipeline); stale /dev/shm-style scratch of a dead run is removed, a live run's kept; a full and a read-only
+# output file system give a clear error, keep earlier files and the run completes once the space is back
+# (needs root for the tmpfs mounts; skipped otherwise). bench/faults.sh is the long, random version.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/common.sh"
+FAULT_END_LIMIT=120
+
+fault_setup
+# command kind after-the-k-th-progress-line
+fault_one simulate kill_rank line:3
+fault_one simulate usr1 line:2
+fault_one train kill_mpirun line:3
+fault_one train term line:2
+fault_one map kill_rank line:2
+fault_one map int line:1
+fault_one pipeline kill_mpirun line:5
+fault_one pipeline usr1 line:3
+
+# SIGINT to one process without mpiexec: like SIGTERM, checkpoint and exit 75, then -resume completes
+for c in simulate train map; do
+  fault_clean "$c"
+  "$INVMAP" $(fault_cmd "$c") >"$WORK/int.log" 2>&1 &
+  pid=$!
+  FAULT_LOG=$WORK/int.log FAULT_PID=$pid fault_wait_lines "$(fault_progress "$c")" 1 || true
+  kill -INT "$pid" 2>/dev/null
+  rc=0
+  wait "$pid" || rc=$?
+  if ((rc == 75)); then
+    pass "$c: SIGINT on 1 process: exit 75 (checkpointed)"
+  elif ((rc == 0)); then
+    pass "$c: SIGINT on 1 process: the run had ended first"
+  else
+    fail "$c: SIGINT on 1 process: exit $rc (expected 75)"
+  fi
+  if [[ $c == train ]]; then # weights are bitwise only on the same rank count: resume on 1 process, no 2-rank reference
+    fault_continue "$c" 1 && pass "$c: resumed after SIGINT" || fail "$c: resume after SIGINT"
+  else
+    fault_continue "$c" 1 && fault_compare "$c" && pass "$c: resumed after SIGINT, outputs equal" || fail "$c: resume after SIGINT"
+  fi
+  fault_clean "$c"
+done
+"$INVMAP" $(fault_cmd pipeline) >"$WORK/int.log" 2>&1 &
+pid=$!
+FAULT_LOG=$WORK/int.log FAULT_PID=$pid fault_wait_lines "$(fault_progress pipeline)" 3 || true
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+((rc == 75 || rc == 0)) && pass "pipeline: SIGINT on 1 process: exit $rc" || fail "pipeline: SIGINT on 1 process: exit $rc (expected 75)"
+fault_continue pipeline 1 && pass "pipeline: rerun after SIGINT completes" || fail "pipeline: rerun after SIGINT"
+fault_clean pipeline
+
+# stale scratch: a soa run removes the scratch directory of a dead process of this host, keeps a live one's
+mkdir -p shm
+host=$(hostname)
+sleep 1000 &
+live=$!
+live_start=$(awk '{sub(/.*\) /, ""); print $20}' /proc/$live/stat)
+(exit 0) &
+dead=$!
+wait $dead
+mkdir -p "shm/invmap-soa-$host-$dead-1-0/x" "shm/invmap-soa-$host-$live-$live_start-0"
+run 1 map -i te.h5 -n 2 -map_starts 1 -map_screen 0 -map_hessian soa -map_soa_tmpdir shm -o soa.h5 -quiet
+[[ ! -e shm/invmap-soa-$host-$dead-1-0 ]] && pass "stale soa scratch of a dead process removed" || fail "stale soa scratch left"
+[[ -d shm/invmap-soa-$host-$live-$live_start-0 ]] && pass "a live process's scratch kept" || fail "a live process's scratch removed"
+kill "$live"
+wait "$live" 2>/dev/null || true
+
+# disk full and read-only output file systems (tmpfs; root only)
+if mkdir -p fs && mount -t tmpfs -o size=32m tmpfs fs 2>/dev/null; then
+  trap 'umount "$WORK/fs" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  for c in simulate train map pipeline; do
+    for what in full readonly; do
+      rm -rf fs/* && cp te.h5 fs/earlier.h5 && ln -sf "$WORK/tr.h5" "$WORK/te.h5" fs/
+      sum=$(md5sum <fs/earlier.h5)
+      if [[ $what == full ]]; then
+        # c's own output must not fit: 0 bytes free (every output fits 32 MB)
+        dd if=/dev/zero of=fs/fill bs=64k 2>/dev/null || true
+        pattern="space"
+      else
+        mount -o remount,ro fs
+        pattern="read.only|not writable"
+      fi
+      rc=0
+      (cd fs && timeout 300 $MPIEXEC -n 2 "$INVMAP" $(fault_cmd "$c") >"$WORK/fs.log" 2>&1) || rc=$?
+      if ((rc == 124)); then
+        fail "$c, $what file system: hangs"
+      elif ((rc == 0)); then
+        fail "$c, $what file system: exit 0"
+      elif grep -qiE "$pattern" "$WORK/fs.log"; then
+        pass "$c, $what file system: exit $rc, $(grep -iE -m1 "$pattern" "$WORK/fs.log" | cut -c1-150)"
+      else
+        fail "$c, $what file system: no clear error:"
+        grep -m3 error "$WORK/fs.log" >&2
+      fi
+      [[ $(md5sum <fs/earlier.h5) == "$sum" ]] && pass "$c, $what: earlier file intact" || fail "$c, $what: earlier file changed"
+      [[ $what == full ]] && rm -f fs/fill || mount -o remount,rw fs
+      [[ $c == pipeline && $what == readonly ]] && continue # the same rerun as after the full one (time)
+      (cd fs && ln -sfn "$WORK/ref" ref && fault_continue "$c" && fault_compare "$c") && pass "$c, $what: completes once space/write access is back, outputs equal" ||
+        fail "$c, $what: did not complete afterwards"
+    done
+  done
+  umount fs
+else
+  echo "skipped: disk-full and read-only checks (need root to mount a tmpfs)"
+fi
+
+fault_table
+finish
