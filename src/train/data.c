@@ -52,28 +52,24 @@ PetscErrorCode InvTrainerReadBlock(InvTrainer t, PetscInt64 g0, PetscInt64 g1, d
   PetscFunctionReturn(0);
 }
 
-/* the rows of a dataset at the given ascending file rows, one HDF5 read of a union of hyperslabs (independent) */
-static PetscErrorCode ReadScattered(hid_t file, const char path[], PetscInt64 n, const PetscInt64 *rows, double *out)
+/* file rows [r0, r0 + nr) of a dataset: one contiguous hyperslab, read by this rank alone (independent) */
+static PetscErrorCode ReadRange(hid_t file, const char path[], hsize_t r0, hsize_t nr, double *out)
 {
   hid_t dset, fspace, mspace, dxpl;
   hsize_t dims[3] = {1, 1, 1}, start[3] = {0, 0, 0}, count[3];
   int r;
 
   PetscFunctionBegin;
-  if (n == 0) PetscFunctionReturn(0);
+  if (nr == 0) PetscFunctionReturn(0);
   PetscCallHDF5Return(dset, H5Dopen2(file, path, H5P_DEFAULT));
   PetscCallHDF5Return(fspace, H5Dget_space(dset));
   PetscCallHDF5Return(r, H5Sget_simple_extent_ndims(fspace));
   PetscCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+  start[0] = r0;
+  count[0] = nr;
   count[1] = dims[1];
   count[2] = dims[2];
-  for (PetscInt64 i = 0, j; i < n; i = j) {
-    for (j = i + 1; j < n && rows[j] == rows[j - 1] + 1;) j++;
-    start[0] = (hsize_t)rows[i];
-    count[0] = (hsize_t)(j - i);
-    PetscCallHDF5(H5Sselect_hyperslab(fspace, i ? H5S_SELECT_OR : H5S_SELECT_SET, start, NULL, count, NULL));
-  }
-  count[0] = (hsize_t)n;
+  PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
   PetscCallHDF5Return(mspace, H5Screate_simple(r, count, NULL));
   PetscCallHDF5Return(dxpl, H5Pcreate(H5P_DATASET_XFER));
   PetscCallHDF5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_INDEPENDENT));
@@ -85,19 +81,14 @@ static PetscErrorCode ReadScattered(hid_t file, const char path[], PetscInt64 n,
   PetscFunctionReturn(0);
 }
 
-/* series, parameters and noise parameters of the usable samples g[0..n) (ascending), read by this rank alone */
-PetscErrorCode InvTrainerReadScattered(InvTrainer t, PetscInt64 n, const PetscInt64 *g, double *U, double *Th, double *Nz)
+/* series, parameters and noise parameters of the file rows [r0, r0 + nr) (usable or not), read by this rank alone */
+PetscErrorCode InvTrainerReadRange(InvTrainer t, PetscInt64 r0, PetscInt64 nr, double *U, double *Th, double *Nz)
 {
-  PetscInt64 *rows;
-
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(INV_IORead, 0, 0, 0, 0));
-  PetscCall(PetscMalloc1(n + 1, &rows));
-  for (PetscInt64 i = 0; i < n; i++) rows[i] = t->valid[g[i]];
-  PetscCall(ReadScattered(t->file, t->path, n, rows, U));
-  PetscCall(ReadScattered(t->file, "/theta", n, rows, Th));
-  if (t->hasnoise) PetscCall(ReadScattered(t->file, "/noise", n, rows, Nz));
-  PetscCall(PetscFree(rows));
+  PetscCall(ReadRange(t->file, t->path, (hsize_t)r0, (hsize_t)nr, U));
+  PetscCall(ReadRange(t->file, "/theta", (hsize_t)r0, (hsize_t)nr, Th));
+  if (t->hasnoise) PetscCall(ReadRange(t->file, "/noise", (hsize_t)r0, (hsize_t)nr, Nz));
   PetscCall(PetscLogEventEnd(INV_IORead, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

@@ -56,18 +56,21 @@ static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
   if (!t->stream)
     PetscCall(ValidateBlock(t, n, t->Xva, t->Yva, s));
   else {
-    PetscInt64 vb = t->val_block, nblk = (n + vb - 1) / vb;
+    PetscInt64 vb = t->val_block, nblk = (n + vb - 1) / vb, npiece = (vb + t->rcap - 1) / t->rcap;
     InvFeat f = t->map->feat;
     PetscInt per = t->n_obs * t->n_ch;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nblk, 1, MPIU_INT64, MPI_MAX, t->comm));
     for (PetscInt64 k = 0; k < nblk; k++) {
       PetscInt64 g0 = PetscMin(t->va0 + k * vb, t->va1), g1 = PetscMin(g0 + vb, t->va1);
-      PetscCall(InvTrainerReadBlock(t, g0, g1, t->rU, t->rTh, t->rNz)); /* collective */
-      for (PetscInt64 i = 0; i < g1 - g0; i++) {
-        double y[16];
-        PetscCall(InvFeatTransform(f, t->rU + i * per, t->Xva + i * f->size));
-        PetscCall(InvTrainerTargets(t, 1, t->rTh + i * t->P, t->rNz + 2 * i, y));
-        PetscCall(InvFeatNormalizeTargets(f, 1, y, t->Yva + i * O));
+      for (PetscInt64 q = 0; q < npiece; q++) { /* pieces of the read buffer; the same count on every rank (collective reads) */
+        PetscInt64 h0 = PetscMin(g0 + q * t->rcap, g1), h1 = PetscMin(h0 + t->rcap, g1);
+        PetscCall(InvTrainerReadBlock(t, h0, h1, t->rU, t->rTh, t->rNz));
+        for (PetscInt64 i = 0; i < h1 - h0; i++) {
+          double y[16];
+          PetscCall(InvFeatTransform(f, t->rU + i * per, t->Xva + (h0 - g0 + i) * f->size));
+          PetscCall(InvTrainerTargets(t, 1, t->rTh + i * t->P, t->rNz + 2 * i, y));
+          PetscCall(InvFeatNormalizeTargets(f, 1, y, t->Yva + (h0 - g0 + i) * O));
+        }
       }
       PetscCall(InvFeatNormalizeInput(f, (PetscInt)(g1 - g0), t->Xva));
       PetscCall(ValidateBlock(t, g1 - g0, t->Xva, t->Yva, s));

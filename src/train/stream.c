@@ -3,15 +3,19 @@
    consecutive samples, the chunks are permuted (counter-based RNG), consecutive runs of -train_stream_window
    permuted chunks form windows, and the samples inside each window are permuted. Global batches are
    consecutive slices of that order, each split over the ranks as in memory (balance.c); every rank reads
-   only its share of the batches, a few batches at a time (as many as the budget holds), with one HDF5 read
-   of a union of hyperslabs per dataset. Nothing depends on the number of ranks or on the budget's
+   only its share of the batches, a few batches at a time (as many as the budget holds): the rows it needs,
+   sorted by file row, are read in runs of contiguous file rows (one contiguous hyperslab per run and
+   dataset, at most -train_stream_chunk rows, reading through gaps of a few unneeded rows) and placed in
+   batch order in memory. Nothing depends on the number of ranks or on the budget's
    segmenting, so weights agree across rank counts and are bitwise reproducible; with one chunk and one
    window the order is that of the in-memory path (one permutation of all samples). */
 #include "trainerimpl.h"
 #include <invmap/rng.h>
 #include <invmap/h5io.h>
 
-#define INV_CHUNK_KEY ((PetscInt64)1 << 40) /* RNG position of the chunk permutation (windows use 0, 1, ...) */
+#define INV_CHUNK_KEY         ((PetscInt64)1 << 40) /* RNG position of the chunk permutation (windows use 0, 1, ...) */
+#define INV_STREAM_MAX_GAP    16                    /* unneeded file rows read through rather than starting another read */
+#define INV_STREAM_READ_SHARE 0.5                   /* at most this share of the budget goes to the read buffer */
 
 void InvTrainerShuffle(PetscInt64 *perm, PetscInt64 n, PetscInt64 seed, PetscInt64 key, PetscInt64 epoch)
 {
@@ -26,11 +30,11 @@ void InvTrainerShuffle(PetscInt64 *perm, PetscInt64 n, PetscInt64 seed, PetscInt
   }
 }
 
-/* bytes per resident row of each buffer kind */
+/* bytes per resident row of each buffer kind (the read buffer is sized separately) */
 static void Costs(InvTrainer t, double *seg, double *val, double *fixed)
 {
   InvFeat f = t->map->feat;
-  *seg = (double)InvTrainerRowBytes(t) + 2.0 * sizeof(PetscInt64) + (double)InvTrainerReadBytes(t);
+  *seg = (double)InvTrainerRowBytes(t) + 2.0 * sizeof(PetscInt64);
   *val = 4.0 * f->size + 12.0 * t->ntargets;
   *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch;
 }
@@ -38,28 +42,30 @@ static void Costs(InvTrainer t, double *seg, double *val, double *fixed)
 /* block sizes from the budget; chunk and window sizes (independent of the rank count) */
 PetscErrorCode InvTrainerStreamSetUp(InvTrainer t)
 {
-  double seg, val, fixed, budget = t->memory_mb * 1048576.0, avail;
+  double seg, val, fixed, budget = t->memory_mb * 1048576.0, avail, rd = (double)InvTrainerReadBytes(t), rest;
   PetscInt64 share = (t->batch + t->size - 1) / t->size, R, nbatch = (t->Ntr + t->batch - 1) / t->batch, nch;
   InvFeat f = t->map->feat;
 
   PetscFunctionBegin;
+  t->chunk = t->chunk_opt > 0 ? t->chunk_opt : 256;
+  t->chunk = PetscMin(t->chunk, t->Ntr);
   Costs(t, &seg, &val, &fixed);
   avail = budget - fixed;
-  R = avail > 0 ? (PetscInt64)(avail / (seg + val)) : 0;
+  /* read buffer: the file rows of one contiguous read, at most a chunk */
+  t->rcap = PetscMax(1, PetscMin((PetscInt64)t->chunk, (PetscInt64)(INV_STREAM_READ_SHARE * avail / rd)));
+  rest = avail - (double)t->rcap * rd;
+  R = rest > 0 ? (PetscInt64)(rest / (seg + val)) : 0;
   PetscCheck(
       R >= share, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
       "-train_memory_mb %g is too small to stream: a batch share of %lld samples needs %.3f MB per rank; raise it or lower -train_batch",
-      (double)t->memory_mb, (long long)share, (fixed + (double)share * (seg + val)) / 1048576.0);
+      (double)t->memory_mb, (long long)share, (fixed + (double)t->rcap * rd + (double)share * (seg + val)) / 1048576.0);
   t->seg_batches = PetscMin(R / share, nbatch);
   t->val_block = R >= t->batch ? R / t->batch * t->batch : R;
   t->val_block = PetscMin(t->val_block, PetscMax((t->Nval + t->batch - 1) / t->batch * t->batch, 1));
-  t->fit_block = PetscMax(1, (PetscInt64)(avail / ((double)InvTrainerReadBytes(t) + 8.0 * t->ntargets + 4.0 * f->size)));
+  t->fit_block = PetscMax(1, (PetscInt64)(avail / (rd + 8.0 * t->ntargets + 4.0 * f->size)));
   t->fit_block = PetscMin(t->fit_block, PetscMax(t->tr1 - t->tr0, t->va1 - t->va0) + 1);
-  t->chunk = t->chunk_opt > 0 ? t->chunk_opt : 256;
-  t->chunk = PetscMin(t->chunk, t->Ntr);
-  t->window = t->window_opt > 0
-                  ? t->window_opt
-                  : PetscMax(1, (PetscInt)(budget / ((double)t->chunk * ((double)InvTrainerRowBytes(t) + (double)InvTrainerReadBytes(t)))));
+  t->window =
+      t->window_opt > 0 ? t->window_opt : PetscMax(1, (PetscInt)(budget / ((double)t->chunk * ((double)InvTrainerRowBytes(t) + rd))));
   nch = (t->Ntr + t->chunk - 1) / t->chunk;
   t->window = (PetscInt)PetscMin((PetscInt64)t->window, nch);
   PetscFunctionReturn(0);
@@ -74,7 +80,6 @@ static PetscErrorCode StreamAlloc(InvTrainer t)
   size_t rb = InvTrainerRowBytes(t);
 
   PetscFunctionBegin;
-  t->rcap = PetscMax(rows, t->val_block);
   PetscCall(PetscMalloc1(rb * (size_t)rows, &t->ebuf));
   PetscCall(PetscMalloc1(2 * rows, &t->sidx));
   PetscCall(PetscMalloc3((size_t)t->rcap * t->n_obs * t->n_ch, &t->rU, (size_t)t->rcap * t->P, &t->rTh, (size_t)t->rcap * 2, &t->rNz));
@@ -161,10 +166,11 @@ static int CmpPair(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* reads this rank's share of global batches [b0, b1) of the epoch into ebuf, in batch order */
+/* reads this rank's share of global batches [b0, b1) of the epoch into ebuf, in batch order: the samples
+   sorted by file row, read in runs of contiguous file rows (linear in the rows, whatever their spread) */
 PetscErrorCode InvTrainerStreamLoad(InvTrainer t, PetscInt64 b0, PetscInt64 b1, PetscInt epoch)
 {
-  PetscInt64 B = t->batch, n = 0, *g;
+  PetscInt64 B = t->batch, n = 0;
   size_t rb = InvTrainerRowBytes(t);
   PetscInt per = t->n_obs * t->n_ch, O = t->ntargets;
   InvFeat f = t->map->feat;
@@ -180,37 +186,42 @@ PetscErrorCode InvTrainerStreamLoad(InvTrainer t, PetscInt64 b0, PetscInt64 b1, 
     t->sidx[2 * k + 1] = k;
   }
   qsort(t->sidx, (size_t)n, 2 * sizeof(PetscInt64), CmpPair);
-  PetscCall(PetscMalloc1(n + 1, &g));
-  for (PetscInt64 k = 0; k < n; k++) g[k] = t->sidx[2 * k];
-  PetscCall(InvTrainerReadScattered(t, n, g, t->rU, t->rTh, t->rNz));
-  PetscCall(PetscFree(g));
-  for (PetscInt64 k = 0; k < n; k++) {
-    PetscInt64 s = t->sidx[2 * k], slot = t->sidx[2 * k + 1];
-    char *p = t->ebuf + rb * (size_t)slot;
-    size_t off = 2 * sizeof(PetscInt64);
-    double y[16];
-    float yn[16];
-    memcpy(p, &slot, sizeof(slot));
-    memcpy(p + sizeof(slot), &s, sizeof(s));
-    if (t->noise_fresh) {
-      double np[2];
-      if (t->hasnoise)
-        np[0] = t->rNz[2 * k], np[1] = t->rNz[2 * k + 1];
-      else
-        PetscCall(InvNoiseSampleParameters(t->noise, t->seed, s, &np[0], &np[1]));
-      memcpy(p + off, t->rU + (size_t)k * per, sizeof(double) * per);
-      off += sizeof(double) * per;
-      memcpy(p + off, np, sizeof(np));
-      off += sizeof(np);
-    } else {
-      PetscCall(InvFeatTransform(f, t->rU + (size_t)k * per, t->Xb));
-      PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
-      memcpy(p + off, t->Xb, sizeof(float) * f->size);
-      off += sizeof(float) * f->size;
+  for (PetscInt64 i = 0, j; i < n; i = j) {
+    PetscInt64 r0 = t->valid[t->sidx[2 * i]], r1 = r0; /* file rows [r0, r1] of this run */
+    for (j = i + 1; j < n; j++) {
+      PetscInt64 r = t->valid[t->sidx[2 * j]];
+      if (r - r1 > INV_STREAM_MAX_GAP || r - r0 + 1 > t->rcap) break;
+      r1 = r;
     }
-    PetscCall(InvTrainerTargets(t, 1, t->rTh + (size_t)k * t->P, t->rNz + 2 * k, y));
-    PetscCall(InvFeatNormalizeTargets(f, 1, y, yn));
-    memcpy(p + off, yn, sizeof(float) * O);
+    PetscCall(InvTrainerReadRange(t, r0, r1 + 1 - r0, t->rU, t->rTh, t->rNz));
+    for (PetscInt64 k = i; k < j; k++) {
+      PetscInt64 s = t->sidx[2 * k], slot = t->sidx[2 * k + 1], q = t->valid[s] - r0;
+      char *p = t->ebuf + rb * (size_t)slot;
+      size_t off = 2 * sizeof(PetscInt64);
+      double y[16];
+      float yn[16];
+      memcpy(p, &slot, sizeof(slot));
+      memcpy(p + sizeof(slot), &s, sizeof(s));
+      if (t->noise_fresh) {
+        double np[2];
+        if (t->hasnoise)
+          np[0] = t->rNz[2 * q], np[1] = t->rNz[2 * q + 1];
+        else
+          PetscCall(InvNoiseSampleParameters(t->noise, t->seed, s, &np[0], &np[1]));
+        memcpy(p + off, t->rU + (size_t)q * per, sizeof(double) * per);
+        off += sizeof(double) * per;
+        memcpy(p + off, np, sizeof(np));
+        off += sizeof(np);
+      } else {
+        PetscCall(InvFeatTransform(f, t->rU + (size_t)q * per, t->Xb));
+        PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
+        memcpy(p + off, t->Xb, sizeof(float) * f->size);
+        off += sizeof(float) * f->size;
+      }
+      PetscCall(InvTrainerTargets(t, 1, t->rTh + (size_t)q * t->P, t->rNz + 2 * q, y));
+      PetscCall(InvFeatNormalizeTargets(f, 1, y, yn));
+      memcpy(p + off, yn, sizeof(float) * O);
+    }
   }
   t->seg_b0 = b0;
   t->seg_b1 = b1;

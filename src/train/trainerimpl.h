@@ -52,7 +52,7 @@ struct _p_InvTrainer {
   PetscInt64 seg_b0, seg_b1, seg_batches, val_block, fit_block;
   PetscInt64 *sidx;         /* (slot, sample) pairs of a segment */
   double *rU, *rTh, *rNz;   /* read buffers (raw series, parameters, noise parameters) */
-  PetscInt64 rcap;          /* rows of the read buffers */
+  PetscInt64 rcap;          /* rows of the read buffers (file rows of one contiguous read) */
   size_t mem_cur, mem_peak; /* data-buffer bytes now and at most on this rank */
   float *Xb, *Yb, *dY;
   double *ubuf, *dbuf;
@@ -70,7 +70,7 @@ PETSC_INTERN PetscErrorCode InvTrainerLoadData(InvTrainer);
 PETSC_INTERN void InvTrainerTrack(InvTrainer, double bytes); /* data-buffer accounting: + allocated, - freed */
 PETSC_INTERN size_t InvTrainerRowBytes(InvTrainer);
 PETSC_INTERN size_t InvTrainerReadBytes(InvTrainer);
-PETSC_INTERN PetscErrorCode InvTrainerReadScattered(InvTrainer, PetscInt64 n, const PetscInt64 *g, double *U, double *Th, double *Nz);
+PETSC_INTERN PetscErrorCode InvTrainerReadRange(InvTrainer, PetscInt64 r0, PetscInt64 nr, double *U, double *Th, double *Nz);
 PETSC_INTERN PetscErrorCode InvTrainerReadBlock(InvTrainer, PetscInt64 g0, PetscInt64 g1, double *U, double *Th, double *Nz);
 PETSC_INTERN PetscErrorCode InvTrainerTargets(InvTrainer, PetscInt64 n, const double *Th, const double *Nz, double *Y);
 PETSC_INTERN PetscErrorCode InvTrainerStreamSetUp(InvTrainer);
