@@ -27,7 +27,7 @@ cmake --build build-asan -j"$jobs" >/dev/null
 # its ranks. Not here: the SLURM test (label slurm), which starts daemons and reruns, inside jobs, the
 # commands that the CLI tests already cover, and would add minutes.
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -L 'unit|cli' -LE slurm -j"$jobs" --output-on-failure --timeout 1200 >build-asan/ctest.log 2>&1 ||
+  ctest --test-dir build-asan -L 'unit|cli' -LE slurm -j"$jobs" --output-on-failure >build-asan/ctest.log 2>&1 ||
   { cat build-asan/ctest.log; exit 1; }
 tail -n 3 build-asan/ctest.log
 
