@@ -46,6 +46,8 @@ vg() {
     echo "FAIL: $name (exit $rc):"
     tail -n 20 "$W/$name.out"
     for log in $bad; do [[ -e $log ]] && { echo "==== $log"; cat "$log"; }; done
+    grep -qs "unhandled instruction bytes" "$W/$name".*.vg &&
+      echo "valgrind cannot decode an instruction of $INVMAP: build it with -DINVMAP_NATIVE=OFF"
     failures=$((failures + 1))
   else
     echo "ok: $name (2 ranks, 0 errors; suppressed per rank:$(grep -h "ERROR SUMMARY" "$W/$name".*.vg | grep -o "suppressed: [0-9]*" | sed 's/suppressed://' | tr -d '\n'))"
