@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs the network benchmarks on 1 and 2 ranks: (1) the seed's dense training table (science.md section 5:
+# Runs the network benchmarks on 1 and 2 ranks: (1) the seed's dense training table (docs/science.md section 5:
 # 8 dense layers, input 1000, 2 outputs, dropout 0.2, widths 32, 128, 512), with the gradient reduction
 # flat (one MPI_Allreduce) and per layer (MPI_Iallreduce overlapping backward) on 2 ranks; (2) the paper
 # CNN's training throughput (global batch 32); (3) inference microseconds per estimate. The dense table uses

@@ -1,4 +1,4 @@
-/* Benchmark of data-parallel training throughput (not a test): the seed's dense table of science.md
+/* Benchmark of data-parallel training throughput (not a test): the seed's dense table of docs/science.md
    section 5 (-nn_preset seed_dense -width W: 8 hidden layers, input 1000, 2 outputs, dropout 0.2,
    10^6 samples = 1000 epochs of 1000) or the paper CNN (-nn_preset paper_cnn), on synthetic data in
    memory, global batch split evenly over the ranks, gradients summed by MPI_Allreduce (flat) or per-layer

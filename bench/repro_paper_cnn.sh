@@ -1,5 +1,5 @@
 #!/bin/bash
-# Reproduces the paper's CNN on FHN (science.md section 5, N = 8000 clean training samples, 2000-sample
+# Reproduces the paper's CNN on FHN (docs/science.md section 5, N = 8000 clean training samples, 2000-sample
 # test set): prints Median-APE and R^2 per parameter. Usage: bench/repro_paper_cnn.sh <build dir> [ranks]
 # Measured (2026-11-25, 1 rank, shared 2-core machine, 241 s of training):
 #   theta0 Median-APE 0.0009 R^2 1.0000; theta1 Median-APE 0.0013 R^2 1.0000 (published: 0.014 (0.998)).

@@ -1,6 +1,10 @@
 # shellcheck shell=bash
 # Common part of invmap's SLURM jobs (sourced by jobs/*.sbatch; see docs/slurm.md).
 #
+# The executable: a build with the default -march=native runs only on CPUs like the build machine's and
+# dies of SIGILL on older compute nodes. On a cluster with mixed or older nodes than the login node,
+# configure with -DINVMAP_NATIVE=OFF (docs/slurm.md, "Build first").
+#
 # Each job script finds this file first: under SLURM the script runs from a copy in slurmd's spool
 # directory, so $0 does not point into jobs/. It tries $INVMAP_JOBS, the directory of the submitted
 # script (scontrol show job: Command=), the directory of $0 and $SLURM_SUBMIT_DIR/jobs.

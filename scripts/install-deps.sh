@@ -6,7 +6,8 @@
 #                 (tests/slurm_jobs.sh starts its own one-node cluster; nothing is started here)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config petsc-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-      libopenblas-dev libfftw3-dev librandom123-dev python3-matplotlib python3-h5py python3-numpy clang-format git)
+      libopenblas-dev libfftw3-dev librandom123-dev python3-matplotlib python3-h5py python3-numpy clang-format git
+      valgrind)
 pkgs+=(clang libclang-rt-14-dev) # libFuzzer targets of tests/fuzz (scripts/test.sh replays their corpora)
 slurm=0
 for a in "$@"; do

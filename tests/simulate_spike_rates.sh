@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # External validation of the forward model: simulate the authors' 2000 parameter sets
-# (shared/data/fhn_dnn_spike_rates.csv) and count upward crossings of u = 1.5 at the observation times;
+# (tests/data/fhn_dnn_spike_rates.csv, see tests/data/README.md) and count upward crossings of u = 1.5 at the observation times;
 # the spike rate (count * 1000 / 199.8; NaN for fewer than 2 spikes) must match theirs for >= 98%.
 source "$(dirname "$0")/lib.sh"
-csv="$INVMAP_SHARED/data/fhn_dnn_spike_rates.csv"
+csv="$INVMAP_SRC/tests/data/fhn_dnn_spike_rates.csv"
 [[ -f "$csv" ]] || { echo "missing $csv"; exit 1; }
 run 2 simulate -theta_file "$csv" -noise_type none -o spikes.h5 -quiet
 "$PYTHON" - "$csv" spikes.h5 <<'PY'

@@ -1,5 +1,5 @@
 /* Network presets and options: parameter counts of the paper's CNN (33,874) and the seed's dense
-   nets (science.md section 5), shapes, options parsing, and one Adam/AdamW step against a double reference. */
+   nets (docs/science.md section 5), shapes, options parsing, and one Adam/AdamW step against a double reference. */
 #include <invmap/nn.h>
 #include <math.h>
 
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
   PetscCall(InvNetCreate(&s, 1, &net));
   PetscCheck(net->layer[0].out_len == 499 && net->layer[2].out_len == 249 && net->layer[3].out_len == 124 && net->layer[5].out_len == 62 &&
                  net->layer[6].out_len == 30 && net->layer[8].in_ch == 960,
-             PETSC_COMM_WORLD, PETSC_ERR_PLIB, "paper CNN shapes differ from science.md");
+             PETSC_COMM_WORLD, PETSC_ERR_PLIB, "paper CNN shapes differ from docs/science.md");
   PetscCall(InvNetDestroy(&net));
   /* options: -nn_arch dense -nn_dense 16,8 (passed by the test's ARGS) */
   PetscCall(InvNetSpecSetFromOptions(&s));

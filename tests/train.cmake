@@ -3,6 +3,9 @@
 invmap_add_unit_test(test_train_features ${CMAKE_CURRENT_SOURCE_DIR}/test_train_features.c RANKS 1 2)
 add_executable(nn_tool ${CMAKE_CURRENT_SOURCE_DIR}/nn_tool.c)
 target_link_libraries(nn_tool PRIVATE invmap_lib)
+if(INVMAP_SANITIZE)
+  target_sources(nn_tool PRIVATE ${CMAKE_SOURCE_DIR}/src/cli/sanitizer_hook.c) # its reports fail the test too
+endif()
 invmap_add_cli_test(train_ranks train_ranks.sh PROCESSORS 2)
 invmap_add_cli_test(train_resume train_resume.sh PROCESSORS 2)
 invmap_add_cli_test(train_predict train_predict.sh PROCESSORS 2)

@@ -1,6 +1,6 @@
 /* InvEval: `invmap evaluate`. Compares estimate files (invmap predict: /theta_pred; invmap map: /theta_map,
    /cov, /wall_time, ...) with the truth (an ensemble file of invmap simulate) by every metric of
-   science.md section 4: Median-APE and R^2 per parameter, the median relative 2-norm error, time-series
+   docs/science.md section 4: Median-APE and R^2 per parameter, the median relative 2-norm error, time-series
    squared bias and C-MSE of the ODE re-simulated at the estimates (InvBatchTS, batches of global sample
    indices distributed over ranks, so results do not depend on the rank count), the MAP objective J at each
    estimate, mean/covariance relative errors against a reference (-cov_reference), and the cost recorded in

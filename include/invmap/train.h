@@ -71,6 +71,6 @@ PETSC_EXTERN PetscErrorCode InvTrainerSetUp(InvTrainer);
 PETSC_EXTERN PetscErrorCode InvTrainerTrain(InvTrainer, PetscBool *interrupted);
 PETSC_EXTERN PetscErrorCode InvTrainerDestroy(InvTrainer *);
 
-/* ---- Accuracy metrics (science.md section 4) over samples distributed on comm ---- */
+/* ---- Accuracy metrics (docs/science.md section 4) over samples distributed on comm ---- */
 PETSC_EXTERN PetscErrorCode InvMetricsCompute(MPI_Comm, PetscInt n, PetscInt p, const double *pred, const double *truth, double *mape,
                                               double *r2, double *mape_norm);

@@ -8,9 +8,9 @@ options), the evaluation tables DIR/compare.csv (networks and MAP on the MAP sub
 DIR/eval_<view>.csv (networks on every test sample), and makes the figures with figures.py next to this
 script. Where the experiment's networks follow the naming of the published experiments, it builds the
 published tables with our measured numbers beside the paper's:
-  cnn_<N>_<clean|noisy>   CNN sensitivity table and time-series errors (Rudi et al. 2021, science.md s.5)
+  cnn_<N>_<clean|noisy>   CNN sensitivity table and time-series errors (Rudi et al. 2021, docs/science.md s.5)
   dense8_w<width>         training-cost table (dense, 8 layers, 10^6 samples processed)
-Every number of ours comes from the files above; the published numbers are quoted from science.md.
+Every number of ours comes from the files above; the published numbers are quoted from docs/science.md.
 """
 import argparse
 import csv
@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 
-# Published figures (science.md section 5): CNN Median-APE (R^2) by N and train/test data.
+# Published figures (docs/science.md section 5): CNN Median-APE (R^2) by N and train/test data.
 PAPER_SENSITIVITY = {
     500: {"clean/clean": (0.023, 0.990), "clean/noisy": (0.169, 0.788), "noisy/noisy": (0.098, 0.921)},
     1000: {"clean/clean": (0.014, 0.995), "clean/noisy": (0.174, 0.763), "noisy/noisy": (0.096, 0.938)},
@@ -127,7 +127,7 @@ def sensitivity_md(stages, d):
     if not nets:
         return []
     views = {v: read_table(os.path.join(d, f"eval_{v}.csv")) for v in ("clean", "noisy")}
-    out = ["## The CNN sensitivity table (science.md section 5)", "",
+    out = ["## The CNN sensitivity table (docs/science.md section 5)", "",
            "Each cell: **ours** = median relative 2-norm error [Median-APE θ0 / θ1] (R² mean) on every sample of the test set; "
            "*paper* = Median-APE (R²). Train clean/noisy: the network was trained on the clean series /u or the noisy /d; "
            "test clean/noisy: it predicts from /u or /d of the test set.", "",
@@ -167,7 +167,7 @@ def training_cost_md(stages, meta):
             rows.append((int(m.group(1)), s))
     if not rows:
         return []
-    out = ["## Training cost (science.md section 5: dense, 8 layers, input 1000, 2 outputs, dropout 0.2, 10^6 samples)", "",
+    out = ["## Training cost (docs/science.md section 5: dense, 8 layers, input 1000, 2 outputs, dropout 0.2, 10^6 samples)", "",
            f"Ours: wall time of the whole `invmap train` stage (reading the data, training, validation, writing the model) "
            f"on {meta.get('ranks', '?')} MPI rank(s) of {meta.get('cpu', '?')}. Paper: CPU reference and Cerebras CS-2 totals.", "",
            "| units/layer | epochs x samples | ours total [s] | paper CPU total [s] | paper CS-2 total [s] | paper CS-2 train only [s] |",
@@ -505,7 +505,7 @@ def main():
         n = opt_value(ev["opts"], "-eval_n")
         data = "clean series /u" if opt_value(ev["opts"], "-eval_objective_data") == "u" else "noisy series /d"
         md += table_md(cmp_tab, f"## Networks and MAP on the first {n} test samples ({data})\n\n"
-                                f"MAP objective J: AR(1)-whitened misfit + prior term (science.md section 6); cost per estimate as in the "
+                                f"MAP objective J: AR(1)-whitened misfit + prior term (docs/science.md section 6); cost per estimate as in the "
                                 f"Cost section (wall s of the predict or map run, all MAP starts, / the estimates it made; core-s = wall s x "
                                 f"ranks); map_from_<net> excludes the network's own cost.")
     for s in stages:

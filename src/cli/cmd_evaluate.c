@@ -1,4 +1,4 @@
-/* `invmap evaluate`: every metric of science.md section 4 for estimate files against the truth. */
+/* `invmap evaluate`: every metric of docs/science.md section 4 for estimate files against the truth. */
 #include "commands.h"
 #include <invmap/evaluate.h>
 #include <invmap/batchts.h>

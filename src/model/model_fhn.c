@@ -1,4 +1,4 @@
-/* FitzHugh-Nagumo (science.md section 1):
+/* FitzHugh-Nagumo (docs/science.md section 1):
      u' = gamma (u - u^3/3 + v + zeta),   v' = -(u - theta0 + theta1 v) / gamma,   u(0) = v(0) = 0,
    observed through u. Prior (section 2): theta0 ~ N(0.4, 0.3^2) on [-0.2, 1.0],
    theta1 ~ N(0.4, 0.4^2) on [-0.4, 1.2]. */

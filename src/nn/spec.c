@@ -9,7 +9,7 @@
 
 const char *const InvInitTypes[] = {"glorot", "he", "InvInitType", "INV_INIT_", NULL};
 
-/* Presets: paper_cnn (science.md section 3, 33,874 parameters for 1000 inputs and 2 outputs),
+/* Presets: paper_cnn (docs/science.md section 3, 33,874 parameters for 1000 inputs and 2 outputs),
    paper_dense (4 x 32), seed_dense (8 x 32 with dropout 0.2, the training-cost table of section 5). */
 PetscErrorCode InvNetSpecPreset(InvNetSpec *s, const char name[])
 {

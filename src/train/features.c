@@ -1,4 +1,4 @@
-/* Input representations (time series, orthonormal real FFT with FFTW, both: science.md section 3) and
+/* Input representations (time series, orthonormal real FFT with FFTW, both: docs/science.md section 3) and
    the input/target standardisation fitted on the training set. */
 #include <invmap/train.h>
 #include <invmap/h5io.h>

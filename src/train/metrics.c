@@ -1,4 +1,4 @@
-/* Accuracy metrics of science.md section 4: Median-APE and R^2 per parameter, and the median relative
+/* Accuracy metrics of docs/science.md section 4: Median-APE and R^2 per parameter, and the median relative
    2-norm error, over samples distributed on a communicator (medians gathered on rank 0). */
 #include <invmap/train.h>
 #include <math.h>

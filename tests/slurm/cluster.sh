@@ -7,7 +7,7 @@
 #   slurm_stop         stop exactly the daemons slurm_start started (safe to call twice, from a trap)
 #   slurm_logs         print the daemons' logs
 # Needs root, Debian's slurmctld, slurmd, slurm-client and munge (scripts/install-deps.sh --with-slurm).
-# See ../shared/docs/slurm-local.md for the configuration's origin and the pitfalls.
+# See docs/slurm-local.md for the configuration's origin and the pitfalls.
 
 SLURM_CLUSTER_IN=${SLURM_CLUSTER_IN:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/slurm.conf.in}
 SLURM_SBIN=${SLURM_SBIN:-/usr/sbin} # where the daemons are
