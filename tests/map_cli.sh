@@ -41,14 +41,17 @@ if ! h5diff -p 0.05 $W/m1.h5 $W/m3.h5 /cov /cov > $W/diff 2>&1; then
 fi
 h5dump -a /hessian_type $W/m3.h5 | grep -q "central differences of adjoint gradients" || { echo "FAIL: hessian_type attribute"; fail=1; }
 # full Hessian from second-order adjoints: same covariance as central differences of adjoint gradients
-$MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m5.h5 -map_init $W/m1.h5 -map_starts 0 -map_start_mean 0 -map_hessian soa -quiet || exit 1
+# the trajectory files go to a directory of this test's own (the default /dev/shm is shared with other runs)
+mkdir -p $W/soa
+$MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o $W/m5.h5 -map_init $W/m1.h5 -map_starts 0 -map_start_mean 0 -map_hessian soa \
+  -map_soa_tmpdir $W/soa -quiet || exit 1
 if ! h5diff -p 1e-4 $W/m3.h5 $W/m5.h5 /cov /cov > $W/diff 2>&1; then
   echo "FAIL: soa and fd covariances differ by more than 1e-4 (relative)"
   cat $W/diff
   fail=1
 fi
 h5dump -a /hessian_type $W/m5.h5 | grep -q "second-order adjoints" || { echo "FAIL: soa hessian_type attribute"; fail=1; }
-ls -d /dev/shm/invmap-soa-* 2> /dev/null && { echo "FAIL: soa trajectory directories left behind"; fail=1; }
+[ -z "$(ls -A $W/soa)" ] || { echo "FAIL: soa trajectory directories left behind: $(ls -A $W/soa)"; fail=1; }
 for a in model parameter_names model_constants prior_mean kind integrator; do
   h5dump -A -a /$a $W/m1.h5 > /dev/null 2>&1 || { echo "FAIL: attribute $a missing"; fail=1; }
 done

@@ -46,16 +46,19 @@ done
 pass "option change reran train_dense and its dependants only"
 
 # 4. SIGUSR1 during the run: exit 75, then the same command resumes; predictions equal an uninterrupted run
+# The directory is given as an absolute path unique to this test ($WORK is mktemp'd), so the signal reaches this
+# test's mpirun only, never another test run's on the same machine. If train_cnn ends before the signal lands,
+# a later stage (train_dense, predict, map, evaluate, report) takes it: any stage checkpoints or stops with 75.
 pipe C >C.log 2>&1 || fail "reference run failed"
-( rc=0; pipe B >B.log 2>&1 || rc=$?; echo $rc >B.rc ) &
+( rc=0; pipe "$WORK/B" >B.log 2>&1 || rc=$?; echo $rc >B.rc ) &
 for _ in $(seq 600); do grep -q '^== train_cnn: invmap' B.log 2>/dev/null && break; sleep 0.1; done
 sleep 1
-pkill -USR1 -f "mpirun.*-pipeline_dir B" || pkill -USR1 -f "mpiexec.*-pipeline_dir B" || fail "no pipeline to signal"
+pkill -USR1 -f "mpirun.*-pipeline_dir $WORK/B( |$)" || pkill -USR1 -f "mpiexec.*-pipeline_dir $WORK/B( |$)" || fail "no pipeline to signal"
 wait
 rc=$(cat B.rc)
 stage=$(awk -F'\t' '$1 == "stage" && $4 == "interrupted" {print $2}' B/pipeline.tsv)
 if [[ $rc -eq 75 ]]; then pass "signalled run exited 75 (interrupted stage: ${stage:-between stages})"; else fail "signalled run exited $rc"; fi
-pipe B >B2.log 2>&1 || { fail "resumed run failed"; tail B2.log >&2; }
+pipe "$WORK/B" >B2.log 2>&1 || { fail "resumed run failed"; tail B2.log >&2; }
 [[ -n "$stage" ]] && { grep -q -- "-resume" B2.log && pass "the interrupted stage $stage was resumed (-resume)" || fail "no -resume in the resumed run"; }
 for f in pred_cnn_noisy.h5:/theta_pred pred_dense_noisy.h5:/theta_pred map_from_cnn.h5:/theta_map; do
   h5eq "B/${f%%:*}" "C/${f%%:*}" "${f#*:}" && pass "resumed == uninterrupted: ${f%%:*}" || fail "resumed run differs from the uninterrupted one: ${f%%:*}"

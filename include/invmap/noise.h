@@ -16,7 +16,7 @@ PETSC_EXTERN const char *const InvNoiseTypes[];
 /* How sigma scales the noise: dt (s = sigma / Delta_t, the default) or unit (s = sigma) */
 typedef enum { INV_NOISE_SCALE_DT, INV_NOISE_SCALE_UNIT } InvNoiseScale;
 PETSC_EXTERN const char *const InvNoiseScales[];
-#define INV_NOISE_SCALE_ATTR "noise_scale" /* root attribute of every file holding noise: "dt" or "unit" */
+#define INV_NOISE_SCALE_ATTR "noise_scale"  /* root attribute of every file holding noise: "dt" or "unit" */
 #define INV_NOISE_DT_ATTR    "noise_obs_dt" /* root attribute: the observation spacing Delta_t the scale used */
 
 typedef struct _p_InvNoise *InvNoise;
@@ -62,7 +62,7 @@ PETSC_EXTERN PetscErrorCode InvNoiseSpecFromOptions(MPI_Comm, InvNoiseSpec *);
 /* Resolve the convention from the data file (file < 0: none) and Delta_t from its observation times */
 PETSC_EXTERN PetscErrorCode InvNoiseSpecSetData(InvNoiseSpec *, MPI_Comm, hid_t file, const char fname[], PetscInt nt, const PetscReal t[]);
 /* The marginal standard deviation of a sample whose (possibly overridden) parameter is sigma */
-PETSC_EXTERN PetscReal      InvNoiseSpecSD(const InvNoiseSpec *, PetscReal sigma);
+PETSC_EXTERN PetscReal InvNoiseSpecSD(const InvNoiseSpec *, PetscReal sigma);
 PETSC_EXTERN PetscErrorCode InvNoiseSpecWriteAttributes(const InvNoiseSpec *, hid_t);
 
 /* Whitening (docs/science.md section 6) for marginal standard deviation s: w_0 = r_0 / s,

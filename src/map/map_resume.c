@@ -31,8 +31,9 @@ static PetscErrorCode InvMAPResumeSignature(InvMAP map, char sig[], size_t len)
                           "model=%s input=%s N=%" PetscInt64_FMT " nt=%" PetscInt_FMT
                           " series=%s noise=%s%.17g,%.17g,%s init=%s starts=%" PetscInt_FMT " screen=%" PetscInt_FMT
                           " mean=%d seed=%" PetscInt64_FMT " hessian=%s fd_h=%.17g same_tol=%.17g ts=%s",
-                          map->model_type, map->input, map->N, map->nt, map->use_clean ? "u" : "d", map->nspec.fixed_rho ? "fixed:" : "file",
-                          (double)map->nspec.rho, (double)map->nspec.sigma, InvNoiseScales[map->nspec.scale], map->init_file[0] ? map->init_file : "-", map->nstarts, map->nscreen,
+                          map->model_type, map->input, map->N, map->nt, map->use_clean ? "u" : "d",
+                          map->nspec.fixed_rho ? "fixed:" : "file", (double)map->nspec.rho, (double)map->nspec.sigma,
+                          InvNoiseScales[map->nspec.scale], map->init_file[0] ? map->init_file : "-", map->nstarts, map->nscreen,
                           (int)map->start_mean, map->seed, InvMAPHessianTypes[map->htype], (double)map->fd_h, (double)map->same_tol, buf));
   for (PetscInt c = 0; c < map->model->nconst; c++) {
     PetscCall(PetscSNPrintf(buf, sizeof(buf), " %s=%.17g", map->model->const_names[c], (double)map->model->consts[c]));

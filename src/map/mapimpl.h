@@ -17,7 +17,7 @@ struct _p_InvMAP {
   char input[PETSC_MAX_PATH_LEN], init_file[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN];
   PetscBool use_clean, overwrite, quiet;
   InvNoiseSpec nspec; /* -noise_rho/-noise_sigma overrides, the data's noise convention and Delta_t */
-  PetscInt nmax; /* use only the first nmax samples of the file (0: all) */
+  PetscInt nmax;      /* use only the first nmax samples of the file (0: all) */
   /* problems on this rank */
   PetscInt64 N, first; /* global count, global index of the first local problem */
   PetscInt n, nt;

@@ -32,8 +32,8 @@ PETSC_INTERN PetscErrorCode InvMAPTSSensitivities(InvMAPTS, PetscInt nb, const P
    the caller adds the prior term. status[b] != 0: failed forward solve, Hv = NaN. */
 PETSC_INTERN PetscErrorCode InvMAPTSSetUpSecondOrder(InvMAPTS, PetscInt bmax);
 PETSC_INTERN PetscErrorCode InvMAPTSHessianProduct(InvMAPTS, PetscInt nb, const PetscReal theta[], const PetscReal v[],
-                                                   const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[],
-                                                   PetscReal Hv[], PetscInt status[]);
+                                                   const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[], PetscReal Hv[],
+                                                   PetscInt status[]);
 PETSC_INTERN PetscErrorCode InvMAPTSGetStats(InvMAPTS, PetscInt64 *forward, PetscInt64 *adjoint, PetscInt64 *steps);
 PETSC_INTERN PetscErrorCode InvMAPTSDescribe(InvMAPTS, char[], size_t);
 PETSC_INTERN PetscErrorCode InvMAPTSDestroy(InvMAPTS *);

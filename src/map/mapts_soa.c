@@ -131,8 +131,8 @@ PetscErrorCode InvMAPTSSetUpSecondOrder(InvMAPTS m, PetscInt bmax)
 
 /* One sweep over nb <= bmax members */
 static PetscErrorCode InvMAPTSHessianProductBatch(InvMAPTS m, PetscInt nb, const PetscReal theta[], const PetscReal v[],
-                                                  const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[],
-                                                  PetscReal Hv[], PetscInt status[])
+                                                  const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[], PetscReal Hv[],
+                                                  PetscInt status[])
 {
   const PetscInt np = m->model->nparam, nt = m->nt, no = m->model->nobs;
   PetscScalar *a;
