@@ -24,9 +24,17 @@ for p in "${pkgs[@]}"; do
 done
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
 if ((${#missing[@]})); then
-  echo "install-deps: installing ${missing[*]}"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # apt's output goes to a log; only what changes is printed. Installed packages are upgraded only where a new
+  # package depends on an exact newer version (e.g. a -dev package and its library: the archive keeps only the
+  # newest); they are listed before anything is installed. Nothing else is upgraded.
+  log=${INVMAP_INSTALL_LOG:-${TMPDIR:-/tmp}/invmap-install-deps.log}
+  echo "install-deps: installing ${missing[*]} (apt's output: $log)"
+  $SUDO apt-get update -q >"$log" 2>&1 || { tail -n 20 "$log" >&2; exit 1; }
+  upgrades=$(DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -s --no-install-recommends "${missing[@]}" 2>>"$log" |
+    awk '/^Inst / && /\[/ {print $2}' | tr '\n' ' ')
+  [[ -n "$upgrades" ]] && echo "install-deps: upgraded because the new packages require their newer versions: $upgrades"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends --no-upgrade "${missing[@]}" >>"$log" 2>&1 ||
+    { tail -n 20 "$log" >&2; echo "install-deps: apt-get install failed (see $log)" >&2; exit 1; }
 else
   echo "install-deps: all dependencies present"
 fi

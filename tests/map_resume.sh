@@ -2,7 +2,7 @@
 # invmap map interrupted and resumed: a run stopped by the test option -map_interrupt_after (deterministic),
 # by SIGUSR1 through mpirun after its first progress line, or by SIGTERM (one process) finishes the samples
 # in flight, exits with status 75 leaving only <output>.partial, and -resume (any rank count or batch) finishes it
-# with every dataset but /wall_time identical to an uninterrupted run: exact comparisons, because the README guarantees
+# with every dataset but /wall_time identical to an uninterrupted run: exact comparisons, because docs/design.md guarantees
 # bitwise independence of the rank count and -map_batch for the default -map_hessian gn with RK (each member's
 # sensitivities and Hessian use only its own values; /wall_time is a timing and never compared). A resume with other settings and a
 # plain rerun over the partial file are refused; resuming a complete file is a no-op.

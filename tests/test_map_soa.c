@@ -10,7 +10,7 @@
        same discrete RK4 solution exactly);
    (3) batched over samples it equals the one-sample result to 1e-12 (soa: PETSc's BLAS updates round differently
        with the sweep size); Gauss-Newton is bitwise the one-sample result, and bitwise the same with -map_batch 1
-       (sensitivity solves of one member) as with the default 128 per solve, as the README promises.
+       (sensitivity solves of one member) as with the default 128 per solve, as docs/design.md promises.
    Run on every rank with its own problems (each rank's BASIC trajectory lives in its own directory). */
 #include "test_map_common.h"
 
