@@ -68,7 +68,8 @@ static PetscErrorCode PipelineOptions(void *ctx)
   InvPipeline p = po->p;
 
   PetscFunctionBegin;
-  PetscOptionsBegin(p->comm, NULL, "invmap pipeline: the experiment (stage options go under prefixes, see README.md and docs/design.md)", "");
+  PetscOptionsBegin(p->comm, NULL, "invmap pipeline: the experiment (stage options go under prefixes, see README.md and docs/design.md)",
+                    "");
   PetscCall(PetscOptionsString(
       "-pipeline_name",
       "Experiment name (set by each file in share/experiments; without it the default experiment is merged under your options)", "",
