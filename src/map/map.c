@@ -156,6 +156,7 @@ PetscErrorCode InvMAPSetProblems(InvMAP map, PetscInt n, PetscInt nt, const Pets
   map->n = n;
   map->nt = nt;
   map->first = first;
+  map->ckpt_seconds = 0; /* problems given in memory: no input file, the caller owns persistence (no <output>.partial) */
   map->N = n;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &map->N, 1, MPIU_INT64, MPI_SUM, map->comm));
   PetscCall(PetscMalloc1(nt, &map->t));
