@@ -142,7 +142,8 @@ PetscErrorCode InvNoiseSetFromOptions(InvNoise n)
   PetscCall(PetscOptionsReal("-noise_rho", "Fix the AR(1) correlation rho for every sample (default: drawn from -noise_rho_prior)",
                              "InvNoiseSetFromOptions", n->rho, &n->rho, &n->fixed_rho));
   PetscCall(PetscOptionsReal("-noise_sigma",
-                             "Fix the AR(1) standard deviation sigma for every sample (default: drawn from -noise_sigma_prior)",
+                             "Fix the AR(1) parameter sigma for every sample (the noise standard deviation is sigma / Delta_t, or sigma "
+                             "with -noise_scale unit; default: drawn from -noise_sigma_prior)",
                              "InvNoiseSetFromOptions", n->sigma, &n->sigma, &n->fixed_sigma));
   four = 4;
   PetscCall(InvHelpWithDefaults("Truncated Gaussian of rho: mean,sd,lower,upper", 4, n->rho_prior, help, sizeof(help)));
