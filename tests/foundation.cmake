@@ -10,4 +10,5 @@ invmap_add_cli_test(simulate_rank_invariance simulate_rank_invariance.sh PROCESS
 invmap_add_cli_test(simulate_resume simulate_resume.sh)
 invmap_add_cli_test(simulate_bad_input simulate_bad_input.sh)
 invmap_add_cli_test(simulate_failures simulate_failures.sh)
+invmap_add_cli_test(simulate_precision simulate_precision.sh)
 invmap_add_cli_test(noise_scale noise_scale.sh)

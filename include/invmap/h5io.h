@@ -12,6 +12,8 @@ PETSC_EXTERN PetscErrorCode InvH5Flush(hid_t);
 PETSC_EXTERN PetscErrorCode InvH5HasDataset(hid_t, const char[], PetscBool *);
 PETSC_EXTERN PetscErrorCode InvH5GetDims(hid_t, const char[], PetscInt *, hsize_t[3]);
 PETSC_EXTERN PetscErrorCode InvH5CreateDataset(hid_t, const char[], hid_t, PetscInt, const hsize_t[]);
+/* As InvH5CreateDataset, chunked by chunk_rows whole rows (0: contiguous) for reads of row blocks. */
+PETSC_EXTERN PetscErrorCode InvH5CreateDatasetChunked(hid_t, const char[], hid_t, PetscInt, const hsize_t[], hsize_t chunk_rows);
 PETSC_EXTERN PetscErrorCode InvH5WriteRows(hid_t, const char[], hid_t, hsize_t, hsize_t, const void *);
 PETSC_EXTERN PetscErrorCode InvH5ReadRows(hid_t, const char[], hid_t, hsize_t, hsize_t, void *);
 PETSC_EXTERN PetscErrorCode InvH5WriteSmall(hid_t, const char[], hid_t, PetscInt, const hsize_t[], const void *);

@@ -55,6 +55,14 @@ PetscErrorCode InvEnsembleSetFromOptions(InvEnsemble e)
                              e->overwrite, &e->overwrite, NULL));
   PetscCall(PetscOptionsReal("-progress", "Seconds between progress lines (0: every chunk)", "", e->progress, &e->progress, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress output", "", e->quiet, &e->quiet, NULL));
+  {
+    PetscInt prec = e->single ? 1 : 0;
+    PetscCall(PetscOptionsEList("-series_precision",
+                                "Stored type of the series /u and /d: single (float32, half the size; rounded from the double "
+                                "integration at write) or double",
+                                "", InvSeriesPrecisions, 2, InvSeriesPrecisions[prec], &prec, NULL));
+    e->single = prec ? PETSC_TRUE : PETSC_FALSE;
+  }
   PetscOptionsEnd();
   PetscCheck(e->theta_file[0] || n > 0, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n must be a positive number of samples, got %" PetscInt_FMT,
              n);
@@ -161,6 +169,24 @@ static PetscErrorCode InvEnsembleComputeRange(InvEnsemble e, PetscInt64 s0, Pets
   PetscFunctionReturn(0);
 }
 
+/* Rows [s0, s0 + nl) of a series dataset (collective): as computed, or rounded to the nearest float32 (the
+   conversion of C, round to nearest) with -series_precision single, so a single-precision file holds exactly the
+   double file's values rounded to float32. */
+static PetscErrorCode InvEnsembleWriteSeries(InvEnsemble e, hid_t file, const char path[], PetscInt64 s0, PetscInt64 nl, const PetscReal *v,
+                                             float *fbuf)
+{
+  const PetscInt64 count = nl * e->nt * e->model->nobs;
+
+  PetscFunctionBegin;
+  if (!e->single) {
+    PetscCall(InvH5WriteRows(file, path, H5T_NATIVE_DOUBLE, (hsize_t)s0, (hsize_t)nl, v));
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt64 k = 0; k < count; k++) fbuf[k] = (float)v[k];
+  PetscCall(InvH5WriteRows(file, path, H5T_NATIVE_FLOAT, (hsize_t)s0, (hsize_t)nl, fbuf));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvEnsembleSolve(InvEnsemble e)
 {
   const PetscInt np = e->model->nparam, per = e->nt * e->model->nobs;
@@ -172,6 +198,7 @@ PetscErrorCode InvEnsembleSolve(InvEnsemble e)
   PetscInt64 ndone = 0, nskip = 0, ntodo;
   PetscReal *theta, *u, *d = NULL, *nz = NULL;
   int32_t *status;
+  float *fbuf = NULL; /* -series_precision single: the series rounded to float32 for the write */
   const PetscInt64 maxlocal = ((e->chunk / e->batch + e->size - 1) / e->size) * e->batch;
 
   PetscFunctionBegin;
@@ -211,6 +238,7 @@ PetscErrorCode InvEnsembleSolve(InvEnsemble e)
                           nskip, e->n));
 
   PetscCall(PetscMalloc3(maxlocal * np, &theta, maxlocal * per, &u, maxlocal, &status));
+  if (e->single) PetscCall(PetscMalloc1(maxlocal * per, &fbuf));
   if (noisy) PetscCall(PetscMalloc2(maxlocal * per, &d, maxlocal * 2, &nz));
   for (PetscInt c = 0; c < nchunks; c++) {
     const PetscInt64 c0 = (PetscInt64)c * e->chunk, c1 = PetscMin(c0 + e->chunk, e->n);
@@ -222,9 +250,9 @@ PetscErrorCode InvEnsembleSolve(InvEnsemble e)
     if (done[c]) continue;
     PetscCall(InvEnsembleComputeRange(e, s0, s1, theta, u, d, nz, status));
     PetscCall(InvH5WriteRows(file, "/theta", H5T_NATIVE_DOUBLE, (hsize_t)s0, (hsize_t)nl, theta));
-    PetscCall(InvH5WriteRows(file, "/u", H5T_NATIVE_DOUBLE, (hsize_t)s0, (hsize_t)nl, u));
+    PetscCall(InvEnsembleWriteSeries(e, file, "/u", s0, nl, u, fbuf));
     if (noisy) {
-      PetscCall(InvH5WriteRows(file, "/d", H5T_NATIVE_DOUBLE, (hsize_t)s0, (hsize_t)nl, d));
+      PetscCall(InvEnsembleWriteSeries(e, file, "/d", s0, nl, d, fbuf));
       PetscCall(InvH5WriteRows(file, "/noise", H5T_NATIVE_DOUBLE, (hsize_t)s0, (hsize_t)nl, nz));
     }
     PetscCall(InvH5WriteRows(file, "/status", H5T_NATIVE_INT32, (hsize_t)s0, (hsize_t)nl, status));
@@ -248,6 +276,7 @@ PetscErrorCode InvEnsembleSolve(InvEnsemble e)
     }
   }
   PetscCall(PetscFree3(theta, u, status));
+  PetscCall(PetscFree(fbuf));
   if (noisy) PetscCall(PetscFree2(d, nz));
   PetscCall(PetscFree(done));
   PetscCall(PetscTime(&tnow));

@@ -2,6 +2,8 @@
    and the failure count read back from /status at the end. */
 #include "ensembleimpl.h"
 
+const char *const InvSeriesPrecisions[] = {"double", "single"};
+
 /* Everything that determines the samples: a resumed run must match it exactly. */
 PetscErrorCode InvEnsembleSignature(InvEnsemble e, char sig[], size_t len)
 {
@@ -14,6 +16,7 @@ PetscErrorCode InvEnsembleSignature(InvEnsemble e, char sig[], size_t len)
                           ",%.17g,%.17g %s noise=%s",
                           e->model_type, e->n, e->seed, e->theta_file[0] ? e->theta_file : "-", e->chunk, e->nt, (double)e->times[0],
                           e->nt > 1 ? (double)(e->times[1] - e->times[0]) : 0.0, ts, InvNoiseTypes[e->noise->type]));
+  if (e->single) PetscCall(PetscStrlcat(sig, " series=single", len)); /* double adds nothing: old partial files still resume */
   for (PetscInt c = 0; c < e->model->nconst; c++) {
     PetscCall(PetscSNPrintf(buf, sizeof(buf), " %s=%.17g", e->model->const_names[c], (double)e->model->consts[c]));
     PetscCall(PetscStrlcat(sig, buf, len));
@@ -52,9 +55,16 @@ PetscErrorCode InvEnsembleCreateFile(InvEnsemble e, hid_t *file, const char sig[
   PetscCall(InvH5CreateDataset(*file, "/theta", H5T_NATIVE_DOUBLE, 2, dims));
   dims[1] = (hsize_t)e->nt;
   dims[2] = (hsize_t)no;
-  PetscCall(InvH5CreateDataset(*file, "/u", H5T_NATIVE_DOUBLE, no == 1 ? 2 : 3, dims));
+  {
+    const hid_t stype = e->single ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+    const size_t row = (e->single ? sizeof(float) : sizeof(double)) * (size_t)e->nt * (size_t)no;
+    const size_t cap = PetscMax((size_t)1, PetscMin((size_t)INV_SERIES_CHUNK_ROWS, (size_t)INV_SERIES_CHUNK_BYTES / row));
+    const size_t nchk = PetscMax((size_t)1, ((size_t)e->n + cap - 1) / cap); /* chunks of at most cap rows, as equal as possible: */
+    const hsize_t crows = (hsize_t)(((size_t)e->n + nchk - 1) / nchk);       /* the last one wastes less than a row per chunk */
+    PetscCall(InvH5CreateDatasetChunked(*file, "/u", stype, no == 1 ? 2 : 3, dims, crows));
+    if (e->noise->type != INV_NOISE_NONE) PetscCall(InvH5CreateDatasetChunked(*file, "/d", stype, no == 1 ? 2 : 3, dims, crows));
+  }
   if (e->noise->type != INV_NOISE_NONE) {
-    PetscCall(InvH5CreateDataset(*file, "/d", H5T_NATIVE_DOUBLE, no == 1 ? 2 : 3, dims));
     dims[1] = 2;
     PetscCall(InvH5CreateDataset(*file, "/noise", H5T_NATIVE_DOUBLE, 2, dims));
   }
@@ -74,6 +84,7 @@ PetscErrorCode InvEnsembleCreateFile(InvEnsemble e, hid_t *file, const char sig[
   PetscCall(InvNoiseWriteAttributes(e->noise, root));
   PetscCall(InvH5WriteAttrInts(root, "seed", 1, &seed));
   PetscCall(InvH5WriteAttrInts(root, "n_obs", 1, &nobs));
+  PetscCall(InvH5WriteAttrString(root, "series_precision", InvSeriesPrecisions[e->single ? 1 : 0]));
   PetscCall(InvH5WriteAttrString(root, "theta_source", e->theta_file[0] ? e->theta_file : "prior"));
   PetscCall(InvBatchTSDescribe(e->bts, ts, sizeof(ts)));
   PetscCall(InvH5WriteAttrString(root, "integrator", ts));

@@ -19,6 +19,7 @@ struct _p_InvEnsemble {
   char output[PETSC_MAX_PATH_LEN], partial[PETSC_MAX_PATH_LEN];
   PetscInt batch, chunk;
   PetscBool resume, overwrite, quiet;
+  PetscBool single; /* -series_precision single: /u and /d stored as float32 */
   PetscInt nt;
   PetscReal *times;
   PetscReal progress;
@@ -28,6 +29,11 @@ struct _p_InvEnsemble {
   PetscReal seconds;
   PetscBool interrupted, complete_already;
 };
+
+/* -series_precision: the stored type of the series /u and /d */
+PETSC_INTERN const char *const InvSeriesPrecisions[];
+#define INV_SERIES_CHUNK_ROWS  256               /* rows per HDF5 chunk of /u and /d: a block of rows as streamed training reads it */
+#define INV_SERIES_CHUNK_BYTES (4 * 1024 * 1024) /* at most this many bytes per chunk (fewer rows for long series) */
 
 PETSC_INTERN PetscErrorCode InvEnsembleSignature(InvEnsemble, char[], size_t);
 PETSC_INTERN PetscErrorCode InvEnsembleCreateFile(InvEnsemble, hid_t *, const char[]);

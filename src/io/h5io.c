@@ -176,11 +176,32 @@ PetscErrorCode InvH5GetDims(hid_t file, const char path[], PetscInt *rank, hsize
 
 PetscErrorCode InvH5CreateDataset(hid_t file, const char path[], hid_t type, PetscInt rank, const hsize_t dims[])
 {
+  PetscFunctionBegin;
+  PetscCall(InvH5CreateDatasetChunked(file, path, type, rank, dims, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Contiguous layout when chunk_rows is 0; otherwise chunks of chunk_rows whole rows (fewer when the dataset has
+   fewer rows), so that a read of a block of consecutive rows touches only the chunks holding them. */
+PetscErrorCode InvH5CreateDatasetChunked(hid_t file, const char path[], hid_t type, PetscInt rank, const hsize_t dims[], hsize_t chunk_rows)
+{
   hid_t space, dcpl, dset, lcpl;
 
   PetscFunctionBegin;
+  PetscCheck(rank >= 1 && rank <= 3, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Dataset %s: rank %" PetscInt_FMT "; expected 1 to 3", path,
+             rank);
   PetscCallHDF5Return(space, H5Screate_simple((int)rank, dims, NULL));
   PetscCallHDF5Return(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+  if (chunk_rows > 0) { /* HDF5 needs chunk sizes >= 1 within the extent: an empty dataset stays contiguous */
+    hsize_t cdims[3];
+    PetscBool empty = PETSC_FALSE;
+    for (PetscInt k = 0; k < rank; k++) {
+      cdims[k] = dims[k];
+      if (!dims[k]) empty = PETSC_TRUE;
+    }
+    cdims[0] = PetscMin(chunk_rows, dims[0]);
+    if (!empty) PetscCallHDF5(H5Pset_chunk(dcpl, (int)rank, cdims));
+  }
   PetscCallHDF5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
   PetscCallHDF5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
   PetscCallHDF5Return(lcpl, H5Pcreate(H5P_LINK_CREATE));
