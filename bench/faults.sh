@@ -2,8 +2,10 @@
 # Fault injection, long version: bench/faults.sh SEED COUNT [COMMANDS] [KINDS]
 # For each command (simulate, train, map, pipeline; or the comma list COMMANDS) and each fault kind
 # (kill_mpirun, kill_rank, term, usr1, int; or KINDS) it runs COUNT faults at moments drawn from SEED: after
-# the K-th progress line of the run (K uniform over the lines an uninterrupted run prints) and a further 0-0.9 s
-# (so the moments follow the run's progress whatever the machine's load). After each
+# the K-th progress line of the run (K uniform over the lines an uninterrupted run prints) and a further 0 to
+# FAULT_JITTER_MS (default 90, below 1000) milliseconds (so the moments follow the run's progress whatever the machine's load;
+# the harness's runs print a line every few tens of milliseconds, and a longer jitter lands most faults after the
+# run has ended). After each
 # fault the checks of tests/faults/common.sh: every process ends within FAULT_END_LIMIT s, every file with a final
 # name reads in full, the documented continuation (-resume / rerun) completes, and the outputs equal the
 # uninterrupted run's (bitwise except timing data; /cov to 1e-12, see tests/faults/check.py). Prints the table
@@ -27,7 +29,7 @@ fault_setup
 for ((i = 0; i < COUNT; i++)); do
   for c in "${commands[@]}"; do
     for k in "${kinds[@]}"; do # a moment: after a random progress line and a random fraction of a second more
-      fault_one "$c" "$k" "line:$((RANDOM % $(fault_progress_lines "$c") + 1))+0.$((RANDOM % 10))"
+      fault_one "$c" "$k" "line:$((RANDOM % $(fault_progress_lines "$c") + 1))+$(printf '0.%03d' $((RANDOM % (${FAULT_JITTER_MS:-90} + 1))))"
     done
   done
 done
