@@ -24,12 +24,14 @@ source "$root/tests/faults/common.sh"
 IFS=, read -r -a commands <<<"${3:-simulate,train,map,pipeline}"
 IFS=, read -r -a kinds <<<"${4:-$(IFS=,; echo "${FAULT_KINDS[*]}")}"
 RANDOM=$SEED
+JITTER=${FAULT_JITTER_MS:-90}
+[[ $JITTER =~ ^[0-9]+$ ]] && ((JITTER < 1000)) || { echo "bench/faults.sh: FAULT_JITTER_MS must be an integer in [0, 999], got $JITTER" >&2; exit 2; }
 
 fault_setup
 for ((i = 0; i < COUNT; i++)); do
   for c in "${commands[@]}"; do
     for k in "${kinds[@]}"; do # a moment: after a random progress line and a random fraction of a second more
-      fault_one "$c" "$k" "line:$((RANDOM % $(fault_progress_lines "$c") + 1))+$(printf '0.%03d' $((RANDOM % (${FAULT_JITTER_MS:-90} + 1))))"
+      fault_one "$c" "$k" "line:$((RANDOM % $(fault_progress_lines "$c") + 1))+$(printf '0.%03d' $((RANDOM % (JITTER + 1))))"
     done
   done
 done

@@ -7,7 +7,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config petsc-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev libfftw3-dev librandom123-dev python3-matplotlib python3-h5py python3-numpy clang-format git
-      valgrind)
+      valgrind procps util-linux) # procps, util-linux: pgrep/pkill, setsid and mount of the fault and SLURM tests
 pkgs+=(clang libclang-rt-14-dev) # libFuzzer targets of tests/fuzz (scripts/test.sh replays their corpora)
 slurm=0
 for a in "$@"; do
@@ -30,8 +30,9 @@ if ((${#missing[@]})); then
   log=${INVMAP_INSTALL_LOG:-${TMPDIR:-/tmp}/invmap-install-deps.log}
   echo "install-deps: installing ${missing[*]} (apt's output: $log)"
   $SUDO apt-get update -q >"$log" 2>&1 || { tail -n 20 "$log" >&2; exit 1; }
-  upgrades=$(DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -s --no-install-recommends "${missing[@]}" 2>>"$log" |
-    awk '/^Inst / && /\[/ {print $2}' | tr '\n' ' ')
+  plan=$(DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -s --no-install-recommends "${missing[@]}" 2>>"$log") ||
+    { tail -n 20 "$log" >&2; echo "install-deps: apt cannot install ${missing[*]} (see $log)" >&2; exit 1; }
+  upgrades=$(awk '/^Inst / && /\[/ {print $2}' <<<"$plan" | tr '\n' ' ')
   [[ -n "$upgrades" ]] && echo "install-deps: upgraded because the new packages require their newer versions: $upgrades"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends --no-upgrade "${missing[@]}" >>"$log" 2>&1 ||
     { tail -n 20 "$log" >&2; echo "install-deps: apt-get install failed (see $log)" >&2; exit 1; }
