@@ -104,8 +104,7 @@ static PetscErrorCode CheckStageOptions(InvPipeline p, InvPipelineStage *st, Pet
   InvOptionList list;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsCreate(&db));
-  PetscCall(PetscOptionsInsertString(db, st->opts));
+  PetscCall(InvPipelineStageDatabase(st, "", &db));
   PetscCall(p->knownfn(st->cmd, db, &known));
   PetscCall(InvOptionListFromDatabase(db, &list));
   PetscCall(PetscOptionsDestroy(&db));

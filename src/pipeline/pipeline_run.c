@@ -41,6 +41,15 @@ InvPipelineRecord *InvPipelineFindRecord(InvPipeline p, const char name[])
   return NULL;
 }
 
+PetscErrorCode InvPipelineStageDatabase(const InvPipelineStage *st, const char extra[], PetscOptions *db)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsCreate(db));
+  PetscCall(PetscOptionsInsertString(*db, st->opts));
+  if (extra && extra[0]) PetscCall(PetscOptionsInsertString(*db, extra));
+  PetscFunctionReturn(0);
+}
+
 /* Runs one command stage with its own options database; *cmdstatus is the command's exit status. */
 static PetscErrorCode RunCommandStage(InvPipeline p, InvPipelineStage *st, const char extra[], int *cmdstatus)
 {
@@ -49,10 +58,8 @@ static PetscErrorCode RunCommandStage(InvPipeline p, InvPipelineStage *st, const
   double t0;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsCreate(&db));
-  PetscCall(PetscOptionsInsertString(db, st->opts));
+  PetscCall(InvPipelineStageDatabase(st, extra, &db));
   if (p->allow_unused) PetscCall(PetscOptionsSetValue(db, "-invmap_allow_unused", NULL));
-  if (extra[0]) PetscCall(PetscOptionsInsertString(db, extra));
   PetscCall(PetscLogStageRegister(st->name, &logstage));
   PetscCall(PetscOptionsPush(db));
   PetscCall(PetscLogStagePush(logstage));

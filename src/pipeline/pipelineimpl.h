@@ -71,6 +71,8 @@ PETSC_INTERN PetscErrorCode InvStrAppendf(char **, const char[], ...) PETSC_ATTR
 PETSC_INTERN PetscErrorCode InvPipelineBuildPlan(InvPipeline);
 PETSC_INTERN PetscErrorCode InvPipelineManifestRead(InvPipeline);
 PETSC_INTERN PetscErrorCode InvPipelineCheckPlan(InvPipeline);
+/* A stage's own options database: its experiment options, then the pipeline's additions (extra, may be "") */
+PETSC_INTERN PetscErrorCode InvPipelineStageDatabase(const InvPipelineStage *, const char extra[], PetscOptions *);
 PETSC_INTERN InvPipelineRecord *InvPipelineFindRecord(InvPipeline, const char[]);
 PETSC_INTERN PetscErrorCode InvPipelineManifestWrite(InvPipeline);
 PETSC_INTERN PetscErrorCode InvPipelineRunReport(InvPipeline, InvPipelineStage *);
