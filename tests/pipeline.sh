@@ -64,6 +64,22 @@ for f in pred_cnn_noisy.h5:/theta_pred pred_dense_noisy.h5:/theta_pred map_from_
   h5eq "B/${f%%:*}" "C/${f%%:*}" "${f#*:}" && pass "resumed == uninterrupted: ${f%%:*}" || fail "resumed run differs from the uninterrupted one: ${f%%:*}"
 done
 
+# 4b. a process killed (SIGKILL, node failure) in a stage whose command has no -resume (predict, evaluate): the
+# manifest still says "running" and a .partial is left. The rerun runs those stages again (no -resume, which their
+# commands would refuse) and the outputs equal the uninterrupted run's.
+cp C/pred_cnn_noisy.h5 C/eval_noisy.h5 "$WORK/"
+for s in predict_cnn_noisy evaluate_noisy; do
+  awk -F'\t' -v OFS='\t' -v s=$s '$1 == "stage" && $2 == s {$4 = "running"} {print}' C/pipeline.tsv >C/pipeline.tsv.new && mv C/pipeline.tsv.new C/pipeline.tsv
+done
+rm C/pred_cnn_noisy.h5 C/eval_noisy.h5
+echo "half-written" >C/pred_cnn_noisy.h5.partial
+echo "half-written" >C/eval_noisy.h5.partial
+if pipe C >C2.log 2>&1; then pass "rerun after a killed predict/evaluate stage completes"; else fail "rerun after a killed predict/evaluate stage failed"; tail C2.log >&2; fi
+grep -E '^== (predict|evaluate)_.*: invmap .*-resume' C2.log && fail "-resume passed to a command without it"
+h5eq C/pred_cnn_noisy.h5 pred_cnn_noisy.h5 /theta_pred && pass "rerun predict == uninterrupted" || fail "rerun predict differs"
+h5eq C/eval_noisy.h5 eval_noisy.h5 /cnn/ape && pass "rerun evaluate == uninterrupted" || fail "rerun evaluate differs"
+[[ ! -e C/pred_cnn_noisy.h5.partial && ! -e C/eval_noisy.h5.partial ]] && pass "no .partial left" || fail ".partial left behind"
+
 # 5. bad plans and foreign files
 expect_error "unknown view" "unknown view 'dirty'" "" -- 1 pipeline -pipeline_dir E -pipeline_views dirty
 expect_error "from_<net> without the net" "no network 'gru'" "" -- 1 pipeline -pipeline_dir E -pipeline_map_runs from_gru

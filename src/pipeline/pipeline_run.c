@@ -1,8 +1,8 @@
 /* Running the plan. Each stage runs the invmap command in this process with a fresh options database
    holding only the stage's options, so stages cannot see each other's options. Skip rule: the output
    exists, the manifest records the stage done with the same options, and no input was remade in this
-   run. An interrupted stage (status 75) ends the run; the next run resumes it (-resume) when its
-   options are unchanged. */
+   run. An interrupted stage (status 75) ends the run; the next run resumes it (-resume, for the
+   commands that read it; evaluate and predict run again) when its options are unchanged. */
 #include "pipelineimpl.h"
 #include <petscviewer.h>
 #include <errno.h>
@@ -69,6 +69,23 @@ static PetscErrorCode RunCommandStage(InvPipeline p, InvPipelineStage *st, const
   PetscCall(PetscLogStagePop());
   PetscCall(PetscOptionsPop());
   PetscCall(PetscOptionsDestroy(&db));
+  PetscFunctionReturn(0);
+}
+
+/* Whether the stage's command reads -resume (simulate, train, map); the others (evaluate, predict) simply run again. */
+static PetscErrorCode StageResumable(InvPipeline p, const InvPipelineStage *st, PetscBool *resumable)
+{
+  PetscOptions db;
+  InvOptionNames known;
+
+  PetscFunctionBegin;
+  *resumable = PETSC_FALSE;
+  if (!p->knownfn) PetscFunctionReturn(0);
+  PetscCall(InvPipelineStageDatabase(st, "", &db));
+  PetscCall(p->knownfn(st->cmd, db, &known));
+  PetscCall(PetscOptionsDestroy(&db));
+  *resumable = InvOptionNamesHas(&known, "-resume");
+  PetscCall(InvOptionNamesDestroy(&known));
   PetscFunctionReturn(0);
 }
 
@@ -141,12 +158,13 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
     /* resume what the last run checkpointed: interrupted (exit 75), or still "running" when that process was killed (SIGKILL, node
        failure), leaving the stage's last periodic checkpoint */
     if (rec && same && !depran && (!strcmp(rec->status, "interrupted") || !strcmp(rec->status, "running"))) {
-      PetscBool partial = PETSC_FALSE, ckpt = PETSC_FALSE;
+      PetscBool partial = PETSC_FALSE, ckpt = PETSC_FALSE, resumable = PETSC_FALSE;
       PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.partial", st->out));
       PetscCall(InvFileExists(aux, &partial));
       PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.ckpt", st->out));
       PetscCall(InvFileExists(aux, &ckpt));
-      if (partial || ckpt) PetscCall(PetscStrlcat(extra, " -resume", sizeof(extra)));
+      if (partial || ckpt) PetscCall(StageResumable(p, st, &resumable));
+      if (resumable) PetscCall(PetscStrlcat(extra, " -resume", sizeof(extra)));
     }
     PetscCall(PetscPrintf(p->comm, "\n== %s: invmap %s %s%s%s\n", st->name, st->cmd, st->opts, extra[0] ? " " : "", extra));
     PetscCall(PetscStrncpy(st->status, "running", sizeof(st->status)));
