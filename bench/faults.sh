@@ -16,7 +16,7 @@ SEED=${1:?usage: bench/faults.sh SEED COUNT [COMMANDS] [KINDS]}
 COUNT=${2:?usage: bench/faults.sh SEED COUNT [COMMANDS] [KINDS]}
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${INVMAP:=$root/build/invmap}"
-: "${MPIEXEC:=mpiexec --oversubscribe --bind-to none}"
+: "${MPIEXEC:=mpiexec}" # Open MPI's default binding, as users run it
 export INVMAP MPIEXEC
 source "$root/tests/lib.sh"
 set +e

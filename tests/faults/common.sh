@@ -81,6 +81,14 @@ fault_wait_lines() {
   return 1
 }
 fault_ranks() { pgrep -P "$FAULT_PID" 2>/dev/null || true; }
+# fault_running PID: the process exists and has not ended. A rank that ended after mpiexec (for example one that
+# mpiexec never registered, which Open MPI reports as "PID 0") is reparented to PID 1 and stays a zombie until
+# PID 1 reaps it, which a container's init may do late or never: a zombie runs nothing and holds no file open.
+fault_running() {
+  local state
+  state=$(awk '{sub(/.*\) /, ""); print $1}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
 # fault_deliver KIND: 0 if delivered, 1 if the run had already ended
 fault_deliver() {
   local ranks
@@ -104,7 +112,9 @@ fault_end() {
     kill -0 "$FAULT_PID" 2>/dev/null || break
     sleep $FAULT_POLL
   done
+  FAULT_HUNG=""
   if kill -0 "$FAULT_PID" 2>/dev/null; then
+    FAULT_HUNG="mpiexec: $(ps -o pid=,stat=,args= -p "$FAULT_PID" --ppid "$FAULT_PID" 2>/dev/null | tr -s ' ' | paste -sd';')"
     kill -KILL -- -"$FAULT_PID" 2>/dev/null
     wait "$FAULT_PID" 2>/dev/null
     return 1
@@ -113,10 +123,13 @@ fault_end() {
   wait "$FAULT_PID" || FAULT_RC=$?
   for r in $FAULT_RANKS; do # ranks outliving mpiexec would write into the files being resumed
     for ((n = 0; n * 10 < FAULT_END_LIMIT * 100; n++)); do
-      kill -0 "$r" 2>/dev/null || break
+      fault_running "$r" || break
       sleep $FAULT_POLL
     done
-    kill -0 "$r" 2>/dev/null && return 1
+    if fault_running "$r"; then
+      FAULT_HUNG="a rank outlived mpiexec: $(ps -o pid=,stat=,args= -p "$r" 2>/dev/null | tr -s ' ')"
+      return 1
+    fi
   done
   return 0
 }
@@ -192,7 +205,7 @@ fault_one() {
   fault_end || endok=1
   tend=$(printf "%.1f" "$(echo "$(date +%s.%N) - $t0" | bc)")
   if ((endok)); then
-    what="HANG (mpiexec or a rank still running ${FAULT_END_LIMIT} s after the fault)"
+    what="HANG (still running ${FAULT_END_LIMIT} s after the fault: $FAULT_HUNG)"
   elif ((!delivered)); then
     FAULT_STATS["$c $kind late"]=$((${FAULT_STATS["$c $kind late"]:-0} + 1))
     fault_clean "$c"
