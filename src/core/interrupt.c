@@ -3,17 +3,24 @@
    (SIGINT) is treated like SIGTERM; a second SIGINT while the first is being handled ends the process
    at once (the default action), for a user who does not want to wait for the checkpoint. The test option
    -invmap_test_wait_signal makes the first safe point wait for a real signal (after printing a line saying so), so
-   that tests signal a run that provably has work left, without sleeps that race with the machine's load. */
+   that tests signal a run that provably has work left, without sleeps that race with the machine's load.
+   Watchdog: SIGTERM or SIGINT also arms alarm(-invmap_term_grace_seconds) with SIGALRM's default action, so a rank
+   told to stop ends within the grace period even when it cannot reach a safe point (a peer died while it waits
+   in a collective and the MPI runtime fails to end the job). Files keep their final names only when complete, so
+   ending there loses at most the work since the last checkpoint. SIGUSR1 (checkpoint and stop) arms nothing. */
 #include <invmap/sys.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define INV_TEST_WAIT_MAX_SECONDS 600.0     /* -invmap_test_wait_signal gives up (with an error) after this long */
 #define INV_TEST_WAIT_POLL_NS     10000000L /* 10 ms between looks at the flag */
+#define INV_TERM_GRACE_SECONDS    60        /* default -invmap_term_grace_seconds: a rank's time from SIGTERM to its end */
 
 static volatile sig_atomic_t inv_signal = 0;
 static PetscBool inv_test_wait = PETSC_FALSE;
+static unsigned inv_term_grace = INV_TERM_GRACE_SECONDS; /* 0: no watchdog */
 
 static void InvSignalHandler(int sig)
 {
@@ -22,6 +29,7 @@ static void InvSignalHandler(int sig)
     (void)raise(SIGINT);
     return;
   }
+  if ((sig == SIGTERM || sig == SIGINT) && !inv_signal && inv_term_grace) (void)alarm(inv_term_grace); /* async-signal-safe */
   inv_signal = sig;
 }
 
@@ -35,12 +43,25 @@ PetscErrorCode InvInterruptInstall(void)
     PetscCall(PetscOptionsGetBool(NULL, NULL, "-invmap_test_wait_signal", &wait, NULL));
     if (wait) inv_test_wait = PETSC_TRUE;
   }
+  { /* sticky as well: set only when given */
+    PetscInt grace;
+    PetscBool set;
+    PetscCall(PetscOptionsGetInt(NULL, NULL, "-invmap_term_grace_seconds", &grace, &set));
+    if (set) {
+      PetscCheck(grace >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+                 "-invmap_term_grace_seconds must be >= 0 (0: no watchdog), got %" PetscInt_FMT, grace);
+      inv_term_grace = (unsigned)grace;
+    }
+  }
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = InvSignalHandler;
   sigemptyset(&sa.sa_mask);
   PetscCheck(sigaction(SIGTERM, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGTERM handler");
   PetscCheck(sigaction(SIGUSR1, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGUSR1 handler");
   PetscCheck(sigaction(SIGINT, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGINT handler");
+  /* the watchdog's SIGALRM must end the process (PETSc's handler would call MPI_Abort, which needs the runtime) */
+  sa.sa_handler = SIG_DFL;
+  PetscCheck(sigaction(SIGALRM, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot reset the SIGALRM action");
   PetscFunctionReturn(0);
 }
 

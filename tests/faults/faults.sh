@@ -21,6 +21,33 @@ fault_one map int line:1
 fault_one pipeline kill_mpirun line:5
 fault_one pipeline usr1 line:3
 
+# Watchdog: rank 1 stopped (SIGSTOP: a wedged peer), SIGTERM to rank 0 only. Rank 0 reaches its safe point and
+# waits in the collective for rank 1 forever; -invmap_term_grace_seconds ends it, and mpiexec then ends the job.
+# Without the watchdog this run would hang. -invmap_test_wait_signal holds both ranks at their first safe point
+# until a signal, so the signal provably lands while work is left (no sleep racing the load).
+rm -f wd.h5 wd.h5.partial
+setsid $MPIEXEC -n 2 "$INVMAP" simulate -n 2000 -seed 5 -chunk 100 -o wd.h5 -invmap_test_wait_signal -invmap_term_grace_seconds 2 >wd.log 2>&1 &
+FAULT_PID=$!
+FAULT_LOG=$WORK/wd.log fault_wait_lines "waiting for a signal" 2 || true
+rank_pid() { local p; for p in $(pgrep -P "$FAULT_PID"); do tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo "$p"; done; }
+r0=$(rank_pid 0) r1=$(rank_pid 1)
+if [[ -n $r0 && -n $r1 ]]; then
+  kill -STOP "$r1"
+  kill -TERM "$r0"
+  FAULT_RANKS="$r0 $r1"
+  if FAULT_END_LIMIT=60 fault_end; then
+    ((FAULT_RC != 0)) && pass "watchdog: rank 0 signalled while its peer is wedged ended the job (exit $FAULT_RC)" || fail "watchdog: exit 0"
+  else
+    fail "watchdog: the job still ran 60 s after SIGTERM ($FAULT_HUNG)"
+    kill -KILL "$r0" "$r1" 2>/dev/null
+  fi
+  [[ ! -e wd.h5 ]] && pass "watchdog: no final output from the stopped run" || fail "watchdog: wd.h5 was written"
+else
+  fail "watchdog: ranks not found (r0='$r0' r1='$r1')"
+  kill -KILL -- -"$FAULT_PID" 2>/dev/null
+  wait "$FAULT_PID" 2>/dev/null
+fi
+
 # SIGINT to one process without mpiexec: like SIGTERM, checkpoint and exit 75, then -resume completes
 for c in simulate train map; do
   fault_clean "$c"
