@@ -1,7 +1,7 @@
 /* Hessians of J at a point: Gauss-Newton J_u^T W^T W J_u + Sigma_pr^{-1} from forward sensitivities
    (the variational equations on the same discretisation as the objective, batched over samples), the full Hessian from second-order
-   adjoints (mapts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by central differences of
-   adjoint gradients (labelled as such in outputs); and the SPD inverse giving the Laplace covariance. */
+   adjoints (src/ts/batchts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by central differences
+   of adjoint gradients (labelled as such in outputs); and the SPD inverse giving the Laplace covariance. */
 #include "mapimpl.h"
 #include <invmap/noise.h>
 
@@ -16,7 +16,7 @@ static PetscErrorCode InvMAPHessiansGN(InvMAP map, PetscInt nb, const PetscInt i
   PetscFunctionBegin;
   if (!nb) PetscFunctionReturn(0);
   PetscCall(PetscMalloc5(nb * nt * no, &y, nb * nt * no * np, &S, nt, &col, nt * np, &WS, nb, &ok));
-  PetscCall(InvMAPTSSensitivities(map->mts[0], nb, theta, y, S, ok));
+  PetscCall(InvBatchTSSensitivities(map->mts[0], nb, theta, y, S, ok));
   for (PetscInt q = 0; q < nb; q++) {
     const PetscInt i = idx[q];
     const PetscReal rho = map->noise[2 * i], sd = InvMAPNoiseSD(map, i), *Sq = S + q * nt * no * np;
@@ -86,7 +86,7 @@ PetscErrorCode InvMAPSetUpSecondOrder(InvMAP map)
   const PetscInt np = map->model->nparam;
 
   PetscFunctionBegin;
-  PetscCall(InvMAPTSSetUpSecondOrder(map->mts[0], np * PetscMax(1, PetscMin(128, map->batch / np))));
+  PetscCall(InvBatchTSSetUpSecondOrder(map->mts[0], np * PetscMax(1, PetscMin(128, map->batch / np))));
   PetscFunctionReturn(0);
 }
 
@@ -115,7 +115,7 @@ static PetscErrorCode InvMAPHessiansSOA(InvMAP map, PetscInt nb, const PetscInt 
       sig[b] = InvMAPNoiseSD(map, i);
     }
   }
-  PetscCall(InvMAPTSHessianProduct(map->mts[0], m, th, v, dp, rho, sig, hv, st));
+  PetscCall(InvBatchTSHessianProduct(map->mts[0], m, th, v, dp, rho, sig, hv, st));
   for (PetscInt q = 0; q < nb; q++) {
     PetscReal *Hq = H + q * np * np;
     PetscBool ok = PETSC_TRUE;
