@@ -183,6 +183,18 @@ PetscErrorCode InvBatchTSSetFromOptions(InvBatchTS b)
   PetscFunctionReturn(0);
 }
 
+/* The adjoint roles' members: nb parameter vectors, the unused slots padded with copies of the first (they take
+   part in no output) */
+PetscErrorCode InvBatchTSLoad(InvBatchTS b, PetscInt nb, const PetscReal theta[])
+{
+  const PetscInt np = b->model->nparam;
+
+  PetscFunctionBegin;
+  for (PetscInt m = 0; m < b->bmax; m++) PetscCall(PetscArraycpy(b->theta + m * np, theta + (m < nb ? m : 0) * np, np));
+  b->nb = nb;
+  PetscFunctionReturn(0);
+}
+
 /* One solve of the members in b->theta from their initial state (and initial sensitivities in those roles).
    ok: every observation time reached; the adjoint roles also refuse a solve that met a non-finite stage. */
 PetscErrorCode InvBatchTSRun(InvBatchTS b, PetscBool *ok, TSConvergedReason *reason)
@@ -293,7 +305,7 @@ PetscErrorCode InvBatchTSGetStats(InvBatchTS b, PetscInt64 *steps, PetscInt64 *s
 PetscErrorCode InvBatchTSGetAdjointCount(InvBatchTS b, PetscInt64 *adjoints)
 {
   PetscFunctionBegin;
-  *adjoints = b->adjoints;
+  *adjoints = b->adjoints + (b->soachild ? b->soachild->adjoints : 0);
   PetscFunctionReturn(0);
 }
 

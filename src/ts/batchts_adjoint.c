@@ -279,8 +279,7 @@ PetscErrorCode InvBatchTSObjective(InvBatchTS m, InvPrior prior, PetscInt nb, co
              "Set the observation times and call InvBatchTSSetFromOptions()");
   PetscCall(PetscLogEventBegin(INV_MAPObjective, 0, 0, 0, 0));
   /* unused slots integrate a copy of the first member with zero data weight */
-  for (PetscInt b = 0; b < m->bmax; b++) PetscCall(PetscArraycpy(m->theta + b * np, theta + (b < nb ? b : 0) * np, np));
-  m->nb = nb;
+  PetscCall(InvBatchTSLoad(m, nb, theta));
   PetscCall(TSGetTrajectory(m->ts, &tj));
   PetscCall(InvBatchTSRun(m, &ok, &reason));
   if (!ok) {

@@ -167,8 +167,7 @@ static PetscErrorCode InvBatchTSSensitivityBatch(InvBatchTS m, PetscInt nb, cons
   TSConvergedReason reason;
 
   PetscFunctionBegin;
-  for (PetscInt b = 0; b < c->bmax; b++) PetscCall(PetscArraycpy(c->theta + b * np, theta + (b < nb ? b : 0) * np, np));
-  c->nb = nb;
+  PetscCall(InvBatchTSLoad(c, nb, theta));
   PetscCall(InvBatchTSRun(c, &done, &reason));
   m->solves++;
   if (done) {

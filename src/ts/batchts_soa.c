@@ -140,8 +140,7 @@ static PetscErrorCode InvBatchTSHessianProductBatch(InvBatchTS m, PetscInt nb, c
   PetscReal f;
 
   PetscFunctionBegin;
-  for (PetscInt b = 0; b < m->bmax; b++) PetscCall(PetscArraycpy(m->theta + b * np, theta + (b < nb ? b : 0) * np, np));
-  m->nb = nb;
+  PetscCall(InvBatchTSLoad(m, nb, theta));
   PetscCall(TSAdjointReset(m->ts));
   PetscCall(VecGetArrayWrite(m->dir, &a));
   for (PetscInt i = 0; i < m->bmax * np; i++) a[i] = i < nb * np ? v[i] : 0.0;

@@ -66,6 +66,7 @@ static inline PetscBool InvBatchTSAtTime(PetscReal t, PetscReal tk)
 PETSC_INTERN PetscErrorCode InvBatchTSRHS(TS, PetscReal, Vec, Vec, void *);
 PETSC_INTERN PetscErrorCode InvBatchTSDomain(TS, PetscReal, Vec, PetscBool *);
 PETSC_INTERN PetscErrorCode InvBatchTSMonitor(TS, PetscInt, PetscReal, Vec, void *);
+PETSC_INTERN PetscErrorCode InvBatchTSLoad(InvBatchTS, PetscInt, const PetscReal[]);
 PETSC_INTERN PetscErrorCode InvBatchTSRun(InvBatchTS, PetscBool *, TSConvergedReason *);
 PETSC_INTERN InvStatus InvBatchTSFailure(InvBatchTS, TSConvergedReason);
 /* batchts_adjoint.c */
