@@ -20,3 +20,12 @@ PETSC_EXTERN void InvObjectivePrior(InvPrior, const PetscReal theta[], PetscReal
 PETSC_EXTERN void InvObjectiveFromOutputs(InvPrior, PetscInt nb, PetscInt nt, PetscInt nobs, const PetscReal theta[],
                                           const PetscReal *const d[], const PetscReal y[], const PetscReal rho[], const PetscReal s[],
                                           PetscReal work[], PetscReal f[], PetscReal gy[], PetscReal gtheta[]);
+/* The misfit's second derivative with respect to the outputs applied to dy (nt x nobs): out = W^T W dy per
+   component (the direction derivative of gy; second-order adjoints). work holds 2 nt reals. */
+PETSC_EXTERN void InvObjectiveMisfitHessianOutputs(PetscInt nt, PetscInt nobs, const PetscReal dy[], PetscReal rho, PetscReal s,
+                                                   PetscReal work[], PetscReal out[]);
+/* The Gauss-Newton Hessian of J of one member from its output sensitivities S (nt x nobs x np, S[(k nobs + c) np + j] =
+   dy_kc/dtheta_j): H (np x np) = sum_c (W S_c)^T (W S_c) + diag(1 / sd_j^2) (the prior's; prior NULL: misfit only).
+   work holds nt (1 + np) reals. */
+PETSC_EXTERN void InvObjectiveGaussNewton(InvPrior, PetscInt nt, PetscInt nobs, PetscInt np, const PetscReal S[], PetscReal rho,
+                                          PetscReal s, PetscReal work[], PetscReal H[]);

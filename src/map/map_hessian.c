@@ -10,37 +10,23 @@
 static PetscErrorCode InvMAPHessiansGN(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal H[])
 {
   const PetscInt np = map->model->nparam, no = map->model->nobs, nt = map->nt;
-  PetscReal *y, *S, *col, *WS;
+  PetscReal *y, *S, *work;
   PetscBool *ok;
 
   PetscFunctionBegin;
   if (!nb) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc5(nb * nt * no, &y, nb * nt * no * np, &S, nt, &col, nt * np, &WS, nb, &ok));
+  PetscCall(PetscMalloc4(nb * nt * no, &y, nb * nt * no * np, &S, nt * (1 + np), &work, nb, &ok));
   PetscCall(InvBatchTSSensitivities(map->mts[0], nb, theta, y, S, ok));
   for (PetscInt q = 0; q < nb; q++) {
     const PetscInt i = idx[q];
-    const PetscReal rho = map->noise[2 * i], sd = InvMAPNoiseSD(map, i), *Sq = S + q * nt * no * np;
     PetscReal *Hq = H + q * np * np;
     if (!ok[q]) {
       for (PetscInt k = 0; k < np * np; k++) Hq[k] = NAN;
       continue;
     }
-    PetscCall(PetscArrayzero(Hq, np * np));
-    for (PetscInt c = 0; c < no; c++) {
-      for (PetscInt j = 0; j < np; j++) {
-        for (PetscInt k = 0; k < nt; k++) col[k] = Sq[(k * no + c) * np + j];
-        InvAR1Whiten(rho, sd, nt, col, WS + j * nt);
-      }
-      for (PetscInt j = 0; j < np; j++)
-        for (PetscInt l = 0; l < np; l++) {
-          PetscReal s = 0;
-          for (PetscInt k = 0; k < nt; k++) s += WS[j * nt + k] * WS[l * nt + k];
-          Hq[j * np + l] += s;
-        }
-    }
-    for (PetscInt j = 0; j < np; j++) Hq[j * np + j] += 1.0 / PetscSqr(map->prior->sd[j]);
+    InvObjectiveGaussNewton(map->prior, nt, no, np, S + q * nt * no * np, map->noise[2 * i], InvMAPNoiseSD(map, i), work, Hq);
   }
-  PetscCall(PetscFree5(y, S, col, WS, ok));
+  PetscCall(PetscFree4(y, S, work, ok));
   PetscFunctionReturn(0);
 }
 

@@ -1,4 +1,5 @@
-/* The MAP objective J = AR(1)-whitened misfit + Gaussian prior term, its one definition (include/invmap/objective.h). */
+/* The MAP objective J = AR(1)-whitened misfit + Gaussian prior term, its one definition, with its derivatives with
+   respect to the outputs and its Gauss-Newton Hessian (include/invmap/objective.h). */
 #include <invmap/objective.h>
 
 void InvObjectiveMisfit(PetscInt nt, PetscInt no, const PetscReal d[], const PetscReal y[], PetscReal rho, PetscReal sd, PetscReal work[],
@@ -40,4 +41,39 @@ void InvObjectiveFromOutputs(InvPrior pr, PetscInt nb, PetscInt nt, PetscInt no,
     InvObjectivePrior(pr, theta + b * pr->n, &fp, gtheta ? gtheta + b * pr->n : NULL);
     f[b] += fp; /* misfit first, then the prior term: the order MAP's outputs have always used */
   }
+}
+
+void InvObjectiveMisfitHessianOutputs(PetscInt nt, PetscInt no, const PetscReal dy[], PetscReal rho, PetscReal sd, PetscReal work[],
+                                      PetscReal out[])
+{
+  PetscReal *z = work, *w = work + nt;
+
+  for (PetscInt c = 0; c < no; c++) {
+    for (PetscInt k = 0; k < nt; k++) z[k] = dy[k * no + c];
+    InvAR1Whiten(rho, sd, nt, z, w);
+    InvAR1WhitenTranspose(rho, sd, nt, w, z);
+    for (PetscInt k = 0; k < nt; k++) out[k * no + c] = z[k];
+  }
+}
+
+void InvObjectiveGaussNewton(InvPrior pr, PetscInt nt, PetscInt no, PetscInt np, const PetscReal S[], PetscReal rho, PetscReal sd,
+                             PetscReal work[], PetscReal H[])
+{
+  PetscReal *col = work, *WS = work + nt;
+
+  for (PetscInt k = 0; k < np * np; k++) H[k] = 0;
+  for (PetscInt c = 0; c < no; c++) {
+    for (PetscInt j = 0; j < np; j++) {
+      for (PetscInt k = 0; k < nt; k++) col[k] = S[(k * no + c) * np + j];
+      InvAR1Whiten(rho, sd, nt, col, WS + j * nt);
+    }
+    for (PetscInt j = 0; j < np; j++)
+      for (PetscInt l = 0; l < np; l++) {
+        PetscReal s = 0;
+        for (PetscInt k = 0; k < nt; k++) s += WS[j * nt + k] * WS[l * nt + k];
+        H[j * np + l] += s;
+      }
+  }
+  if (pr)
+    for (PetscInt j = 0; j < np; j++) H[j * np + j] += 1.0 / PetscSqr(pr->sd[j]);
 }

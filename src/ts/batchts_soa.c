@@ -160,17 +160,10 @@ static PetscErrorCode InvBatchTSHessianProductBatch(InvBatchTS m, PetscInt nb, c
     }
     PetscFunctionReturn(0);
   }
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal *w = m->work, *z = m->work + nt;
+  for (PetscInt b = 0; b < nb; b++) { /* dJ/dy (the first-order jumps) and its direction derivative W^T W (H dx) */
     status[b] = INV_STATUS_OK;
-    InvObjectiveMisfit(nt, no, d[b], m->ybuf + b * nt * no, rho[b], sd[b], m->work, &f,
-                       m->gy + b * nt * no); /* dJ/dy: the first-order jumps */
-    for (PetscInt q = 0; q < no; q++) {      /* dgy = W^T W (H dx) */
-      for (PetscInt k = 0; k < nt; k++) z[k] = m->dy[(b * nt + k) * no + q];
-      InvAR1Whiten(rho[b], sd[b], nt, z, w);
-      InvAR1WhitenTranspose(rho[b], sd[b], nt, w, z);
-      for (PetscInt k = 0; k < nt; k++) m->dgy[(b * nt + k) * no + q] = z[k];
-    }
+    InvObjectiveMisfit(nt, no, d[b], m->ybuf + b * nt * no, rho[b], sd[b], m->work, &f, m->gy + b * nt * no);
+    InvObjectiveMisfitHessianOutputs(nt, no, m->dy + b * nt * no, rho[b], sd[b], m->work, m->dgy + b * nt * no);
   }
   PetscCall(VecZeroEntries(m->lambda));
   PetscCall(VecZeroEntries(m->mu));
