@@ -250,7 +250,7 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
   PetscCall(PetscOptionsBool(
       "-adjoint_jacobian_in_jacobianp",
       "RK gradient: state and parameter Jacobians as block shells filled together, bypassing SNESComputeJacobian (same values)",
-      "InvBatchTSSetFromOptionsAdjoint", m->jacinjacp, &m->jacinjacp, NULL));
+      "InvBatchTSSetFromOptions", m->jacinjacp, &m->jacinjacp, NULL));
   PetscOptionsEnd();
   if (sens) PetscCall(InvBatchTSSetUpSensitivitySolve(m, isrk));
   if (isrk && !sens && !soa && m->jacinjacp && !m->jblk.v)
