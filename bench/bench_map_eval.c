@@ -1,6 +1,5 @@
 /* bench_map_eval: cost of one batched forward+adjoint MAP misfit evaluation per member, and its
    gradient against central finite differences (options -b batch, -reps, -map_ts_*). */
-#include "../src/map/mapts.h"
 #include <invmap/batchts.h>
 #include <invmap/ensemble.h>
 #include <invmap/noise.h>
@@ -12,7 +11,7 @@ int main(int argc, char **argv)
   InvPrior prior;
   InvNoise noise;
   InvBatchTS bts;
-  InvMAPTS mts;
+  InvBatchTS mts;
   PetscInt nt, b = 16, reps = 5, st[256], np;
   PetscReal *t, *u, *dd, th[512], tht[512], f[256], g[512], rho[256], sig[256], h = 1e-6;
   const PetscReal *dp[256];
@@ -46,27 +45,27 @@ int main(int argc, char **argv)
     PetscCall(InvNoiseApply(noise, 7, i, 0, rho[i], sig[i], nt, u + i * nt, dd + i * nt));
     sig[i] = InvNoiseMarginalSD(noise->scale, sig[i], noise->obs_dt); /* the misfit takes the marginal standard deviation */
   }
-  PetscCall(InvMAPTSCreate(model, b, "map_", &mts));
-  PetscCall(InvMAPTSSetObservationTimes(mts, nt, t));
-  PetscCall(InvMAPTSSetFromOptions(mts));
+  PetscCall(InvBatchTSCreateAdjoint(model, b, "map_", &mts));
+  PetscCall(InvBatchTSSetObservationTimes(mts, nt, t));
+  PetscCall(InvBatchTSSetFromOptions(mts));
   PetscCall(PetscTime(&t0));
-  for (PetscInt r = 0; r < reps; r++) PetscCall(InvMAPTSMisfit(mts, b, th, dp, rho, sig, f, g, st));
+  for (PetscInt r = 0; r < reps; r++) PetscCall(InvBatchTSObjective(mts, NULL, b, th, dp, rho, sig, f, g, st));
   PetscCall(PetscTime(&t1));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "forward+adjoint: %.3f ms per member (batch %d)\n", 1e3 * (t1 - t0) / (reps * b), (int)b));
   PetscCall(PetscTime(&t0));
-  for (PetscInt r = 0; r < reps; r++) PetscCall(InvMAPTSMisfit(mts, b, th, dp, rho, sig, f, NULL, st));
+  for (PetscInt r = 0; r < reps; r++) PetscCall(InvBatchTSObjective(mts, NULL, b, th, dp, rho, sig, f, NULL, st));
   PetscCall(PetscTime(&t1));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "forward only:    %.3f ms per member\n", 1e3 * (t1 - t0) / (reps * b)));
-  PetscCall(InvMAPTSMisfit(mts, b, th, dp, rho, sig, f, g, st));
+  PetscCall(InvBatchTSObjective(mts, NULL, b, th, dp, rho, sig, f, g, st));
   for (PetscInt i = 0; i < PetscMin(b, 4); i++) {
     PetscReal fp, fm, gfd[INV_MAX_PARAM], thp[INV_MAX_PARAM], e = 0, n = 0;
     PetscInt s;
     for (PetscInt j = 0; j < np; j++) {
       PetscCall(PetscArraycpy(thp, th + i * np, np));
       thp[j] += h;
-      PetscCall(InvMAPTSMisfit(mts, 1, thp, &dp[i], &rho[i], &sig[i], &fp, NULL, &s));
+      PetscCall(InvBatchTSObjective(mts, NULL, 1, thp, &dp[i], &rho[i], &sig[i], &fp, NULL, &s));
       thp[j] -= 2 * h;
-      PetscCall(InvMAPTSMisfit(mts, 1, thp, &dp[i], &rho[i], &sig[i], &fm, NULL, &s));
+      PetscCall(InvBatchTSObjective(mts, NULL, 1, thp, &dp[i], &rho[i], &sig[i], &fm, NULL, &s));
       gfd[j] = (fp - fm) / (2 * h);
       e += PetscSqr(gfd[j] - g[i * np + j]);
       n += PetscSqr(gfd[j]);
@@ -77,7 +76,7 @@ int main(int argc, char **argv)
   { /* model discrepancy: misfit of the clean simulated series at the true parameters */
     PetscReal fmax = 0, fmed = 0;
     for (PetscInt i = 0; i < b; i++) dp[i] = u + i * nt;
-    PetscCall(InvMAPTSMisfit(mts, b, tht, dp, rho, sig, f, NULL, st));
+    PetscCall(InvBatchTSObjective(mts, NULL, b, tht, dp, rho, sig, f, NULL, st));
     for (PetscInt i = 0; i < b; i++) {
       fmax = PetscMax(fmax, f[i]);
       fmed += f[i] / b;
@@ -87,10 +86,11 @@ int main(int argc, char **argv)
   }
   {
     PetscInt64 nf, na, ns;
-    PetscCall(InvMAPTSGetStats(mts, &nf, &na, &ns));
+    PetscCall(InvBatchTSGetStats(mts, &ns, &nf, NULL));
+    PetscCall(InvBatchTSGetAdjointCount(mts, &na));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "steps per forward %.1f\n", (double)ns / nf));
   }
-  PetscCall(InvMAPTSDestroy(&mts));
+  PetscCall(InvBatchTSDestroy(&mts));
   PetscCall(InvBatchTSDestroy(&bts));
   PetscCall(PetscFree2(u, dd));
   PetscCall(PetscFree(t));

@@ -3,9 +3,17 @@
    the adaptive step (error measured in the max norm over members), so a batch's result depends only
    on which members it holds: callers form batches from global sample indices, which makes results
    independent of the number of ranks. A batch whose solve fails is re-solved member by member so that
-   only the failing members are flagged. TS options use the prefix given at creation. */
+   only the failing members are flagged. TS options use the prefix given at creation.
+   Two kinds of solver, with different defaults:
+   - InvBatchTSCreate: the forward solve with observation output (ensemble, evaluate): adaptive RK 6vr,
+     rtol = atol = 1e-6;
+   - InvBatchTSCreateAdjoint: the objective J (include/invmap/objective.h) and its derivatives (MAP): fixed-step
+     RK4, dt 0.05 (any RK type with a correct PETSc 3.18 adjoint, or theta/cn/beuler); the first-order adjoint
+     gradient of the discrete misfit at the observation times, forward sensitivities (Gauss-Newton) and
+     second-order adjoints (Hessian-vector products). */
 #pragma once
 #include <invmap/model.h>
+#include <invmap/prior.h>
 #include <petscts.h>
 
 typedef struct _p_InvBatchTS *InvBatchTS;
@@ -24,8 +32,37 @@ PETSC_EXTERN PetscErrorCode InvBatchTSCreate(InvModel, PetscInt bmax, const char
 PETSC_EXTERN PetscErrorCode InvBatchTSSetObservationTimes(InvBatchTS, PetscInt, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode InvBatchTSSetFromOptions(InvBatchTS);
 PETSC_EXTERN PetscErrorCode InvBatchTSSolve(InvBatchTS, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscInt status[]);
+/* steps (with the sensitivity and second-order solvers'), batched solves, batches redone member by member */
 PETSC_EXTERN PetscErrorCode InvBatchTSGetStats(InvBatchTS, PetscInt64 *steps, PetscInt64 *solves, PetscInt64 *fallbacks);
 PETSC_EXTERN PetscErrorCode InvBatchTSGetTS(InvBatchTS, TS *);
 PETSC_EXTERN PetscErrorCode InvBatchTSDescribe(InvBatchTS, char[], size_t);
 PETSC_EXTERN PetscErrorCode InvTSDescribe(TS, PetscReal dt, PetscInt batch, char[], size_t);
 PETSC_EXTERN PetscErrorCode InvBatchTSDestroy(InvBatchTS *);
+
+/* The adjoint-capable solver (batchts_adjoint.c); InvBatchTSSetObservationTimes (at least 2) and
+   InvBatchTSSetFromOptions as above. */
+PETSC_EXTERN PetscErrorCode InvBatchTSCreateAdjoint(InvModel, PetscInt bmax, const char prefix[], InvBatchTS *);
+/* J of nb members and, when g is not NULL, its gradient (first-order adjoint): f[b] = 1/2 ||W_b (d_b - y_b(theta_b))||^2
+   plus the prior term (prior NULL: the misfit alone). d[b] points at member b's series (nt x nobs, time-major); rho[b]
+   and sd[b] are its AR(1) correlation and marginal standard deviation (InvNoiseSpecSD, not the stored sigma).
+   status[b] != INV_STATUS_OK marks a failed forward solve (f = +inf, g = 0). */
+PETSC_EXTERN PetscErrorCode InvBatchTSObjective(InvBatchTS, InvPrior prior, PetscInt nb, const PetscReal theta[],
+                                                const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[], PetscReal f[],
+                                                PetscReal g[], PetscInt status[]);
+/* Model outputs y (nb x nt x nobs) and their sensitivities S (nb x nt x nobs x np) of nb members, batched (up to 128
+   members per solve; with RK bitwise independent of the batch); ok[b] = PETSC_FALSE: failed forward solve. */
+PETSC_EXTERN PetscErrorCode InvBatchTSSetUpSensitivities(InvBatchTS);
+PETSC_EXTERN PetscErrorCode InvBatchTSSensitivities(InvBatchTS, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscReal S[],
+                                                    PetscBool ok[]);
+/* Second-order adjoint (batchts_soa.c): Hv[b*np..] = d2(misfit_b)/dtheta2 v_b for members b < nb, by one forward
+   solve with the tangent-linear model and one TSAdjointSolve, batched (bmax members per sweep, each with its own
+   direction). Only the misfit: the caller adds the prior term. status[b] != 0: failed forward solve, Hv = NaN. */
+PETSC_EXTERN PetscErrorCode InvBatchTSSetUpSecondOrder(InvBatchTS, PetscInt bmax);
+PETSC_EXTERN PetscErrorCode InvBatchTSHessianProduct(InvBatchTS, PetscInt nb, const PetscReal theta[], const PetscReal v[],
+                                                     const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[],
+                                                     PetscReal Hv[], PetscInt status[]);
+/* Adjoint sweeps so far (gradients and second-order products) */
+PETSC_EXTERN PetscErrorCode InvBatchTSGetAdjointCount(InvBatchTS, PetscInt64 *adjoints);
+/* The observations y (nb x nt x nobs) of the members of the last forward solve (InvBatchTSSolve copies them out;
+   after InvBatchTSObjective these are the outputs J was computed from). Valid until the next solve. */
+PETSC_EXTERN PetscErrorCode InvBatchTSGetObservations(InvBatchTS, const PetscReal **y);

@@ -1,9 +1,9 @@
 /* InvMAP: the classical baseline of docs/science.md section 6. For each observed series d (distributed
    over ranks) it minimises J(m) = 1/2 ||W (d - u_m(t_k))||^2 + 1/2 (m - m_pr)^T Sigma_pr^{-1} (m - m_pr)
    over the prior's support with TAO (prefix map_, default bound-constrained quasi-Newton), gradients
-   by TSAdjoint (batched: many problems share one TS, see src/map/mapts.c), multistart from prior
+   by TSAdjoint (batched: many problems share one TS, see src/ts/batchts_adjoint.c), multistart from prior
    draws and given guesses, and a Laplace covariance C = H^{-1} at the MAP point, H Gauss-Newton
-   (forward sensitivities) or the full Hessian (second-order adjoints, or central differences of
+   (forward sensitivities, InvObjectiveGaussNewton) or the full Hessian (second-order adjoints, or central differences of
    adjoint gradients).
    `invmap map -help` lists the options; docs in the file headers of src/map.
    Output (N rows, written atomically): /theta_map (N x P), /objective (J at the MAP point),

@@ -39,7 +39,10 @@ PETSC_EXTERN PetscErrorCode InvNoiseSetFromFile(InvNoise, MPI_Comm, hid_t file, 
 PETSC_EXTERN PetscErrorCode InvNoiseSampleParameters(InvNoise, PetscInt64 seed, PetscInt64 sample, PetscReal *rho, PetscReal *sigma);
 PETSC_EXTERN PetscErrorCode InvNoiseApply(InvNoise, PetscInt64 seed, PetscInt64 sample, PetscInt64 epoch, PetscReal rho, PetscReal sigma,
                                           PetscInt n, const PetscReal u[], PetscReal d[]);
+/* The one test of valid AR(1) parameters: sigma > 0 and |rho| < 1, both finite. InvNoiseCheckParameters raises an
+   error saying which one fails; InvNoiseParametersValid answers (for per-sample flags). */
 PETSC_EXTERN PetscErrorCode InvNoiseCheckParameters(PetscReal rho, PetscReal sigma);
+PETSC_EXTERN PetscBool InvNoiseParametersValid(PetscReal rho, PetscReal sigma);
 PETSC_EXTERN PetscErrorCode InvNoiseView(InvNoise, PetscViewer);
 PETSC_EXTERN PetscErrorCode InvNoiseWriteAttributes(InvNoise, hid_t);
 PETSC_EXTERN PetscErrorCode InvNoiseDestroy(InvNoise *);
@@ -63,6 +66,8 @@ PETSC_EXTERN PetscErrorCode InvNoiseSpecFromOptions(MPI_Comm, InvNoiseSpec *);
 PETSC_EXTERN PetscErrorCode InvNoiseSpecSetData(InvNoiseSpec *, MPI_Comm, hid_t file, const char fname[], PetscInt nt, const PetscReal t[]);
 /* The marginal standard deviation of a sample whose (possibly overridden) parameter is sigma */
 PETSC_EXTERN PetscReal InvNoiseSpecSD(const InvNoiseSpec *, PetscReal sigma);
+/* Replace the per-sample (rho, sigma) pairs noise[2 i], noise[2 i + 1] of n samples by -noise_rho/-noise_sigma where given */
+PETSC_EXTERN void InvNoiseSpecApply(const InvNoiseSpec *, PetscInt64 n, PetscReal noise[]);
 PETSC_EXTERN PetscErrorCode InvNoiseSpecWriteAttributes(const InvNoiseSpec *, hid_t);
 
 /* Whitening (docs/science.md section 6) for marginal standard deviation s: w_0 = r_0 / s,

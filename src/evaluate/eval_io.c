@@ -109,10 +109,7 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
                    "Truth %s: /noise must have shape (%llu, 2)", e->truth, (unsigned long long)dims[0]);
         PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, 0, dims[0], e->noise));
       }
-      for (PetscInt64 i = 0; i < e->N; i++) {
-        if (e->nspec.fixed_rho) e->noise[2 * i] = e->nspec.rho;
-        if (e->nspec.fixed_sigma) e->noise[2 * i + 1] = e->nspec.sigma;
-      }
+      InvNoiseSpecApply(&e->nspec, e->N, e->noise);
     }
   }
   PetscCall(InvH5Close(&file));

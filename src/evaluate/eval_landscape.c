@@ -22,7 +22,7 @@ static PetscErrorCode InvEvalLandscapeData(InvEval e, PetscReal d[])
     PetscCheck(!PetscIsInfOrNanReal(d[k]), e->comm, PETSC_ERR_FILE_UNEXPECTED,
                "-eval_landscape %d: /%s of row %d in %s is not finite (status %d); choose another row", (int)row, e->objdata, (int)row,
                e->truth, (int)e->status[row]);
-  PetscCheck(nz[1] > 0 && PetscIsNormalReal(nz[1]) && PetscAbsReal(nz[0]) < 1, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCheck(InvNoiseParametersValid(nz[0], nz[1]), e->comm, PETSC_ERR_FILE_UNEXPECTED,
              "-eval_landscape %d: noise parameters (rho, sigma) = (%g, %g) of row %d are invalid (need |rho| < 1, sigma > 0)", (int)row,
              (double)nz[0], (double)nz[1], (int)row);
   PetscFunctionReturn(0);
@@ -44,7 +44,7 @@ static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEv
     PetscCall(PetscMalloc1(n, &G->axis[j]));
     for (PetscInt i = 0; i < n; i++) G->axis[j][i] = G->box[2 * j] + (G->box[2 * j + 1] - G->box[2 * j]) * i / (n - 1);
   }
-  PetscCall(PetscMalloc4((size_t)B * per, &y, 2 * B, &th, PetscMax(nl, 1), &loc, 2 * e->nt, &work));
+  PetscCall(PetscMalloc4((size_t)B * per, &y, 2 * B, &th, PetscMax(nl, 1), &loc, 3 * e->nt, &work));
   PetscCall(PetscMalloc1(B, &st));
   PetscCall(PetscMalloc1(npts, &G->J));
   PetscCall(PetscLogEventBegin(INV_Simulate, 0, 0, 0, 0));
@@ -114,7 +114,7 @@ PetscErrorCode InvEvalComputeLandscape(InvEval e)
                PETSC_ERR_ARG_WRONG, "-eval_landscape_box: need lower < upper for %s, got [%g, %g]", e->model->param_names[j],
                (double)L->full.box[2 * j], (double)L->full.box[2 * j + 1]);
   PetscCall(InvEvalSetupTS(e));
-  PetscCall(PetscMalloc3(per, &d, per, &y, 2 * e->nt, &work));
+  PetscCall(PetscMalloc3(per, &d, per, &y, 3 * e->nt, &work));
   PetscCall(InvEvalLandscapeData(e, d));
   PetscCall(InvEvalGridObjective(e, d, &L->full));
   if (L->zoomon) {

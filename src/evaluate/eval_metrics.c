@@ -4,6 +4,7 @@
 #include "evalimpl.h"
 #include <invmap/h5io.h>
 #include <invmap/noise.h>
+#include <invmap/objective.h>
 
 static int InvEvalCmp(const void *a, const void *b)
 {
@@ -98,25 +99,15 @@ PetscErrorCode InvEvalParameterMetrics(InvEval e, InvEvalEstimate *s)
   PetscFunctionReturn(0);
 }
 
-/* 1/2 ||W (d - y)||^2 over the observed components (W: AR(1) whitening) plus the prior term */
+/* J (include/invmap/objective.h) of one sample from its outputs y; NaN when its noise parameters are invalid */
 PetscReal InvEvalObjective(InvEval e, const PetscReal d[], const PetscReal y[], const PetscReal noise[], const PetscReal th[],
                            PetscReal *work)
 {
-  const PetscInt nt = e->nt, no = e->no;
-  const PetscReal rho = noise[0], sigma = noise[1];
-  PetscReal *r = work, *w = work + nt, f = 0;
+  const PetscReal rho = noise[0], sd = InvNoiseSpecSD(&e->nspec, noise[1]);
+  PetscReal f;
 
-  if (!(sigma > 0 && PetscIsNormalReal(sigma) && PetscAbsReal(rho) < 1)) return NAN;
-  for (PetscInt c = 0; c < no; c++) {
-    for (PetscInt k = 0; k < nt; k++) r[k] = d[k * no + c] - y[k * no + c];
-    InvAR1Whiten(rho, InvNoiseSpecSD(&e->nspec, sigma), nt, r, w);
-    for (PetscInt k = 0; k < nt; k++) f += w[k] * w[k];
-  }
-  f *= 0.5;
-  for (PetscInt j = 0; j < e->P; j++) {
-    const PetscReal z = (th[j] - e->prior->mean[j]) / e->prior->sd[j];
-    f += 0.5 * z * z;
-  }
+  if (!InvNoiseParametersValid(rho, noise[1])) return NAN;
+  InvObjectiveFromOutputs(e->prior, 1, e->nt, e->no, th, &d, y, &rho, &sd, work, &f, NULL, NULL);
   return f;
 }
 
@@ -160,7 +151,7 @@ PetscErrorCode InvEvalSeriesMetrics(InvEval e, InvEvalEstimate *s)
   PetscFunctionBegin;
   PetscCall(InvEvalSetupTS(e));
   PetscCall(
-      PetscMalloc5(PetscMax(nl, 1) * per, &u, PetscMax(nl, 1) * per, &y, PetscMax(nl, 1) * 5, &loc, s->n * 5, &glob, 2 * e->nt, &work));
+      PetscMalloc5(PetscMax(nl, 1) * per, &u, PetscMax(nl, 1) * per, &y, PetscMax(nl, 1) * 5, &loc, s->n * 5, &glob, 3 * e->nt, &work));
   PetscCall(PetscMalloc1(PetscMax(B, 1), &st));
   PetscCall(InvH5Open(e->comm, e->truth, PETSC_FALSE, &file));
   PetscCall(InvH5ReadRows(file, "/u", H5T_NATIVE_DOUBLE, (hsize_t)r0, (hsize_t)nl, u));

@@ -118,15 +118,15 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
   map->setfromoptions = PETSC_TRUE;
   { /* read the TAO and TS options (prefix map_) now: -help lists them, and a misspelt one is refused before any solve */
     Tao tao;
-    InvMAPTS mts;
+    InvBatchTS mts;
     const PetscReal t[2] = {0, 1};
     PetscCall(InvMAPCreateTao(&tao));
     PetscCall(TaoSetFromOptions(tao));
     PetscCall(TaoDestroy(&tao));
-    PetscCall(InvMAPTSCreate(map->model, 1, "map_", &mts));
-    PetscCall(InvMAPTSSetObservationTimes(mts, 2, t));
-    PetscCall(InvMAPTSSetFromOptions(mts));
-    PetscCall(InvMAPTSDestroy(&mts));
+    PetscCall(InvBatchTSCreateAdjoint(map->model, 1, "map_", &mts));
+    PetscCall(InvBatchTSSetObservationTimes(mts, 2, t));
+    PetscCall(InvBatchTSSetFromOptions(mts));
+    PetscCall(InvBatchTSDestroy(&mts));
   }
   PetscFunctionReturn(0);
 }
@@ -164,11 +164,12 @@ PetscErrorCode InvMAPSetProblems(InvMAP map, PetscInt n, PetscInt nt, const Pets
   PetscCall(InvNoiseSpecSetData(&map->nspec, map->comm, -1, NULL, nt, t));
   PetscCall(PetscMalloc3(PetscMax(n, 1) * per, &map->d, PetscMax(n, 1) * 2, &map->noise, PetscMax(n, 1), &map->status));
   PetscCall(PetscArraycpy(map->d, d, n * per));
-  for (PetscInt i = 0; i < n; i++) {
-    map->noise[2 * i] = map->nspec.fixed_rho ? map->nspec.rho : noise[2 * i];
-    map->noise[2 * i + 1] = map->nspec.fixed_sigma ? map->nspec.sigma : noise[2 * i + 1];
-    map->status[i] = INV_MAP_OK;
-  }
+  if (noise)
+    PetscCall(PetscArraycpy(map->noise, noise, 2 * n)); /* NULL: -noise_rho and -noise_sigma give them */
+  else
+    PetscCall(PetscArrayzero(map->noise, 2 * n));
+  InvNoiseSpecApply(&map->nspec, n, map->noise);
+  for (PetscInt i = 0; i < n; i++) map->status[i] = INV_MAP_OK;
   if (init) {
     PetscCall(PetscMalloc1(PetscMax(n, 1) * np, &map->init));
     PetscCall(PetscArraycpy(map->init, init, n * np));
@@ -200,7 +201,7 @@ PetscErrorCode InvMAPView(InvMAP map, PetscViewer v)
 
   PetscFunctionBegin;
   PetscCall(InvMAPSetUpSolvers(map));
-  PetscCall(InvMAPTSDescribe(map->mts[0], ts, sizeof(ts)));
+  PetscCall(InvBatchTSDescribe(map->mts[0], ts, sizeof(ts)));
   PetscCall(PetscViewerASCIIPrintf(v, "MAP: %" PetscInt64_FMT " series%s%s (%s), %" PetscInt_FMT " observation times, %d rank%s\n", map->N,
                                    map->input[0] ? " from " : "", map->input, map->use_clean ? "clean /u" : "noisy /d", map->nt, map->size,
                                    map->size > 1 ? "s" : ""));
@@ -239,7 +240,7 @@ PetscErrorCode InvMAPGetStats(InvMAP map, PetscInt64 *evals_grad, PetscInt64 *ev
   PetscFunctionBegin;
   for (PetscInt l = 0; l < map->nlevels; l++) {
     PetscInt64 f;
-    PetscCall(InvMAPTSGetStats(map->mts[l], &f, NULL, NULL));
+    PetscCall(InvBatchTSGetStats(map->mts[l], NULL, &f, NULL));
     nf += f;
   }
   if (evals_grad) *evals_grad = map->evals;
@@ -281,7 +282,7 @@ PetscErrorCode InvMAPDestroy(InvMAP *mapp)
 
   PetscFunctionBegin;
   if (!map) PetscFunctionReturn(0);
-  for (PetscInt l = 0; l < map->nlevels; l++) PetscCall(InvMAPTSDestroy(&map->mts[l]));
+  for (PetscInt l = 0; l < map->nlevels; l++) PetscCall(InvBatchTSDestroy(&map->mts[l]));
   if (map->nlevels) {
     PetscCall(PetscFree6(map->dptr, map->rhob, map->sigb, map->thb, map->fb, map->gb));
     PetscCall(PetscFree(map->stb));

@@ -1,7 +1,7 @@
 /* Hessians of J at a point: Gauss-Newton J_u^T W^T W J_u + Sigma_pr^{-1} from forward sensitivities
    (the variational equations on the same discretisation as the objective, batched over samples), the full Hessian from second-order
-   adjoints (mapts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by central differences of
-   adjoint gradients (labelled as such in outputs); and the SPD inverse giving the Laplace covariance. */
+   adjoints (src/ts/batchts_soa.c: np Hessian-vector products per sample, batched over samples), or the full Hessian by central differences
+   of adjoint gradients (labelled as such in outputs); and the SPD inverse giving the Laplace covariance. */
 #include "mapimpl.h"
 #include <invmap/noise.h>
 
@@ -10,37 +10,23 @@
 static PetscErrorCode InvMAPHessiansGN(InvMAP map, PetscInt nb, const PetscInt idx[], const PetscReal theta[], PetscReal H[])
 {
   const PetscInt np = map->model->nparam, no = map->model->nobs, nt = map->nt;
-  PetscReal *y, *S, *col, *WS;
+  PetscReal *y, *S, *work;
   PetscBool *ok;
 
   PetscFunctionBegin;
   if (!nb) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc5(nb * nt * no, &y, nb * nt * no * np, &S, nt, &col, nt * np, &WS, nb, &ok));
-  PetscCall(InvMAPTSSensitivities(map->mts[0], nb, theta, y, S, ok));
+  PetscCall(PetscMalloc4(nb * nt * no, &y, nb * nt * no * np, &S, nt * (1 + np), &work, nb, &ok));
+  PetscCall(InvBatchTSSensitivities(map->mts[0], nb, theta, y, S, ok));
   for (PetscInt q = 0; q < nb; q++) {
     const PetscInt i = idx[q];
-    const PetscReal rho = map->noise[2 * i], sd = InvMAPNoiseSD(map, i), *Sq = S + q * nt * no * np;
     PetscReal *Hq = H + q * np * np;
     if (!ok[q]) {
       for (PetscInt k = 0; k < np * np; k++) Hq[k] = NAN;
       continue;
     }
-    PetscCall(PetscArrayzero(Hq, np * np));
-    for (PetscInt c = 0; c < no; c++) {
-      for (PetscInt j = 0; j < np; j++) {
-        for (PetscInt k = 0; k < nt; k++) col[k] = Sq[(k * no + c) * np + j];
-        InvAR1Whiten(rho, sd, nt, col, WS + j * nt);
-      }
-      for (PetscInt j = 0; j < np; j++)
-        for (PetscInt l = 0; l < np; l++) {
-          PetscReal s = 0;
-          for (PetscInt k = 0; k < nt; k++) s += WS[j * nt + k] * WS[l * nt + k];
-          Hq[j * np + l] += s;
-        }
-    }
-    for (PetscInt j = 0; j < np; j++) Hq[j * np + j] += 1.0 / PetscSqr(map->prior->sd[j]);
+    InvObjectiveGaussNewton(map->prior, nt, no, np, S + q * nt * no * np, map->noise[2 * i], InvMAPNoiseSD(map, i), work, Hq);
   }
-  PetscCall(PetscFree5(y, S, col, WS, ok));
+  PetscCall(PetscFree4(y, S, work, ok));
   PetscFunctionReturn(0);
 }
 
@@ -86,7 +72,7 @@ PetscErrorCode InvMAPSetUpSecondOrder(InvMAP map)
   const PetscInt np = map->model->nparam;
 
   PetscFunctionBegin;
-  PetscCall(InvMAPTSSetUpSecondOrder(map->mts[0], np * PetscMax(1, PetscMin(128, map->batch / np))));
+  PetscCall(InvBatchTSSetUpSecondOrder(map->mts[0], np * PetscMax(1, PetscMin(128, map->batch / np))));
   PetscFunctionReturn(0);
 }
 
@@ -115,7 +101,7 @@ static PetscErrorCode InvMAPHessiansSOA(InvMAP map, PetscInt nb, const PetscInt 
       sig[b] = InvMAPNoiseSD(map, i);
     }
   }
-  PetscCall(InvMAPTSHessianProduct(map->mts[0], m, th, v, dp, rho, sig, hv, st));
+  PetscCall(InvBatchTSHessianProduct(map->mts[0], m, th, v, dp, rho, sig, hv, st));
   for (PetscInt q = 0; q < nb; q++) {
     PetscReal *Hq = H + q * np * np;
     PetscBool ok = PETSC_TRUE;

@@ -119,11 +119,8 @@ PetscErrorCode InvMAPReadInput(InvMAP map)
                "%s: /noise must have shape (%llu, 2)", map->input, (unsigned long long)dims[0]);
     PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, (hsize_t)i0, (hsize_t)map->n, map->noise));
   }
-  for (PetscInt i = 0; i < map->n; i++) {
-    if (map->nspec.fixed_rho) map->noise[2 * i] = map->nspec.rho;
-    if (map->nspec.fixed_sigma) map->noise[2 * i + 1] = map->nspec.sigma;
-    map->status[i] = INV_MAP_OK;
-  }
+  InvNoiseSpecApply(&map->nspec, map->n, map->noise);
+  for (PetscInt i = 0; i < map->n; i++) map->status[i] = INV_MAP_OK;
   PetscCall(InvH5HasDataset(file, "/status", &hasstatus));
   if (hasstatus) {
     int32_t *st;
@@ -168,8 +165,7 @@ PetscErrorCode InvMAPCheckProblems(InvMAP map)
           code = INV_MAP_BAD_DATA;
           break;
         }
-    if (code == INV_MAP_OK && !(PetscIsNormalReal(sigma) && sigma > 0 && !PetscIsInfOrNanReal(rho) && PetscAbsReal(rho) < 1))
-      code = INV_MAP_BAD_NOISE;
+    if (code == INV_MAP_OK && !InvNoiseParametersValid(rho, sigma)) code = INV_MAP_BAD_NOISE;
     if (code == INV_MAP_OK && map->init)
       for (PetscInt j = 0; j < np; j++)
         PetscCheck(!PetscIsInfOrNanReal(map->init[i * np + j]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
@@ -270,7 +266,7 @@ PetscErrorCode InvMAPWriteContents(InvMAP map, hid_t file)
   PetscCall(InvPriorWriteAttributes(map->prior, root));
   PetscCall(InvH5WriteAttrString(root, "input", map->input[0] ? map->input : "(in memory)"));
   PetscCall(InvH5WriteAttrString(root, "series", map->use_clean ? "/u (clean)" : "/d (noisy)"));
-  PetscCall(InvMAPTSDescribe(map->mts[0], desc, sizeof(desc)));
+  PetscCall(InvBatchTSDescribe(map->mts[0], desc, sizeof(desc)));
   PetscCall(InvH5WriteAttrString(root, "integrator", desc));
   PetscCall(InvH5WriteAttrString(root, "hessian_type",
                                  map->htype == INV_MAP_HESSIAN_GN    ? "gauss-newton (forward sensitivities)"

@@ -1,5 +1,5 @@
-/* The MAP objective J = misfit + prior term and its adjoint gradient, evaluated in batches on the
-   smallest InvMAPTS level that holds them (levels: -map_batch, /4, /16, ... down to 1). */
+/* The MAP objective J (include/invmap/objective.h) and its adjoint gradient, evaluated in batches on the
+   smallest adjoint-capable InvBatchTS level that holds them (levels: -map_batch, /4, /16, ... down to 1). */
 #include "mapimpl.h"
 
 PetscErrorCode InvMAPSetUpSolvers(InvMAP map)
@@ -11,11 +11,11 @@ PetscErrorCode InvMAPSetUpSolvers(InvMAP map)
   PetscCheck(map->nt >= 2, PETSC_COMM_SELF, PETSC_ERR_ORDER, "InvMAP: no observation times (give problems first)");
   while (map->nlevels < INV_MAP_MAXLEVELS) {
     map->level_size[map->nlevels] = b;
-    PetscCall(InvMAPTSCreate(map->model, b, "map_", &map->mts[map->nlevels]));
-    PetscCall(InvMAPTSSetObservationTimes(map->mts[map->nlevels], map->nt, map->t));
-    PetscCall(InvMAPTSSetFromOptions(map->mts[map->nlevels]));
+    PetscCall(InvBatchTSCreateAdjoint(map->model, b, "map_", &map->mts[map->nlevels]));
+    PetscCall(InvBatchTSSetObservationTimes(map->mts[map->nlevels], map->nt, map->t));
+    PetscCall(InvBatchTSSetFromOptions(map->mts[map->nlevels]));
     map->nlevels++;
-    if (map->htype == INV_MAP_HESSIAN_GN && map->nlevels == 1) PetscCall(InvMAPTSSetUpSensitivities(map->mts[0])); /* fail early */
+    if (map->htype == INV_MAP_HESSIAN_GN && map->nlevels == 1) PetscCall(InvBatchTSSetUpSensitivities(map->mts[0])); /* fail early */
     if (map->htype == INV_MAP_HESSIAN_SOA && map->nlevels == 1) PetscCall(InvMAPSetUpSecondOrder(map));
     if (b == 1) break;
     b = PetscMax(1, b / 4);
@@ -46,24 +46,14 @@ PetscErrorCode InvMAPObjectiveGradient(InvMAP map, PetscInt nb, const PetscInt i
       map->rhob[b] = map->noise[2 * i];
       map->sigb[b] = InvMAPNoiseSD(map, i);
     }
-    PetscCall(
-        InvMAPTSMisfit(map->mts[l], m, theta + c0 * np, map->dptr, map->rhob, map->sigb, f + c0, g ? g + c0 * np : NULL, status + c0));
+    PetscCall(InvBatchTSObjective(map->mts[l], pr, m, theta + c0 * np, map->dptr, map->rhob, map->sigb, f + c0, g ? g + c0 * np : NULL,
+                                  status + c0));
     if (g)
       map->evals += m;
     else
       map->evals_fwd += m;
-    for (PetscInt b = 0; b < m; b++) {
-      const PetscReal *th = theta + (c0 + b) * np;
-      PetscReal fp = 0;
-      if (map->task_evals) map->task_evals[idx[c0 + b]]++;
-      if (status[c0 + b]) continue;
-      for (PetscInt j = 0; j < np; j++) {
-        const PetscReal z = (th[j] - pr->mean[j]) / pr->sd[j];
-        fp += 0.5 * z * z;
-        if (g) g[(c0 + b) * np + j] += z / pr->sd[j];
-      }
-      f[c0 + b] += fp;
-    }
+    if (map->task_evals)
+      for (PetscInt b = 0; b < m; b++) map->task_evals[idx[c0 + b]]++;
   }
   PetscFunctionReturn(0);
 }
@@ -75,7 +65,7 @@ PetscErrorCode InvMAPModelOutput(InvMAP map, const PetscReal theta[], PetscReal 
   PetscFunctionBegin;
   PetscCall(InvMAPSetUpSolvers(map));
   PetscCall(PetscMalloc1(map->nt * map->model->nobs * map->model->nparam, &S));
-  PetscCall(InvMAPTSSensitivities(map->mts[0], 1, theta, y, S, ok));
+  PetscCall(InvBatchTSSensitivities(map->mts[0], 1, theta, y, S, ok));
   PetscCall(PetscFree(S));
   PetscFunctionReturn(0);
 }

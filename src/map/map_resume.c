@@ -17,7 +17,7 @@ static PetscErrorCode InvMAPResumeSignature(InvMAP map, char sig[], size_t len)
 
   PetscFunctionBegin;
   PetscCall(InvMAPSetUpSolvers(map));
-  PetscCall(InvMAPTSDescribe(map->mts[0], buf, sizeof(buf)));
+  PetscCall(InvBatchTSDescribe(map->mts[0], buf, sizeof(buf)));
   { /* drop the batch size from the integrator's description: results do not depend on it */
     char *b, *e;
     PetscCall(PetscStrstr(buf, " batch=", &b));

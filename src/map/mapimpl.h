@@ -3,7 +3,8 @@
 #include <invmap/map.h>
 #include <petsctao.h>
 #include <invmap/noise.h>
-#include "mapts.h"
+#include <invmap/batchts.h>
+#include <invmap/objective.h>
 
 #define INV_MAP_MAXLEVELS 8
 
@@ -30,9 +31,9 @@ struct _p_InvMAP {
   InvMAPHessianType htype;
   PetscReal fd_h, same_tol;
   PetscBool setfromoptions, setup, solved;
-  /* solvers: batched TS at sizes batch, batch/4, ... */
+  /* solvers: batched adjoint-capable TS (src/ts) at sizes batch, batch/4, ... */
   PetscInt nlevels, level_size[INV_MAP_MAXLEVELS];
-  InvMAPTS mts[INV_MAP_MAXLEVELS];
+  InvBatchTS mts[INV_MAP_MAXLEVELS];
   const PetscReal **dptr;
   PetscReal *rhob, *sigb, *thb, *fb, *gb;
   PetscInt *stb;

@@ -108,9 +108,15 @@ PetscErrorCode InvNoiseCreate(InvNoise *noise)
   PetscFunctionReturn(0);
 }
 
+PetscBool InvNoiseParametersValid(PetscReal rho, PetscReal sigma)
+{
+  return (PetscIsNormalReal(sigma) && sigma > 0 && !PetscIsInfOrNanReal(rho) && PetscAbsReal(rho) < 1) ? PETSC_TRUE : PETSC_FALSE;
+}
+
 PetscErrorCode InvNoiseCheckParameters(PetscReal rho, PetscReal sigma)
 {
   PetscFunctionBegin;
+  if (InvNoiseParametersValid(rho, sigma)) PetscFunctionReturn(0);
   PetscCheck(PetscIsNormalReal(sigma) && sigma > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "AR(1) noise needs sigma > 0, got %g",
              (double)sigma);
   PetscCheck(!PetscIsInfOrNanReal(rho) && PetscAbsReal(rho) < 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
@@ -284,6 +290,14 @@ PetscErrorCode InvNoiseSpecSetData(InvNoiseSpec *spec, MPI_Comm comm, hid_t file
 PetscReal InvNoiseSpecSD(const InvNoiseSpec *spec, PetscReal sigma)
 {
   return InvNoiseMarginalSD(spec->scale, sigma, spec->obs_dt);
+}
+
+void InvNoiseSpecApply(const InvNoiseSpec *spec, PetscInt64 n, PetscReal noise[])
+{
+  for (PetscInt64 i = 0; i < n; i++) {
+    if (spec->fixed_rho) noise[2 * i] = spec->rho;
+    if (spec->fixed_sigma) noise[2 * i + 1] = spec->sigma;
+  }
 }
 
 PetscErrorCode InvNoiseSpecWriteAttributes(const InvNoiseSpec *spec, hid_t obj)

@@ -1,27 +1,11 @@
-/* InvBatchTS: batched integration of independent model members with one PETSc TS (see batchts.h). */
-#include <invmap/batchts.h>
+/* InvBatchTS: the batched TS object (create, observation times, options, describe, destroy), the callbacks every
+   role shares (right-hand side, domain check, observation monitor, the solve from the initial state), and the
+   forward role: observation output with failures isolated member by member (see batchts.h, batchtsimpl.h). */
+#include "batchtsimpl.h"
 
 const char *const InvStatusNames[] = {"ok", "nonfinite", "diverged", "maxsteps", "badparam"};
 
-struct _p_InvBatchTS {
-  InvModel model;
-  PetscInt bmax;
-  char prefix[64];
-  TS ts;
-  Vec X;
-  PetscReal *theta; /* bmax x nparam, padded with copies of the last member */
-  PetscInt ntimes;  /* observation times (the span starts at t = 0 when the first time is later) */
-  PetscReal *times, *span;
-  PetscInt nspan, k;
-  PetscReal *ybuf; /* bmax x ntimes x nobs */
-  PetscBool nonfinite;
-  PetscBool from_options;
-  PetscReal dt0;
-  PetscInt64 steps, solves, fallbacks;
-  InvBatchTS single; /* one-member solver for isolating failures */
-};
-
-static PetscErrorCode InvBatchTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
+PetscErrorCode InvBatchTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
 {
   InvBatchTS b = (InvBatchTS)ctx;
   const PetscScalar *x;
@@ -38,7 +22,7 @@ static PetscErrorCode InvBatchTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
 
 /* Reject stages whose state is not finite: the step is retried with a smaller step, and a member
    whose state truly blows up ends the solve with a diverged reason instead of propagating NaN. */
-static PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
+PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
 {
   InvBatchTS b;
   const PetscScalar *x;
@@ -57,19 +41,22 @@ static PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
+/* Observation monitor: record y = H x of the solve's members at t_k (and, in the sensitivity and second-order roles,
+   the sensitivities or tangent-linear observations, batchts_sens.c); counts the steps. */
+PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
 {
   InvBatchTS b = (InvBatchTS)ctx;
   const PetscInt ns = b->model->nstate, no = b->model->nobs, nt = b->ntimes;
+  const PetscInt stride = b->aug ? ns * (1 + b->model->nparam) : ns; /* member m's state starts at x + m stride */
   const PetscReal *H = b->model->H;
   const PetscScalar *x;
 
   PetscFunctionBegin;
   b->steps += step > 0 ? 1 : 0;
-  if (b->k >= nt || PetscAbsReal(t - b->times[b->k]) > 1e-9 * (1.0 + PetscAbsReal(t))) PetscFunctionReturn(0);
+  if (b->k >= nt || !InvBatchTSAtTime(t, b->times[b->k])) PetscFunctionReturn(0);
   PetscCall(VecGetArrayRead(X, &x));
-  for (PetscInt m = 0; m < b->bmax; m++) {
-    const PetscScalar *xm = x + m * ns;
+  for (PetscInt m = 0; m < b->nb; m++) {
+    const PetscScalar *xm = x + m * stride;
     PetscReal *ym = b->ybuf + (m * nt + b->k) * no;
     for (PetscInt c = 0; c < no; c++) {
       PetscReal s = 0;
@@ -77,6 +64,7 @@ static PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X
       ym[c] = s;
     }
   }
+  if (b->role == INV_BATCHTS_SENSITIVITY || b->role == INV_BATCHTS_SECOND_ORDER) PetscCall(InvBatchTSRecordSensitivities(b, x));
   PetscCall(VecRestoreArrayRead(X, &x));
   b->k++;
   PetscFunctionReturn(0);
@@ -139,9 +127,12 @@ PetscErrorCode InvBatchTSSetObservationTimes(InvBatchTS b, PetscInt n, const Pet
 {
   PetscFunctionBegin;
   PetscCheck(n >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Need at least one observation time");
+  PetscCheck(b->role == INV_BATCHTS_FORWARD || n >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "MAP estimation (adjoint solves) needs at least 2 observation times, got %" PetscInt_FMT, n);
   PetscCheck(t[0] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Observation times must be >= 0 (the initial time)");
   for (PetscInt k = 1; k < n; k++)
-    PetscCheck(t[k] > t[k - 1], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Observation times must increase strictly");
+    PetscCheck(t[k] > t[k - 1], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+               "Observation times must increase strictly (t[%" PetscInt_FMT "] = %g)", k, (double)t[k]);
   PetscCall(PetscFree(b->times));
   PetscCall(PetscFree(b->span));
   PetscCall(PetscFree(b->ybuf));
@@ -153,6 +144,10 @@ PetscErrorCode InvBatchTSSetObservationTimes(InvBatchTS b, PetscInt n, const Pet
   b->span[0] = 0;
   PetscCall(PetscArraycpy(b->span + (b->nspan - n), t, n));
   PetscCall(PetscMalloc1(b->bmax * n * b->model->nobs, &b->ybuf));
+  if (b->role != INV_BATCHTS_FORWARD) {
+    PetscCall(InvBatchTSSetTimesAdjoint(b));
+    PetscFunctionReturn(0);
+  }
   PetscCall(InvBatchTSBuild(b));
   if (b->single) PetscCall(InvBatchTSSetObservationTimes(b->single, n, t));
   PetscFunctionReturn(0);
@@ -170,6 +165,10 @@ PetscErrorCode InvBatchTSSetFromOptions(InvBatchTS b)
     PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%sts_adapt_wnormtype", b->prefix));
     PetscCall(PetscOptionsSetValue(NULL, opt, "infinity"));
   }
+  if (b->role != INV_BATCHTS_FORWARD) {
+    PetscCall(InvBatchTSSetFromOptionsAdjoint(b));
+    PetscFunctionReturn(0);
+  }
   b->from_options = PETSC_TRUE;
   PetscCall(InvBatchTSBuild(b));
   PetscCall(TSGetTimeStep(b->ts, &b->dt0));
@@ -184,13 +183,30 @@ PetscErrorCode InvBatchTSSetFromOptions(InvBatchTS b)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InvBatchTSSolveBatch(InvBatchTS b, PetscBool *ok, TSConvergedReason *reason)
+/* The adjoint roles' members: nb parameter vectors, the unused slots padded with copies of the first (they take
+   part in no output) */
+PetscErrorCode InvBatchTSLoad(InvBatchTS b, PetscInt nb, const PetscReal theta[])
+{
+  const PetscInt np = b->model->nparam;
+
+  PetscFunctionBegin;
+  for (PetscInt m = 0; m < b->bmax; m++) PetscCall(PetscArraycpy(b->theta + m * np, theta + (m < nb ? m : 0) * np, np));
+  b->nb = nb;
+  PetscFunctionReturn(0);
+}
+
+/* One solve of the members in b->theta from their initial state (and initial sensitivities in those roles).
+   ok: every observation time reached; the adjoint roles also refuse a solve that met a non-finite stage. */
+PetscErrorCode InvBatchTSRun(InvBatchTS b, PetscBool *ok, TSConvergedReason *reason)
 {
   PetscScalar *x;
 
   PetscFunctionBegin;
   PetscCall(VecGetArrayWrite(b->X, &x));
-  PetscCall(b->model->ops.initial(b->model, b->bmax, b->theta, x));
+  if (b->role == INV_BATCHTS_SENSITIVITY)
+    PetscCall(InvBatchTSInitialSensitivities(b, x));
+  else
+    PetscCall(b->model->ops.initial(b->model, b->bmax, b->theta, x));
   PetscCall(VecRestoreArrayWrite(b->X, &x));
   b->k = 0;
   b->nonfinite = PETSC_FALSE;
@@ -205,8 +221,14 @@ static PetscErrorCode InvBatchTSSolveBatch(InvBatchTS b, PetscBool *ok, TSConver
     PetscCall(TSGetConvergedReason(b->ts, reason));
   }
   b->solves++;
-  *ok = (*reason >= 0 && b->k == b->ntimes) ? PETSC_TRUE : PETSC_FALSE;
+  *ok = (*reason >= 0 && b->k == b->ntimes && (b->role == INV_BATCHTS_FORWARD || !b->nonfinite)) ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
+}
+
+/* The status of a member whose solve failed */
+InvStatus InvBatchTSFailure(InvBatchTS b, TSConvergedReason reason)
+{
+  return b->nonfinite ? INV_STATUS_NONFINITE : (reason >= 0 ? INV_STATUS_MAXSTEPS : INV_STATUS_DIVERGED);
 }
 
 PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscInt status[])
@@ -220,6 +242,8 @@ PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[
   PetscCheck(nb >= 1 && nb <= b->bmax, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
              "Batch of %" PetscInt_FMT " members exceeds the solver's %" PetscInt_FMT, nb, b->bmax);
   PetscCheck(b->ntimes > 0, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvBatchTSSetObservationTimes() first");
+  PetscCheck(b->role == INV_BATCHTS_FORWARD, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE,
+             "InvBatchTSSolve() needs a solver from InvBatchTSCreate(); this one computes adjoints (InvBatchTSObjective())");
   PetscCall(PetscLogEventBegin(INV_SimulateBatch, 0, 0, 0, 0));
   /* Members with non-finite parameters are not integrated; their slot holds a copy of a good member. */
   for (PetscInt m = 0; m < nb; m++) {
@@ -239,12 +263,13 @@ PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[
     const PetscInt use = status[src] == INV_STATUS_OK ? src : good;
     PetscCall(PetscArraycpy(b->theta + m * np, theta + use * np, np));
   }
-  PetscCall(InvBatchTSSolveBatch(b, &ok, &reason));
+  b->nb = nb;
+  PetscCall(InvBatchTSRun(b, &ok, &reason));
   if (!ok) PetscCall(InvBatchTSBuild(b));
   if (ok) {
     PetscCall(PetscArraycpy(y, b->ybuf, nb * per));
   } else if (b->bmax == 1) {
-    status[0] = b->nonfinite ? INV_STATUS_NONFINITE : (reason >= 0 ? INV_STATUS_MAXSTEPS : INV_STATUS_DIVERGED);
+    status[0] = InvBatchTSFailure(b, reason);
   } else { /* isolate the failing members */
     b->fallbacks++;
     if (!b->single) {
@@ -271,9 +296,23 @@ PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[
 PetscErrorCode InvBatchTSGetStats(InvBatchTS b, PetscInt64 *steps, PetscInt64 *solves, PetscInt64 *fallbacks)
 {
   PetscFunctionBegin;
-  if (steps) *steps = b->steps;
+  if (steps) *steps = b->steps + (b->child ? b->child->steps : 0) + (b->soachild ? b->soachild->steps : 0);
   if (solves) *solves = b->solves;
   if (fallbacks) *fallbacks = b->fallbacks;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSGetAdjointCount(InvBatchTS b, PetscInt64 *adjoints)
+{
+  PetscFunctionBegin;
+  *adjoints = b->adjoints + (b->soachild ? b->soachild->adjoints : 0);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSGetObservations(InvBatchTS b, const PetscReal **y)
+{
+  PetscFunctionBegin;
+  *y = b->ybuf;
   PetscFunctionReturn(0);
 }
 
@@ -311,7 +350,8 @@ PetscErrorCode InvTSDescribe(TS ts, PetscReal dt, PetscInt batch, char desc[], s
 PetscErrorCode InvBatchTSDescribe(InvBatchTS b, char desc[], size_t len)
 {
   PetscFunctionBegin;
-  PetscCall(InvTSDescribe(b->ts, 0, b->bmax, desc, len));
+  /* the adjoint roles integrate with a fixed step by default: their description names it */
+  PetscCall(InvTSDescribe(b->ts, b->role == INV_BATCHTS_FORWARD ? 0 : b->dt0, b->bmax, desc, len));
   PetscFunctionReturn(0);
 }
 
@@ -322,6 +362,7 @@ PetscErrorCode InvBatchTSDestroy(InvBatchTS *bts)
   PetscFunctionBegin;
   if (!b) PetscFunctionReturn(0);
   PetscCall(InvBatchTSDestroy(&b->single));
+  PetscCall(InvBatchTSDestroyAdjoint(b));
   PetscCall(TSDestroy(&b->ts));
   PetscCall(VecDestroy(&b->X));
   PetscCall(PetscFree(b->theta));

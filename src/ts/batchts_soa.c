@@ -1,22 +1,20 @@
-/* Second-order adjoints of the MAP misfit with PETSc 3.18's own machinery (TSSetRHSHessianProduct,
-   TSSetCostHessianProducts, TSAdjointSetForward, as in PETSc's ex20opt_p.c), extended to the 1000 interior
-   observation times: the forward monitor records the tangent-linear observations H dx(t_k) along with
-   y(t_k); after the forward pass dgy = W^T W (H dx) (the direction derivative of dJ/dy = -W^T W r, since
-   r = d - y and dr = -H dx); the adjoint monitor adds H^T dgy_k to lambda2 at t_k next to the first-order
-   jump H^T dJ/dy_k. mu2 is then the Hessian-vector product of the discrete misfit.
-   Checked against PETSc 3.18.5 here: with the MEMORY trajectory the second-order sweep is wrong (it does
-   not restore the tangent-linear state per step: Hv off by O(1) even for a terminal cost); with the BASIC
-   trajectory it matches finite differences of adjoint gradients. So this solver uses BASIC, in a private
-   directory (on /dev/shm when available, -map_soa_tmpdir otherwise), removed when the solver is destroyed.
-   Members are independent, so one tangent column carries every member's own direction: a batch of np
-   copies of a sample with directions e_1..e_np yields its full Hessian in one sweep. */
-#include "maptsimpl.h"
+/* InvBatchTS, second-order role: Hessian-vector products of the misfit (include/invmap/objective.h) by
+   second-order adjoints with PETSc 3.18's own machinery (TSSetRHSHessianProduct, TSSetCostHessianProducts, TSAdjointSetForward, as in
+   PETSc's ex20opt_p.c), extended to the 1000 interior observation times: the forward monitor records the tangent-linear observations H
+   dx(t_k) along with y(t_k); after the forward pass dgy = W^T W (H dx) (the direction derivative of dJ/dy = -W^T W r, since r = d - y and
+   dr = -H dx); the adjoint monitor adds H^T dgy_k to lambda2 at t_k next to the first-order jump H^T dJ/dy_k. mu2 is then the
+   Hessian-vector product of the discrete misfit. Checked against PETSc 3.18.5 here: with the MEMORY trajectory the second-order sweep is
+   wrong (it does not restore the tangent-linear state per step: Hv off by O(1) even for a terminal cost); with the BASIC trajectory it
+   matches finite differences of adjoint gradients. So this solver uses BASIC, in a private directory (on /dev/shm when available,
+   -map_soa_tmpdir otherwise), removed when the solver is destroyed. Members are independent, so one tangent column carries every member's
+   own direction: a batch of np copies of a sample with directions e_1..e_np yields its full Hessian in one sweep. */
+#include "batchtsimpl.h"
 #include <unistd.h>
 
-#define INV_MAPTS_HP(name, op)                                                                                                             \
+#define INV_BATCHTS_HP(name, op)                                                                                                           \
   static PetscErrorCode name(TS ts, PetscReal t, Vec U, Vec *Vl, Vec Vr, Vec *VHV, void *ctx)                                              \
   {                                                                                                                                        \
-    InvMAPTS m = (InvMAPTS)ctx;                                                                                                            \
+    InvBatchTS m = (InvBatchTS)ctx;                                                                                                        \
     const PetscScalar *x, *l, *r;                                                                                                          \
     PetscScalar *o;                                                                                                                        \
                                                                                                                                            \
@@ -36,13 +34,13 @@
   }
 
 /* lambda^T f_xx v (state), lambda^T f_xp v (state), lambda^T f_px v (parameters), lambda^T f_pp v (parameters) */
-INV_MAPTS_HP(InvMAPTSHessianUU, hessian_xx)
-INV_MAPTS_HP(InvMAPTSHessianUP, hessian_xp)
-INV_MAPTS_HP(InvMAPTSHessianPU, hessian_px)
-INV_MAPTS_HP(InvMAPTSHessianPP, hessian_pp)
+INV_BATCHTS_HP(InvBatchTSHessianUU, hessian_xx)
+INV_BATCHTS_HP(InvBatchTSHessianUP, hessian_xp)
+INV_BATCHTS_HP(InvBatchTSHessianPU, hessian_px)
+INV_BATCHTS_HP(InvBatchTSHessianPP, hessian_pp)
 
-/* Called by InvMAPTSCreateInternal for the soa role */
-PetscErrorCode InvMAPTSSetUpSOA(InvMAPTS m)
+/* Called by InvBatchTSCreateRole for the second-order role */
+PetscErrorCode InvBatchTSSetUpSOA(InvBatchTS m)
 {
   const PetscInt np = m->model->nparam;
 
@@ -65,14 +63,14 @@ PetscErrorCode InvMAPTSSetUpSOA(InvMAPTS m)
   PetscCall(VecDuplicate(m->mu, &m->ihp[3]));
   PetscCall(TSSetSolution(m->ts, m->X)); /* TSAdjointSetForward sizes the tangent from it */
   PetscCall(TSSetSaveTrajectory(m->ts));
-  PetscCall(TSAdjointMonitorSet(m->ts, InvMAPTSAdjointMonitor, m, NULL));
+  PetscCall(TSAdjointMonitorSet(m->ts, InvBatchTSAdjointMonitor, m, NULL));
   PetscFunctionReturn(0);
 }
 
 #define INV_SOA_SCRATCH_PREFIX "invmap-soa-" /* then the owner tag (InvScratchOwnerTag) and a counter */
 
 /* BASIC trajectory in a private directory (after TSSetFromOptions, which must not switch it to MEMORY) */
-PetscErrorCode InvMAPTSSOATrajectory(InvMAPTS m)
+PetscErrorCode InvBatchTSSOATrajectory(InvBatchTS m)
 {
   TSTrajectory tj;
   char base[PETSC_MAX_PATH_LEN] = "", tag[PETSC_MAX_PATH_LEN];
@@ -105,86 +103,81 @@ PetscErrorCode InvMAPTSSOATrajectory(InvMAPTS m)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPTSDestroySOA(InvMAPTS m)
+PetscErrorCode InvBatchTSDestroySOA(InvBatchTS m)
 {
   PetscFunctionBegin;
   PetscCall(VecDestroy(&m->lambda2));
   PetscCall(VecDestroy(&m->mu2));
   PetscCall(VecDestroy(&m->dir));
   for (PetscInt i = 0; i < 4; i++) PetscCall(VecDestroy(&m->ihp[i]));
-  if (m->soa && m->tjdir[0]) { /* normally removed by TSTrajectoryDestroy already */
+  if (m->role == INV_BATCHTS_SECOND_ORDER && m->tjdir[0]) { /* normally removed by TSTrajectoryDestroy already */
     PetscCall(TSDestroy(&m->ts));
     PetscCall(InvScratchRemove(m->tjdir));
   }
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPTSSetUpSecondOrder(InvMAPTS m, PetscInt bmax)
+PetscErrorCode InvBatchTSSetUpSecondOrder(InvBatchTS m, PetscInt bmax)
 {
   PetscFunctionBegin;
   if (m->soachild) PetscFunctionReturn(0);
-  PetscCall(InvMAPTSCreateInternal(m->model, bmax, m->prefix, PETSC_FALSE, PETSC_TRUE, &m->soachild));
-  PetscCall(InvMAPTSSetObservationTimes(m->soachild, m->nt, m->times));
-  PetscCall(InvMAPTSSetFromOptions(m->soachild));
+  PetscCall(InvBatchTSCreateRole(m->model, bmax, m->prefix, INV_BATCHTS_SECOND_ORDER, &m->soachild));
+  PetscCall(InvBatchTSSetObservationTimes(m->soachild, m->ntimes, m->times));
+  PetscCall(InvBatchTSSetFromOptions(m->soachild));
   PetscFunctionReturn(0);
 }
 
 /* One sweep over nb <= bmax members */
-static PetscErrorCode InvMAPTSHessianProductBatch(InvMAPTS m, PetscInt nb, const PetscReal theta[], const PetscReal v[],
-                                                  const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[], PetscReal Hv[],
-                                                  PetscInt status[])
+static PetscErrorCode InvBatchTSHessianProductBatch(InvBatchTS m, PetscInt nb, const PetscReal theta[], const PetscReal v[],
+                                                    const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[], PetscReal Hv[],
+                                                    PetscInt status[])
 {
-  const PetscInt np = m->model->nparam, nt = m->nt, no = m->model->nobs;
+  const PetscInt np = m->model->nparam, nt = m->ntimes, no = m->model->nobs;
   PetscScalar *a;
   const PetscScalar *c;
   PetscBool ok;
+  TSConvergedReason reason;
   PetscReal f;
 
   PetscFunctionBegin;
-  for (PetscInt b = 0; b < m->bmax; b++) PetscCall(PetscArraycpy(m->theta + b * np, theta + (b < nb ? b : 0) * np, np));
-  m->nb = nb;
+  PetscCall(InvBatchTSLoad(m, nb, theta));
   PetscCall(TSAdjointReset(m->ts));
   PetscCall(VecGetArrayWrite(m->dir, &a));
   for (PetscInt i = 0; i < m->bmax * np; i++) a[i] = i < nb * np ? v[i] : 0.0;
   PetscCall(VecRestoreArrayWrite(m->dir, &a));
   PetscCall(TSSetCostHessianProducts(m->ts, 1, &m->lambda2, &m->mu2, m->dir));
   PetscCall(TSAdjointSetForward(m->ts, NULL)); /* tangent-linear state starts at 0: x0 does not depend on theta */
-  PetscCall(InvMAPTSForward(m, &ok));
+  PetscCall(InvBatchTSRun(m, &ok, &reason));
   if (!ok) {
     PetscCall(TSAdjointResetForward(m->ts));
     if (nb == 1) {
       for (PetscInt j = 0; j < np; j++) Hv[j] = NAN;
-      status[0] = INV_MAPTS_FAILED;
-    } else {
+      status[0] = InvBatchTSFailure(m, reason);
+    } else { /* isolate the failing members */
+      m->fallbacks++;
       for (PetscInt b = 0; b < nb; b++)
-        PetscCall(InvMAPTSHessianProductBatch(m, 1, theta + b * np, v + b * np, &d[b], &rho[b], &sd[b], Hv + b * np, &status[b]));
+        PetscCall(InvBatchTSHessianProductBatch(m, 1, theta + b * np, v + b * np, &d[b], &rho[b], &sd[b], Hv + b * np, &status[b]));
     }
     PetscFunctionReturn(0);
   }
-  for (PetscInt b = 0; b < nb; b++) {
-    PetscReal *w = m->work, *z = m->work + nt;
-    status[b] = INV_MAPTS_OK;
-    PetscCall(InvMAPTSMemberMisfit(m, b, d[b], rho[b], sd[b], &f));
-    for (PetscInt q = 0; q < no; q++) { /* dgy = W^T W (H dx) */
-      for (PetscInt k = 0; k < nt; k++) z[k] = m->dy[(b * nt + k) * no + q];
-      InvAR1Whiten(rho[b], sd[b], nt, z, w);
-      InvAR1WhitenTranspose(rho[b], sd[b], nt, w, z);
-      for (PetscInt k = 0; k < nt; k++) m->dgy[(b * nt + k) * no + q] = z[k];
-    }
+  for (PetscInt b = 0; b < nb; b++) { /* dJ/dy (the first-order jumps) and its direction derivative W^T W (H dx) */
+    status[b] = INV_STATUS_OK;
+    InvObjectiveMisfit(nt, no, d[b], m->ybuf + b * nt * no, rho[b], sd[b], m->work, &f, m->gy + b * nt * no);
+    InvObjectiveMisfitHessianOutputs(nt, no, m->dy + b * nt * no, rho[b], sd[b], m->work, m->dgy + b * nt * no);
   }
   PetscCall(VecZeroEntries(m->lambda));
   PetscCall(VecZeroEntries(m->mu));
   PetscCall(VecZeroEntries(m->lambda2));
   PetscCall(VecZeroEntries(m->mu2));
   PetscCall(TSSetCostGradients(m->ts, 1, &m->lambda, &m->mu));
-  PetscCall(TSSetRHSHessianProduct(m->ts, &m->ihp[0], InvMAPTSHessianUU, &m->ihp[1], InvMAPTSHessianUP, &m->ihp[2], InvMAPTSHessianPU,
-                                   &m->ihp[3], InvMAPTSHessianPP, m));
-  m->kadj = m->nt - 1;
+  PetscCall(TSSetRHSHessianProduct(m->ts, &m->ihp[0], InvBatchTSHessianUU, &m->ihp[1], InvBatchTSHessianUP, &m->ihp[2], InvBatchTSHessianPU,
+                                   &m->ihp[3], InvBatchTSHessianPP, m));
+  m->kadj = m->ntimes - 1;
   PetscCall(TSAdjointSolve(m->ts));
-  m->nadjoint++;
-  if (m->kadj == 0 && InvMAPTSAtTime(0.0, m->times[0])) { /* PETSc 3.18 skips the adjoint monitor at t = 0 */
+  m->adjoints++;
+  if (m->kadj == 0 && InvBatchTSAtTime(0.0, m->times[0])) { /* PETSc 3.18 skips the adjoint monitor at t = 0 */
     Vec l[1] = {m->lambda};
-    PetscCall(InvMAPTSAdjointMonitor(m->ts, 0, 0.0, m->X, 1, l, &m->mu, m));
+    PetscCall(InvBatchTSAdjointMonitor(m->ts, 0, 0.0, m->X, 1, l, &m->mu, m));
   }
   PetscCheck(m->kadj == -1, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Second-order adjoint sweep missed %" PetscInt_FMT " observation times",
              m->kadj + 1);
@@ -195,17 +188,17 @@ static PetscErrorCode InvMAPTSHessianProductBatch(InvMAPTS m, PetscInt nb, const
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPTSHessianProduct(InvMAPTS m, PetscInt nb, const PetscReal theta[], const PetscReal v[], const PetscReal *const d[],
-                                      const PetscReal rho[], const PetscReal sd[], PetscReal Hv[], PetscInt status[])
+PetscErrorCode InvBatchTSHessianProduct(InvBatchTS m, PetscInt nb, const PetscReal theta[], const PetscReal v[], const PetscReal *const d[],
+                                        const PetscReal rho[], const PetscReal sd[], PetscReal Hv[], PetscInt status[])
 {
   const PetscInt np = m->model->nparam;
-  InvMAPTS s = m->soachild;
+  InvBatchTS s = m->soachild;
 
   PetscFunctionBegin;
-  PetscCheck(s, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvMAPTSSetUpSecondOrder() first");
+  PetscCheck(s, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call InvBatchTSSetUpSecondOrder() first");
   for (PetscInt b0 = 0; b0 < nb; b0 += s->bmax) {
     const PetscInt n = PetscMin(s->bmax, nb - b0);
-    PetscCall(InvMAPTSHessianProductBatch(s, n, theta + b0 * np, v + b0 * np, d + b0, rho + b0, sd + b0, Hv + b0 * np, status + b0));
+    PetscCall(InvBatchTSHessianProductBatch(s, n, theta + b0 * np, v + b0 * np, d + b0, rho + b0, sd + b0, Hv + b0 * np, status + b0));
   }
   PetscFunctionReturn(0);
 }

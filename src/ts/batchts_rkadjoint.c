@@ -1,4 +1,4 @@
-/* The lean first-order RK adjoint of the batched MAP TS (gradient role, explicit RK).
+/* InvBatchTS, gradient role with explicit RK: the lean first-order RK adjoint.
 
    PETSc 3.18's TSAdjointStep_RK, at every stage of every step, evaluates the state Jacobian through
    SNESComputeJacobian (which looks up a dozen -snes_* debugging options per call), then the parameter
@@ -10,13 +10,13 @@
    - both matrices are shells that apply their member blocks (the model's own layout) directly.
    The values are the same as through SNES and AIJ (tests/test_map_gradient.c compares the two paths
    and checks both against central differences); -map_adjoint_jacobian_in_jacobianp 0 restores PETSc's. */
-#include "maptsimpl.h"
+#include "batchtsimpl.h"
 
 /* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major). The adjoint step applies only the
    transposes, so the shells define no MatMult (a caller that needs one gets PETSc's "no method" error). */
-static PetscErrorCode InvMAPTSBlockMultTranspose(Mat A, Vec x, Vec y)
+static PetscErrorCode InvBatchTSBlockMultTranspose(Mat A, Vec x, Vec y)
 {
-  InvMAPTSBlock *blk;
+  InvBatchTSBlock *blk;
   const PetscScalar *xa;
   PetscScalar *ya;
 
@@ -46,7 +46,7 @@ static PetscErrorCode InvMAPTSBlockMultTranspose(Mat A, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode InvMAPTSBlockShell(InvMAPTSBlock *blk, PetscInt nb, PetscInt rows, PetscInt cols, Mat *A)
+static PetscErrorCode InvBatchTSBlockShell(InvBatchTSBlock *blk, PetscInt nb, PetscInt rows, PetscInt cols, Mat *A)
 {
   PetscFunctionBegin;
   blk->nb = nb;
@@ -54,14 +54,14 @@ static PetscErrorCode InvMAPTSBlockShell(InvMAPTSBlock *blk, PetscInt nb, PetscI
   blk->cols = cols;
   PetscCall(PetscCalloc1(nb * rows * cols, &blk->v));
   PetscCall(MatCreateShell(PETSC_COMM_SELF, nb * rows, nb * cols, nb * rows, nb * cols, blk, A));
-  PetscCall(MatShellSetOperation(*A, MATOP_MULT_TRANSPOSE, (void (*)(void))InvMAPTSBlockMultTranspose));
+  PetscCall(MatShellSetOperation(*A, MATOP_MULT_TRANSPOSE, (void (*)(void))InvBatchTSBlockMultTranspose));
   PetscFunctionReturn(0);
 }
 
 /* Both Jacobians at the stage state (called by TSAdjointStep_RK before it applies either) */
-static PetscErrorCode InvMAPTSRKJacobians(TS ts, PetscReal t, Vec X, Mat A, void *ctx)
+static PetscErrorCode InvBatchTSRKJacobians(TS ts, PetscReal t, Vec X, Mat A, void *ctx)
 {
-  InvMAPTS m = (InvMAPTS)ctx;
+  InvBatchTS m = (InvBatchTS)ctx;
   const PetscScalar *x;
 
   PetscFunctionBegin;
@@ -73,9 +73,9 @@ static PetscErrorCode InvMAPTSRKJacobians(TS ts, PetscReal t, Vec X, Mat A, void
 }
 
 /* Not reached while the lag is -1; kept correct for any other caller */
-static PetscErrorCode InvMAPTSRKJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat B, void *ctx)
+static PetscErrorCode InvBatchTSRKJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat B, void *ctx)
 {
-  InvMAPTS m = (InvMAPTS)ctx;
+  InvBatchTS m = (InvBatchTS)ctx;
   const PetscScalar *x;
 
   PetscFunctionBegin;
@@ -85,7 +85,7 @@ static PetscErrorCode InvMAPTSRKJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat B
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPTSSetUpRKAdjoint(InvMAPTS m)
+PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS m)
 {
   const PetscInt ns = m->model->nstate, np = m->model->nparam;
   SNES snes;
@@ -93,16 +93,16 @@ PetscErrorCode InvMAPTSSetUpRKAdjoint(InvMAPTS m)
   PetscFunctionBegin;
   PetscCall(MatDestroy(&m->J));
   PetscCall(MatDestroy(&m->Jp));
-  PetscCall(InvMAPTSBlockShell(&m->jblk, m->bmax, ns, ns, &m->J));
-  PetscCall(InvMAPTSBlockShell(&m->jpblk, m->bmax, ns, np, &m->Jp));
-  PetscCall(TSSetRHSJacobian(m->ts, m->J, m->J, InvMAPTSRKJacobian, m));
-  PetscCall(TSSetRHSJacobianP(m->ts, m->Jp, InvMAPTSRKJacobians, m));
+  PetscCall(InvBatchTSBlockShell(&m->jblk, m->bmax, ns, ns, &m->J));
+  PetscCall(InvBatchTSBlockShell(&m->jpblk, m->bmax, ns, np, &m->Jp));
+  PetscCall(TSSetRHSJacobian(m->ts, m->J, m->J, InvBatchTSRKJacobian, m));
+  PetscCall(TSSetRHSJacobianP(m->ts, m->Jp, InvBatchTSRKJacobians, m));
   PetscCall(TSGetSNES(m->ts, &snes));
   PetscCall(SNESSetLagJacobian(snes, -1));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvMAPTSDestroyRKAdjoint(InvMAPTS m)
+PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS m)
 {
   PetscFunctionBegin;
   PetscCall(PetscFree(m->jblk.v));

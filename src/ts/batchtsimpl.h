@@ -1,0 +1,88 @@
+/* Private layout of InvBatchTS (include/invmap/batchts.h), shared by the files of src/ts. One batched PETSc TS over
+   bmax members in one of four roles:
+   - forward (batchts.c): observation output with the ensemble's defaults (adaptive RK 6vr), failures isolated by a
+     one-member solver;
+   - gradient (batchts_adjoint.c): the objective and its first-order adjoint gradient (MEMORY trajectory; with RK
+     the lean adjoint of batchts_rkadjoint.c), failed batches redone member by member;
+   - sensitivities (batchts_sens.c): observation sensitivities dy/dtheta (RK: the variational equations with the
+     state; theta methods: TSForward);
+   - second order (batchts_soa.c): Hessian-vector products (TSAdjointSetForward + TSSetCostHessianProducts, BASIC
+     trajectory).
+   The adjoint roles share the MAP defaults (fixed-step RK4, dt 0.05); the gradient solver owns the other two as
+   children. */
+#pragma once
+#include <invmap/batchts.h>
+#include <invmap/noise.h>
+#include <invmap/objective.h>
+
+typedef enum { INV_BATCHTS_FORWARD, INV_BATCHTS_GRADIENT, INV_BATCHTS_SENSITIVITY, INV_BATCHTS_SECOND_ORDER } InvBatchTSRole;
+
+/* A block-diagonal shell operator: nb member blocks of rows x cols, row-major (batchts_rkadjoint.c) */
+typedef struct {
+  PetscInt nb, rows, cols;
+  PetscScalar *v; /* nb x rows x cols */
+} InvBatchTSBlock;
+
+struct _p_InvBatchTS {
+  InvModel model;
+  InvBatchTSRole role;
+  PetscInt bmax, nb; /* capacity; members of the current solve */
+  char prefix[64];
+  TS ts;
+  Vec X;
+  PetscReal *theta; /* bmax x nparam, padded with copies of a member */
+  PetscInt ntimes;  /* observation times (the span starts at t = 0 when the first time is later) */
+  PetscReal *times, *span;
+  PetscInt nspan, k, kadj; /* forward and adjoint observation counters */
+  PetscReal *ybuf;         /* bmax x ntimes x nobs */
+  PetscBool nonfinite;
+  PetscBool from_options;
+  PetscReal dt0;
+  PetscInt64 steps, solves, fallbacks, adjoints;
+  InvBatchTS single; /* forward: one-member solver for isolating failures */
+  /* adjoint roles */
+  PetscBool aug;                   /* sensitivities with RK: X holds every member's [x_b, S_b] (ns (1 + np) each) */
+  PetscScalar *ax, *af, *aj, *ajp; /* aug: member-major state, f, J and Jp of all members (model layouts) */
+  Vec lambda, mu;                  /* first-order adjoints */
+  Vec lambda2, mu2, dir, ihp[4];   /* second order: adjoints, per-member directions, Hessian-product work */
+  Mat J, Jp, S;
+  PetscReal *gy, *gth, *Sy; /* dJ/dy (bmax x nt x no); the prior's dJ/dtheta (bmax x np); nt x no x np (sensitivities) */
+  PetscReal *dy, *dgy;      /* second order: tangent-linear observations H dx and W^T W H dx, bmax x nt x no */
+  PetscReal *work;          /* 3 nt */
+  PetscBool jacinjacp;      /* the lean RK adjoint of batchts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
+  InvBatchTSBlock jblk, jpblk;
+  char tjdir[PETSC_MAX_PATH_LEN]; /* second order: private directory of the BASIC trajectory */
+  InvBatchTS child;               /* gradient: the sensitivity solver */
+  InvBatchTS soachild;            /* gradient: the second-order solver */
+};
+
+/* Whether time t is observation time tk (the TS lands on it up to rounding) */
+static inline PetscBool InvBatchTSAtTime(PetscReal t, PetscReal tk)
+{
+  return PetscAbsReal(t - tk) <= 1e-9 * (1.0 + PetscAbsReal(tk)) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* batchts.c: the callbacks every role shares */
+PETSC_INTERN PetscErrorCode InvBatchTSRHS(TS, PetscReal, Vec, Vec, void *);
+PETSC_INTERN PetscErrorCode InvBatchTSDomain(TS, PetscReal, Vec, PetscBool *);
+PETSC_INTERN PetscErrorCode InvBatchTSMonitor(TS, PetscInt, PetscReal, Vec, void *);
+PETSC_INTERN PetscErrorCode InvBatchTSLoad(InvBatchTS, PetscInt, const PetscReal[]);
+PETSC_INTERN PetscErrorCode InvBatchTSRun(InvBatchTS, PetscBool *, TSConvergedReason *);
+PETSC_INTERN InvStatus InvBatchTSFailure(InvBatchTS, TSConvergedReason);
+/* batchts_adjoint.c */
+PETSC_INTERN PetscErrorCode InvBatchTSCreateRole(InvModel, PetscInt, const char[], InvBatchTSRole, InvBatchTS *);
+PETSC_INTERN PetscErrorCode InvBatchTSSetTimesAdjoint(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSAdjointMonitor(TS, PetscInt, PetscReal, Vec, PetscInt, Vec *, Vec *, void *);
+PETSC_INTERN PetscErrorCode InvBatchTSDestroyAdjoint(InvBatchTS);
+/* batchts_sens.c */
+PETSC_INTERN PetscErrorCode InvBatchTSSetUpSensitivitySolve(InvBatchTS, PetscBool);
+PETSC_INTERN PetscErrorCode InvBatchTSInitialSensitivities(InvBatchTS, PetscScalar[]);
+PETSC_INTERN PetscErrorCode InvBatchTSRecordSensitivities(InvBatchTS, const PetscScalar[]);
+/* batchts_soa.c */
+PETSC_INTERN PetscErrorCode InvBatchTSSetUpSOA(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSSOATrajectory(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSDestroySOA(InvBatchTS);
+/* batchts_rkadjoint.c */
+PETSC_INTERN PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS);
