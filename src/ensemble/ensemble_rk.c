@@ -21,9 +21,10 @@ struct _p_InvMemberRK {
   PetscReal atol, rtol, safety, reject_safety, clip[2], hmin, hmax, dt0, scale_failed;
   PetscInt maxsteps;
   /* lanes (na active): state, parameters and per-member controller state */
-  PetscReal *X, *Xn, *E, *Y, *K, *hv, *theta, *t, *h, *hstep, *err, *fac;
+  PetscReal *X, *Xn, *E, *Y, *K, *hv, *theta, *t, *tnext, *h, *hstep, *err, *fac;
   PetscInt *member, *k, *steps, *rejects;
-  PetscBool *landing, *rejected, *nonfinite;
+  PetscBool *rejected, *nonfinite;
+  int *landing; /* int, not PetscBool (an enum): the loop that sets it is vectorised */
   PetscInt64 nsteps, niter, nsolves;
 };
 
@@ -90,7 +91,8 @@ PetscErrorCode InvMemberRKCreate(InvBatchTS bts, InvModel model, PetscInt bmax, 
   for (PetscInt j = 0; j < r->s; j++) r->d[j] = r->b[j] - r->bembed[j];
   len = bmax * model->nstate;
   PetscCall(PetscMalloc6(len, &r->X, len, &r->Xn, len, &r->E, len, &r->Y, r->s * len, &r->K, len, &r->hv));
-  PetscCall(PetscMalloc6(bmax * model->nparam, &r->theta, bmax, &r->t, bmax, &r->h, bmax, &r->hstep, bmax, &r->err, bmax, &r->fac));
+  PetscCall(PetscMalloc7(bmax * model->nparam, &r->theta, bmax, &r->t, bmax, &r->tnext, bmax, &r->h, bmax, &r->hstep, bmax, &r->err, bmax,
+                         &r->fac));
   PetscCall(PetscMalloc4(bmax, &r->member, bmax, &r->k, bmax, &r->steps, bmax, &r->rejects));
   PetscCall(PetscMalloc3(bmax, &r->landing, bmax, &r->rejected, bmax, &r->nonfinite));
   *rk = r;
@@ -184,8 +186,8 @@ static PetscErrorCode InvMemberRKAttempt(InvMemberRK r, PetscInt na)
   PetscFunctionReturn(0);
 }
 
-/* Observed components of lane l into row k of its member's series. */
-static void InvMemberRKRecord(InvMemberRK r, PetscInt l, PetscReal y[])
+/* Observed components of lane l into row k of its member's series; the lane's next target time. */
+static inline void InvMemberRKRecord(InvMemberRK r, PetscInt l, PetscReal y[])
 {
   const PetscInt ns = r->model->nstate, no = r->model->nobs;
   const PetscReal *H = r->model->H, *x = r->X + l * ns;
@@ -197,6 +199,7 @@ static void InvMemberRKRecord(InvMemberRK r, PetscInt l, PetscReal y[])
     ym[c] = v;
   }
   r->k[l]++;
+  if (r->k[l] < r->nt) r->tnext[l] = r->times[r->k[l]];
 }
 
 /* Move lane `from` into lane `to` (a finished member's lane is refilled from the last active one). */
@@ -209,6 +212,7 @@ static PetscErrorCode InvMemberRKMoveLane(InvMemberRK r, PetscInt from, PetscInt
   PetscCall(PetscArraycpy(r->X + to * ns, r->X + from * ns, ns));
   PetscCall(PetscArraycpy(r->theta + to * np, r->theta + from * np, np));
   r->t[to] = r->t[from];
+  r->tnext[to] = r->tnext[from];
   r->h[to] = r->h[from];
   r->member[to] = r->member[from];
   r->k[to] = r->k[from];
@@ -240,6 +244,7 @@ PetscErrorCode InvMemberRKSolve(InvMemberRK r, PetscInt nb, const PetscReal thet
     r->t[na] = 0;
     r->h[na] = r->dt0;
     r->k[na] = 0;
+    r->tnext[na] = r->times[0];
     r->steps[na] = r->rejects[na] = 0;
     r->rejected[na] = r->nonfinite[na] = PETSC_FALSE;
     na++;
@@ -250,10 +255,11 @@ PetscErrorCode InvMemberRKSolve(InvMemberRK r, PetscInt nb, const PetscReal thet
     if (r->k[l] == r->nt) PetscCall(InvMemberRKMoveLane(r, --na, l));
   }
   while (na > 0) {
+#pragma omp simd
     for (PetscInt l = 0; l < na; l++) { /* step to the next observation time at most */
-      const PetscReal tnext = r->times[r->k[l]];
-      r->landing[l] = (r->t[l] + r->h[l] >= tnext) ? PETSC_TRUE : PETSC_FALSE;
-      r->hstep[l] = r->landing[l] ? tnext - r->t[l] : r->h[l];
+      const int land = r->t[l] + r->h[l] >= r->tnext[l];
+      r->landing[l] = land;
+      r->hstep[l] = land ? r->tnext[l] - r->t[l] : r->h[l];
     }
     PetscCall(InvMemberRKAttempt(r, na));
     r->niter++;
@@ -279,7 +285,7 @@ PetscErrorCode InvMemberRKSolve(InvMemberRK r, PetscInt nb, const PetscReal thet
       PetscReal hfac, hnew;
       PetscBool finite, accept, done = PETSC_FALSE;
 
-      finite = PetscIsInfOrNanReal(err) ? PETSC_FALSE : PETSC_TRUE;
+      finite = err <= PETSC_MAX_REAL ? PETSC_TRUE : PETSC_FALSE; /* false for Inf and NaN */
       accept = finite && (err <= 1 || h < hfloor) ? PETSC_TRUE : PETSC_FALSE;
       if (!finite) {
         r->nonfinite[l] = PETSC_TRUE;
@@ -295,7 +301,7 @@ PetscErrorCode InvMemberRKSolve(InvMemberRK r, PetscInt nb, const PetscReal thet
         r->rejects[l] = 0;
         r->rejected[l] = PETSC_FALSE;
         if (r->landing[l]) {
-          r->t[l] = r->times[r->k[l]];
+          r->t[l] = r->tnext[l];
           InvMemberRKRecord(r, l, y);
           hnew = PetscMax(hnew, r->h[l]); /* a step shortened to land on an observation time does not shrink the next one */
           if (r->k[l] == r->nt) done = PETSC_TRUE;
@@ -344,7 +350,7 @@ PetscErrorCode InvMemberRKDestroy(InvMemberRK *rk)
   if (!r) PetscFunctionReturn(0);
   PetscCall(PetscFree2(r->times, r->d));
   PetscCall(PetscFree6(r->X, r->Xn, r->E, r->Y, r->K, r->hv));
-  PetscCall(PetscFree6(r->theta, r->t, r->h, r->hstep, r->err, r->fac));
+  PetscCall(PetscFree7(r->theta, r->t, r->tnext, r->h, r->hstep, r->err, r->fac));
   PetscCall(PetscFree4(r->member, r->k, r->steps, r->rejects));
   PetscCall(PetscFree3(r->landing, r->rejected, r->nonfinite));
   PetscCall(PetscFree(r));
