@@ -15,9 +15,8 @@ struct _p_InvMemberRK {
   InvModel model;
   PetscInt bmax, nt, s, order;
   PetscReal *times;
-  const PetscReal *A, *b, *c, *bembed; /* owned by the TS's tableau: kept alive by the InvBatchTS */
-  PetscReal *d;                        /* b - bembed: the error estimate's weights */
-  PetscBool fsal;
+  PetscReal *A, *b, *c; /* copies of the TS's tableau */
+  PetscReal *d;         /* b - bembed: the error estimate's weights */
   PetscReal atol, rtol, safety, reject_safety, clip[2], hmin, hmax, dt0, scale_failed;
   PetscInt maxsteps;
   /* lanes (na active): state, parameters and per-member controller state */
@@ -58,7 +57,8 @@ PetscErrorCode InvMemberRKCreate(InvBatchTS bts, InvModel model, PetscInt bmax, 
   Vec vatol, vrtol;
   InvMemberRK r;
   PetscInt pinterp, len;
-  const PetscReal *binterp;
+  const PetscReal *A, *b, *c, *bembed, *binterp;
+  PetscBool fsal;
 
   PetscFunctionBegin;
   *rk = NULL;
@@ -70,8 +70,9 @@ PetscErrorCode InvMemberRKCreate(InvBatchTS bts, InvModel model, PetscInt bmax, 
   PetscCall(TSGetTolerances(ts, NULL, &vatol, NULL, &vrtol));
   if (!isrk || !basic || vatol || vrtol) PetscFunctionReturn(0); /* not an adaptive explicit RK with scalar tolerances */
   PetscCall(PetscNew(&r));
-  PetscCall(TSRKGetTableau(ts, &r->s, &r->A, &r->b, &r->c, &r->bembed, &pinterp, &binterp, &r->fsal));
-  if (!r->bembed) {
+  /* FSAL (6vr): the last stage is f(Xn); not reused, as the model RHS is a small part of the cost */
+  PetscCall(TSRKGetTableau(ts, &r->s, &A, &b, &c, &bembed, &pinterp, &binterp, &fsal));
+  if (!bembed) {
     PetscCall(PetscFree(r));
     PetscFunctionReturn(0);
   }
@@ -86,9 +87,12 @@ PetscErrorCode InvMemberRKCreate(InvBatchTS bts, InvModel model, PetscInt bmax, 
   r->model = model;
   r->bmax = bmax;
   r->nt = nt;
-  PetscCall(PetscMalloc2(nt, &r->times, r->s, &r->d));
+  PetscCall(PetscMalloc5(nt, &r->times, r->s * r->s, &r->A, r->s, &r->b, r->s, &r->c, r->s, &r->d));
+  PetscCall(PetscArraycpy(r->A, A, r->s * r->s));
+  PetscCall(PetscArraycpy(r->b, b, r->s));
+  PetscCall(PetscArraycpy(r->c, c, r->s));
   PetscCall(PetscArraycpy(r->times, times, nt));
-  for (PetscInt j = 0; j < r->s; j++) r->d[j] = r->b[j] - r->bembed[j];
+  for (PetscInt j = 0; j < r->s; j++) r->d[j] = b[j] - bembed[j];
   len = bmax * model->nstate;
   PetscCall(PetscMalloc6(len, &r->X, len, &r->Xn, len, &r->E, len, &r->Y, r->s * len, &r->K, len, &r->hv));
   PetscCall(PetscMalloc7(bmax * model->nparam, &r->theta, bmax, &r->t, bmax, &r->tnext, bmax, &r->h, bmax, &r->hstep, bmax, &r->err, bmax,
@@ -348,7 +352,7 @@ PetscErrorCode InvMemberRKDestroy(InvMemberRK *rk)
 
   PetscFunctionBegin;
   if (!r) PetscFunctionReturn(0);
-  PetscCall(PetscFree2(r->times, r->d));
+  PetscCall(PetscFree5(r->times, r->A, r->b, r->c, r->d));
   PetscCall(PetscFree6(r->X, r->Xn, r->E, r->Y, r->K, r->hv));
   PetscCall(PetscFree7(r->theta, r->t, r->tnext, r->h, r->hstep, r->err, r->fac));
   PetscCall(PetscFree4(r->member, r->k, r->steps, r->rejects));
