@@ -101,12 +101,16 @@ int main(int argc, char **argv)
   PetscCall(InvBatchTSSetFromOptions(single));
   PetscCall(PetscMalloc2(4096 * nt, &u, nt, &d));
 
-  PetscCall(PetscTime(&w0)); /* warm-up: page in code and buffers, let the clock settle */
+  /* Warm-up: page in code and buffers, let the clock settle. Rank 0's clock decides when it ends: each rank
+     reading its own could stop after different rounds and leave the other waiting in TimeDesign's collectives. */
+  PetscCall(PetscTime(&w0));
   do {
     PetscReal s;
     PetscCall(TimeDesign(batched, rk, B, prior, noise, B * size, nt, u, d, &s));
     PetscCall(PetscTime(&w1));
-  } while (w1 - w0 < warmup);
+    w1 -= w0;
+    PetscCallMPI(MPI_Bcast(&w1, 1, MPI_DOUBLE, 0, PETSC_COMM_WORLD));
+  } while (w1 < warmup);
 
   if (rk)
     PetscCall(InvMemberRKGetStats(rk, &steps0, &pass0, &solves0));
