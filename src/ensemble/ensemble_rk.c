@@ -300,7 +300,7 @@ PetscErrorCode InvMemberRKSolve(InvMemberRK r, PetscInt nb, const PetscReal thet
         hnew = h * PetscClipInterval(hfac, r->clip[0], r->clip[1]);
       }
       if (accept) {
-        PetscCall(PetscArraycpy(r->X + l * ns, xn, ns));
+        for (PetscInt i = 0; i < ns; i++) r->X[l * ns + i] = xn[i];
         r->steps[l]++;
         r->rejects[l] = 0;
         r->rejected[l] = PETSC_FALSE;
