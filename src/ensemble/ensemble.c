@@ -2,8 +2,6 @@
 #include "ensembleimpl.h"
 #include <unistd.h>
 
-const char *const InvStepControls[] = {"member", "batch", "InvStepControl", "INV_STEP_", NULL};
-
 PetscErrorCode InvEnsembleCreate(MPI_Comm comm, InvEnsemble *ens)
 {
   InvEnsemble e;
@@ -89,17 +87,8 @@ PetscErrorCode InvEnsembleSetFromOptions(InvEnsemble e)
   PetscCall(InvNoiseSetFromOptions(e->noise));
   PetscCall(InvObservationTimesFromOptions(&e->nt, &e->times));
   PetscCall(InvNoiseSetObservationTimes(e->noise, e->comm, e->nt, e->times));
-  if (e->step_mode == INV_STEP_MEMBER) PetscCall(InvMemberRKSetDefaultTolerances(NULL));
-  PetscCall(InvBatchTSCreate(e->model, e->batch, NULL, &e->bts));
-  PetscCall(InvBatchTSSetObservationTimes(e->bts, e->nt, e->times));
-  PetscCall(InvBatchTSSetFromOptions(e->bts));
-  if (e->step_mode == INV_STEP_MEMBER) {
-    PetscCall(InvMemberRKCreate(e->bts, e->model, e->batch, e->nt, e->times, &e->mrk));
-    if (!e->mrk) { /* an implicit or fixed-step TS: its steps are shared by the batch */
-      PetscCall(PetscInfo(NULL, "-step_control member needs an adaptive explicit RK with an embedded pair; stepping batches together\n"));
-      e->step_mode = INV_STEP_BATCH;
-    }
-  }
+  PetscCall(InvForwardSolverCreate(e->model, e->batch, e->nt, e->times, e->step_mode, &e->bts, &e->mrk));
+  if (!e->mrk) e->step_mode = INV_STEP_BATCH;
   PetscFunctionReturn(0);
 }
 
@@ -168,10 +157,7 @@ static PetscErrorCode InvEnsembleComputeRange(InvEnsemble e, PetscInt64 s0, Pets
   }
   for (PetscInt64 b0 = s0; b0 < s1; b0 += e->batch) {
     const PetscInt nb = (PetscInt)PetscMin((PetscInt64)e->batch, s1 - b0);
-    if (e->mrk)
-      PetscCall(InvMemberRKSolve(e->mrk, nb, theta + (b0 - s0) * np, u + (b0 - s0) * per, st));
-    else
-      PetscCall(InvBatchTSSolve(e->bts, nb, theta + (b0 - s0) * np, u + (b0 - s0) * per, st));
+    PetscCall(InvForwardSolve(e->bts, e->mrk, nb, theta + (b0 - s0) * np, u + (b0 - s0) * per, st));
     for (PetscInt m = 0; m < nb; m++) status[b0 - s0 + m] = (int32_t)st[m];
   }
   PetscCall(PetscFree(st));

@@ -361,3 +361,35 @@ PetscErrorCode InvMemberRKDestroy(InvMemberRK *rk)
   *rk = NULL;
   PetscFunctionReturn(0);
 }
+
+const char *const InvStepControls[] = {"member", "batch", "InvStepControl", "INV_STEP_", NULL};
+
+PetscErrorCode InvForwardSolverCreate(InvModel model, PetscInt batch, PetscInt nt, const PetscReal t[], PetscInt step_control,
+                                      InvBatchTS *bts, InvMemberRK *rk)
+{
+  const PetscBool member = step_control == 0 ? PETSC_TRUE : PETSC_FALSE; /* InvStepControls[0] */
+
+  PetscFunctionBegin;
+  *rk = NULL;
+  if (member) PetscCall(InvMemberRKSetDefaultTolerances(NULL));
+  PetscCall(InvBatchTSCreate(model, batch, NULL, bts));
+  PetscCall(InvBatchTSSetObservationTimes(*bts, nt, t));
+  PetscCall(InvBatchTSSetFromOptions(*bts));
+  if (member) {
+    PetscCall(InvMemberRKCreate(*bts, model, batch, nt, t, rk));
+    if (!*rk)
+      PetscCall(
+          PetscInfo(NULL, "-step_control member needs an adaptive explicit RK with an embedded pair: the batch shares the TS's steps\n"));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvForwardSolve(InvBatchTS bts, InvMemberRK rk, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscInt status[])
+{
+  PetscFunctionBegin;
+  if (rk)
+    PetscCall(InvMemberRKSolve(rk, nb, theta, y, status));
+  else
+    PetscCall(InvBatchTSSolve(bts, nb, theta, y, status));
+  PetscFunctionReturn(0);
+}

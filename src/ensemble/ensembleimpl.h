@@ -32,8 +32,7 @@ struct _p_InvEnsemble {
   PetscBool interrupted, complete_already;
 };
 
-/* -step_control: one adaptive step per member (InvMemberRK) or one step shared by the batch (InvBatchTS) */
-PETSC_INTERN const char *const InvStepControls[];
+/* -step_control (InvStepControls): one adaptive step per member (InvMemberRK) or one shared by the batch (InvBatchTS) */
 enum { INV_STEP_MEMBER, INV_STEP_BATCH };
 
 /* -series_precision: the stored type of the series /u and /d */
