@@ -1,9 +1,11 @@
 /* Benchmark of the forward ensemble's integrator: microseconds per sample per core for the batched
-   design (-batch B members per TS, the default of invmap simulate) beside the per-sample design
-   (one TSSolve per sample) in the same process, on however many ranks it is started with; and the
-   maximum error at the observation times against a tight-tolerance solve (8vr, rtol 1e-12, one member
-   per TS) on a subset. Warm-up first (-warmup seconds), then -reps repetitions; medians reported.
-     mpirun -n 2 bench_simulate -n 10000 -n_single 2000 -batch 256 -reps 3 */
+   design (-batch B members per solver, the default of invmap simulate; -step_control member: one adaptive
+   step per member, InvMemberRK, the default; batch: one TS step shared by the batch, InvBatchTS) beside the
+   per-sample design (one TSSolve per sample, same tolerances) in the same process, on however many ranks it
+   is started with; the steps per batch; and the maximum error at the observation times against a
+   tight-tolerance solve (8vr, rtol 1e-12, one member per TS) on a subset. Warm-up first (-warmup seconds),
+   then -reps repetitions; medians reported.
+     mpirun -n 2 bench_simulate -n 10000 -n_single 2000 -batch 256 -reps 3 [-step_control batch] */
 #include <invmap/batchts.h>
 #include <invmap/prior.h>
 #include <invmap/ensemble.h>
@@ -15,9 +17,20 @@ static int CmpReal(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* The batched design: InvMemberRK when rk is set, else the InvBatchTS. */
+static PetscErrorCode Solve(InvBatchTS bts, InvMemberRK rk, PetscInt nb, const PetscReal theta[], PetscReal u[], PetscInt st[])
+{
+  PetscFunctionBegin;
+  if (rk)
+    PetscCall(InvMemberRKSolve(rk, nb, theta, u, st));
+  else
+    PetscCall(InvBatchTSSolve(bts, nb, theta, u, st));
+  PetscFunctionReturn(0);
+}
+
 /* Integrate n samples [0, n) split over ranks in batches of the solver's size; returns seconds (max over ranks). */
-static PetscErrorCode TimeDesign(InvBatchTS bts, PetscInt bsize, InvPrior prior, InvNoise noise, PetscInt n, PetscInt nt, PetscReal *u,
-                                 PetscReal *d, PetscReal *secs)
+static PetscErrorCode TimeDesign(InvBatchTS bts, InvMemberRK rk, PetscInt bsize, InvPrior prior, InvNoise noise, PetscInt n, PetscInt nt,
+                                 PetscReal *u, PetscReal *d, PetscReal *secs)
 {
   PetscMPIInt rank, size;
   PetscInt nbatch = (n + bsize - 1) / bsize, st[4096];
@@ -33,7 +46,7 @@ static PetscErrorCode TimeDesign(InvBatchTS bts, PetscInt bsize, InvPrior prior,
   for (PetscInt b = nbatch * rank / size; b < nbatch * (rank + 1) / size; b++) {
     PetscInt i0 = b * bsize, nb = PetscMin(bsize, n - i0);
     for (PetscInt i = 0; i < nb; i++) PetscCall(InvPriorSample(prior, 1, i0 + i, th + 2 * i));
-    PetscCall(InvBatchTSSolve(bts, nb, th, u, st));
+    PetscCall(Solve(bts, rk, nb, th, u, st));
     for (PetscInt i = 0; i < nb; i++) PetscCall(InvNoiseApply(noise, 1, i0 + i, 0, 0.8, 0.07, nt, u + i * nt, d));
   }
   PetscCall(PetscTime(&t1));
@@ -54,6 +67,10 @@ int main(int argc, char **argv)
   PetscMPIInt size;
   char desc[256];
   PetscLogDouble w0, w1;
+  InvMemberRK rk = NULL;
+  PetscInt step_mode = 0;
+  const char *const modes[] = {"member", "batch", "StepControl", "", NULL};
+  PetscInt64 steps0, steps1, pass0, pass1, solves0, solves1;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
@@ -63,7 +80,9 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-reps", &reps, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-n_accuracy", &nacc, NULL));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-warmup", &warmup, NULL));
+  PetscCall(PetscOptionsGetEList(NULL, NULL, "-step_control", modes, 2, &step_mode, NULL));
   reps = PetscMin(PetscMax(reps, 1), 16);
+  if (step_mode == 0) PetscCall(InvMemberRKSetDefaultTolerances(NULL));
   B = PetscMin(B, 4096);
   PetscCall(InvModelCreate("fhn", &m));
   PetscCall(InvPriorCreate(m, &prior));
@@ -73,22 +92,36 @@ int main(int argc, char **argv)
   PetscCall(InvBatchTSCreate(m, B, NULL, &batched));
   PetscCall(InvBatchTSSetObservationTimes(batched, nt, t));
   PetscCall(InvBatchTSSetFromOptions(batched));
+  if (step_mode == 0) {
+    PetscCall(InvMemberRKCreate(batched, m, B, nt, t, &rk));
+    PetscCheck(rk, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "-step_control member needs an adaptive explicit RK TS");
+  }
   PetscCall(InvBatchTSCreate(m, 1, NULL, &single));
   PetscCall(InvBatchTSSetObservationTimes(single, nt, t));
   PetscCall(InvBatchTSSetFromOptions(single));
   PetscCall(PetscMalloc2(4096 * nt, &u, nt, &d));
 
-  PetscCall(PetscTime(&w0)); /* warm-up: page in code and buffers, let the clock settle */
+  /* Warm-up: page in code and buffers, let the clock settle. Rank 0's clock decides when it ends: each rank
+     reading its own could stop after different rounds and leave the other waiting in TimeDesign's collectives. */
+  PetscCall(PetscTime(&w0));
   do {
     PetscReal s;
-    PetscCall(TimeDesign(batched, B, prior, noise, B * size, nt, u, d, &s));
+    PetscCall(TimeDesign(batched, rk, B, prior, noise, B * size, nt, u, d, &s));
     PetscCall(PetscTime(&w1));
-  } while (w1 - w0 < warmup);
+    w1 -= w0;
+    PetscCallMPI(MPI_Bcast(&w1, 1, MPI_DOUBLE, 0, PETSC_COMM_WORLD));
+  } while (w1 < warmup);
 
-  for (PetscInt r = 0; r < reps; r++) {
-    PetscCall(TimeDesign(batched, B, prior, noise, n, nt, u, d, &tb[r]));
-    PetscCall(TimeDesign(single, 1, prior, noise, n1, nt, u, d, &ts1[r]));
-  }
+  if (rk)
+    PetscCall(InvMemberRKGetStats(rk, &steps0, &pass0, &solves0));
+  else
+    PetscCall(InvBatchTSGetStats(batched, &steps0, &solves0, NULL));
+  for (PetscInt r = 0; r < reps; r++) PetscCall(TimeDesign(batched, rk, B, prior, noise, n, nt, u, d, &tb[r]));
+  if (rk)
+    PetscCall(InvMemberRKGetStats(rk, &steps1, &pass1, &solves1));
+  else
+    PetscCall(InvBatchTSGetStats(batched, &steps1, &solves1, NULL));
+  for (PetscInt r = 0; r < reps; r++) PetscCall(TimeDesign(single, NULL, 1, prior, noise, n1, nt, u, d, &ts1[r]));
   qsort(tb, (size_t)reps, sizeof(PetscReal), CmpReal);
   qsort(ts1, (size_t)reps, sizeof(PetscReal), CmpReal);
 
@@ -106,7 +139,7 @@ int main(int argc, char **argv)
     for (PetscInt i0 = 0; i0 < nacc; i0 += B) {
       PetscInt nb = PetscMin(B, nacc - i0);
       for (PetscInt i = 0; i < nb; i++) PetscCall(InvPriorSample(prior, 1, i0 + i, th + 2 * i));
-      PetscCall(InvBatchTSSolve(batched, nb, th, ub, st));
+      PetscCall(Solve(batched, rk, nb, th, ub, st));
       for (PetscInt i = 0; i < nb; i++) {
         PetscCall(InvBatchTSSolve(ref, 1, th + 2 * i, ur, st));
         for (PetscInt k = 0; k < nt; k++) err = PetscMax(err, PetscAbsReal(ub[i * nt + k] - ur[k]));
@@ -118,10 +151,16 @@ int main(int argc, char **argv)
   PetscCall(InvBatchTSDescribe(batched, desc, sizeof(desc)));
   {
     PetscReal ub = 1e6 * tb[reps / 2] * size / n, us = 1e6 * ts1[reps / 2] * size / n1;
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench_simulate ranks=%d %s\n", size, desc));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench_simulate ranks=%d %s steps=%s\n", size, desc, modes[step_mode]));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                           "  batched   : %6" PetscInt_FMT " samples, median %.3f s, %8.1f us/sample/core (min %.1f, max %.1f)\n", n,
                           (double)tb[reps / 2], (double)ub, (double)(1e6 * tb[0] * size / n), (double)(1e6 * tb[reps - 1] * size / n)));
+    if (rk) /* rank 0's batches */
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  steps     : %.0f passes per batch (%.0f accepted steps per member)\n",
+                            (double)(pass1 - pass0) / PetscMax(solves1 - solves0, 1), (double)(steps1 - steps0) * size / (reps * n)));
+    else
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  steps     : %.0f steps per batch\n",
+                            (double)(steps1 - steps0) / PetscMax(solves1 - solves0, 1)));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  per-sample: %6" PetscInt_FMT " samples, median %.3f s, %8.1f us/sample/core\n", n1,
                           (double)ts1[reps / 2], (double)us));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  speed-up of batching: %.1fx; max |u - u_ref| over %" PetscInt_FMT " samples: %.2e\n",
@@ -129,6 +168,7 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscFree2(u, d));
   PetscCall(PetscFree(t));
+  PetscCall(InvMemberRKDestroy(&rk));
   PetscCall(InvBatchTSDestroy(&batched));
   PetscCall(InvBatchTSDestroy(&single));
   PetscCall(InvNoiseDestroy(&noise));

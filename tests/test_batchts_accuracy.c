@@ -1,7 +1,9 @@
 /* Accuracy of the batched TS at its default settings (those of `invmap simulate`) against an
    independent fixed-step RK4 reference at a tiny step, for a spread of prior samples (a grid over
    the prior's support plus random draws): max |u - u_ref| <= 1e-5 at the observation times.
-   Also: a diverging member is flagged without spoiling the other members of its batch. */
+   Also: a diverging member is flagged without spoiling the other members of its batch.
+   With -member the same checks run through InvMemberRK (one adaptive step per member, the default of
+   `invmap simulate`) at its default tolerances. */
 #include <invmap/batchts.h>
 #include <invmap/prior.h>
 #include <invmap/ensemble.h>
@@ -29,6 +31,18 @@ static void ReferenceFHN(double g, double z, const double th[2], int nt, double 
 #undef FV
 }
 
+static InvMemberRK member; /* -member: solve with InvMemberRK instead of the InvBatchTS */
+
+static PetscErrorCode Solve(InvBatchTS bts, PetscInt nb, const PetscReal theta[], PetscReal u[], PetscInt status[])
+{
+  PetscFunctionBegin;
+  if (member)
+    PetscCall(InvMemberRKSolve(member, nb, theta, u, status));
+  else
+    PetscCall(InvBatchTSSolve(bts, nb, theta, u, status));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   const PetscInt ngrid = 5, nrand = 15, ns = ngrid * ngrid + nrand, B = 8;
@@ -38,8 +52,11 @@ int main(int argc, char **argv)
   PetscInt nt, status[8];
   PetscReal *t, *theta, *u, *ref, worst = 0, g, z;
   PetscMPIInt rank, size;
+  PetscBool use_member = PETSC_FALSE;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-member", &use_member, NULL));
+  if (use_member) PetscCall(InvMemberRKSetDefaultTolerances(NULL));
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(InvModelCreate("fhn", &m));
@@ -51,6 +68,10 @@ int main(int argc, char **argv)
   PetscCall(InvBatchTSCreate(m, B, NULL, &bts));
   PetscCall(InvBatchTSSetObservationTimes(bts, nt, t));
   PetscCall(InvBatchTSSetFromOptions(bts));
+  if (use_member) {
+    PetscCall(InvMemberRKCreate(bts, m, B, nt, t, &member));
+    PetscCheck(member, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "InvMemberRK refused the default integrator");
+  }
   PetscCall(PetscMalloc3(2 * ns, &theta, ns * nt, &u, nt, &ref));
   for (PetscInt i = 0; i < ngrid * ngrid; i++) {
     theta[2 * i] = prior->lo[0] + (prior->hi[0] - prior->lo[0]) * (i % ngrid) / (ngrid - 1);
@@ -60,7 +81,7 @@ int main(int argc, char **argv)
   /* Batches of B consecutive samples, dealt round-robin over ranks. */
   for (PetscInt b0 = B * rank; b0 < ns; b0 += B * size) {
     PetscInt nb = PetscMin(B, ns - b0);
-    PetscCall(InvBatchTSSolve(bts, nb, theta + 2 * b0, u + b0 * nt, status));
+    PetscCall(Solve(bts, nb, theta + 2 * b0, u + b0 * nt, status));
     for (PetscInt i = 0; i < nb; i++) {
       PetscCheck(status[i] == INV_STATUS_OK, PETSC_COMM_SELF, PETSC_ERR_PLIB, "sample %" PetscInt_FMT " failed", b0 + i);
       ReferenceFHN(g, z, theta + 2 * (b0 + i), (int)nt, (double)(t[1] - t[0]), 1000, ref);
@@ -71,8 +92,8 @@ int main(int argc, char **argv)
   {
     char desc[256];
     PetscCall(InvBatchTSDescribe(bts, desc, sizeof(desc)));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "test_batchts_accuracy: %" PetscInt_FMT " samples, max |u - u_ref| = %.3e (%s)\n", ns,
-                          (double)worst, desc));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "test_batchts_accuracy: %" PetscInt_FMT " samples, max |u - u_ref| = %.3e (%s%s)\n", ns,
+                          (double)worst, desc, member ? ", one step per member" : ""));
   }
   PetscCheck(worst <= 1e-5, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "max error %g exceeds 1e-5", (double)worst);
 
@@ -91,7 +112,7 @@ int main(int argc, char **argv)
   {
     PetscReal th[2 * 4] = {0.4, 0.4, 0.5, -60.0, 0.9, 1.0, NAN, 0.3};
     PetscReal w2 = 0;
-    PetscCall(InvBatchTSSolve(bts, 4, th, u, status));
+    PetscCall(Solve(bts, 4, th, u, status));
     PetscCheck(status[0] == INV_STATUS_OK && status[2] == INV_STATUS_OK, PETSC_COMM_SELF, PETSC_ERR_PLIB,
                "good members flagged: %" PetscInt_FMT " %" PetscInt_FMT, status[0], status[2]);
     PetscCheck(status[1] == INV_STATUS_NONFINITE || status[1] == INV_STATUS_DIVERGED || status[1] == INV_STATUS_MAXSTEPS, PETSC_COMM_SELF,
@@ -106,6 +127,7 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscFree3(theta, u, ref));
   PetscCall(PetscFree(t));
+  PetscCall(InvMemberRKDestroy(&member));
   PetscCall(InvBatchTSDestroy(&bts));
   PetscCall(InvPriorDestroy(&prior));
   PetscCall(InvModelDestroy(&m));

@@ -48,7 +48,8 @@ struct _p_InvModel {
   const char *const_help[INV_MAX_CONST];
   PetscReal *H; /* observation operator, nobs x nstate, row-major */
   PetscReal prior_mean[INV_MAX_PARAM], prior_sd[INV_MAX_PARAM], prior_lo[INV_MAX_PARAM], prior_hi[INV_MAX_PARAM];
-  PetscBool stiff; /* suggests an implicit TS by default */
+  PetscBool stiff;      /* suggests an implicit TS by default */
+  PetscBool autonomous; /* f does not depend on t: one rhs call may hold members at different times (InvMemberRK) */
   InvModelOps ops;
   void *data;
 };

@@ -47,6 +47,10 @@ PetscErrorCode InvEnsembleSetFromOptions(InvEnsemble e)
   PetscCall(PetscOptionsInt(
       "-batch", "Members integrated together by one TS (fixed by global sample index, so results do not depend on the rank count)", "",
       e->batch, &e->batch, NULL));
+  PetscCall(PetscOptionsEList("-step_control",
+                              "member: each member of a batch takes its own adaptive steps (explicit RK, default tolerances "
+                              "3e-7); batch: one TS step shared by the batch, set by its hardest member (any TS type)",
+                              "InvMemberRKCreate", InvStepControls, 2, InvStepControls[e->step_mode], &e->step_mode, NULL));
   PetscCall(
       PetscOptionsInt("-chunk", "Samples per checkpointed chunk (rounded up to a multiple of -batch)", "", e->chunk, &e->chunk, NULL));
   PetscCall(
@@ -83,9 +87,8 @@ PetscErrorCode InvEnsembleSetFromOptions(InvEnsemble e)
   PetscCall(InvNoiseSetFromOptions(e->noise));
   PetscCall(InvObservationTimesFromOptions(&e->nt, &e->times));
   PetscCall(InvNoiseSetObservationTimes(e->noise, e->comm, e->nt, e->times));
-  PetscCall(InvBatchTSCreate(e->model, e->batch, NULL, &e->bts));
-  PetscCall(InvBatchTSSetObservationTimes(e->bts, e->nt, e->times));
-  PetscCall(InvBatchTSSetFromOptions(e->bts));
+  PetscCall(InvForwardSolverCreate(e->model, e->batch, e->nt, e->times, e->step_mode, &e->bts, &e->mrk));
+  if (!e->mrk) e->step_mode = INV_STEP_BATCH;
   PetscFunctionReturn(0);
 }
 
@@ -132,7 +135,8 @@ PetscErrorCode InvEnsembleView(InvEnsemble e, PetscViewer v)
   PetscCall(InvModelView(e->model, v));
   if (!e->theta_file[0]) PetscCall(InvPriorView(e->prior, e->model, v));
   PetscCall(InvNoiseView(e->noise, v));
-  PetscCall(PetscViewerASCIIPrintf(v, "  integrator: %s\n", ts));
+  PetscCall(
+      PetscViewerASCIIPrintf(v, "  integrator: %s, %s\n", ts, e->mrk ? "one adaptive step per member" : "one step shared by each batch"));
   PetscFunctionReturn(0);
 }
 
@@ -153,7 +157,7 @@ static PetscErrorCode InvEnsembleComputeRange(InvEnsemble e, PetscInt64 s0, Pets
   }
   for (PetscInt64 b0 = s0; b0 < s1; b0 += e->batch) {
     const PetscInt nb = (PetscInt)PetscMin((PetscInt64)e->batch, s1 - b0);
-    PetscCall(InvBatchTSSolve(e->bts, nb, theta + (b0 - s0) * np, u + (b0 - s0) * per, st));
+    PetscCall(InvForwardSolve(e->bts, e->mrk, nb, theta + (b0 - s0) * np, u + (b0 - s0) * per, st));
     for (PetscInt m = 0; m < nb; m++) status[b0 - s0 + m] = (int32_t)st[m];
   }
   PetscCall(PetscFree(st));
@@ -325,6 +329,7 @@ PetscErrorCode InvEnsembleDestroy(InvEnsemble *ens)
 
   PetscFunctionBegin;
   if (!e) PetscFunctionReturn(0);
+  PetscCall(InvMemberRKDestroy(&e->mrk));
   PetscCall(InvBatchTSDestroy(&e->bts));
   PetscCall(InvNoiseDestroy(&e->noise));
   PetscCall(InvPriorDestroy(&e->prior));

@@ -17,6 +17,7 @@ PetscErrorCode InvEnsembleSignature(InvEnsemble e, char sig[], size_t len)
                           e->model_type, e->n, e->seed, e->theta_file[0] ? e->theta_file : "-", e->chunk, e->nt, (double)e->times[0],
                           e->nt > 1 ? (double)(e->times[1] - e->times[0]) : 0.0, ts, InvNoiseTypes[e->noise->type]));
   if (e->single) PetscCall(PetscStrlcat(sig, " series=single", len)); /* double adds nothing: old partial files still resume */
+  if (e->mrk) PetscCall(PetscStrlcat(sig, " steps=member", len));     /* batch adds nothing: as before InvMemberRK */
   for (PetscInt c = 0; c < e->model->nconst; c++) {
     PetscCall(PetscSNPrintf(buf, sizeof(buf), " %s=%.17g", e->model->const_names[c], (double)e->model->consts[c]));
     PetscCall(PetscStrlcat(sig, buf, len));
@@ -87,6 +88,7 @@ PetscErrorCode InvEnsembleCreateFile(InvEnsemble e, hid_t *file, const char sig[
   PetscCall(InvH5WriteAttrString(root, "series_precision", InvSeriesPrecisions[e->single ? 1 : 0]));
   PetscCall(InvH5WriteAttrString(root, "theta_source", e->theta_file[0] ? e->theta_file : "prior"));
   PetscCall(InvBatchTSDescribe(e->bts, ts, sizeof(ts)));
+  PetscCall(PetscStrlcat(ts, e->mrk ? " steps=member" : " steps=batch", sizeof(ts)));
   PetscCall(InvH5WriteAttrString(root, "integrator", ts));
   {
     TS t;

@@ -13,6 +13,8 @@ struct _p_InvEnsemble {
   InvPrior prior;
   InvNoise noise;
   InvBatchTS bts;
+  InvMemberRK mrk;    /* one adaptive step per member (-step_control member); NULL: bts steps the batch */
+  PetscInt step_mode; /* index into InvStepControls */
   PetscInt64 n, seed;
   char theta_file[PETSC_MAX_PATH_LEN];
   PetscReal *theta_in; /* n x P when read from a file */
@@ -29,6 +31,9 @@ struct _p_InvEnsemble {
   PetscReal seconds;
   PetscBool interrupted, complete_already;
 };
+
+/* -step_control (InvStepControls): one adaptive step per member (InvMemberRK) or one shared by the batch (InvBatchTS) */
+enum { INV_STEP_MEMBER, INV_STEP_BATCH };
 
 /* -series_precision: the stored type of the series /u and /d */
 PETSC_INTERN const char *const InvSeriesPrecisions[];

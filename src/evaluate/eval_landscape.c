@@ -54,7 +54,7 @@ static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEv
       th[2 * b] = G->axis[0][(c0 + b) / n];
       th[2 * b + 1] = G->axis[1][(c0 + b) % n];
     }
-    PetscCall(InvBatchTSSolve(e->bts, nb, th, y, st));
+    PetscCall(InvForwardSolve(e->bts, e->mrk, nb, th, y, st));
     for (PetscInt b = 0; b < nb; b++) {
       loc[c0 - g0 + b] = st[b] ? NAN : InvEvalObjective(e, d, y + b * per, e->noise + 2 * row, th + 2 * b, work);
       if (st[b]) nfail++;
@@ -122,7 +122,7 @@ PetscErrorCode InvEvalComputeLandscape(InvEval e)
     PetscCall(InvEvalGridObjective(e, d, &L->zoom));
   }
   /* J at the true parameters, integrated alone (every rank, the same value) */
-  PetscCall(InvBatchTSSolve(e->bts, 1, e->theta + 2 * row, y, &st));
+  PetscCall(InvForwardSolve(e->bts, e->mrk, 1, e->theta + 2 * row, y, &st));
   L->Jtruth = st ? NAN : InvEvalObjective(e, d, y, e->noise + 2 * row, e->theta + 2 * row, work);
   PetscCall(PetscFree3(d, y, work));
   PetscCall(PetscTime(&t1));

@@ -130,9 +130,7 @@ PetscErrorCode InvEvalSetupTS(InvEval e)
 {
   PetscFunctionBegin;
   if (e->bts) PetscFunctionReturn(0);
-  PetscCall(InvBatchTSCreate(e->model, e->batch, NULL, &e->bts));
-  PetscCall(InvBatchTSSetObservationTimes(e->bts, e->nt, e->t));
-  PetscCall(InvBatchTSSetFromOptions(e->bts));
+  PetscCall(InvForwardSolverCreate(e->model, e->batch, e->nt, e->t, e->step_control, &e->bts, &e->mrk));
   PetscFunctionReturn(0);
 }
 
@@ -163,7 +161,7 @@ PetscErrorCode InvEvalSeriesMetrics(InvEval e, InvEvalEstimate *s)
   PetscCall(PetscLogEventBegin(INV_Simulate, 0, 0, 0, 0));
   for (PetscInt64 c0 = r0; c0 < r1; c0 += B) {
     const PetscInt nb = (PetscInt)PetscMin((PetscInt64)B, r1 - c0);
-    PetscCall(InvBatchTSSolve(e->bts, nb, s->theta + c0 * P, y + (c0 - r0) * per, st));
+    PetscCall(InvForwardSolve(e->bts, e->mrk, nb, s->theta + c0 * P, y + (c0 - r0) * per, st));
     for (PetscInt b = 0; b < nb; b++) {
       const PetscInt64 i = c0 + b;
       const PetscInt l = (PetscInt)(i - r0);
@@ -204,7 +202,10 @@ PetscErrorCode InvEvalSeriesMetrics(InvEval e, InvEvalEstimate *s)
     s->simstatus[i] = (PetscInt)glob[5 * i + 4];
   }
   PetscCallMPI(MPI_Allreduce(&nfail, &s->nsimfail, 1, MPIU_INT64, MPI_SUM, e->comm));
-  PetscCall(InvBatchTSGetStats(e->bts, NULL, &solves, NULL));
+  if (e->mrk)
+    PetscCall(InvMemberRKGetStats(e->mrk, NULL, NULL, &solves));
+  else
+    PetscCall(InvBatchTSGetStats(e->bts, NULL, &solves, NULL));
   e->nsolves = solves;
   PetscCall(PetscFree5(u, y, loc, glob, work));
   PetscCall(PetscFree(st));

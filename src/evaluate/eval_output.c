@@ -125,6 +125,7 @@ PetscErrorCode InvEvalWrite(InvEval e)
   PetscCall(InvH5WriteAttrString(root, "cov_reference", e->covref[0] ? e->covref : "(none)"));
   if (e->bts) {
     PetscCall(InvBatchTSDescribe(e->bts, buf, sizeof(buf)));
+    PetscCall(PetscStrlcat(buf, e->mrk ? " steps=member" : " steps=batch", sizeof(buf)));
     PetscCall(InvH5WriteAttrString(root, "integrator", buf));
   }
   PetscCall(InvH5WriteAttrInts(root, "n_truth", 1, &n));

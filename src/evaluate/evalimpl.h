@@ -4,6 +4,7 @@
 #pragma once
 #include <invmap/evaluate.h>
 #include <invmap/batchts.h>
+#include <invmap/ensemble.h>
 #include <invmap/prior.h>
 #include <invmap/noise.h>
 
@@ -66,6 +67,8 @@ struct _p_InvEval {
   PetscReal *refmean, *refcov;
   InvEvalEstimate est[INV_EVAL_MAX];
   InvBatchTS bts;
+  InvMemberRK mrk;       /* one adaptive step per member, as invmap simulate (-step_control member); NULL: bts */
+  PetscInt step_control; /* index into InvStepControls */
   PetscInt64 nsolves;
   PetscReal seconds;
   InvEvalLandscape land;

@@ -56,6 +56,8 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
                             "Samples integrated together by one TS (batches of global indices; as simulate's -batch for bitwise "
                             "identical series at the true parameters); TS options -ts_* apply as in invmap simulate",
                             "", e->batch, &e->batch, NULL));
+  PetscCall(PetscOptionsEList("-step_control", "Step control of the re-simulations, as invmap simulate's (member or batch)",
+                              "InvForwardSolverCreate", InvStepControls, 2, InvStepControls[e->step_control], &e->step_control, NULL));
   PetscCall(PetscOptionsBool("-eval_save_series",
                              "Store the re-simulated series of every evaluated row of each estimate set (/series/<label>, float32; row i "
                              "is sample i of the truth)",
@@ -211,6 +213,7 @@ PetscErrorCode InvEvalDestroy(InvEval *pe)
   }
   PetscCall(PetscFree(e->land.full.J));
   PetscCall(PetscFree(e->land.zoom.J));
+  PetscCall(InvMemberRKDestroy(&e->mrk));
   PetscCall(InvBatchTSDestroy(&e->bts));
   PetscCall(InvPriorDestroy(&e->prior));
   PetscCall(InvModelDestroy(&e->model));

@@ -101,5 +101,6 @@ PetscErrorCode InvModelCreate_FHN(InvModel m)
   m->ops.hessian_px = FHNHessianPX;
   m->ops.hessian_pp = NULL; /* f is linear in theta */
   m->ops.initial = FHNInitial;
+  m->autonomous = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
