@@ -4,7 +4,9 @@
    on which members it holds: callers form batches from global sample indices, which makes results
    independent of the number of ranks. A batch whose solve fails is re-solved member by member so that
    only the failing members are flagged. TS options use the prefix given at creation.
-   Two kinds of solver, with different defaults:
+   The forward ensemble steps each member on its own by default (InvMemberRK below, src/ts/batchts_member.c:
+   the same TS's tableau and controller, the error per member), so a member's series does not depend on
+   its batch at all. Two kinds of solver, with different defaults:
    - InvBatchTSCreate: the forward solve with observation output (ensemble, evaluate): adaptive RK 6vr,
      rtol = atol = 1e-6;
    - InvBatchTSCreateAdjoint: the objective J (include/invmap/objective.h) and its derivatives (MAP): fixed-step
@@ -66,3 +68,26 @@ PETSC_EXTERN PetscErrorCode InvBatchTSGetAdjointCount(InvBatchTS, PetscInt64 *ad
 /* The observations y (nb x nt x nobs) of the members of the last forward solve (InvBatchTSSolve copies them out;
    after InvBatchTSObjective these are the outputs J was computed from). Valid until the next solve. */
 PETSC_EXTERN PetscErrorCode InvBatchTSGetObservations(InvBatchTS, const PetscReal **y);
+
+/* InvMemberRK: the explicit embedded RK of an InvBatchTS's TS (tableau, tolerances, TSADAPTBASIC controller,
+   step limits, step budget) with one adaptive step per member instead of one per batch: a member's result
+   does not depend on the other members of its batch. Create returns NULL when the TS is not an adaptive
+   explicit RK with an embedded pair and scalar tolerances (then solve with the InvBatchTS). The error of a
+   member is measured in the max norm over its states. Stats: accepted member steps, passes over the
+   batch (each pass attempts one step of every unfinished member), solves. */
+typedef struct _p_InvMemberRK *InvMemberRK;
+PETSC_EXTERN PetscErrorCode InvMemberRKSetDefaultTolerances(const char prefix[]); /* before InvBatchTSSetFromOptions */
+PETSC_EXTERN PetscErrorCode InvMemberRKCreate(InvBatchTS, InvModel, PetscInt bmax, PetscInt nt, const PetscReal times[], InvMemberRK *);
+PETSC_EXTERN PetscErrorCode InvMemberRKSolve(InvMemberRK, PetscInt nb, const PetscReal theta[], PetscReal y[], PetscInt status[]);
+PETSC_EXTERN PetscErrorCode InvMemberRKGetStats(InvMemberRK, PetscInt64 *steps, PetscInt64 *passes, PetscInt64 *solves);
+PETSC_EXTERN PetscErrorCode InvMemberRKDestroy(InvMemberRK *);
+
+/* The forward solver of invmap simulate, which whatever must reproduce its series (evaluate) creates the same
+   way: -step_control member (default; InvStepControls[0]) gives an InvMemberRK at its default tolerances
+   (NULL when the TS is not an adaptive explicit RK: the InvBatchTS then steps the batch), batch gives the
+   InvBatchTS alone. The InvBatchTS reads the -ts_* options. */
+PETSC_EXTERN const char *const InvStepControls[];
+PETSC_EXTERN PetscErrorCode InvForwardSolverCreate(InvModel, PetscInt batch, PetscInt nt, const PetscReal t[], PetscInt step_control,
+                                                   InvBatchTS *, InvMemberRK *);
+PETSC_EXTERN PetscErrorCode InvForwardSolve(InvBatchTS, InvMemberRK, PetscInt nb, const PetscReal theta[], PetscReal y[],
+                                            PetscInt status[]);

@@ -1,9 +1,11 @@
 /* InvMemberRK: explicit embedded Runge-Kutta over a batch of independent members, each member with its
-   own adaptive step (ensemble.h). The tableau, tolerances and step controller are those of the TS of an
+   own adaptive step (batchts.h). The tableau, tolerances and step controller are those of the TS of an
    InvBatchTS (PETSc's TSRK tableau and TSADAPTBASIC rule), so the method is the batched TS's with the
    error measured per member instead of over the batch. Members are lanes of arrays; a lane whose member
    has finished is refilled from the last active lane, so every pass over the arrays does useful work. */
-#include "ensembleimpl.h"
+#include <invmap/batchts.h>
+#include <petscts.h>
+#include <string.h>
 
 #define INV_MEMBER_MAX_REJECTIONS 50    /* consecutive rejected attempts before a member is diverged (as InvBatchTS) */
 #define INV_MEMBER_DOMAIN_LIMIT   1e200 /* a state whose squared norm exceeds this is treated as non-finite (as InvBatchTS) */
