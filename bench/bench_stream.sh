@@ -2,7 +2,7 @@
 # Streamed vs in-memory training throughput of invmap train (paper CNN, noisy series /d, 2 ranks), in the
 # same run: one epoch in memory on the first <mem_samples> samples, then one epoch streamed from the whole
 # set (-train_stream yes) for each budget; samples/s of the epoch line (reading, features and training),
-# median of <repeats>; the repeats of all modes interleave (in memory, then each budget, then again), so
+# median of <repeats>, with each run's epoch seconds and peak RSS per rank; the repeats of all modes interleave (in memory, then each budget, then again), so
 # that a change in the machine's load hits every mode alike. The load average is printed: the machine may
 # be shared. The set is simulated once (resumable) with -series_precision <precision> into
 # $BENCH_STREAM_DIR (default $TMPDIR/invmap_bench_stream); extra train options in $BENCH_STREAM_OPTS.
@@ -25,8 +25,14 @@ if [ ! -f $SET ]; then
   $MPI $B/invmap simulate -n $N -seed 1 -noise_type ar1 -series_precision $PREC -o $SET -quiet $resume
 fi
 T="train -i $SET -o $W/model.h5 -overwrite -nn_preset paper_cnn -train_data d -train_epochs 1 -train_val_frac 0 ${BENCH_STREAM_OPTS:-}"
-rate() { $MPI $B/invmap $T "$@" | awk '/^epoch/ {for (i = 2; i <= NF; i++) if ($i == "samples/s") print $(i - 1)}'; }
+# one run: prints its samples/s; appends "mode samples/s epoch-seconds max-RSS-of-each-rank(MB)" to $W/runs.txt
+rate() {
+  $MPI /usr/bin/time -f "maxrss_kb %M wall_s %e" $B/invmap $T "$@" > $W/run.log 2>&1 || { cat $W/run.log >&2; return 1; }
+  awk -v mode="$*" '/^epoch/ {for (i = 2; i <= NF; i++) {if ($i == "samples/s") r = $(i - 1); if ($i == "elapsed") e = $(i + 1)}}
+    /^maxrss_kb/ {m = m sprintf(" %.0f", $2 / 1024); w = $4} END {print mode, r, e, m, "wall", w >> "'$W/runs.txt'"; print r}' $W/run.log
+}
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+: > $W/runs.txt
 echo "set: $N samples ($(du -m $SET | cut -f1) MB), $R repeat(s), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-28s %12s %8s %s\n" "mode" "samples/s" "ratio" "(each repeat)"
 declare -A runs
@@ -40,4 +46,6 @@ for m in $BUDGETS; do
   med=$(echo ${runs[$m]} | tr ' ' '\n' | median)
   printf "%-28s %12s %8.2f (%s)\n" "streamed, $m MB" "$med" "$(echo "$med / $mem" | bc -l)" "${runs[$m]}"
 done
+echo "per run (options, samples/s, seconds to the end of the epoch, peak RSS of each rank in MB, wall seconds of the command):"
+cat $W/runs.txt
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
