@@ -1,7 +1,8 @@
 #!/bin/bash
 # Streamed vs in-memory training throughput of invmap train (paper CNN, noisy series /d, 2 ranks), in the
-# same run: one epoch in memory on the first <mem_samples> samples, then one epoch streamed from the whole
-# set (-train_stream yes) for each budget; samples/s of the epoch line (reading, features and training),
+# same run: in memory on the first <mem_samples> samples for as many epochs as make one epoch of the whole
+# set, then one epoch streamed from the whole set (-train_stream yes) for each budget, so that every run
+# lasts about as long and meets the same load; samples/s over the run's epochs (reading, features, training),
 # median of <repeats>, with each run's epoch seconds and peak RSS per rank; the repeats of all modes interleave (in memory, then each budget, then again), so
 # that a change in the machine's load hits every mode alike. The load average is printed: the machine may
 # be shared. The set is simulated once (resumable) with -series_precision <precision> into
@@ -24,12 +25,17 @@ if [ ! -f $SET ]; then
   [ -f $SET.partial ] && resume="-resume"
   $MPI $B/invmap simulate -n $N -seed 1 -noise_type ar1 -series_precision $PREC -o $SET -quiet $resume
 fi
-T="train -i $SET -o $W/model.h5 -overwrite -nn_preset paper_cnn -train_data d -train_epochs 1 -train_val_frac 0 ${BENCH_STREAM_OPTS:-}"
-# one run: prints its samples/s; appends "mode samples/s epoch-seconds max-RSS-of-each-rank(MB)" to $W/runs.txt
+EMEM=$(((N + NMEM - 1) / NMEM)) # in-memory epochs: as many samples as one streamed epoch, so both runs last about as long
+T="train -i $SET -o $W/model.h5 -overwrite -nn_preset paper_cnn -train_data d -train_epochs 1 -train_val_frac 0 -train_checkpoint_every 0 ${BENCH_STREAM_OPTS:-}"
+# one run of <samples> training samples per epoch: prints samples/s over the whole run (samples x epochs /
+# seconds to the end of the last epoch); appends "options samples/s seconds max-RSS-of-each-rank(MB) wall"
+# to $W/runs.txt
 rate() {
+  local n=$1
+  shift
   $MPI /usr/bin/time -f "maxrss_kb %M wall_s %e" $B/invmap $T "$@" > $W/run.log 2>&1 || { cat $W/run.log >&2; return 1; }
-  awk -v mode="$*" '/^epoch/ {for (i = 2; i <= NF; i++) {if ($i == "samples/s") r = $(i - 1); if ($i == "elapsed") e = $(i + 1)}}
-    /^maxrss_kb/ {m = m sprintf(" %.0f", $2 / 1024); w = $4} END {print mode, r, e, m, "wall", w >> "'$W/runs.txt'"; print r}' $W/run.log
+  awk -v mode="$*" -v n=$n '/^epoch/ {split($2, ep, "/"); for (i = 2; i <= NF; i++) if ($i == "elapsed") e = $(i + 1)}
+    /^maxrss_kb/ {m = m sprintf(" %.0f", $2 / 1024); w = $4} END {r = sprintf("%.0f", n * ep[1] / e); print mode, r, e, m, "wall", w >> "'$W/runs.txt'"; print r}' $W/run.log
 }
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 : > $W/runs.txt
@@ -37,11 +43,11 @@ echo "set: $N samples ($(du -m $SET | cut -f1) MB), $R repeat(s), load average b
 printf "%-28s %12s %8s %s\n" "mode" "samples/s" "ratio" "(each repeat)"
 declare -A runs
 for r in $(seq $R); do
-  runs[mem]="${runs[mem]:-} $(rate -train_stream no -train_memory_mb 1000000 -train_max_samples $NMEM)"
-  for m in $BUDGETS; do runs[$m]="${runs[$m]:-} $(rate -train_stream yes -train_memory_mb $m)"; done
+  runs[mem]="${runs[mem]:-} $(rate $NMEM -train_stream no -train_memory_mb 1000000 -train_max_samples $NMEM -train_epochs $EMEM)"
+  for m in $BUDGETS; do runs[$m]="${runs[$m]:-} $(rate $N -train_stream yes -train_memory_mb $m)"; done
 done
 mem=$(echo ${runs[mem]} | tr ' ' '\n' | median)
-printf "%-28s %12s %8s (%s)\n" "in memory ($NMEM samples)" "$mem" "1" "${runs[mem]}"
+printf "%-28s %12s %8s (%s)\n" "in memory ($NMEM x $EMEM)" "$mem" "1" "${runs[mem]}"
 for m in $BUDGETS; do
   med=$(echo ${runs[$m]} | tr ' ' '\n' | median)
   printf "%-28s %12s %8.2f (%s)\n" "streamed, $m MB" "$med" "$(echo "$med / $mem" | bc -l)" "${runs[$m]}"
