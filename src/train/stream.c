@@ -124,14 +124,11 @@ PetscErrorCode InvTrainerStreamDestroy(InvTrainer t)
   PetscFunctionReturn(0);
 }
 
-/* chunk order and window offsets of an epoch */
-PetscErrorCode InvTrainerStreamEpoch(InvTrainer t, PetscInt epoch)
+/* chunk order and window offsets of an epoch (a function of the seed and the epoch only) */
+static void EpochOrder(InvTrainer t, PetscInt epoch)
 {
   PetscInt64 C = t->chunk, nch = (t->Ntr + C - 1) / C, W = t->window, nwin = (nch + W - 1) / W;
 
-  PetscFunctionBegin;
-  PetscCall(InvTrainerDirectJoin(t)); /* a prefetch of another epoch (not started today: prefetches stay inside an epoch) */
-  if (!t->cperm) PetscCall(StreamAlloc(t));
   InvTrainerShuffle(t->cperm, nch, t->seed, INV_CHUNK_KEY, epoch);
   t->woff[0] = 0;
   for (PetscInt64 w = 0; w < nwin; w++) {
@@ -140,6 +137,15 @@ PetscErrorCode InvTrainerStreamEpoch(InvTrainer t, PetscInt epoch)
     t->woff[w + 1] = t->woff[w] + n;
   }
   t->wcur = -1;
+}
+
+/* chunk order and window offsets of an epoch; no batch resident. A prefetch of the epoch's first batches,
+   started during the previous epoch's last ones, stays in flight (StreamLoad checks what it holds) */
+PetscErrorCode InvTrainerStreamEpoch(InvTrainer t, PetscInt epoch)
+{
+  PetscFunctionBegin;
+  if (!t->cperm) PetscCall(StreamAlloc(t));
+  EpochOrder(t, epoch);
   t->seg_b0 = t->seg_b1 = -1;
   PetscFunctionReturn(0);
 }
@@ -247,8 +253,8 @@ static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const v
 
 /* reads this rank's share of global batches [b0, b1) of the epoch into ebuf, in batch order: the samples
    sorted by file row, read in runs of contiguous file rows (linear in the rows, whatever their spread).
-   With direct reads the segment may already have been read by the reader thread; the next segment of
-   the epoch is then queued for it, to be read while this one trains */
+   With direct reads the segment may already have been read by the reader thread; the next segment (of
+   this epoch, or the next epoch's first) is then queued for it, to be read while this one trains */
 PetscErrorCode InvTrainerStreamLoad(InvTrainer t, PetscInt64 b0, PetscInt64 b1, PetscInt epoch)
 {
   PetscInt64 n, nbatch = (t->Ntr + t->batch - 1) / t->batch;
@@ -293,11 +299,17 @@ PetscErrorCode InvTrainerStreamLoad(InvTrainer t, PetscInt64 b0, PetscInt64 b1, 
     }
   t->seg_b0 = b0;
   t->seg_b1 = b1;
-  if (t->direct && b1 < nbatch) { /* the next segment, read while this one trains */
-    t->pf_b0 = b1;
-    t->pf_b1 = PetscMin(nbatch, b1 + t->seg_batches);
-    t->pf_epoch = epoch;
-    PetscCall(Plan(t, t->pf_b0, t->pf_b1, epoch, &t->pf_n));
+  if (t->direct && (b1 < nbatch || epoch + 1 < t->epochs)) { /* the next segment, read while this one trains */
+    if (b1 < nbatch) {
+      t->pf_b0 = b1;
+      t->pf_epoch = epoch;
+    } else { /* the next epoch's first: this epoch's order is no longer needed */
+      t->pf_b0 = 0;
+      t->pf_epoch = epoch + 1;
+      EpochOrder(t, t->pf_epoch);
+    }
+    t->pf_b1 = PetscMin(nbatch, t->pf_b0 + t->seg_batches);
+    PetscCall(Plan(t, t->pf_b0, t->pf_b1, t->pf_epoch, &t->pf_n));
     PetscCall(InvTrainerDirectQueue(t, t->pf_n));
     PetscCall(InvTrainerDirectStart(t));
   }
