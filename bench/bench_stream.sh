@@ -3,7 +3,7 @@
 # same run: in memory on the first <mem_samples> samples for as many epochs as make one epoch of the whole
 # set, then one epoch streamed from the whole set (-train_stream yes) for each budget, so that every run
 # lasts about as long and meets the same load; samples/s over the run's epochs (reading, features, training),
-# median of <repeats>, with each run's epoch seconds and peak RSS per rank; the repeats of all modes interleave (in memory, then each budget, then again), so
+# median of <repeats> (and the median of each repeat's ratio to the in-memory run just before it), with each run's epoch seconds and peak RSS per rank; the repeats of all modes interleave (in memory, then each budget, then again), so
 # that a change in the machine's load hits every mode alike. The load average is printed: the machine may
 # be shared. The set is simulated once (resumable) with -series_precision <precision> into
 # $BENCH_STREAM_DIR (default $TMPDIR/invmap_bench_stream); extra train options in $BENCH_STREAM_OPTS.
@@ -50,7 +50,9 @@ mem=$(echo ${runs[mem]} | tr ' ' '\n' | median)
 printf "%-28s %12s %8s (%s)\n" "in memory ($NMEM x $EMEM)" "$mem" "1" "${runs[mem]}"
 for m in $BUDGETS; do
   med=$(echo ${runs[$m]} | tr ' ' '\n' | median)
-  printf "%-28s %12s %8.2f (%s)\n" "streamed, $m MB" "$med" "$(echo "$med / $mem" | bc -l)" "${runs[$m]}"
+  # the ratio of each repeat to the in-memory run just before it (adjacent in time, so under similar load)
+  pair=$(paste -d' ' <(echo ${runs[mem]} | tr ' ' '\n') <(echo ${runs[$m]} | tr ' ' '\n') | awk '{print $2 / $1}' | median)
+  printf "%-28s %12s %8.2f (%s); median of the per-repeat ratios %.2f\n" "streamed, $m MB" "$med" "$(echo "$med / $mem" | bc -l)" "${runs[$m]}" "$pair"
 done
 echo "per run (options, samples/s, seconds to the end of the epoch, peak RSS of each rank in MB, wall seconds of the command):"
 cat $W/runs.txt
