@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define INV_RAW_DATASETS 3 /* series, /theta, /noise */
-
 /* the layout of one dataset: direct reads possible (*ok) and where its rows lie */
 static PetscErrorCode Layout(InvTrainer t, const char path[], hid_t memtype, InvRawLayout *lay, PetscBool *ok)
 {
@@ -78,7 +76,7 @@ PetscErrorCode InvTrainerDirectSetUp(InvTrainer t)
   PetscBool ok = t->prefetch;
 
   PetscFunctionBegin;
-  for (int d = 0; d < (t->hasnoise ? 3 : 2) && ok; d++) PetscCall(Layout(t, paths[d], types[d], &t->lay[d], &ok));
+  for (int d = 0; d < InvTrainerRawDatasets(t) && ok; d++) PetscCall(Layout(t, paths[d], types[d], &t->lay[d], &ok));
   if (ok) {
     t->fd = open(t->data_file, O_RDONLY | O_CLOEXEC);
     ok = (PetscBool)(t->fd >= 0);
@@ -97,7 +95,7 @@ PetscErrorCode InvTrainerDirectQueue(InvTrainer t, PetscInt64 n)
   PetscCheck(n <= t->raw_rows, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Segment of %lld rows over the %lld of the raw buffers", (long long)n,
              (long long)t->raw_rows);
   t->nreq = 0;
-  for (int d = 0; d < (t->hasnoise ? 3 : 2); d++) {
+  for (int d = 0; d < InvTrainerRawDatasets(t); d++) {
     const InvRawLayout *L = &t->lay[d];
     PetscInt64 prev = -2;
     for (PetscInt64 k = 0; k < n; k++) {

@@ -38,7 +38,7 @@ static void Costs(InvTrainer t, double *seg, double *val, double *fixed)
 {
   InvFeat f = t->map->feat;
   *seg = (double)InvTrainerRowBytes(t) + 2.0 * sizeof(PetscInt64);
-  if (t->direct) *seg += (double)InvTrainerReadBytes(t) + (t->hasnoise ? 3.0 : 2.0) * sizeof(InvReadReq);
+  if (t->direct) *seg += (double)InvTrainerReadBytes(t) + (double)InvTrainerRawDatasets(t) * sizeof(InvReadReq);
   *val = 4.0 * f->size + 12.0 * t->ntargets;
   *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch;
 }
@@ -100,7 +100,7 @@ static PetscErrorCode StreamAlloc(InvTrainer t)
   InvTrainerTrack(t, (double)rows * ((double)rb + 16.0) + (double)t->rcap * (double)InvTrainerReadBytes(t) +
                          (double)t->val_block * (4.0 * f->size + 4.0 * t->ntargets));
   if (t->direct) { /* raw rows of a segment and its reads */
-    PetscInt nd = t->hasnoise ? 3 : 2;
+    PetscInt nd = InvTrainerRawDatasets(t);
     t->raw_rows = rows;
     for (PetscInt d = 0; d < nd; d++) PetscCall(PetscMalloc1(t->lay[d].rowbytes * (size_t)rows + 1, &t->raw[d]));
     PetscCall(PetscMalloc1((size_t)(nd * rows) + 1, &t->req));

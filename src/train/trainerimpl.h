@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#define INV_RAW_DATASETS 3 /* datasets read per sample at most: series, /theta, /noise */
+
 /* one raw read of the stream's reader thread: len bytes at file offset off into dst */
 typedef struct {
   off_t off;
@@ -74,14 +76,14 @@ struct _p_InvTrainer {
   size_t mem_cur, mem_peak; /* data-buffer bytes now and at most on this rank */
   /* prefetch (prefetch.c): a reader thread reads the next segment's rows straight from the file (pread,
      no HDF5 or MPI call off the main thread) into raw while the current segment trains */
-  PetscBool prefetch, direct; /* -train_stream_prefetch; the file's layout allows direct reads */
-  int fd;                     /* the training set opened read-only for direct reads (-1 if not) */
-  InvRawLayout lay[3];        /* series, /theta, /noise */
-  char *raw[3];               /* the segment's rows of each dataset, in sorted file-row order */
-  InvReadReq *req;            /* reads of a segment */
-  PetscInt64 nreq, raw_rows;  /* reads queued; rows the raw buffers hold */
-  pthread_t reader;           /* reader thread, while inflight */
-  PetscBool inflight;         /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running or unjoined */
+  PetscBool prefetch, direct;         /* -train_stream_prefetch; the file's layout allows direct reads */
+  int fd;                             /* the training set opened read-only for direct reads (-1 if not) */
+  InvRawLayout lay[INV_RAW_DATASETS]; /* series, /theta, /noise */
+  char *raw[INV_RAW_DATASETS];        /* the segment's rows of each dataset, in sorted file-row order */
+  InvReadReq *req;                    /* reads of a segment */
+  PetscInt64 nreq, raw_rows;          /* reads queued; rows the raw buffers hold */
+  pthread_t reader;                   /* reader thread, while inflight */
+  PetscBool inflight;                 /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running or unjoined */
   PetscInt64 pf_b0, pf_b1, pf_n;
   PetscInt pf_epoch;
   int rerr; /* errno of the reader's first failed read (0: none) */
@@ -125,6 +127,12 @@ PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
+
+/* datasets read per sample: the series, /theta and, when the file has it, /noise */
+static inline int InvTrainerRawDatasets(InvTrainer t)
+{
+  return t->hasnoise ? 3 : 2;
+}
 
 /* HDF5 memory type of the series as read */
 static inline hid_t InvTrainerSeriesType(InvTrainer t)
