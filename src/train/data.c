@@ -15,45 +15,60 @@ void InvTrainerTrack(InvTrainer t, double bytes)
   if (t->mem_cur > t->mem_peak) t->mem_peak = t->mem_cur;
 }
 
-/* bytes of one usable sample as read: series, parameters, noise parameters (doubles) */
+/* bytes of one usable sample as read: series (in the file's precision), parameters, noise parameters (doubles) */
 size_t InvTrainerReadBytes(InvTrainer t)
 {
-  return sizeof(double) * (size_t)(t->n_obs * t->n_ch + t->P + (t->hasnoise ? 2 : 0));
+  return (size_t)t->esize * (size_t)(t->n_obs * t->n_ch) + sizeof(double) * (size_t)(t->P + (t->hasnoise ? 2 : 0));
 }
 
-/* rows of the usable samples [g0, g1) (positions in valid[]) of a dataset with ncol doubles per row (collective) */
-static PetscErrorCode ReadRows(InvTrainer t, const char path[], PetscInt ncol, PetscInt64 g0, PetscInt64 g1, double *out)
+/* series row i of a block read in the file's precision, as doubles: in place for double files, converted
+   (exactly) into the one-row scratch ubuf for float32 files, so no double copy of a block is ever made */
+const double *InvTrainerSeriesRow(InvTrainer t, const void *U, PetscInt64 i)
+{
+  PetscInt per = t->n_obs * t->n_ch;
+
+  if (t->esize == sizeof(double)) return (const double *)U + i * per;
+  for (PetscInt k = 0; k < per; k++) t->ubuf[k] = (double)((const float *)U)[i * per + k];
+  return t->ubuf;
+}
+
+/* rows of the usable samples [g0, g1) (positions in valid[]) of a dataset with ncol values of esize bytes
+   per row, read as memtype (collective) */
+static PetscErrorCode ReadRows(InvTrainer t, const char path[], hid_t memtype, size_t esize, PetscInt ncol, PetscInt64 g0, PetscInt64 g1,
+                               void *out)
 {
   const PetscInt64 *valid = t->valid;
   hsize_t r0 = g1 > g0 ? (hsize_t)valid[g0] : 0, nr = g1 > g0 ? (hsize_t)(valid[g1 - 1] + 1 - valid[g0]) : 0;
-  double *buf = out;
+  size_t rowb = esize * (size_t)ncol;
+  char *buf = (char *)out;
 
   PetscFunctionBegin;
   if (nr != (hsize_t)(g1 - g0)) { /* failed rows in between: read the covering block, keep the usable rows */
-    PetscCall(PetscMalloc1(nr * ncol + 1, &buf));
-    InvTrainerTrack(t, sizeof(double) * (double)(nr * ncol));
+    PetscCall(PetscMalloc1(nr * rowb + 1, &buf));
+    InvTrainerTrack(t, (double)(nr * rowb));
   }
-  PetscCall(InvH5ReadRows(t->file, path, H5T_NATIVE_DOUBLE, r0, nr, buf));
-  if (buf != out) {
-    for (PetscInt64 g = g0; g < g1; g++) PetscCall(PetscArraycpy(out + (g - g0) * ncol, buf + (valid[g] - (PetscInt64)r0) * ncol, ncol));
+  PetscCall(InvH5ReadRows(t->file, path, memtype, r0, nr, buf));
+  if (buf != (char *)out) {
+    for (PetscInt64 g = g0; g < g1; g++)
+      PetscCall(PetscMemcpy((char *)out + (size_t)(g - g0) * rowb, buf + (size_t)(valid[g] - (PetscInt64)r0) * rowb, rowb));
     PetscCall(PetscFree(buf));
-    InvTrainerTrack(t, -(double)sizeof(double) * (double)(nr * ncol));
+    InvTrainerTrack(t, -(double)(nr * rowb));
   }
   PetscFunctionReturn(0);
 }
 
-/* series, parameters and noise parameters of the usable samples [g0, g1) (collective) */
-PetscErrorCode InvTrainerReadBlock(InvTrainer t, PetscInt64 g0, PetscInt64 g1, double *U, double *Th, double *Nz)
+/* series (in the file's precision), parameters and noise parameters of the usable samples [g0, g1) (collective) */
+PetscErrorCode InvTrainerReadBlock(InvTrainer t, PetscInt64 g0, PetscInt64 g1, void *U, double *Th, double *Nz)
 {
   PetscFunctionBegin;
-  PetscCall(ReadRows(t, t->path, t->n_obs * t->n_ch, g0, g1, U));
-  PetscCall(ReadRows(t, "/theta", t->P, g0, g1, Th));
-  if (t->hasnoise) PetscCall(ReadRows(t, "/noise", 2, g0, g1, Nz));
+  PetscCall(ReadRows(t, t->path, InvTrainerSeriesType(t), (size_t)t->esize, t->n_obs * t->n_ch, g0, g1, U));
+  PetscCall(ReadRows(t, "/theta", H5T_NATIVE_DOUBLE, sizeof(double), t->P, g0, g1, Th));
+  if (t->hasnoise) PetscCall(ReadRows(t, "/noise", H5T_NATIVE_DOUBLE, sizeof(double), 2, g0, g1, Nz));
   PetscFunctionReturn(0);
 }
 
-/* file rows [r0, r0 + nr) of a dataset: one contiguous hyperslab, read by this rank alone (independent) */
-static PetscErrorCode ReadRange(hid_t file, const char path[], hsize_t r0, hsize_t nr, double *out)
+/* file rows [r0, r0 + nr) of a dataset: one contiguous hyperslab, read as memtype by this rank alone (independent) */
+static PetscErrorCode ReadRange(hid_t file, const char path[], hid_t memtype, hsize_t r0, hsize_t nr, void *out)
 {
   hid_t dset, fspace, mspace, dxpl;
   hsize_t dims[3] = {1, 1, 1}, start[3] = {0, 0, 0}, count[3];
@@ -73,7 +88,7 @@ static PetscErrorCode ReadRange(hid_t file, const char path[], hsize_t r0, hsize
   PetscCallHDF5Return(mspace, H5Screate_simple(r, count, NULL));
   PetscCallHDF5Return(dxpl, H5Pcreate(H5P_DATASET_XFER));
   PetscCallHDF5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_INDEPENDENT));
-  PetscCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, out));
+  PetscCallHDF5(H5Dread(dset, memtype, mspace, fspace, dxpl, out));
   PetscCallHDF5(H5Pclose(dxpl));
   PetscCallHDF5(H5Sclose(mspace));
   PetscCallHDF5(H5Sclose(fspace));
@@ -82,13 +97,13 @@ static PetscErrorCode ReadRange(hid_t file, const char path[], hsize_t r0, hsize
 }
 
 /* series, parameters and noise parameters of the file rows [r0, r0 + nr) (usable or not), read by this rank alone */
-PetscErrorCode InvTrainerReadRange(InvTrainer t, PetscInt64 r0, PetscInt64 nr, double *U, double *Th, double *Nz)
+PetscErrorCode InvTrainerReadRange(InvTrainer t, PetscInt64 r0, PetscInt64 nr, void *U, double *Th, double *Nz)
 {
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(INV_IORead, 0, 0, 0, 0));
-  PetscCall(ReadRange(t->file, t->path, (hsize_t)r0, (hsize_t)nr, U));
-  PetscCall(ReadRange(t->file, "/theta", (hsize_t)r0, (hsize_t)nr, Th));
-  if (t->hasnoise) PetscCall(ReadRange(t->file, "/noise", (hsize_t)r0, (hsize_t)nr, Nz));
+  PetscCall(ReadRange(t->file, t->path, InvTrainerSeriesType(t), (hsize_t)r0, (hsize_t)nr, U));
+  PetscCall(ReadRange(t->file, "/theta", H5T_NATIVE_DOUBLE, (hsize_t)r0, (hsize_t)nr, Th));
+  if (t->hasnoise) PetscCall(ReadRange(t->file, "/noise", H5T_NATIVE_DOUBLE, (hsize_t)r0, (hsize_t)nr, Nz));
   PetscCall(PetscLogEventEnd(INV_IORead, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -103,16 +118,16 @@ PetscErrorCode InvTrainerTargets(InvTrainer t, PetscInt64 n, const double *Th, c
   PetscFunctionReturn(0);
 }
 
-/* first non-finite row over all ranks (-1 if none) */
-static PetscErrorCode FirstBad(MPI_Comm comm, PetscInt64 n, PetscInt ncol, const double *v, const PetscInt64 *valid, PetscInt64 g0,
-                               PetscInt64 *row)
+/* first non-finite row over all ranks (-1 if none) of n rows of ncol values of esize bytes (float or double) */
+static PetscErrorCode FirstBad(MPI_Comm comm, PetscInt64 n, PetscInt ncol, size_t esize, const void *v, const PetscInt64 *valid,
+                               PetscInt64 g0, PetscInt64 *row)
 {
   PetscInt64 bad = INT64_MAX;
 
   PetscFunctionBegin;
   for (PetscInt64 i = 0; i < n && bad == INT64_MAX; i++)
     for (PetscInt k = 0; k < ncol; k++)
-      if (!isfinite(v[i * ncol + k])) {
+      if (!isfinite(esize == sizeof(float) ? (double)((const float *)v)[i * ncol + k] : ((const double *)v)[i * ncol + k])) {
         bad = valid[g0 + i];
         break;
       }
@@ -121,15 +136,15 @@ static PetscErrorCode FirstBad(MPI_Comm comm, PetscInt64 n, PetscInt ncol, const
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode CheckFinite(InvTrainer t, PetscInt64 n, const double *U, const double *Th, PetscInt64 g0)
+static PetscErrorCode CheckFinite(InvTrainer t, PetscInt64 n, const void *U, const double *Th, PetscInt64 g0)
 {
   PetscInt64 bad;
 
   PetscFunctionBegin;
-  PetscCall(FirstBad(t->comm, n, t->n_obs * t->n_ch, U, t->valid, g0, &bad));
+  PetscCall(FirstBad(t->comm, n, t->n_obs * t->n_ch, (size_t)t->esize, U, t->valid, g0, &bad));
   PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Non-finite value (NaN/Inf) in %s of %s, row %lld: repair or drop that sample",
              t->path, t->data_file, (long long)bad);
-  PetscCall(FirstBad(t->comm, n, t->P, Th, t->valid, g0, &bad));
+  PetscCall(FirstBad(t->comm, n, t->P, sizeof(double), Th, t->valid, g0, &bad));
   PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Non-finite value (NaN/Inf) in /theta of %s, row %lld", t->data_file,
              (long long)bad);
   PetscFunctionReturn(0);
@@ -146,18 +161,21 @@ static PetscErrorCode LoadInMemory(InvTrainer t)
 {
   PetscInt64 ntr = t->tr1 - t->tr0, nva = t->va1 - t->va0;
   PetscInt per = t->n_obs * t->n_ch, P = t->P;
-  double *U, *Th, *Nz = NULL, *Y;
+  size_t useries = (size_t)t->esize * (size_t)per; /* bytes of a series row as read */
+  char *U;
+  double *Th, *Nz = NULL, *Y;
   InvFeat f = t->map->feat;
-  double rawb = (double)(ntr + nva) * (double)(per + P + t->ntargets + (t->hasnoise ? 2 : 0)) * sizeof(double);
+  double rawb = (double)(ntr + nva) * ((double)useries + (double)(P + t->ntargets + (t->hasnoise ? 2 : 0)) * sizeof(double));
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc3((size_t)(ntr + nva) * per + 1, &U, (size_t)(ntr + nva) * P + 1, &Th, (size_t)(ntr + nva) * t->ntargets + 1, &Y));
+  PetscCall(
+      PetscMalloc3((size_t)(ntr + nva) * useries + 1, &U, (size_t)(ntr + nva) * P + 1, &Th, (size_t)(ntr + nva) * t->ntargets + 1, &Y));
   if (t->hasnoise) PetscCall(PetscMalloc1((size_t)(ntr + nva) * 2 + 1, &Nz));
   InvTrainerTrack(t, rawb);
   PetscCall(InvTrainerReadBlock(t, t->tr0, t->tr1, U, Th, Nz));
-  PetscCall(InvTrainerReadBlock(t, t->va0, t->va1, U + ntr * per, Th + ntr * P, Nz ? Nz + ntr * 2 : NULL));
+  PetscCall(InvTrainerReadBlock(t, t->va0, t->va1, U + (size_t)ntr * useries, Th + ntr * P, Nz ? Nz + ntr * 2 : NULL));
   PetscCall(CheckFinite(t, ntr, U, Th, t->tr0));
-  PetscCall(CheckFinite(t, nva, U + ntr * per, Th + ntr * P, t->va0));
+  PetscCall(CheckFinite(t, nva, U + (size_t)ntr * useries, Th + ntr * P, t->va0));
   PetscCall(InvTrainerTargets(t, ntr + nva, Th, Nz, Y));
 
   /* features and normalisation fitted on the training rows */
@@ -168,18 +186,19 @@ static PetscErrorCode LoadInMemory(InvTrainer t)
     PetscCall(PetscMalloc1((size_t)ntr * per + 1, &t->Utr));
     PetscCall(PetscMalloc1((size_t)ntr * 2 + 1, &t->noise_par));
     InvTrainerTrack(t, sizeof(double) * (double)ntr * (double)(per + 2));
-    PetscCall(PetscArraycpy(t->Utr, U, (size_t)ntr * per));
     for (PetscInt64 i = 0; i < ntr; i++) {
+      PetscCall(PetscArraycpy(t->Utr + i * per, InvTrainerSeriesRow(t, U, i), per));
       if (Nz)
         t->noise_par[2 * i] = Nz[2 * i], t->noise_par[2 * i + 1] = Nz[2 * i + 1];
       else
         PetscCall(InvNoiseSampleParameters(t->noise, t->seed, t->tr0 + i, &t->noise_par[2 * i], &t->noise_par[2 * i + 1]));
-      PetscCall(InvNoiseApply(t->noise, t->seed, t->tr0 + i, 1, t->noise_par[2 * i], t->noise_par[2 * i + 1], per, U + i * per, t->dbuf));
+      PetscCall(
+          InvNoiseApply(t->noise, t->seed, t->tr0 + i, 1, t->noise_par[2 * i], t->noise_par[2 * i + 1], per, t->Utr + i * per, t->dbuf));
       PetscCall(InvFeatTransform(f, t->dbuf, t->Xtr + i * f->size));
     }
   } else
-    for (PetscInt64 i = 0; i < ntr; i++) PetscCall(InvFeatTransform(f, U + i * per, t->Xtr + i * f->size));
-  for (PetscInt64 i = 0; i < nva; i++) PetscCall(InvFeatTransform(f, U + (ntr + i) * per, t->Xva + i * f->size));
+    for (PetscInt64 i = 0; i < ntr; i++) PetscCall(InvFeatTransform(f, InvTrainerSeriesRow(t, U, i), t->Xtr + i * f->size));
+  for (PetscInt64 i = 0; i < nva; i++) PetscCall(InvFeatTransform(f, InvTrainerSeriesRow(t, U, ntr + i), t->Xva + i * f->size));
   PetscCall(InvFeatFitInput(f, t->comm, (PetscInt)ntr, t->Xtr));
   PetscCall(InvFeatFitTargets(f, t->comm, (PetscInt)ntr, Y));
   PetscCall(InvFeatNormalizeInput(f, (PetscInt)nva, t->Xva));
@@ -206,11 +225,12 @@ static PetscErrorCode FitStreamed(InvTrainer t)
   PetscInt64 ntr = t->tr1 - t->tr0, nva = t->va1 - t->va0, fb = t->fit_block, nblk[2];
   PetscInt per = t->n_obs * t->n_ch;
   InvFeat f = t->map->feat;
-  double *U, *Th, *Nz = NULL, *Y, *sx, *sy, bytes = (double)fb * ((double)InvTrainerReadBytes(t) + 8.0 * t->ntargets + 4.0 * f->size);
+  double *Th, *Nz = NULL, *Y, *sx, *sy, bytes = (double)fb * ((double)InvTrainerReadBytes(t) + 8.0 * t->ntargets + 4.0 * f->size);
+  char *U;
   float *X;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc4((size_t)fb * per, &U, (size_t)fb * t->P, &Th, (size_t)fb * t->ntargets, &Y, (size_t)fb * f->size, &X));
+  PetscCall(PetscMalloc4((size_t)fb * per * t->esize, &U, (size_t)fb * t->P, &Th, (size_t)fb * t->ntargets, &Y, (size_t)fb * f->size, &X));
   if (t->hasnoise) PetscCall(PetscMalloc1((size_t)fb * 2, &Nz));
   InvTrainerTrack(t, bytes);
   PetscCall(PetscCalloc2(f->size, &sx, t->ntargets, &sy));
@@ -230,10 +250,10 @@ static PetscErrorCode FitStreamed(InvTrainer t)
             rho = Nz[2 * i], sig = Nz[2 * i + 1];
           else
             PetscCall(InvNoiseSampleParameters(t->noise, t->seed, g0 + i, &rho, &sig));
-          PetscCall(InvNoiseApply(t->noise, t->seed, g0 + i, 1, rho, sig, per, U + i * per, t->dbuf));
+          PetscCall(InvNoiseApply(t->noise, t->seed, g0 + i, 1, rho, sig, per, InvTrainerSeriesRow(t, U, i), t->dbuf));
           PetscCall(InvFeatTransform(f, t->dbuf, X + i * f->size));
         } else
-          PetscCall(InvFeatTransform(f, U + i * per, X + i * f->size));
+          PetscCall(InvFeatTransform(f, InvTrainerSeriesRow(t, U, i), X + i * f->size));
       }
       PetscCall(InvFeatInputSums(f, pass, (PetscInt)n, X, sx));
       PetscCall(InvFeatTargetSums(f, pass, (PetscInt)n, Y, sy));
@@ -277,6 +297,15 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
                  dims[2] <= (hsize_t)PETSC_MAX_INT / PetscMax(dims[1], 1),
              t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s in %s has shape (%llu, %llu, %llu): too large", t->path, t->data_file,
              (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)dims[2]);
+  { /* series stored as float32 (simulate -series_precision single) are read as float32, anything else as double */
+    hid_t dset, ftype;
+    PetscCallHDF5Return(dset, H5Dopen2(t->file, t->path, H5P_DEFAULT));
+    PetscCallHDF5Return(ftype, H5Dget_type(dset));
+    t->esize =
+        (H5Tget_class(ftype) == H5T_FLOAT && H5Tget_size(ftype) == sizeof(float)) ? (PetscInt)sizeof(float) : (PetscInt)sizeof(double);
+    PetscCallHDF5(H5Tclose(ftype));
+    PetscCallHDF5(H5Dclose(dset));
+  }
   Nrows = (PetscInt64)dims[0];
   t->n_obs = (PetscInt)dims[1];
   t->n_ch = r == 3 ? (PetscInt)dims[2] : 1;

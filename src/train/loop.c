@@ -58,7 +58,6 @@ static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
   else {
     PetscInt64 vb = t->val_block, nblk = (n + vb - 1) / vb, npiece = (vb + t->rcap - 1) / t->rcap;
     InvFeat f = t->map->feat;
-    PetscInt per = t->n_obs * t->n_ch;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nblk, 1, MPIU_INT64, MPI_MAX, t->comm));
     for (PetscInt64 k = 0; k < nblk; k++) {
       PetscInt64 g0 = PetscMin(t->va0 + k * vb, t->va1), g1 = PetscMin(g0 + vb, t->va1);
@@ -67,7 +66,7 @@ static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
         PetscCall(InvTrainerReadBlock(t, h0, h1, t->rU, t->rTh, t->rNz));
         for (PetscInt64 i = 0; i < h1 - h0; i++) {
           double y[16];
-          PetscCall(InvFeatTransform(f, t->rU + i * per, t->Xva + (h0 - g0 + i) * f->size));
+          PetscCall(InvFeatTransform(f, InvTrainerSeriesRow(t, t->rU, i), t->Xva + (h0 - g0 + i) * f->size));
           PetscCall(InvTrainerTargets(t, 1, t->rTh + i * t->P, t->rNz + 2 * i, y));
           PetscCall(InvFeatNormalizeTargets(f, 1, y, t->Yva + (h0 - g0 + i) * O));
         }
@@ -107,8 +106,10 @@ PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
     if (t->stream)
       PetscCall(PetscPrintf(t->comm,
                             "invmap train: streaming %s (over the -train_memory_mb %g budget): chunks of %d samples, windows of %d chunks, "
-                            "%lld batches resident\n",
-                            t->path, (double)t->memory_mb, (int)t->chunk, (int)t->window, (long long)t->seg_batches));
+                            "%lld batches resident; %s series, %s\n",
+                            t->path, (double)t->memory_mb, (int)t->chunk, (int)t->window, (long long)t->seg_batches,
+                            t->esize == (PetscInt)sizeof(float) ? "float32" : "float64",
+                            t->direct ? "the next batches read by a reader thread while these train" : "synchronous HDF5 reads"));
   }
   for (; t->epoch < t->epochs && !stop; t->epoch++) {
     PetscReal lr;

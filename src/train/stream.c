@@ -6,7 +6,9 @@
    only its share of the batches, a few batches at a time (as many as the budget holds): the rows it needs,
    sorted by file row, are read in runs of contiguous file rows (one contiguous hyperslab per run and
    dataset, at most -train_stream_chunk rows, reading through gaps of a few unneeded rows) and placed in
-   batch order in memory. Nothing depends on the number of ranks or on the budget's
+   batch order in memory. When the file's layout allows (prefetch.c), a reader thread reads the next
+   segment's rows while the current one trains, exactly (no read-through), into raw buffers of the
+   segment's size; the budget holds both. Nothing depends on the number of ranks or on the budget's
    segmenting, so weights agree across rank counts and are bitwise reproducible; with one chunk and one
    window the order is that of the in-memory path (one permutation of all samples). */
 #include "trainerimpl.h"
@@ -30,11 +32,13 @@ void InvTrainerShuffle(PetscInt64 *perm, PetscInt64 n, PetscInt64 seed, PetscInt
   }
 }
 
-/* bytes per resident row of each buffer kind (the read buffer is sized separately) */
+/* bytes per resident row of each buffer kind (the read buffer is sized separately); a prefetched segment
+   also needs its raw rows and up to one read per dataset and row */
 static void Costs(InvTrainer t, double *seg, double *val, double *fixed)
 {
   InvFeat f = t->map->feat;
   *seg = (double)InvTrainerRowBytes(t) + 2.0 * sizeof(PetscInt64);
+  if (t->direct) *seg += (double)InvTrainerReadBytes(t) + (double)InvTrainerRawDatasets(t) * sizeof(InvReadReq);
   *val = 4.0 * f->size + 12.0 * t->ntargets;
   *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch;
 }
@@ -47,6 +51,7 @@ PetscErrorCode InvTrainerStreamSetUp(InvTrainer t)
   InvFeat f = t->map->feat;
 
   PetscFunctionBegin;
+  PetscCall(InvTrainerDirectSetUp(t));
   t->chunk = t->chunk_opt > 0 ? t->chunk_opt : 256;
   t->chunk = PetscMin(t->chunk, t->Ntr);
   Costs(t, &seg, &val, &fixed);
@@ -55,6 +60,12 @@ PetscErrorCode InvTrainerStreamSetUp(InvTrainer t)
   t->rcap = PetscMax(1, PetscMin((PetscInt64)t->chunk, (PetscInt64)(INV_STREAM_READ_SHARE * avail / rd)));
   rest = avail - (double)t->rcap * rd;
   R = rest > 0 ? (PetscInt64)(rest / (seg + val)) : 0;
+  if (t->direct && R < share) { /* a budget too small for prefetching a batch share: synchronous reads */
+    PetscCall(InvTrainerDirectDestroy(t));
+    t->direct = PETSC_FALSE;
+    Costs(t, &seg, &val, &fixed);
+    R = rest > 0 ? (PetscInt64)(rest / (seg + val)) : 0;
+  }
   PetscCheck(
       R >= share, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
       "-train_memory_mb %g is too small to stream: a batch share of %lld samples needs %.3f MB per rank; raise it or lower -train_batch",
@@ -82,11 +93,19 @@ static PetscErrorCode StreamAlloc(InvTrainer t)
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(rb * (size_t)rows, &t->ebuf));
   PetscCall(PetscMalloc1(2 * rows, &t->sidx));
-  PetscCall(PetscMalloc3((size_t)t->rcap * t->n_obs * t->n_ch, &t->rU, (size_t)t->rcap * t->P, &t->rTh, (size_t)t->rcap * 2, &t->rNz));
+  PetscCall(
+      PetscMalloc3((size_t)t->rcap * t->n_obs * t->n_ch * t->esize, &t->rU, (size_t)t->rcap * t->P, &t->rTh, (size_t)t->rcap * 2, &t->rNz));
   PetscCall(PetscMalloc1((size_t)t->val_block * f->size, &t->Xva));
   PetscCall(PetscMalloc1((size_t)t->val_block * t->ntargets, &t->Yva));
   InvTrainerTrack(t, (double)rows * ((double)rb + 16.0) + (double)t->rcap * (double)InvTrainerReadBytes(t) +
                          (double)t->val_block * (4.0 * f->size + 4.0 * t->ntargets));
+  if (t->direct) { /* raw rows of a segment and its reads */
+    PetscInt nd = InvTrainerRawDatasets(t);
+    t->raw_rows = rows;
+    for (PetscInt d = 0; d < nd; d++) PetscCall(PetscMalloc1(t->lay[d].rowbytes * (size_t)rows + 1, &t->raw[d]));
+    PetscCall(PetscMalloc1((size_t)(nd * rows) + 1, &t->req));
+    InvTrainerTrack(t, (double)rows * ((double)InvTrainerReadBytes(t) + (double)nd * sizeof(InvReadReq)));
+  }
   PetscCall(PetscMalloc4(nch, &t->cperm, nwin + 1, &t->woff, wcap, &t->wsamp, wcap, &t->wtmp));
   t->wcur = -1;
   t->seg_b0 = t->seg_b1 = -1;
@@ -96,6 +115,7 @@ static PetscErrorCode StreamAlloc(InvTrainer t)
 PetscErrorCode InvTrainerStreamDestroy(InvTrainer t)
 {
   PetscFunctionBegin;
+  PetscCall(InvTrainerDirectDestroy(t));
   PetscCall(PetscFree(t->sidx));
   PetscCall(PetscFree3(t->rU, t->rTh, t->rNz));
   PetscCall(PetscFree4(t->cperm, t->woff, t->wsamp, t->wtmp));
@@ -104,13 +124,11 @@ PetscErrorCode InvTrainerStreamDestroy(InvTrainer t)
   PetscFunctionReturn(0);
 }
 
-/* chunk order and window offsets of an epoch */
-PetscErrorCode InvTrainerStreamEpoch(InvTrainer t, PetscInt epoch)
+/* chunk order and window offsets of an epoch (a function of the seed and the epoch only) */
+static void EpochOrder(InvTrainer t, PetscInt epoch)
 {
   PetscInt64 C = t->chunk, nch = (t->Ntr + C - 1) / C, W = t->window, nwin = (nch + W - 1) / W;
 
-  PetscFunctionBegin;
-  if (!t->cperm) PetscCall(StreamAlloc(t));
   InvTrainerShuffle(t->cperm, nch, t->seed, INV_CHUNK_KEY, epoch);
   t->woff[0] = 0;
   for (PetscInt64 w = 0; w < nwin; w++) {
@@ -119,6 +137,15 @@ PetscErrorCode InvTrainerStreamEpoch(InvTrainer t, PetscInt epoch)
     t->woff[w + 1] = t->woff[w] + n;
   }
   t->wcur = -1;
+}
+
+/* chunk order and window offsets of an epoch; no batch resident. A prefetch of the epoch's first batches,
+   started during the previous epoch's last ones, stays in flight (StreamLoad checks what it holds) */
+PetscErrorCode InvTrainerStreamEpoch(InvTrainer t, PetscInt epoch)
+{
+  PetscFunctionBegin;
+  if (!t->cperm) PetscCall(StreamAlloc(t));
+  EpochOrder(t, epoch);
   t->seg_b0 = t->seg_b1 = -1;
   PetscFunctionReturn(0);
 }
@@ -166,64 +193,125 @@ static int CmpPair(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* reads this rank's share of global batches [b0, b1) of the epoch into ebuf, in batch order: the samples
-   sorted by file row, read in runs of contiguous file rows (linear in the rows, whatever their spread) */
-PetscErrorCode InvTrainerStreamLoad(InvTrainer t, PetscInt64 b0, PetscInt64 b1, PetscInt epoch)
+/* this rank's samples of global batches [b0, b1) of the epoch as (sample, slot) pairs in sidx, sorted by
+   sample = by file row; *n of them */
+static PetscErrorCode Plan(InvTrainer t, PetscInt64 b0, PetscInt64 b1, PetscInt epoch, PetscInt64 *n)
 {
-  PetscInt64 B = t->batch, n = 0;
-  size_t rb = InvTrainerRowBytes(t);
-  PetscInt per = t->n_obs * t->n_ch, O = t->ntargets;
-  InvFeat f = t->map->feat;
+  PetscInt64 B = t->batch, m = 0;
 
   PetscFunctionBegin;
   for (PetscInt64 b = b0; b < b1; b++) {
     PetscInt64 Bg = PetscMin(B, t->Ntr - b * B), lo = Bg * t->rank / t->size, hi = Bg * (t->rank + 1) / t->size;
-    Order(t, epoch, b * B + lo, hi - lo, t->sidx + n); /* samples; made (sample, slot) pairs below */
-    n += hi - lo;
+    Order(t, epoch, b * B + lo, hi - lo, t->sidx + m); /* samples; made (sample, slot) pairs below */
+    m += hi - lo;
   }
-  for (PetscInt64 k = n - 1; k >= 0; k--) { /* (sample, slot) pairs, sorted by sample = by file row */
+  for (PetscInt64 k = m - 1; k >= 0; k--) {
     t->sidx[2 * k] = t->sidx[k];
     t->sidx[2 * k + 1] = k;
   }
-  qsort(t->sidx, (size_t)n, 2 * sizeof(PetscInt64), CmpPair);
-  for (PetscInt64 i = 0, j; i < n; i = j) {
-    PetscInt64 r0 = t->valid[t->sidx[2 * i]], r1 = r0; /* file rows [r0, r1] of this run */
-    for (j = i + 1; j < n; j++) {
-      PetscInt64 r = t->valid[t->sidx[2 * j]];
-      if (r - r1 > INV_STREAM_MAX_GAP || r - r0 + 1 > t->rcap) break;
-      r1 = r;
-    }
-    PetscCall(InvTrainerReadRange(t, r0, r1 + 1 - r0, t->rU, t->rTh, t->rNz));
-    for (PetscInt64 k = i; k < j; k++) {
-      PetscInt64 s = t->sidx[2 * k], slot = t->sidx[2 * k + 1], q = t->valid[s] - r0;
-      char *p = t->ebuf + rb * (size_t)slot;
-      size_t off = 2 * sizeof(PetscInt64);
-      double y[16];
-      float yn[16];
-      memcpy(p, &slot, sizeof(slot));
-      memcpy(p + sizeof(slot), &s, sizeof(s));
-      if (t->noise_fresh) {
-        double np[2];
-        if (t->hasnoise)
-          np[0] = t->rNz[2 * q], np[1] = t->rNz[2 * q + 1];
-        else
-          PetscCall(InvNoiseSampleParameters(t->noise, t->seed, s, &np[0], &np[1]));
-        memcpy(p + off, t->rU + (size_t)q * per, sizeof(double) * per);
-        off += sizeof(double) * per;
-        memcpy(p + off, np, sizeof(np));
-        off += sizeof(np);
-      } else {
-        PetscCall(InvFeatTransform(f, t->rU + (size_t)q * per, t->Xb));
-        PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
-        memcpy(p + off, t->Xb, sizeof(float) * f->size);
-        off += sizeof(float) * f->size;
-      }
-      PetscCall(InvTrainerTargets(t, 1, t->rTh + (size_t)q * t->P, t->rNz + 2 * q, y));
-      PetscCall(InvFeatNormalizeTargets(f, 1, y, yn));
-      memcpy(p + off, yn, sizeof(float) * O);
+  qsort(t->sidx, (size_t)m, 2 * sizeof(PetscInt64), CmpPair);
+  *n = m;
+  PetscFunctionReturn(0);
+}
+
+/* the row of sample s in slot slot of ebuf: features (or the series and noise parameters with
+   -noise_fresh) and targets, from its series u (in the file's precision), parameters and noise parameters */
+static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const void *u, const double *th, const double *nz)
+{
+  size_t rb = InvTrainerRowBytes(t), off = 2 * sizeof(PetscInt64);
+  PetscInt per = t->n_obs * t->n_ch, O = t->ntargets;
+  InvFeat f = t->map->feat;
+  char *p = t->ebuf + rb * (size_t)slot;
+  const double *ud = InvTrainerSeriesRow(t, u, 0);
+  double y[16];
+  float yn[16];
+
+  PetscFunctionBegin;
+  memcpy(p, &slot, sizeof(slot));
+  memcpy(p + sizeof(slot), &s, sizeof(s));
+  if (t->noise_fresh) {
+    double np[2];
+    if (t->hasnoise)
+      np[0] = nz[0], np[1] = nz[1];
+    else
+      PetscCall(InvNoiseSampleParameters(t->noise, t->seed, s, &np[0], &np[1]));
+    memcpy(p + off, ud, sizeof(double) * per);
+    off += sizeof(double) * per;
+    memcpy(p + off, np, sizeof(np));
+    off += sizeof(np);
+  } else {
+    PetscCall(InvFeatTransform(f, ud, t->Xb));
+    PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
+    memcpy(p + off, t->Xb, sizeof(float) * f->size);
+    off += sizeof(float) * f->size;
+  }
+  PetscCall(InvTrainerTargets(t, 1, th, nz, y));
+  PetscCall(InvFeatNormalizeTargets(f, 1, y, yn));
+  memcpy(p + off, yn, sizeof(float) * O);
+  PetscFunctionReturn(0);
+}
+
+/* reads this rank's share of global batches [b0, b1) of the epoch into ebuf, in batch order: the samples
+   sorted by file row, read in runs of contiguous file rows (linear in the rows, whatever their spread).
+   With direct reads the segment may already have been read by the reader thread; the next segment (of
+   this epoch, or the next epoch's first) is then queued for it, to be read while this one trains */
+PetscErrorCode InvTrainerStreamLoad(InvTrainer t, PetscInt64 b0, PetscInt64 b1, PetscInt epoch)
+{
+  PetscInt64 n, nbatch = (t->Ntr + t->batch - 1) / t->batch;
+  PetscInt per = t->n_obs * t->n_ch;
+  size_t useries = (size_t)t->esize * (size_t)per;
+  PetscBool ready = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(INV_IORead, 0, 0, 0, 0)); /* with a prefetch: the wait for the reader thread */
+  if (t->inflight) {
+    ready = (PetscBool)(t->pf_b0 == b0 && t->pf_b1 == b1 && t->pf_epoch == epoch);
+    PetscCall(InvTrainerDirectJoin(t));
+    n = t->pf_n;
+  }
+  if (!ready) {
+    PetscCall(Plan(t, b0, b1, epoch, &n));
+    if (t->direct) {
+      PetscCall(InvTrainerDirectQueue(t, n));
+      PetscCall(InvTrainerDirectRead(t));
     }
   }
+  PetscCall(PetscLogEventEnd(INV_IORead, 0, 0, 0, 0));
+  if (t->direct)
+    for (PetscInt64 k = 0; k < n; k++)
+      PetscCall(Place(t, t->sidx[2 * k], t->sidx[2 * k + 1], t->raw[0] + (size_t)k * t->lay[0].rowbytes,
+                      (const double *)(t->raw[1] + (size_t)k * t->lay[1].rowbytes),
+                      t->hasnoise ? (const double *)(t->raw[2] + (size_t)k * t->lay[2].rowbytes) : NULL));
+  else
+    for (PetscInt64 i = 0, j; i < n; i = j) {
+      PetscInt64 r0 = t->valid[t->sidx[2 * i]], r1 = r0; /* file rows [r0, r1] of this run */
+      for (j = i + 1; j < n; j++) {
+        PetscInt64 r = t->valid[t->sidx[2 * j]];
+        if (r - r1 > INV_STREAM_MAX_GAP || r - r0 + 1 > t->rcap) break;
+        r1 = r;
+      }
+      PetscCall(InvTrainerReadRange(t, r0, r1 + 1 - r0, t->rU, t->rTh, t->rNz));
+      for (PetscInt64 k = i; k < j; k++) {
+        PetscInt64 q = t->valid[t->sidx[2 * k]] - r0;
+        PetscCall(Place(t, t->sidx[2 * k], t->sidx[2 * k + 1], t->rU + (size_t)q * useries, t->rTh + (size_t)q * t->P,
+                        t->hasnoise ? t->rNz + 2 * q : NULL));
+      }
+    }
   t->seg_b0 = b0;
   t->seg_b1 = b1;
+  if (t->direct && (b1 < nbatch || epoch + 1 < t->epochs)) { /* the next segment, read while this one trains */
+    if (b1 < nbatch) {
+      t->pf_b0 = b1;
+      t->pf_epoch = epoch;
+    } else { /* the next epoch's first: this epoch's order is no longer needed */
+      t->pf_b0 = 0;
+      t->pf_epoch = epoch + 1;
+      EpochOrder(t, t->pf_epoch);
+    }
+    t->pf_b1 = PetscMin(nbatch, t->pf_b0 + t->seg_batches);
+    PetscCall(Plan(t, t->pf_b0, t->pf_b1, t->pf_epoch, &t->pf_n));
+    PetscCall(InvTrainerDirectQueue(t, t->pf_n));
+    PetscCall(InvTrainerDirectStart(t));
+  }
   PetscFunctionReturn(0);
 }

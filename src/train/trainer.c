@@ -33,6 +33,8 @@ PetscErrorCode InvTrainerCreate(MPI_Comm comm, InvTrainer *out)
   t->best_val = PETSC_INFINITY;
   t->memory_mb = 2048;
   t->file = H5I_INVALID_HID;
+  t->fd = -1;
+  t->prefetch = PETSC_TRUE;
   PetscCall(PetscMemzero(&t->spec, sizeof(t->spec)));
   *out = t;
   PetscFunctionReturn(0);
@@ -113,6 +115,11 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCall(PetscOptionsInt("-train_stream_window",
                             "Streaming: chunks per window, inside which samples are shuffled (0 = as many as -train_memory_mb holds)", "",
                             t->window_opt, &t->window_opt, NULL));
+  PetscCall(
+      PetscOptionsBool("-train_stream_prefetch",
+                       "Streaming: read the next batches in a reader thread while the current ones train (when the file's layout allows "
+                       "direct reads); no: synchronous HDF5 reads (the same weights)",
+                       "", t->prefetch, &t->prefetch, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress lines", "", t->quiet, &t->quiet, NULL));
   PetscOptionsEnd();
   PetscCall(InvNetSpecSetFromOptions(&t->spec));

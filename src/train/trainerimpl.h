@@ -1,6 +1,24 @@
 /* Private state of InvTrainer, shared by the trainer's source files. */
 #pragma once
 #include <invmap/train.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#define INV_RAW_DATASETS 3 /* datasets read per sample at most: series, /theta, /noise */
+
+/* one raw read of the stream's reader thread: len bytes at file offset off into dst */
+typedef struct {
+  off_t off;
+  size_t len;
+  char *dst;
+} InvReadReq;
+
+/* where the rows of a dataset lie in the file (streamed training reads them directly, see prefetch.c) */
+typedef struct {
+  PetscInt64 crows; /* rows per chunk (the dataset's rows when contiguous) */
+  PetscInt64 *addr; /* file offset of each chunk */
+  size_t rowbytes;  /* bytes per row */
+} InvRawLayout;
 
 struct _p_InvTrainer {
   MPI_Comm comm;
@@ -50,10 +68,25 @@ struct _p_InvTrainer {
   PetscInt64 *valid, nvalid;                     /* file rows of the usable samples */
   PetscInt64 *cperm, *woff, *wsamp, *wtmp, wcur; /* chunk order, window offsets, samples of window wcur in order */
   PetscInt64 seg_b0, seg_b1, seg_batches, val_block, fit_block;
-  PetscInt64 *sidx;         /* (slot, sample) pairs of a segment */
-  double *rU, *rTh, *rNz;   /* read buffers (raw series, parameters, noise parameters) */
+  PetscInt64 *sidx; /* (slot, sample) pairs of a segment */
+  PetscInt esize;   /* bytes per series value as stored and read: 4 (float32 files) or 8 */
+  char *rU;         /* read buffers: series (in the file's precision), parameters, noise parameters */
+  double *rTh, *rNz;
   PetscInt64 rcap;          /* rows of the read buffers (file rows of one contiguous read) */
   size_t mem_cur, mem_peak; /* data-buffer bytes now and at most on this rank */
+  /* prefetch (prefetch.c): a reader thread reads the next segment's rows straight from the file (pread,
+     no HDF5 or MPI call off the main thread) into raw while the current segment trains */
+  PetscBool prefetch, direct;         /* -train_stream_prefetch; the file's layout allows direct reads */
+  int fd;                             /* the training set opened read-only for direct reads (-1 if not) */
+  InvRawLayout lay[INV_RAW_DATASETS]; /* series, /theta, /noise */
+  char *raw[INV_RAW_DATASETS];        /* the segment's rows of each dataset, in sorted file-row order */
+  InvReadReq *req;                    /* reads of a segment */
+  PetscInt64 nreq, raw_rows;          /* reads queued; rows the raw buffers hold */
+  pthread_t reader;                   /* reader thread, while inflight */
+  PetscBool inflight;                 /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running or unjoined */
+  PetscInt64 pf_b0, pf_b1, pf_n;
+  PetscInt pf_epoch;
+  int rerr; /* errno of the reader's first failed read (0: none) */
   float *Xb, *Yb, *dY;
   double *ubuf, *dbuf;
   MPI_Request *reqs;
@@ -70,8 +103,15 @@ PETSC_INTERN PetscErrorCode InvTrainerLoadData(InvTrainer);
 PETSC_INTERN void InvTrainerTrack(InvTrainer, double bytes); /* data-buffer accounting: + allocated, - freed */
 PETSC_INTERN size_t InvTrainerRowBytes(InvTrainer);
 PETSC_INTERN size_t InvTrainerReadBytes(InvTrainer);
-PETSC_INTERN PetscErrorCode InvTrainerReadRange(InvTrainer, PetscInt64 r0, PetscInt64 nr, double *U, double *Th, double *Nz);
-PETSC_INTERN PetscErrorCode InvTrainerReadBlock(InvTrainer, PetscInt64 g0, PetscInt64 g1, double *U, double *Th, double *Nz);
+PETSC_INTERN PetscErrorCode InvTrainerReadRange(InvTrainer, PetscInt64 r0, PetscInt64 nr, void *U, double *Th, double *Nz);
+PETSC_INTERN PetscErrorCode InvTrainerReadBlock(InvTrainer, PetscInt64 g0, PetscInt64 g1, void *U, double *Th, double *Nz);
+PETSC_INTERN const double *InvTrainerSeriesRow(InvTrainer, const void *U, PetscInt64 i);
+PETSC_INTERN PetscErrorCode InvTrainerDirectSetUp(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerDirectQueue(InvTrainer, PetscInt64 n);
+PETSC_INTERN PetscErrorCode InvTrainerDirectRead(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerDirectStart(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerDirectJoin(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerDirectDestroy(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerTargets(InvTrainer, PetscInt64 n, const double *Th, const double *Nz, double *Y);
 PETSC_INTERN PetscErrorCode InvTrainerStreamSetUp(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerStreamEpoch(InvTrainer, PetscInt epoch);
@@ -87,3 +127,15 @@ PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
+
+/* datasets read per sample: the series, /theta and, when the file has it, /noise */
+static inline int InvTrainerRawDatasets(InvTrainer t)
+{
+  return t->hasnoise ? 3 : 2;
+}
+
+/* HDF5 memory type of the series as read */
+static inline hid_t InvTrainerSeriesType(InvTrainer t)
+{
+  return t->esize == (PetscInt)sizeof(float) ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+}
