@@ -56,12 +56,14 @@ vg() {
 
 # One ensemble serves as training and test data (what is measured here is memory, not accuracy): AR(1)
 # noise, both network kinds (dense; the paper's CNN), an ensemble prediction, MAP with the default
-# Gauss-Newton covariance, every metric of evaluate.
+# Gauss-Newton covariance, every metric of evaluate; a float32 set streamed with the reader thread (prefetch).
 OBS=100
 vg simulate simulate -n 24 -obs_n $OBS -seed 1 -o data.h5 -quiet
 vg train_dense train -i data.h5 -o dense.h5 -nn_arch dense -nn_dense 8,8 -train_data d -train_epochs 2 -train_batch 8 -quiet
 vg train_cnn train -i data.h5 -o cnn.h5 -nn_preset paper_cnn -train_epochs 1 -train_batch 8 -quiet
-vg predict predict -model dense.h5,cnn.h5 -i data.h5 -predict_data d -o pred.h5 -quiet
+vg simulate_f32 simulate -n 24 -obs_n $OBS -seed 1 -series_precision single -o data32.h5 -quiet
+vg train_stream train -i data32.h5 -o stream.h5 -nn_arch dense -nn_dense 8,8 -train_data d -train_epochs 2 -train_batch 8 -train_stream yes -train_memory_mb 0.02 -quiet
+vg predict predict -net dense.h5,cnn.h5 -i data.h5 -predict_data d -o pred.h5 -quiet
 vg map map -i data.h5 -n 2 -map_screen 4 -map_starts 1 -o map.h5 -quiet
 vg evaluate evaluate -truth data.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_common_rows 0 -o eval.h5 -quiet
 
