@@ -17,17 +17,6 @@ static int CmpReal(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* The batched design: InvMemberRK when rk is set, else the InvBatchTS. */
-static PetscErrorCode Solve(InvBatchTS bts, InvMemberRK rk, PetscInt nb, const PetscReal theta[], PetscReal u[], PetscInt st[])
-{
-  PetscFunctionBegin;
-  if (rk)
-    PetscCall(InvMemberRKSolve(rk, nb, theta, u, st));
-  else
-    PetscCall(InvBatchTSSolve(bts, nb, theta, u, st));
-  PetscFunctionReturn(0);
-}
-
 /* Integrate n samples [0, n) split over ranks in batches of the solver's size; returns seconds (max over ranks). */
 static PetscErrorCode TimeDesign(InvBatchTS bts, InvMemberRK rk, PetscInt bsize, InvPrior prior, InvNoise noise, PetscInt n, PetscInt nt,
                                  PetscReal *u, PetscReal *d, PetscReal *secs)
@@ -46,7 +35,7 @@ static PetscErrorCode TimeDesign(InvBatchTS bts, InvMemberRK rk, PetscInt bsize,
   for (PetscInt b = nbatch * rank / size; b < nbatch * (rank + 1) / size; b++) {
     PetscInt i0 = b * bsize, nb = PetscMin(bsize, n - i0);
     for (PetscInt i = 0; i < nb; i++) PetscCall(InvPriorSample(prior, 1, i0 + i, th + 2 * i));
-    PetscCall(Solve(bts, rk, nb, th, u, st));
+    PetscCall(InvForwardSolve(bts, rk, nb, th, u, st));
     for (PetscInt i = 0; i < nb; i++) PetscCall(InvNoiseApply(noise, 1, i0 + i, 0, 0.8, 0.07, nt, u + i * nt, d));
   }
   PetscCall(PetscTime(&t1));
@@ -139,7 +128,7 @@ int main(int argc, char **argv)
     for (PetscInt i0 = 0; i0 < nacc; i0 += B) {
       PetscInt nb = PetscMin(B, nacc - i0);
       for (PetscInt i = 0; i < nb; i++) PetscCall(InvPriorSample(prior, 1, i0 + i, th + 2 * i));
-      PetscCall(Solve(batched, rk, nb, th, ub, st));
+      PetscCall(InvForwardSolve(batched, rk, nb, th, ub, st));
       for (PetscInt i = 0; i < nb; i++) {
         PetscCall(InvBatchTSSolve(ref, 1, th + 2 * i, ur, st));
         for (PetscInt k = 0; k < nt; k++) err = PetscMax(err, PetscAbsReal(ub[i * nt + k] - ur[k]));

@@ -33,16 +33,6 @@ static void ReferenceFHN(double g, double z, const double th[2], int nt, double 
 
 static InvMemberRK member; /* -member: solve with InvMemberRK instead of the InvBatchTS */
 
-static PetscErrorCode Solve(InvBatchTS bts, PetscInt nb, const PetscReal theta[], PetscReal u[], PetscInt status[])
-{
-  PetscFunctionBegin;
-  if (member)
-    PetscCall(InvMemberRKSolve(member, nb, theta, u, status));
-  else
-    PetscCall(InvBatchTSSolve(bts, nb, theta, u, status));
-  PetscFunctionReturn(0);
-}
-
 int main(int argc, char **argv)
 {
   const PetscInt ngrid = 5, nrand = 15, ns = ngrid * ngrid + nrand, B = 8;
@@ -81,7 +71,7 @@ int main(int argc, char **argv)
   /* Batches of B consecutive samples, dealt round-robin over ranks. */
   for (PetscInt b0 = B * rank; b0 < ns; b0 += B * size) {
     PetscInt nb = PetscMin(B, ns - b0);
-    PetscCall(Solve(bts, nb, theta + 2 * b0, u + b0 * nt, status));
+    PetscCall(InvForwardSolve(bts, member, nb, theta + 2 * b0, u + b0 * nt, status));
     for (PetscInt i = 0; i < nb; i++) {
       PetscCheck(status[i] == INV_STATUS_OK, PETSC_COMM_SELF, PETSC_ERR_PLIB, "sample %" PetscInt_FMT " failed", b0 + i);
       ReferenceFHN(g, z, theta + 2 * (b0 + i), (int)nt, (double)(t[1] - t[0]), 1000, ref);
@@ -112,7 +102,7 @@ int main(int argc, char **argv)
   {
     PetscReal th[2 * 4] = {0.4, 0.4, 0.5, -60.0, 0.9, 1.0, NAN, 0.3};
     PetscReal w2 = 0;
-    PetscCall(Solve(bts, 4, th, u, status));
+    PetscCall(InvForwardSolve(bts, member, 4, th, u, status));
     PetscCheck(status[0] == INV_STATUS_OK && status[2] == INV_STATUS_OK, PETSC_COMM_SELF, PETSC_ERR_PLIB,
                "good members flagged: %" PetscInt_FMT " %" PetscInt_FMT, status[0], status[2]);
     PetscCheck(status[1] == INV_STATUS_NONFINITE || status[1] == INV_STATUS_DIVERGED || status[1] == INV_STATUS_MAXSTEPS, PETSC_COMM_SELF,

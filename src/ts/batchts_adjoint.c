@@ -14,33 +14,38 @@
 
 /* The block-diagonal AIJ matrices hold their values member-major and row-major, exactly the layout of
    the model's jacobian/jacobianp arrays, so they are filled in place. */
-static PetscErrorCode InvBatchTSRHSJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat B, void *ctx)
+/* Fills A in place with a model derivative array (jacobian or jacobianp) at the batch state X. */
+static PetscErrorCode FillFromModel(InvBatchTS m, PetscReal t, Vec X, Mat A,
+                                    PetscErrorCode (*fill)(InvModel, PetscReal, PetscInt, const PetscScalar *, const PetscReal *,
+                                                           PetscScalar *))
 {
-  InvBatchTS m = (InvBatchTS)ctx;
   const PetscScalar *x;
   PetscScalar *a;
 
   PetscFunctionBegin;
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(MatSeqAIJGetArrayWrite(A, &a));
-  PetscCall(m->model->ops.jacobian(m->model, t, m->bmax, x, m->theta, a));
+  PetscCall(fill(m->model, t, m->bmax, x, m->theta, a));
   PetscCall(MatSeqAIJRestoreArrayWrite(A, &a));
   PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvBatchTSRHSJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat B, void *ctx)
+{
+  InvBatchTS m = (InvBatchTS)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(FillFromModel(m, t, X, A, m->model->ops.jacobian));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode InvBatchTSRHSJacobianP(TS ts, PetscReal t, Vec X, Mat A, void *ctx)
 {
   InvBatchTS m = (InvBatchTS)ctx;
-  const PetscScalar *x;
-  PetscScalar *a;
 
   PetscFunctionBegin;
-  PetscCall(VecGetArrayRead(X, &x));
-  PetscCall(MatSeqAIJGetArrayWrite(A, &a));
-  PetscCall(m->model->ops.jacobianp(m->model, t, m->bmax, x, m->theta, a));
-  PetscCall(MatSeqAIJRestoreArrayWrite(A, &a));
-  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(FillFromModel(m, t, X, A, m->model->ops.jacobianp));
   PetscFunctionReturn(0);
 }
 
