@@ -29,11 +29,17 @@ rm -f wd.h5 wd.h5.partial
 setsid $MPIEXEC -n 2 "$INVMAP" simulate -n 2000 -seed 5 -chunk 100 -o wd.h5 -invmap_test_wait_signal -invmap_term_grace_seconds 2 >wd.log 2>&1 &
 FAULT_PID=$!
 FAULT_LOG=$WORK/wd.log fault_wait_lines "waiting for a signal" 2 || true
-rank_pid() { local p; for p in $(pgrep -P "$FAULT_PID"); do tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo "$p"; done; }
+# rank_pid R: the pid of rank R among mpiexec's children (always status 0: this script runs under set -e)
+rank_pid() {
+  local p
+  for p in $(pgrep -P "$FAULT_PID"); do
+    if grep -qxz "OMPI_COMM_WORLD_RANK=$1" "/proc/$p/environ" 2>/dev/null; then echo "$p"; fi
+  done
+  return 0
+}
 r0=$(rank_pid 0) r1=$(rank_pid 1)
 if [[ -n $r0 && -n $r1 ]]; then
-  kill -STOP "$r1"
-  kill -TERM "$r0"
+  kill -STOP "$r1" && kill -TERM "$r0" || fail "watchdog: could not signal the ranks ($r0, $r1)"
   FAULT_RANKS="$r0 $r1"
   if FAULT_END_LIMIT=60 fault_end; then
     ((FAULT_RC != 0)) && pass "watchdog: rank 0 signalled while its peer is wedged ended the job (exit $FAULT_RC)" || fail "watchdog: exit 0"
