@@ -9,7 +9,8 @@
 # fault the checks of tests/faults/common.sh: every process ends within FAULT_END_LIMIT s, every file with a final
 # name reads in full, the documented continuation (-resume / rerun) completes, and the outputs equal the
 # uninterrupted run's (bitwise except timing data; /cov to 1e-12, see tests/faults/check.py). Prints the table
-# (faults injected, survived, and those that came after the run had already ended). Exit 1 if any check failed.
+# (faults injected, survived, those that came after the run had already ended, and those after which Open
+# MPI's mpiexec hung although every rank had ended: see tests/faults/common.sh). Exit 1 if any check failed.
 # Environment: INVMAP (default build/invmap), MPIEXEC (default mpiexec), FAULT_KEEP=DIR keeps failed work dirs.
 set -uo pipefail
 SEED=${1:?usage: bench/faults.sh SEED COUNT [COMMANDS] [KINDS]}

@@ -21,6 +21,26 @@ fault_one map int line:1
 fault_one pipeline kill_mpirun line:5
 fault_one pipeline usr1 line:3
 
+# The harness's own verdicts, on a stand-in launcher that never reaps its ranks: every rank ended and the
+# launcher still there is Open MPI's launcher hang (counted apart, not a failure of invmap's); a rank still
+# running is a hang.
+for case in launcher rank; do
+  setsid "$PYTHON" "$FAULT_DIR/fake_launcher.py" &
+  FAULT_PID=$!
+  for _ in $(seq 100); do (($(pgrep -cP "$FAULT_PID") == 2)) && break; sleep 0.05; done
+  FAULT_RANKS=$(pgrep -P "$FAULT_PID" | paste -sd' ')
+  if [[ $case == launcher ]]; then kill -KILL $FAULT_RANKS; else kill -KILL "${FAULT_RANKS%% *}"; fi
+  rc=0
+  FAULT_LAUNCHER_GRACE=1 FAULT_END_LIMIT=4 fault_end || rc=$?
+  if [[ $case == launcher ]]; then
+    ((rc == 0)) && [[ -n $FAULT_LAUNCHER_HANG ]] && pass "harness: an unreaped launcher is a launcher hang" || fail "harness: launcher case (rc $rc, $FAULT_HUNG)"
+  else
+    ((rc == 1)) && [[ -z $FAULT_LAUNCHER_HANG ]] && pass "harness: a rank still running is a hang" || fail "harness: rank case (rc $rc)"
+  fi
+  pkill -KILL -P "$FAULT_PID" 2>/dev/null || true
+  kill -KILL $FAULT_RANKS 2>/dev/null || true
+done
+
 # Watchdog: rank 1 stopped (SIGSTOP: a wedged peer), SIGTERM to rank 0 only. Rank 0 reaches its safe point and
 # waits in the collective for rank 1 forever; -invmap_term_grace_seconds ends it, and mpiexec then ends the job.
 # Without the watchdog this run would hang. -invmap_test_wait_signal holds both ranks at their first safe point
