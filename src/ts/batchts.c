@@ -247,9 +247,7 @@ PetscErrorCode InvBatchTSSolve(InvBatchTS b, PetscInt nb, const PetscReal theta[
   PetscCall(PetscLogEventBegin(INV_SimulateBatch, 0, 0, 0, 0));
   /* Members with non-finite parameters are not integrated; their slot holds a copy of a good member. */
   for (PetscInt m = 0; m < nb; m++) {
-    PetscBool finite = PETSC_TRUE;
-    for (PetscInt j = 0; j < np; j++)
-      if (PetscIsInfOrNanReal(theta[m * np + j])) finite = PETSC_FALSE;
+    const PetscBool finite = InvBatchTSThetaFinite(np, theta + m * np);
     status[m] = finite ? INV_STATUS_OK : INV_STATUS_BADPARAM;
     if (finite && good < 0) good = m;
   }

@@ -3,7 +3,7 @@
    InvBatchTS (PETSc's TSRK tableau and TSADAPTBASIC rule), so the method is the batched TS's with the
    error measured per member instead of over the batch. Members are lanes of arrays; a lane whose member
    has finished is refilled from the last active lane, so every pass over the arrays does useful work. */
-#include <invmap/batchts.h>
+#include "batchtsimpl.h"
 #include <petscts.h>
 #include <string.h>
 
@@ -240,9 +240,7 @@ PetscErrorCode InvMemberRKSolve(InvMemberRK r, PetscInt nb, const PetscReal thet
              "Batch of %" PetscInt_FMT " members exceeds the solver's %" PetscInt_FMT, nb, r->bmax);
   PetscCall(PetscLogEventBegin(INV_SimulateBatch, 0, 0, 0, 0));
   for (PetscInt m = 0; m < nb; m++) {
-    PetscBool finite = PETSC_TRUE;
-    for (PetscInt j = 0; j < np; j++)
-      if (PetscIsInfOrNanReal(theta[m * np + j])) finite = PETSC_FALSE;
+    const PetscBool finite = InvBatchTSThetaFinite(np, theta + m * np);
     status[m] = finite ? INV_STATUS_OK : INV_STATUS_BADPARAM;
     if (!finite) continue;
     PetscCall(PetscArraycpy(r->theta + na * np, theta + m * np, np));

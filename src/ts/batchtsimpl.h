@@ -86,3 +86,11 @@ PETSC_INTERN PetscErrorCode InvBatchTSDestroySOA(InvBatchTS);
 /* batchts_rkadjoint.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS);
+
+/* Whether a member's np parameters are all finite (a member that is not gets INV_STATUS_BADPARAM and is not integrated). */
+static inline PetscBool InvBatchTSThetaFinite(PetscInt np, const PetscReal theta[])
+{
+  for (PetscInt j = 0; j < np; j++)
+    if (PetscIsInfOrNanReal(theta[j])) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
