@@ -68,6 +68,7 @@ int main(int argc, char **argv)
      which is collective and would wait forever for ranks that are elsewhere; those ranks are ended by mpiexec
      once this one exits. Files are closed explicitly on every successful path. */
   (void)H5dont_atexit();
+  InvLauncherWatchStart();
   if (argc >= 2 && argv[1][0] != '-') {
     cmd = InvCommandFind(argv[1]);
     if (!cmd) {
