@@ -17,6 +17,8 @@ cmake -S "$INVMAP_SRC/examples/model_plugin" -B plug -DCMAKE_PREFIX_PATH="$PREFI
   { tail -20 plug.log; fail "the example plugin does not build out of tree"; finish; }
 pass "examples/model_plugin built out of tree with find_package(invmap)"
 IM=$PREFIX/bin/invmap
+"$IM" pipeline -help 2>&1 | grep -qF -- "-pipeline_share <now $PREFIX/bin/../share/invmap" && [[ -f $PREFIX/share/invmap/experiments/default.opts ]] &&
+  pass "the installed invmap uses the installed share/ (default experiment, report scripts)" || fail "the installed invmap's share directory"
 LIB=$WORK/plug/liblotka_volterra.so
 plugrun() { local np=$1; shift; $MPIEXEC -n "$np" "$IM" "$@"; }
 
