@@ -112,6 +112,7 @@ def read_eval(path, want_labels=None):
                     "theta1": _need(f, "/landscape/theta1", "--eval", 1)[...], "row": int(g.attrs["row"][0]),
                     "names": (_attr_str(g, "parameter_names") or "theta0,theta1").split(","),
                     "theta_truth": np.asarray(g.attrs["theta_truth"], float), "J_truth": float(g.attrs["J_truth"][0]),
+                    "pair": [int(i) for i in g.attrs.get("pair", [0, 1])],  # the parameters on the axes (older files: 0, 1)
                     "objective_data": _attr_str(g, "objective_data", "d")}
             land["zoom"] = None
             if "/landscape/zoom/J" in f:

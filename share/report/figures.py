@@ -293,7 +293,7 @@ def landscape_panel(fig, ax, grid, L, sets, title, mark_min):
     for k, s in enumerate(sets):
         if r >= s["theta"].shape[0]:
             continue
-        e = s["theta"][r]
+        e = s["theta"][r][L["pair"]]  # the estimate's values of the two parameters on the axes
         j = s["objective"][r] if s["objective"] is not None else np.nan
         filled = s["marker"] in FILLED
         # later sets smaller and on top: estimates at the same point stay visible as nested markers
@@ -327,8 +327,9 @@ def fig_landscape(truth, ev, out, written, captions):
         Z = None
     fig, axes = plt.subplots(1, 2 if Z is not None else 1, figsize=(15, 6.4) if Z is not None else (8, 6.4), squeeze=False)
     box = (L["theta0"][0], L["theta0"][-1], L["theta1"][0], L["theta1"][-1])
+    i, j = L["pair"]
     prior = truth["prior_lower"] is not None and truth["prior_upper"] is not None and np.allclose(
-        box, [truth["prior_lower"][0], truth["prior_upper"][0], truth["prior_lower"][1], truth["prior_upper"][1]])
+        box, [truth["prior_lower"][i], truth["prior_upper"][i], truth["prior_lower"][j], truth["prior_upper"][j]])
     landscape_panel(fig, axes[0, 0], L, L, ev["sets"], f"{'prior box' if prior else 'box'}, {n} x {L['J'].shape[1]} grid", Z is None)
     if Z is not None:
         z0, z1 = Z["theta0"], Z["theta1"]
@@ -346,7 +347,9 @@ def fig_landscape(truth, ev, out, written, captions):
         landscape_panel(fig, axes[0, 1], Z, L, ev["sets"], f"zoom (red box on the left), {Z['J'].shape[0]} x {Z['J'].shape[1]} grid", True)
     fig.legend(*axes[0, -1].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9, frameon=False)
     data = "noisy data d" if L["objective_data"] == "d" else "clean series u"
-    fig.suptitle(f"MAP objective J (AR(1)-whitened misfit to the {data} + prior term) of test sample {L['row']}")
+    others = [n for n in ev["names"] if n not in L["names"]]
+    fixed = f"; {', '.join(others)} at the true value{'s' if len(others) > 1 else ''}" if others else ""
+    fig.suptitle(f"MAP objective J (AR(1)-whitened misfit to the {data} + prior term) of test sample {L['row']}{fixed}")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     save(fig, out, "landscape.png", written)
     near = [s["label"] for s in ev["sets"] if L["row"] < s["theta"].shape[0]]

@@ -51,7 +51,8 @@ PetscErrorCode InvModelCreate(const char type[], InvModel *model)
       PetscCall(PetscStrlcat(names, " ", sizeof(names)));
       PetscCall(PetscStrlcat(names, InvModelNames[i], sizeof(names)));
     }
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown model '%s'; available models:%s (a model of a plugin needs -model_plugin <library.so>)", type, names);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_UNKNOWN_TYPE,
+            "Unknown model '%s'; available models:%s (a model of a plugin needs -model_plugin <library.so>)", type, names);
   }
   PetscCall(PetscNew(&m));
   PetscCall(PetscStrncpy(m->type, type, sizeof(m->type)));

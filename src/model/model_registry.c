@@ -9,6 +9,7 @@ PetscErrorCode InvModelRegisterAll(void)
   if (!InvModelRegisterAllCalled) {
     InvModelRegisterAllCalled = PETSC_TRUE;
     PetscCall(InvModelRegister("fhn", InvModelCreate_FHN));
+    PetscCall(InvModelRegister("fhn3", InvModelCreate_FHN3));
   }
   PetscCall(InvModelLoadPlugins());
   PetscFunctionReturn(0);
