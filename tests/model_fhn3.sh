@@ -35,7 +35,7 @@ rep = open("P/report/report.md").read()
 check("Median-APE gamma" in rep and "R² gamma" in rep, "the report has gamma's rows")
 sys.exit(0 if ok else 1)
 PY
-for png in scatter landscape comparison; do
+for png in scatter landscape comparison corner; do
   [[ -s P/report/$png.png ]] && pass "report figure $png.png" || fail "report figure $png.png missing"
 done
 finish

@@ -154,6 +154,22 @@ def check_estimates(files, sets):
                              "give --estimates in the order of --labels")
 
 
+def read_covariances(files, sets):
+    """Each set's covariances from the file it was evaluated from: /cov (invmap map's Laplace approximations) or
+    /cov_pred (a network with a covariance head), rows x P x P; None where the file has neither."""
+    for fn, s in zip(files, sets):
+        s["cov"], s["cov_kind"] = None, None
+        with _open(fn, "--estimates") as f:
+            for name, kind in (("/cov", "Laplace"), ("/cov_pred", "network")):
+                if name in f:
+                    c = f[name][...]
+                    P = s["theta"].shape[1]
+                    if c.ndim != 3 or c.shape[1:] != (P, P):
+                        raise InputError(f"--estimates {fn}: {name} has shape {c.shape}, expected (rows, {P}, {P})")
+                    s["cov"], s["cov_kind"] = c, kind
+                    break
+
+
 def read_history(path):
     """A model file's training history as {column: array}, or None when the file has no /history."""
     with _open(path, "--models") as f:

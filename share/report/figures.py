@@ -15,6 +15,10 @@ writes into DIR
   comparison.png       Median-APE per parameter and wall s per estimate of each set (log scales)
   landscape.png        log10 of the MAP objective of one sample over the prior box and over the zoom box around the
                        truth, with the truth and each set's estimate marked (needs invmap evaluate -eval_landscape)
+  corner.png           every pair of parameters: below the diagonal one sample's truth, estimates and their Gaussian
+                       68%/95% ellipses (Laplace /cov of invmap map, /cov_pred of a network with a covariance head),
+                       on the diagonal their marginal densities, above it the errors (estimate - truth) of every
+                       evaluated sample (needs --estimates for the covariances)
   figures.md           a markdown fragment: one ![caption](file.png) per written figure
 and prints one line per written file. Optional inputs that are absent (series, landscape, /history) skip their
 figure with a printed note; a missing or malformed input file is an error (exit status 2).
@@ -358,6 +362,86 @@ def fig_landscape(truth, ev, out, written, captions):
                                  f"(J = {L['J_truth']:.4g}) and the estimates of {', '.join(near) or 'no set'} marked.")
 
 
+# Gaussian credible regions drawn in corner.png: probability -> radius in standard deviations of a 2-D Gaussian
+# (sqrt of the chi-square quantile with 2 degrees of freedom: -2 ln(1 - p))
+CREDIBLE = (0.68, 0.95)
+
+
+def ellipse(ax, mean, cov2, prob, color, ls):
+    """The credible ellipse of probability prob of a 2-D Gaussian (mean, cov2) on ax."""
+    w, v = np.linalg.eigh(cov2)
+    if not np.all(np.isfinite(w)) or w.min() <= 0:
+        return
+    r = np.sqrt(-2 * np.log(1 - prob))
+    ang = np.degrees(np.arctan2(v[1, 1], v[0, 1]))
+    ax.add_patch(Ellipse(mean, 2 * r * np.sqrt(w[1]), 2 * r * np.sqrt(w[0]), angle=ang, fill=False, ec=color, ls=ls, lw=1.3))
+
+
+def fig_corner(truth, ev, out, written, captions):
+    names, sets = ev["names"], ev["sets"]
+    P = len(names)
+    L = ev["landscape"]
+    row = L["row"] if L is not None else 0
+    here = [s for s in sets if row < s["theta"].shape[0]]
+    if P < 2 or not here:
+        print(f"figures: note: corner.png needs 2 or more parameters and a set with row {row}: skipped")
+        return
+    t = truth["theta"][row]
+    fig, axes = plt.subplots(P, P, figsize=(3.2 * P + 1, 3.2 * P), squeeze=False)
+    for i in range(P):
+        for j in range(P):
+            ax = axes[i, j]
+            if i == j:  # marginal densities of the sets with a covariance, lines at the estimates and the truth
+                for s in here:
+                    e = s["theta"][row, i]
+                    if s.get("cov") is not None and row < s["cov"].shape[0] and s["cov"][row, i, i] > 0:
+                        sd = np.sqrt(s["cov"][row, i, i])
+                        x = np.linspace(e - 4 * sd, e + 4 * sd, 200)
+                        ax.plot(x, np.exp(-0.5 * ((x - e) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), color=s["color"], lw=1.3)
+                    ax.axvline(e, color=s["color"], lw=1, ls="--")
+                ax.axvline(t[i], color="k", lw=1.5)
+                ax.set_yticks([])
+                ax.set_title(names[i], fontsize=10)
+            elif i > j:  # one sample: truth, estimates, credible ellipses
+                ax.plot(t[j], t[i], "*", ms=14, mfc="w", mec="k", mew=1.2, zorder=5)
+                for s in here:
+                    e = s["theta"][row]
+                    ax.plot(e[j], e[i], s["marker"], ms=8, mfc="none" if s["marker"] in FILLED else s["color"], mec=s["color"], mew=1.6)
+                    if s.get("cov") is not None and row < s["cov"].shape[0]:
+                        c2 = s["cov"][row][np.ix_([j, i], [j, i])]
+                        for prob, ls in zip(CREDIBLE, ("-", ":")):
+                            ellipse(ax, (e[j], e[i]), c2, prob, s["color"], ls)
+                ax.autoscale_view()
+            else:  # every evaluated sample: errors of parameter j (x) and i (y)
+                for s in sets:
+                    n = s["theta"].shape[0]
+                    err = s["theta"] - truth["theta"][:n]
+                    ok = np.isfinite(err).all(axis=1)
+                    ax.scatter(err[ok, j], err[ok, i], s=10, marker=s["marker"], c=[s["color"]], alpha=0.6, linewidths=0.8)
+                ax.axhline(0, color="0.6", lw=0.6)
+                ax.axvline(0, color="0.6", lw=0.6)
+                ax.set_title(f"errors: {names[j]} vs {names[i]}", fontsize=8)
+            if i == P - 1 and i != j:
+                ax.set_xlabel(names[j])
+            if j == 0 and i != j:
+                ax.set_ylabel(names[i])
+    handles = [plt.Line2D([], [], marker="*", ms=12, mfc="w", mec="k", ls="none", label="truth")]
+    for s in sets:
+        cov = f", {s['cov_kind']} 68% (solid) / 95% (dotted)" if s.get("cov") is not None else ""
+        handles.append(plt.Line2D([], [], marker=s["marker"], color=s["color"], ls="none", mfc="none" if s["marker"] in FILLED else s["color"],
+                                  label=f"{s['label']} ({s['kind']}{cov})"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=9, frameon=False)
+    fig.suptitle(f"Test sample {row}: estimates and Gaussian credible regions (below the diagonal, marginals on it); "
+                 f"errors of every evaluated sample (above)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    save(fig, out, "corner.png", written)
+    withcov = [s["label"] for s in sets if s.get("cov") is not None]
+    captions["corner.png"] = (f"Every pair of parameters. Below the diagonal, test sample {row}: the truth (star), each set's "
+                              f"estimate and, for {', '.join(withcov) or 'no set'}, the 68% and 95% credible ellipses of its "
+                              "Gaussian; on the diagonal the marginal densities; above it the errors (estimate - truth) of "
+                              "every evaluated sample.")
+
+
 def write_markdown(out, written, captions):
     path = os.path.join(out, "figures.md")
     with open(path, "w") as f:
@@ -387,6 +471,7 @@ def main():
         figdata.check_truth(truth, ev)
         if estimates:
             figdata.check_estimates(estimates, ev["sets"])
+            figdata.read_covariances(estimates, ev["sets"])
         for fn in models:
             if not os.path.isfile(fn):
                 raise figdata.InputError(f"--models {fn} does not exist")
@@ -399,6 +484,7 @@ def main():
         fig_training(models, a.out, written, captions)
         fig_comparison(ev, a.out, written, captions)
         fig_landscape(truth, ev, a.out, written, captions)
+        fig_corner(truth, ev, a.out, written, captions)
         write_markdown(a.out, written, captions)
     except figdata.InputError as err:
         print(f"figures.py: error: {err}", file=sys.stderr)
