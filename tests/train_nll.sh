@@ -67,6 +67,16 @@ assert np.allclose(mean_e, mu, rtol=1e-12, atol=0), abs(mean_e - mu).max()
 assert np.allclose(cov_e, C, rtol=1e-10, atol=1e-12 * abs(C).max()), abs(cov_e - C).max()
 print("ensemble: squared error / predicted variance", ratio(mean_e, cov_e))
 PY
+# checkpoint/resume: an interrupted nll run resumed gives bitwise the weights of an uninterrupted one (the same
+# deterministic steps, like mse: tests/train_resume.sh); resuming with another loss is refused
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r1.h5 -train_epochs 4 -train_loss nll -quiet
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r2.h5 -train_epochs 4 -train_loss nll -train_interrupt_after 20 -quiet
+if $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r2.h5 -train_epochs 4 -train_loss mix -resume -quiet > $W/rm.log 2>&1; then
+  echo "FAIL: resumed an nll checkpoint with -train_loss mix"; exit 1
+fi
+grep -q "use the same -train_loss" $W/rm.log || { cat $W/rm.log; echo "FAIL: no clear message for a loss change on -resume"; exit 1; }
+$MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r2.h5 -train_epochs 4 -train_loss nll -resume -quiet
+$MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/r1.h5 -b $W/r2.h5 -tol 0
 # moment matching needs Laplace targets, which the trainer does not read yet: a clear refusal
 if $MPIEXEC -n 1 $INVMAP train -i $W/tr.h5 -o $W/mm.h5 -train_loss moment -train_epochs 1 > $W/mm.log 2>&1; then
   echo "FAIL: -train_loss moment ran without Laplace targets"; exit 1

@@ -77,6 +77,9 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
              INV_LOSS_NMIX, (int)nmix);
   PetscCheck(t->loss_type != INV_LOSS_SHELL, t->comm, PETSC_ERR_ARG_WRONG,
              "-train_loss shell: a shell loss is supplied by code (InvLossCreateShell), not an option; use mse, nll, moment or mix");
+  PetscCheck(!(t->nloss_weight && t->loss_type == INV_LOSS_NLL), t->comm, PETSC_ERR_ARG_INCOMP,
+             "-train_loss_weights weight the squared errors of the mean, which -train_loss nll has none of: drop them, or use "
+             "-train_loss mix with an mse weight");
   PetscCheck(t->loss_type != INV_LOSS_MOMENT && !(t->loss_type == INV_LOSS_MIX && t->loss_mix[2] > 0), t->comm, PETSC_ERR_SUP,
              "-train_loss %s: moment matching needs Laplace targets (/theta_map and /cov per sample), which invmap train does not read "
              "yet; use -train_loss nll, or mix with a zero moment weight",
