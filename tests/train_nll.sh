@@ -70,7 +70,11 @@ PY
 # checkpoint/resume: an interrupted nll run resumed gives bitwise the weights of an uninterrupted one (the same
 # deterministic steps, like mse: tests/train_resume.sh); resuming with another loss is refused
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r1.h5 -train_epochs 4 -train_loss nll -quiet
+set +e
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r2.h5 -train_epochs 4 -train_loss nll -train_interrupt_after 20 -quiet
+rc=$?
+set -e
+[ $rc -eq 75 ] || { echo "FAIL: interrupted run exited $rc, expected 75"; exit 1; }
 if $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r2.h5 -train_epochs 4 -train_loss mix -resume -quiet > $W/rm.log 2>&1; then
   echo "FAIL: resumed an nll checkpoint with -train_loss mix"; exit 1
 fi
