@@ -291,17 +291,31 @@ typedef struct {
   float *x, *t;
   PetscInt64 *sample;
   int B;
+  InvLoss loss; /* NULL: MSE */
 } NetCtx;
 
 static double NetLoss(void *ctx)
 {
   NetCtx *c = (NetCtx *)ctx;
   float *y;
+  double sum;
   if (InvNetForward(c->net, c->x, c->B, c->sample, 3, 1, &y)) return NAN;
-  return invnn_mse_forward(y, c->t, NULL, c->B, c->net->out_size, 1.0 / c->B);
+  if (!c->loss) return invnn_mse_forward(y, c->t, NULL, c->B, c->net->out_size, 1.0 / c->B);
+  if (InvLossEvaluate(c->loss, c->B, y, c->t, c->sample, 1.0, &sum, NULL)) return NAN;
+  return sum / c->B;
 }
 
-static PetscErrorCode TestNet(const char *name, InvNetSpec *s, double tol)
+/* a shell loss (the external-gradient route) that hands over to an nll loss, checking the sample indices */
+static PetscErrorCode ShellEval(InvLoss l, int B, const float *out, const float *target, const PetscInt64 *sample, double scale,
+                                double *sum, float *dout)
+{
+  PetscFunctionBegin;
+  PetscCheck(sample && sample[0] == 10, PETSC_COMM_SELF, PETSC_ERR_PLIB, "shell loss: the batch's sample indices did not arrive");
+  PetscCall(InvLossEvaluate((InvLoss)l->ctx, B, out, target, sample, scale, sum, dout));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestNet(const char *name, InvNetSpec *s, InvLoss loss, double tol)
 {
   NetCtx c;
   float *y, *dy;
@@ -310,6 +324,7 @@ static PetscErrorCode TestNet(const char *name, InvNetSpec *s, double tol)
   PetscFunctionBegin;
   c.B = 4;
   c.sample = sample;
+  c.loss = loss;
   PetscCall(InvNetCreate(s, c.B, &c.net));
   PetscCall(InvNetInitialize(c.net, 17));
   c.net->training = PETSC_TRUE;
@@ -319,7 +334,11 @@ static PetscErrorCode TestNet(const char *name, InvNetSpec *s, double tol)
   fill(c.x, (size_t)c.B * c.net->in_size, 20, 1.0);
   fill(c.t, (size_t)c.B * c.net->out_size, 21, 1.0);
   PetscCall(InvNetForward(c.net, c.x, c.B, sample, 3, 1, &y));
-  invnn_mse_backward(dy, y, c.t, NULL, c.B, c.net->out_size, 1.0 / c.B);
+  if (loss) {
+    double sum;
+    PetscCall(InvLossEvaluate(loss, c.B, y, c.t, sample, 1.0 / c.B, &sum, dy));
+  } else
+    invnn_mse_backward(dy, y, c.t, NULL, c.B, c.net->out_size, 1.0 / c.B);
   PetscCall(InvNetZeroGrad(c.net));
   PetscCall(InvNetBackward(c.net, c.x, dy, c.B, NULL, NULL));
   PetscCall(FDCheck(name, c.net->params, c.net->nparams, c.net->grads, NetLoss, &c, 1e-2, tol));
@@ -367,17 +386,28 @@ int main(int argc, char **argv)
   s.out_dim = 2;
   s.dense[0] = s.dense[1] = 8;
   s.conv[0] = 4, s.conv[1] = 4, s.conv[2] = 5;
-  PetscCall(TestNet("cnn (pool, conv, swish)", &s, 1e-2));
+  PetscCall(TestNet("cnn (pool, conv, swish)", &s, NULL, 1e-2));
   s.act = INV_ACT_TANH;
   s.pad = 1;
-  PetscCall(TestNet("cnn (pad 1, tanh)", &s, 1e-2));
+  PetscCall(TestNet("cnn (pad 1, tanh)", &s, NULL, 1e-2));
   PetscCall(InvNetSpecPreset(&s, "seed_dense"));
   s.in_len = 20;
   s.in_ch = 1;
   s.out_dim = 3;
   s.ndense = 3;
   s.act = INV_ACT_GELU;
-  PetscCall(TestNet("dense (gelu, dropout 0.2)", &s, 1e-2));
+  PetscCall(TestNet("dense (gelu, dropout 0.2)", &s, NULL, 1e-2));
+  { /* the covariance head through a whole network: nll directly and through a shell loss; targets (B, P) */
+    InvLoss nll, shell;
+    s.out_dim = invnn_chol_outputs(2);
+    s.dropout = 0;
+    PetscCall(InvLossCreate(INV_LOSS_NLL, 2, NULL, NULL, 4, &nll));
+    PetscCall(InvLossCreateShell(INV_HEAD_CHOLESKY, 2, 2, ShellEval, nll, 4, &shell));
+    PetscCall(TestNet("dense + cholesky head, nll", &s, nll, 1e-2));
+    PetscCall(TestNet("dense + cholesky head, shell", &s, shell, 1e-2));
+    PetscCall(InvLossDestroy(&shell));
+    PetscCall(InvLossDestroy(&nll));
+  }
   PetscCall(PetscFinalize());
   return 0;
 }
