@@ -71,8 +71,8 @@ PetscErrorCode InvPredictorSetFromOptions(InvPredictor p)
   PetscCall(PetscOptionsString("-predict_data", "HDF5 dataset: d, u (default: d when present, else u)", "", p->dataset, p->dataset,
                                sizeof(p->dataset), NULL));
   PetscCall(PetscOptionsBool("-predict_csv_header", "The CSV input has a header line", "", p->csv_header, &p->csv_header, NULL));
-  PetscCall(PetscOptionsString("-o", "Output HDF5 file with /theta_pred (and /theta_std for ensembles)", "", p->output, p->output,
-                               sizeof(p->output), NULL));
+  PetscCall(PetscOptionsString("-o", "Output HDF5 file with /theta_pred (/theta_std for ensembles, /cov_pred for covariance heads)", "",
+                               p->output, p->output, sizeof(p->output), NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace existing output files (the old ones are kept until the new ones are complete)", "",
                              p->overwrite, &p->overwrite, NULL));
   PetscCall(PetscOptionsString("-predict_csv", "Also write the estimates to this CSV file", "", p->csv, p->csv, sizeof(p->csv), NULL));
