@@ -223,8 +223,8 @@ static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const v
   InvFeat f = t->map->feat;
   char *p = t->ebuf + rb * (size_t)slot;
   const double *ud = InvTrainerSeriesRow(t, u, 0);
-  double y[INV_MAX_TARGETS];
-  float yn[INV_MAX_TARGETS];
+  double y[16];
+  float yn[16];
 
   PetscFunctionBegin;
   memcpy(p, &slot, sizeof(slot));
