@@ -86,4 +86,14 @@ if $MPIEXEC -n 1 $INVMAP train -i $W/tr.h5 -o $W/mm.h5 -train_loss moment -train
   echo "FAIL: -train_loss moment ran without Laplace targets"; exit 1
 fi
 grep -q "needs Laplace targets" $W/mm.log || { cat $W/mm.log; echo "FAIL: no clear message for -train_loss moment"; exit 1; }
+# loss options that would do nothing or nothing sensible are refused, naming the option
+for bad in "-train_loss nll -train_loss_weights 1,2:-train_loss_weights weight the squared errors" \
+           "-train_loss nll -train_loss_mix 1,1,0:-train_loss_mix weighs the terms of -train_loss mix" \
+           "-train_loss mix -train_loss_mix 0,0,0:not all zero"; do
+  opts=${bad%%:*}; msg=${bad#*:}
+  if $MPIEXEC -n 1 $INVMAP train -i $W/tr.h5 -o $W/bad.h5 -train_epochs 1 $opts > $W/bad.log 2>&1; then
+    echo "FAIL: $opts was accepted"; exit 1
+  fi
+  grep -q -- "$msg" $W/bad.log || { cat $W/bad.log; echo "FAIL: $opts: no message '$msg'"; exit 1; }
+done
 echo "train_nll: OK"

@@ -74,6 +74,10 @@ typedef enum { INV_HEAD_MEAN, INV_HEAD_CHOLESKY } InvHeadType;
 PETSC_EXTERN const char *const InvLossTypes[];
 PETSC_EXTERN const char *const InvHeadTypes[];
 #define INV_LOSS_NMIX 3 /* mix weights: mse, nll, moment */
+#define INV_LOSS_MIX_DEFAULT                                                                                                               \
+  {                                                                                                                                        \
+    1.0, 1.0, 0.0                                                                                                                          \
+  } /* -train_loss mix without -train_loss_mix: mse + nll */
 
 typedef struct _p_InvLoss *InvLoss;
 typedef PetscErrorCode (*InvLossEvalFn)(InvLoss, int B, const float *out, const float *target, const PetscInt64 *sample, double scale,

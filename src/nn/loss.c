@@ -182,7 +182,8 @@ static PetscErrorCode InvLossAlloc(InvLoss l, InvHeadType head, int P, int maxba
 PetscErrorCode InvLossCreate(InvLossType type, int P, const float *weight, const double *mix, int maxbatch, InvLoss *out)
 {
   InvLoss l;
-  const double mix_default[INV_LOSS_NMIX] = {1, 1, 0};
+  const double mix_default[INV_LOSS_NMIX] = INV_LOSS_MIX_DEFAULT;
+  double total = 0;
 
   PetscFunctionBegin;
   PetscCheck(type != INV_LOSS_SHELL, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Shell losses are made by InvLossCreateShell");
@@ -197,9 +198,13 @@ PetscErrorCode InvLossCreate(InvLossType type, int P, const float *weight, const
   if (type == INV_LOSS_MOMENT) l->mix[2] = 1;
   if (type == INV_LOSS_MIX)
     for (int k = 0; k < INV_LOSS_NMIX; k++) l->mix[k] = mix ? mix[k] : mix_default[k];
-  for (int k = 0; k < INV_LOSS_NMIX; k++)
+  for (int k = 0; k < INV_LOSS_NMIX; k++) {
     PetscCheck(l->mix[k] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Loss mix weights must be >= 0 (got %g for %s)", l->mix[k],
                InvLossTypes[k]);
+    total += l->mix[k];
+  }
+  PetscCheck(total > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Loss mix weights %g,%g,%g: at least one must be positive", l->mix[0],
+             l->mix[1], l->mix[2]);
   /* targets: the true parameters; the moment term adds the Laplace mean and covariance */
   l->ntarget = l->mix[2] > 0 ? 2 * P + P * P : P;
   *out = l;

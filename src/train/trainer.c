@@ -32,7 +32,10 @@ PetscErrorCode InvTrainerCreate(MPI_Comm comm, InvTrainer *out)
   t->allreduce = INV_ALLREDUCE_FLAT;
   t->best_val = PETSC_INFINITY;
   t->loss_type = INV_LOSS_MSE;
-  t->loss_mix[0] = t->loss_mix[1] = 1; /* mix: mse + nll */
+  {
+    const double mix[INV_LOSS_NMIX] = INV_LOSS_MIX_DEFAULT;
+    for (int k = 0; k < INV_LOSS_NMIX; k++) t->loss_mix[k] = mix[k];
+  }
   t->memory_mb = 2048;
   t->file = H5I_INVALID_HID;
   t->fd = -1;
@@ -75,6 +78,11 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
       PetscOptionsRealArray("-train_loss_mix", "-train_loss mix: weights of the mse, nll and moment terms", "", t->loss_mix, &nmix, &set));
   PetscCheck(!set || nmix == INV_LOSS_NMIX, t->comm, PETSC_ERR_ARG_SIZ, "-train_loss_mix takes %d weights (mse,nll,moment), got %d",
              INV_LOSS_NMIX, (int)nmix);
+  PetscCheck(!set || t->loss_type == INV_LOSS_MIX, t->comm, PETSC_ERR_ARG_INCOMP,
+             "-train_loss_mix weighs the terms of -train_loss mix; this run has -train_loss %s", InvLossTypes[t->loss_type]);
+  PetscCheck(t->loss_mix[0] >= 0 && t->loss_mix[1] >= 0 && t->loss_mix[2] >= 0 && t->loss_mix[0] + t->loss_mix[1] + t->loss_mix[2] > 0,
+             t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_loss_mix %g,%g,%g: weights must be >= 0 and not all zero", (double)t->loss_mix[0],
+             (double)t->loss_mix[1], (double)t->loss_mix[2]);
   PetscCheck(t->loss_type != INV_LOSS_SHELL, t->comm, PETSC_ERR_ARG_WRONG,
              "-train_loss shell: a shell loss is supplied by code (InvLossCreateShell), not an option; use mse, nll, moment or mix");
   PetscCheck(!(t->nloss_weight && t->loss_type == INV_LOSS_NLL), t->comm, PETSC_ERR_ARG_INCOMP,
