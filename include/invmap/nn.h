@@ -68,7 +68,11 @@ PETSC_EXTERN void invnn_frob_backward(float *dL, const float *L, const float *C,
    Evaluate returns sum (the unscaled sum over the B samples) and, when dout is not NULL, dout = scale *
    d(sum)/d(outputs) (B, nout). Targets per sample: P values (standardised parameters), then for the moment
    term P x P covariance targets (ntarget = P + P^2). A shell loss lets an external computation (e.g. a
-   batched adjoint of the simulator) supply both, per batch, given the global sample indices. */
+   batched adjoint of the simulator) supply both, per batch, given the global sample indices. In training,
+   every rank evaluates a shell loss once per global batch, with B = 0 (and NULL arrays) on a rank holding
+   none of its samples, so that a collective computation inside it stays matched across the ranks; the
+   gradients it yields are reduced by the trainer as for any loss. Validation evaluates per rank, in blocks
+   that may differ in number between ranks (no collectives there). */
 typedef enum { INV_LOSS_MSE, INV_LOSS_NLL, INV_LOSS_MOMENT, INV_LOSS_MIX, INV_LOSS_SHELL } InvLossType;
 typedef enum { INV_HEAD_MEAN, INV_HEAD_CHOLESKY } InvHeadType;
 PETSC_EXTERN const char *const InvLossTypes[];

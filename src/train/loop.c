@@ -163,6 +163,7 @@ static PetscErrorCode ForwardBackward(InvTrainer t, int nl, double scale)
   net->training = PETSC_TRUE;
   t->nreqs = 0;
   if (nl == 0) {
+    if (t->loss->type == INV_LOSS_SHELL) PetscCall(InvLossEvaluate(t->loss, 0, NULL, NULL, NULL, scale, &sum, NULL)); /* see nn.h */
     if (overlap)
       for (int l = net->nlayers - 1; l >= 0; l--)
         if (net->layer[l].nw) PetscCall(LayerDone(net, l, t));
