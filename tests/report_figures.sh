@@ -41,7 +41,7 @@ import os, re
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.image as mpimg
-want = ["scatter.png", "series_nn.png", "series_map.png", "training.png", "comparison.png", "landscape.png", "corner.png"]
+want = ["scatter.png", "series_nn.png", "series_map.png", "training.png", "comparison.png", "landscape.png", "corner.png", "calibration.png"]
 ok = True
 md = open("figs/figures.md").read()
 listed = re.findall(r"!\[([^\]]+)\]\(([^)]+)\)", md)
@@ -135,7 +135,7 @@ maha = np.array([x @ np.linalg.solve(c, x) for x, c in zip(r, C)])
 for lev, z in (("68%", 1.0), ("95%", 1.959964)):
     p = 0.6827 if lev == "68%" else 0.95
     want = [int((np.abs(r[:, j]) <= z * np.sqrt(C[:, j, j])).sum()) for j in range(2)] + [int((maha <= -2 * math.log(1 - p)).sum())]
-    row = re.search(rf"^\| map_one \| (\d+) \| {lev} \| (.*)\|$", md, re.M)
+    row = re.search(rf"^\| map_one \| Laplace \| (\d+) \| {lev} \| (.*)\|$", md, re.M)
     cells = re.findall(r"(\d+)/(\d+) = ([\d.]+)", row.group(2)) if row else []
     got = [int(k) for k, _, _ in cells]
     fr = [float(x) for _, _, x in cells]

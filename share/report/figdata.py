@@ -7,6 +7,8 @@ import os
 import h5py
 import numpy as np
 
+import calib  # noqa: E402  (share/report/calib.py, beside this file)
+
 
 class InputError(Exception):
     """A missing or malformed input file."""
@@ -155,19 +157,17 @@ def check_estimates(files, sets):
 
 
 def read_covariances(files, sets):
-    """Each set's covariances from the file it was evaluated from: /cov (invmap map's Laplace approximations) or
-    /cov_pred (a network with a covariance head), rows x P x P; None where the file has neither."""
+    """Each set's Gaussian uncertainty from the file it was evaluated from (calib.gaussian_of_file: Laplace /cov,
+    a network's /cov_pred, an ensemble's /theta_std): s["cov"] (rows x P x P) and s["cov_kind"], None without."""
     for fn, s in zip(files, sets):
         s["cov"], s["cov_kind"] = None, None
         with _open(fn, "--estimates") as f:
-            for name, kind in (("/cov", "Laplace"), ("/cov_pred", "network")):
-                if name in f:
-                    c = f[name][...]
-                    P = s["theta"].shape[1]
-                    if c.ndim != 3 or c.shape[1:] != (P, P):
-                        raise InputError(f"--estimates {fn}: {name} has shape {c.shape}, expected (rows, {P}, {P})")
-                    s["cov"], s["cov_kind"] = c, kind
-                    break
+            g = calib.gaussian_of_file(f, s["theta"].shape[0])
+        if g is not None:
+            P = s["theta"].shape[1]
+            if g[1].ndim != 3 or g[1].shape[1:] != (P, P):
+                raise InputError(f"--estimates {fn}: its covariances have shape {g[1].shape}, expected (rows, {P}, {P})")
+            s["cov"], s["cov_kind"] = g[1], g[2]
 
 
 def read_history(path):

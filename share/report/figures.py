@@ -15,6 +15,8 @@ writes into DIR
   comparison.png       Median-APE per parameter and wall s per estimate of each set (log scales)
   landscape.png        log10 of the MAP objective of one sample over the prior box and over the zoom box around the
                        truth, with the truth and each set's estimate marked (needs invmap evaluate -eval_landscape)
+  calibration.png      nominal vs empirical coverage of the credible ellipses of every set that carries an
+                       uncertainty (Laplace, network Gaussian, ensemble spread; needs --estimates)
   corner.png           every pair of parameters: below the diagonal one sample's truth, estimates and their Gaussian
                        68%/95% ellipses (Laplace /cov of invmap map, /cov_pred of a network with a covariance head),
                        on the diagonal their marginal densities, above it the errors (estimate - truth) of every
@@ -39,6 +41,7 @@ from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import calib  # noqa: E402
 import figdata  # noqa: E402
 
 MARKERS = {"NN": ["o", "s", "^", "v"], "MAP": ["x", "+", "1", "2"], "estimate": ["D", "*", "p", "h"]}
@@ -442,6 +445,40 @@ def fig_corner(truth, ev, out, written, captions):
                               "every evaluated sample.")
 
 
+# nominal levels at which calibration.png evaluates the coverage
+CALIBRATION_LEVELS = np.linspace(0.02, 0.98, 49)
+
+
+def fig_calibration(truth, ev, out, written, captions):
+    sets = [s for s in ev["sets"] if s.get("cov") is not None]
+    if not sets:
+        print("figures: note: no estimate set carries a covariance (--estimates with /cov, /cov_pred or /theta_std): calibration.png skipped")
+        return
+    P = len(ev["names"])
+    q = np.array([calib.chi2_quantile(p, P) for p in CALIBRATION_LEVELS])
+    fig, ax = plt.subplots(figsize=(6.4, 6))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+    for s in sets:
+        n = s["theta"].shape[0]
+        c = calib.coverage(s["theta"], truth["theta"][:n], s["cov"][:n], levels=())
+        if not c["n"]:
+            continue
+        emp = [(c["maha"] <= qq).mean() for qq in q]
+        ax.plot(CALIBRATION_LEVELS, emp, "-", marker=s["marker"], ms=4, markevery=6, color=s["color"],
+                label=f"{s['label']} ({s['cov_kind']}, n={c['n']})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("nominal probability of the credible ellipse")
+    ax.set_ylabel("fraction of test samples whose truth it contains")
+    ax.set_title(f"Calibration of the Gaussian uncertainties ({P} parameters, joint ellipses)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    save(fig, out, "calibration.png", written)
+    captions["calibration.png"] = ("Nominal against empirical coverage of the joint credible ellipses (chi-square quantile with P "
+                                   "degrees of freedom) of every estimate set with an uncertainty: on the diagonal a set is "
+                                   "calibrated, below it overconfident, above it underconfident.")
+
+
 def write_markdown(out, written, captions):
     path = os.path.join(out, "figures.md")
     with open(path, "w") as f:
@@ -485,6 +522,7 @@ def main():
         fig_comparison(ev, a.out, written, captions)
         fig_landscape(truth, ev, a.out, written, captions)
         fig_corner(truth, ev, a.out, written, captions)
+        fig_calibration(truth, ev, a.out, written, captions)
         write_markdown(a.out, written, captions)
     except figdata.InputError as err:
         print(f"figures.py: error: {err}", file=sys.stderr)
