@@ -6,6 +6,7 @@ invmap_add_unit_test(test_noise ${CMAKE_CURRENT_SOURCE_DIR}/test_noise.c RANKS 1
 invmap_add_unit_test(test_h5io ${CMAKE_CURRENT_SOURCE_DIR}/test_h5io.c RANKS 1 2 3)
 invmap_add_unit_test(test_batchts_accuracy ${CMAKE_CURRENT_SOURCE_DIR}/test_batchts_accuracy.c RANKS 1 2)
 invmap_add_unit_test(test_batchts_accuracy_member ${CMAKE_CURRENT_SOURCE_DIR}/test_batchts_accuracy.c RANKS 1 2 ARGS -member)
+invmap_add_unit_test(test_batchts_stiff ${CMAKE_CURRENT_SOURCE_DIR}/test_batchts_stiff.c RANKS 1)
 invmap_add_cli_test(simulate_spike_rates simulate_spike_rates.sh)
 invmap_add_cli_test(simulate_rank_invariance simulate_rank_invariance.sh PROCESSORS 2)
 invmap_add_cli_test(simulate_resume simulate_resume.sh)

@@ -77,3 +77,4 @@ PETSC_EXTERN PetscErrorCode InvModelObserveComponent(InvModel, PetscInt obs, Pet
 
 /* Registered models */
 PETSC_EXTERN PetscErrorCode InvModelCreate_FHN(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_VDPStiff(InvModel);

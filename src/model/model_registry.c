@@ -9,5 +9,6 @@ PetscErrorCode InvModelRegisterAll(void)
   if (InvModelRegisterAllCalled) PetscFunctionReturn(0);
   InvModelRegisterAllCalled = PETSC_TRUE;
   PetscCall(InvModelRegister("fhn", InvModelCreate_FHN));
+  PetscCall(InvModelRegister("vdp_stiff", InvModelCreate_VDPStiff)); /* stiff test model */
   PetscFunctionReturn(0);
 }

@@ -135,8 +135,12 @@ PetscErrorCode InvBatchTSCreateRole(InvModel model, PetscInt bmax, const char pr
   PetscCall(TSSetOptionsPrefix(m->ts, prefix));
   PetscCall(TSSetApplicationContext(m->ts, m));
   PetscCall(TSSetProblemType(m->ts, TS_NONLINEAR));
-  PetscCall(TSSetType(m->ts, TSRK));
-  PetscCall(TSRKSetType(m->ts, TSRK4));
+  if (model->stiff) { /* implicit default of a stiff model: Crank-Nicolson (A-stable, second order) at the same fixed step */
+    PetscCall(TSSetType(m->ts, TSCN));
+  } else {
+    PetscCall(TSSetType(m->ts, TSRK));
+    PetscCall(TSRKSetType(m->ts, TSRK4));
+  }
   PetscCall(TSSetTimeStep(m->ts, m->dt0));
   PetscCall(TSSetTolerances(m->ts, INV_BATCHTS_ADJOINT_TOL, NULL, INV_BATCHTS_ADJOINT_TOL, NULL));
   {
@@ -154,6 +158,7 @@ PetscErrorCode InvBatchTSCreateRole(InvModel model, PetscInt bmax, const char pr
   PetscCall(TSSetMaxStepRejections(m->ts, INV_BATCHTS_ADJOINT_REJECTIONS));
   PetscCall(TSSetErrorIfStepFails(m->ts, PETSC_FALSE));
   PetscCall(TSMonitorSet(m->ts, InvBatchTSMonitor, m, NULL));
+  PetscCall(InvBatchTSSetSolverDefaults(m->ts));
   if (role == INV_BATCHTS_SENSITIVITY) { /* the integrator decides how (InvBatchTSSetUpSensitivitySolve) */
   } else if (role == INV_BATCHTS_SECOND_ORDER) {
     PetscCall(InvBatchTSSetUpSOA(m));
@@ -211,6 +216,7 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
 
   PetscFunctionBegin;
   PetscCall(TSSetFromOptions(m->ts));
+  PetscCall(InvBatchTSSetUpImplicit(m)); /* implicit types: the block-diagonal BAIJ Jacobian */
   PetscCall(TSGetTimeStep(m->ts, &m->dt0));
   PetscCheck(m->dt0 > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-%sts_dt must be positive", m->prefix);
   PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSRK, &isrk));
@@ -351,6 +357,7 @@ PetscErrorCode InvBatchTSDestroyAdjoint(InvBatchTS m)
   PetscCall(VecDestroy(&m->lambda));
   PetscCall(VecDestroy(&m->mu));
   PetscCall(MatDestroy(&m->J));
+  PetscCall(PetscFree(m->jwork));
   PetscCall(MatDestroy(&m->Jp));
   PetscCall(InvBatchTSDestroyRKAdjoint(m));
   PetscCall(MatDestroy(&m->S));
