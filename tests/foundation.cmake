@@ -8,6 +8,7 @@ invmap_add_unit_test(test_batchts_accuracy ${CMAKE_CURRENT_SOURCE_DIR}/test_batc
 invmap_add_unit_test(test_batchts_accuracy_member ${CMAKE_CURRENT_SOURCE_DIR}/test_batchts_accuracy.c RANKS 1 2 ARGS -member)
 invmap_add_unit_test(test_batchts_stiff ${CMAKE_CURRENT_SOURCE_DIR}/test_batchts_stiff.c RANKS 1)
 invmap_add_cli_test(simulate_spike_rates simulate_spike_rates.sh)
+invmap_add_cli_test(stiff_cli stiff_cli.sh PROCESSORS 2)
 invmap_add_cli_test(simulate_rank_invariance simulate_rank_invariance.sh PROCESSORS 2)
 invmap_add_cli_test(simulate_resume simulate_resume.sh)
 invmap_add_cli_test(simulate_bad_input simulate_bad_input.sh)

@@ -4,7 +4,7 @@
    - the MAP solver's derivatives with TSTHETA (cn, the stiff default, and beuler) at a fixed step: the adjoint
      gradient (InvBatchTSObjective) against central finite differences of J, the Gauss-Newton sensitivities
      (InvBatchTSSensitivities) against finite differences of the outputs y, and (when the integrator supports them)
-     second-order Hessian products against finite differences of the adjoint gradient; a member's result inside a
+     second-order Hessian products (cn) against finite differences of the adjoint gradient; a member's result inside a
      batch against the same member alone. */
 #include <invmap/batchts.h>
 #include <invmap/prior.h>
@@ -157,10 +157,10 @@ static PetscErrorCode CheckDerivatives(InvModel model, const char *label, const 
     }
     if (soa) /* H v by differences of the adjoint gradient along each member's direction v_b (only j == 0 pass) */
       if (j == 0) {
-        PetscReal ga[4][2 * NB];
+        PetscReal ga[4][2 * NB], fa[NB];
         for (PetscInt q = 0; q < 4; q++) {
           for (PetscInt i = 0; i < 2 * NB; i++) th[i] = (&thetas[0][0])[i] + s[q] * FD_H * v[i];
-          PetscCall(InvBatchTSObjective(p.m, NULL, NB, th, p.dp, p.rho, p.sd, f, ga[q], st));
+          PetscCall(InvBatchTSObjective(p.m, NULL, NB, th, p.dp, p.rho, p.sd, fa, ga[q], st));
         }
         for (PetscInt i = 0; i < 2 * NB; i++) Hfd[i] = (4 * (ga[2][i] - ga[3][i]) / FD_H - (ga[0][i] - ga[1][i]) / (2 * FD_H)) / 3;
       }
@@ -206,10 +206,8 @@ static PetscErrorCode CheckDerivatives(InvModel model, const char *label, const 
 int main(int argc, char **argv)
 {
   InvModel model;
-  PetscBool soa = PETSC_FALSE;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-test_soa", &soa, NULL));
   PetscCall(InvModelCreate("vdp_stiff", &model));
   PetscCall(InvModelSetFromOptions(model));
   PetscCheck(model->stiff, PETSC_COMM_SELF, PETSC_ERR_PLIB, "vdp_stiff must be marked stiff");
@@ -217,12 +215,13 @@ int main(int argc, char **argv)
   /* the adjoint solver's stiff default is cn at dt 0.05; Newton converged tightly so that the derivatives are exact */
   PetscCall(PetscOptionsSetValue(NULL, "-cn_snes_rtol", "1e-12"));
   PetscCall(PetscOptionsSetValue(NULL, "-cn_snes_atol", "1e-12"));
-  PetscCall(CheckDerivatives(model, "cn dt=0.05", "cn_", soa));
+  PetscCall(CheckDerivatives(model, "cn dt=0.05", "cn_", PETSC_TRUE));
   PetscCall(PetscOptionsSetValue(NULL, "-be_ts_type", "beuler"));
   PetscCall(PetscOptionsSetValue(NULL, "-be_ts_dt", "0.02"));
   PetscCall(PetscOptionsSetValue(NULL, "-be_snes_rtol", "1e-12"));
   PetscCall(PetscOptionsSetValue(NULL, "-be_snes_atol", "1e-12"));
-  PetscCall(CheckDerivatives(model, "beuler dt=0.02", "be_", soa));
+  /* no second order: PETSc 3.18's is wrong for the one-stage theta form (InvBatchTSSetFromOptions refuses it) */
+  PetscCall(CheckDerivatives(model, "beuler dt=0.02", "be_", PETSC_FALSE));
   PetscCall(InvModelDestroy(&model));
   PetscCall(PetscFinalize());
   return 0;

@@ -221,9 +221,11 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
   PetscCheck(m->dt0 > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-%sts_dt must be positive", m->prefix);
   PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSRK, &isrk));
   PetscCall(PetscObjectTypeCompareAny((PetscObject)m->ts, &istheta, TSTHETA, TSCN, TSBEULER, ""));
-  PetscCheck(isrk || istheta, PETSC_COMM_SELF, PETSC_ERR_SUP,
-             "-%sts_type: MAP gradients need a TS with a discrete adjoint in PETSc 3.18: rk (types 1fe, 2a, 3, 3bs, 4) or theta/cn/beuler",
-             m->prefix);
+  PetscCheck(
+      isrk || istheta, PETSC_COMM_SELF, PETSC_ERR_SUP,
+      "-%sts_type: MAP gradients, sensitivities and Hessian products need a TS with a discrete adjoint in PETSc 3.18 (bdf, arkimex and "
+      "the others have none: docs/petsc-notes.md section 2); use rk (types 1fe, 2a, 3, 3bs, 4) or theta/cn/beuler (stiff models: cn)",
+      m->prefix);
   if (isrk) {
     TSRKType rk;
     PetscBool bad;
@@ -253,10 +255,15 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
           sens ? "Gauss-Newton sensitivities" : "-map_hessian soa", m->prefix, (double)m->dt0, (double)m->times[k]);
     }
   }
-  PetscCheck(!soa || isrk, PETSC_COMM_SELF, PETSC_ERR_SUP,
-             "-map_hessian soa needs -%sts_type rk: the PETSc 3.18 theta/cn tangent-linear step fails with more than one parameter; use "
-             "-map_hessian fd or gn",
-             m->prefix);
+  if (soa && istheta) {
+    PetscBool endpoint;
+    PetscCall(TSThetaGetEndpoint(m->ts, &endpoint));
+    PetscCheck(
+        endpoint, PETSC_COMM_SELF, PETSC_ERR_SUP,
+        "-map_hessian soa with -%sts_type beuler/theta: PETSc 3.18's second-order adjoint of the one-stage (midpoint) theta form "
+        "returns wrong Hessian products (docs/petsc-notes.md section 2); use -%sts_type cn (or -%sts_theta_endpoint), or -map_hessian fd",
+        m->prefix, m->prefix, m->prefix);
+  }
   PetscOptionsBegin(PETSC_COMM_SELF, m->prefix[0] ? m->prefix : NULL, "MAP forward and adjoint solves", NULL);
   PetscCall(PetscOptionsBool(
       "-adjoint_jacobian_in_jacobianp",
@@ -269,6 +276,7 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
   else if (!m->jblk.v)
     m->jacinjacp = PETSC_FALSE;
   if (soa) PetscCall(InvBatchTSSOATrajectory(m));
+  if (soa && istheta && !m->Jdir) PetscCall(InvBatchTSSetUpSOATheta(m));
   m->from_options = PETSC_TRUE;
   PetscFunctionReturn(0);
 }

@@ -46,6 +46,8 @@ struct _p_InvBatchTS {
   Vec lambda, mu;                  /* first-order adjoints */
   Vec lambda2, mu2, dir, ihp[4];   /* second order: adjoints, per-member directions, Hessian-product work */
   Mat J, Jp, S;                    /* J: AIJ with explicit RK in the adjoint roles, BAIJ (block size nstate) with implicit types */
+  Mat Jdir;                        /* second order with theta: the one-column IJacobianP -Jp v (batchts_soa.c) */
+  PetscScalar *jpwork;             /* bmax x nstate x nparam: the model's parameter Jacobian for Jdir */
   PetscScalar *jwork;              /* bmax x nstate x nstate: the model's Jacobian blocks before insertion into the BAIJ J */
   PetscReal *gy, *gth, *Sy;        /* dJ/dy (bmax x nt x no); the prior's dJ/dtheta (bmax x np); nt x no x np (sensitivities) */
   PetscReal *dy, *dgy;             /* second order: tangent-linear observations H dx and W^T W H dx, bmax x nt x no */
@@ -83,6 +85,7 @@ PETSC_INTERN PetscErrorCode InvBatchTSRecordSensitivities(InvBatchTS, const Pets
 /* batchts_soa.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpSOA(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSSOATrajectory(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSSetUpSOATheta(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroySOA(InvBatchTS);
 /* batchts_implicit.c */
 PETSC_INTERN PetscErrorCode InvBatchTSCreateBlockJacobian(InvModel, PetscInt, Mat *);
