@@ -61,14 +61,6 @@ PetscErrorCode InvBatchTSSetSolverDefaults(TS ts)
   PetscFunctionReturn(0);
 }
 
-/* Whether the TS's type is explicit RK (the only non-implicit type the roles accept) */
-PetscErrorCode InvBatchTSIsRK(TS ts, PetscBool *isrk)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, isrk));
-  PetscFunctionReturn(0);
-}
-
 /* After TSSetFromOptions (any role): an implicit TS gets the BAIJ Jacobian; ARKIMEX, whose explicit part would be the
    whole right-hand side of an RHS-only model (unstable for stiff models), runs its fully implicit variant. */
 PetscErrorCode InvBatchTSSetUpImplicit(InvBatchTS m)
@@ -76,7 +68,7 @@ PetscErrorCode InvBatchTSSetUpImplicit(InvBatchTS m)
   PetscBool isrk, isarkimex, isbaij;
 
   PetscFunctionBegin;
-  PetscCall(InvBatchTSIsRK(m->ts, &isrk));
+  PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSRK, &isrk));
   if (isrk || !m->model->ops.jacobian) PetscFunctionReturn(0);
   PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSARKIMEX, &isarkimex));
   if (isarkimex) PetscCall(TSARKIMEXSetFullyImplicit(m->ts, PETSC_TRUE));

@@ -91,7 +91,6 @@ PETSC_INTERN PetscErrorCode InvBatchTSDestroySOA(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSCreateBlockJacobian(InvModel, PetscInt, Mat *);
 PETSC_INTERN PetscErrorCode InvBatchTSRHSJacobianBlocks(TS, PetscReal, Vec, Mat, Mat, void *);
 PETSC_INTERN PetscErrorCode InvBatchTSSetSolverDefaults(TS);
-PETSC_INTERN PetscErrorCode InvBatchTSIsRK(TS, PetscBool *);
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpImplicit(InvBatchTS);
 /* batchts_rkadjoint.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS);
