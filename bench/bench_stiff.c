@@ -11,12 +11,13 @@
 
 int main(int argc, char **argv)
 {
-  PetscInt sizes[BENCH_MAX_SIZES] = {16, 64, 256}, nsizes = 3, reps = 3;
+  PetscInt sizes[BENCH_MAX_SIZES] = {16, 64, 256}, nsizes = BENCH_MAX_SIZES, reps = 3;
+  PetscBool set;
   InvModel model;
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-B", sizes, &nsizes, NULL));
-  if (!nsizes) nsizes = 3;
+  PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-B", sizes, &nsizes, &set));
+  if (!set) nsizes = 3;
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-reps", &reps, NULL));
   PetscCall(PetscOptionsSetValue(NULL, "-bench_ts_type", "beuler")); /* defaults; the command line overrides them */
   PetscCall(PetscOptionsSetValue(NULL, "-bench_ts_adapt_type", "none"));
