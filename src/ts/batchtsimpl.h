@@ -8,8 +8,8 @@
      state; theta methods: TSForward);
    - second order (batchts_soa.c): Hessian-vector products (TSAdjointSetForward + TSSetCostHessianProducts, BASIC
      trajectory).
-   The adjoint roles share the MAP defaults (fixed-step RK4, dt 0.05); the gradient solver owns the other two as
-   children. */
+   The adjoint roles share the MAP defaults (fixed-step RK4, dt 0.05; a stiff model: cn); the gradient solver owns the
+   other two as children. Implicit TS types in any role: the BAIJ Jacobian and per-block solves of batchts_implicit.c. */
 #pragma once
 #include <invmap/batchts.h>
 #include <invmap/noise.h>
