@@ -100,3 +100,4 @@ PETSC_EXTERN PetscErrorCode InvModelCheckDerivatives(InvModel, PetscInt nb, Pets
 /* Registered models */
 PETSC_EXTERN PetscErrorCode InvModelCreate_FHN(InvModel);
 PETSC_EXTERN PetscErrorCode InvModelCreate_FHN3(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_VDPStiff(InvModel);

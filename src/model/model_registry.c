@@ -10,6 +10,7 @@ PetscErrorCode InvModelRegisterAll(void)
     InvModelRegisterAllCalled = PETSC_TRUE;
     PetscCall(InvModelRegister("fhn", InvModelCreate_FHN));
     PetscCall(InvModelRegister("fhn3", InvModelCreate_FHN3));
+    PetscCall(InvModelRegister("vdp_stiff", InvModelCreate_VDPStiff));
   }
   PetscCall(InvModelLoadPlugins());
   PetscFunctionReturn(0);
