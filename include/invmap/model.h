@@ -101,3 +101,5 @@ PETSC_EXTERN PetscErrorCode InvModelCheckDerivatives(InvModel, PetscInt nb, Pets
 PETSC_EXTERN PetscErrorCode InvModelCreate_FHN(InvModel);
 PETSC_EXTERN PetscErrorCode InvModelCreate_FHN3(InvModel);
 PETSC_EXTERN PetscErrorCode InvModelCreate_VDPStiff(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_HH(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_HH4(InvModel);

@@ -11,6 +11,8 @@ PetscErrorCode InvModelRegisterAll(void)
     PetscCall(InvModelRegister("fhn", InvModelCreate_FHN));
     PetscCall(InvModelRegister("fhn3", InvModelCreate_FHN3));
     PetscCall(InvModelRegister("vdp_stiff", InvModelCreate_VDPStiff));
+    PetscCall(InvModelRegister("hh", InvModelCreate_HH));
+    PetscCall(InvModelRegister("hh4", InvModelCreate_HH4));
   }
   PetscCall(InvModelLoadPlugins());
   PetscFunctionReturn(0);
