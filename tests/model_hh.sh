@@ -8,9 +8,13 @@
 #     covariances.
 source "$(dirname "$0")/lib.sh"
 for m in hh hh4; do
-  run 1 model -model $m >model_$m.log 2>&1 && (($(grep -c ' ok$' model_$m.log) == 5)) &&
-    pass "invmap model: $m's 5 derivatives agree with finite differences" || { cat model_$m.log; fail "invmap model -model $m"; }
+  run 1 model -model $m -obs_n 200 >model_$m.log 2>&1 && (($(grep -c ' ok$' model_$m.log) == 6)) &&
+    pass "invmap model: $m's 5 derivatives and its adjoint gradient (RK4) agree with finite differences" ||
+    { cat model_$m.log; fail "invmap model -model $m"; }
 done
+run 1 model -model hh -obs_n 200 -map_ts_type cn -model_check_points 1 >model_cn.log 2>&1 && grep -qE 'ts_type=cn.*' model_cn.log &&
+  grep -qE 'dJ/dtheta \(TSAdjoint\) +[0-9.e+-]+ +ok' model_cn.log && pass "hh: the Crank-Nicolson adjoint gradient agrees with finite differences" ||
+  { cat model_cn.log; fail "hh cn adjoint gradient"; }
 run 2 simulate -model hh -n 16 -seed 1 -o s.h5 -quiet || fail "simulate hh"
 run 1 simulate -model hh -n 16 -seed 1 -o ref.h5 -ts_type rk -ts_rk_type 8vr -ts_rtol 1e-11 -ts_atol 1e-11 -quiet || fail "reference"
 run 2 simulate -model hh -n 4 -seed 1 -o bdf.h5 -ts_type bdf -ts_rtol 1e-8 -ts_atol 1e-8 -batch 1 -quiet || fail "simulate hh with BDF"

@@ -23,11 +23,13 @@ LIB=$WORK/plug/liblotka_volterra.so
 plugrun() { local np=$1; shift; $MPIEXEC -n "$np" "$IM" "$@"; }
 
 # the derivative check
-plugrun 1 model -model_plugin "$LIB" -model lotka_volterra >model.log 2>&1 && (($(grep -c ' ok$' model.log) == 5)) &&
-  pass "invmap model: the example's 5 derivatives agree with finite differences" || { cat model.log; fail "invmap model on the example"; }
+plugrun 1 model -model_plugin "$LIB" -model lotka_volterra -obs_n 200 >model.log 2>&1 && (($(grep -c ' ok$' model.log) == 6)) &&
+  pass "invmap model: the example's 5 derivatives and its adjoint gradient agree with finite differences" ||
+  { cat model.log; fail "invmap model on the example"; }
 rc=0
-plugrun 1 model -model_plugin "$WORK/plug/liblotka_volterra_wrong.so" -model lotka_volterra >wrong.log 2>&1 || rc=$?
-((rc != 0)) && grep -qE 'jacobian \(df/dx\) +[0-9.e+-]+ +WRONG' wrong.log && grep -q 'fix its formula' wrong.log &&
+plugrun 1 model -model_plugin "$WORK/plug/liblotka_volterra_wrong.so" -model lotka_volterra -obs_n 200 >wrong.log 2>&1 || rc=$?
+((rc != 0)) && grep -qE 'jacobian \(df/dx\) +[0-9.e+-]+ +WRONG' wrong.log && grep -qE 'dJ/dtheta \(TSAdjoint\) +[0-9.e+-]+ +WRONG' wrong.log &&
+  grep -q 'fix its formula' wrong.log &&
   pass "invmap model: a wrong Jacobian is caught (exit $rc)" || { cat wrong.log; fail "invmap model: the wrong Jacobian passed"; }
 
 # refusals (expect_error runs $INVMAP: the installed one here)

@@ -70,6 +70,10 @@ PETSC_EXTERN PetscErrorCode InvBatchTSSetUpSecondOrder(InvBatchTS, PetscInt bmax
 PETSC_EXTERN PetscErrorCode InvBatchTSHessianProduct(InvBatchTS, PetscInt nb, const PetscReal theta[], const PetscReal v[],
                                                      const PetscReal *const d[], const PetscReal rho[], const PetscReal sd[],
                                                      PetscReal Hv[], PetscInt status[]);
+/* The adjoint gradient of J for model m against finite differences at npts points on the observation times t, with the
+   MAP solver's options (-map_ts_*): a line on the viewer, ok = PETSC_FALSE if wrong (src/ts/batchts_check.c) */
+PETSC_EXTERN PetscErrorCode InvBatchTSCheckGradient(InvModel m, PetscInt nt, const PetscReal t[], PetscInt npts, PetscViewer,
+                                                    PetscBool *ok);
 /* Adjoint sweeps so far (gradients and second-order products) */
 PETSC_EXTERN PetscErrorCode InvBatchTSGetAdjointCount(InvBatchTS, PetscInt64 *adjoints);
 /* The observations y (nb x nt x nobs) of the members of the last forward solve (InvBatchTSSolve copies them out;

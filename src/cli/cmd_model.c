@@ -1,14 +1,18 @@
 /* `invmap model`: describe a model (built in or from -model_plugin): dimensions, parameters with their prior,
-   constants, and a check of every derivative it provides against finite differences (exit 1 if one is wrong).
+   constants, a check of every derivative it provides against finite differences, and of the adjoint gradient of
+   the MAP objective J with the MAP solver (exit 1 if one is wrong).
    Meant for authors of model plugins; -model_list lists the registered names. */
 #include "commands.h"
 #include <invmap/model.h>
+#include <invmap/batchts.h>
+#include <invmap/ensemble.h>
 
 #define INV_MODEL_CHECK_POINTS 16 /* default -model_check_points */
+#define INV_MODEL_GRAD_POINTS  2  /* default -model_check_gradient_points */
 
 typedef struct {
   char type[INV_MAX_NAME];
-  PetscInt points;
+  PetscInt points, gpoints;
 } ModelCtx;
 
 static PetscErrorCode ModelOptions(ModelCtx *ctx, InvModel *m)
@@ -16,15 +20,30 @@ static PetscErrorCode ModelOptions(ModelCtx *ctx, InvModel *m)
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(ctx->type, "fhn", sizeof(ctx->type)));
   ctx->points = INV_MODEL_CHECK_POINTS;
+  ctx->gpoints = INV_MODEL_GRAD_POINTS;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "invmap model: describe a model and check its derivatives", NULL);
   PetscCall(PetscOptionsString("-model", "Model name (see -model_list; plugins: -model_plugin)", "", ctx->type, ctx->type,
                                sizeof(ctx->type), NULL));
   PetscCall(PetscOptionsInt("-model_check_points", "Random points of the derivative check", "", ctx->points, &ctx->points, NULL));
+  PetscCall(PetscOptionsInt("-model_check_gradient_points",
+                            "Points of the adjoint-gradient check (J on -obs_n observation times with the MAP solver, -map_ts_*; 0: skip)",
+                            "", ctx->gpoints, &ctx->gpoints, NULL));
   PetscOptionsEnd();
   PetscCheck(ctx->points > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-model_check_points must be > 0, got %" PetscInt_FMT,
              ctx->points);
   PetscCall(InvModelCreate(ctx->type, m));
   PetscCall(InvModelSetFromOptions(*m));
+  { /* the options of the gradient check's solver and observation times, read here so that -help lists them */
+    PetscInt nt;
+    PetscReal *t, t2[2] = {0, 1};
+    InvBatchTS bts;
+    PetscCall(InvObservationTimesFromOptions(&nt, &t));
+    PetscCall(PetscFree(t));
+    PetscCall(InvBatchTSCreateAdjoint(*m, 1, "map_", &bts));
+    PetscCall(InvBatchTSSetObservationTimes(bts, 2, t2));
+    PetscCall(InvBatchTSSetFromOptions(bts));
+    PetscCall(InvBatchTSDestroy(&bts));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -58,6 +77,15 @@ PetscErrorCode InvCmdModel(int *status)
       PetscCall(PetscViewerASCIIPrintf(v, "  prior %s ~ N(%g, %g^2) on [%g, %g]\n", m->param_names[j], (double)m->prior_mean[j],
                                        (double)m->prior_sd[j], (double)m->prior_lo[j], (double)m->prior_hi[j]));
     PetscCall(InvModelCheckDerivatives(m, ctx.points, v, &ok));
+    if (ctx.gpoints) {
+      PetscInt nt;
+      PetscReal *t;
+      PetscBool gok;
+      PetscCall(InvObservationTimesFromOptions(&nt, &t));
+      PetscCall(InvBatchTSCheckGradient(m, nt, t, ctx.gpoints, v, &gok));
+      PetscCall(PetscFree(t));
+      if (!gok) ok = PETSC_FALSE;
+    }
   }
   PetscCall(InvModelDestroy(&m));
   PetscCheck(ok, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
