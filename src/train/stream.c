@@ -222,7 +222,6 @@ static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const v
   PetscInt per = t->n_obs * t->n_ch, O = t->ntargets;
   InvFeat f = t->map->feat;
   char *p = t->ebuf + rb * (size_t)slot;
-  const double *ud = InvTrainerSeriesRow(t, u, 0);
   double y[16];
   float yn[16];
 
@@ -235,12 +234,12 @@ static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const v
       np[0] = nz[0], np[1] = nz[1];
     else
       PetscCall(InvNoiseSampleParameters(t->noise, t->seed, s, &np[0], &np[1]));
-    memcpy(p + off, ud, sizeof(double) * per);
-    off += sizeof(double) * per;
+    memcpy(p + off, u, (size_t)t->esize * (size_t)per); /* in the file's precision; converted per batch */
+    off += (size_t)t->esize * (size_t)per;
     memcpy(p + off, np, sizeof(np));
     off += sizeof(np);
   } else {
-    PetscCall(InvFeatTransform(f, ud, t->Xb));
+    PetscCall(InvFeatTransform(f, InvTrainerSeriesRow(t, u, 0), t->Xb));
     PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
     memcpy(p + off, t->Xb, sizeof(float) * f->size);
     off += sizeof(float) * f->size;

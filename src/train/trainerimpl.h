@@ -41,7 +41,8 @@ struct _p_InvTrainer {
   PetscInt64 Ntr, Nval, tr0, tr1, va0, va1;
   PetscInt n_obs, n_ch, ntargets;
   float *Xtr, *Ytr, *Xva, *Yva; /* normalised features and targets; Xtr is NULL with -noise_fresh */
-  double *Utr, *noise_par;      /* -noise_fresh: clean series and (rho, sigma) of the local training samples */
+  char *Utr;                    /* -noise_fresh: clean series of the local training samples, in the file's precision */
+  double *noise_par;            /* -noise_fresh: (rho, sigma) of the local training samples */
   InvNoise noise;
   float weight[16];
   /* model and optimiser */
@@ -106,6 +107,7 @@ PETSC_INTERN size_t InvTrainerReadBytes(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerReadRange(InvTrainer, PetscInt64 r0, PetscInt64 nr, void *U, double *Th, double *Nz);
 PETSC_INTERN PetscErrorCode InvTrainerReadBlock(InvTrainer, PetscInt64 g0, PetscInt64 g1, void *U, double *Th, double *Nz);
 PETSC_INTERN const double *InvTrainerSeriesRow(InvTrainer, const void *U, PetscInt64 i);
+PETSC_INTERN void InvTrainerSeriesToDouble(InvTrainer, const void *src, double *dst);
 PETSC_INTERN PetscErrorCode InvTrainerDirectSetUp(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerDirectQueue(InvTrainer, PetscInt64 n);
 PETSC_INTERN PetscErrorCode InvTrainerDirectRead(InvTrainer);
