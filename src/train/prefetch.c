@@ -5,12 +5,18 @@
    segment trains. The thread makes no HDF5 or MPI call (the parallel HDF5 library is not thread-safe), so
    the training loop may use both while a read is in flight; the bytes are those HDF5 would deliver, so the
    weights are bitwise those of the synchronous path (-train_stream_prefetch no). Files with filters or
-   other layouts are read synchronously through HDF5. */
+   other layouts are read synchronously through HDF5. With -train_stream_readahead no thread is started:
+   the next segment's byte ranges are handed to the kernel with posix_fadvise(POSIX_FADV_WILLNEED), which
+   reads them into the page cache in the background, and the main thread reads them (pread, from the page
+   cache when the kernel was done) when the segment is due; on machines with few cores this keeps a thread
+   from taking CPU from the ranks at random moments, the reads of all ranks then falling at the same point. */
 #include "trainerimpl.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+
+#define INV_READAHEAD_MERGE ((off_t)1 << 20) /* byte gap up to which consecutive reads share one posix_fadvise */
 
 /* the layout of one dataset: direct reads possible (*ok) and where its rows lie */
 static PetscErrorCode Layout(InvTrainer t, const char path[], hid_t memtype, InvRawLayout *lay, PetscBool *ok)
@@ -152,24 +158,50 @@ PetscErrorCode InvTrainerDirectRead(InvTrainer t)
   PetscFunctionReturn(0);
 }
 
+/* -train_stream_readahead: the queued reads' byte ranges to the kernel's read-ahead, merged over small gaps */
+static PetscErrorCode ReadAhead(InvTrainer t)
+{
+  PetscFunctionBegin;
+  for (PetscInt64 i = 0, j; i < t->nreq; i = j) {
+    off_t a = t->req[i].off, b = a + (off_t)t->req[i].len;
+    int rc;
+    for (j = i + 1; j < t->nreq && t->req[j].off >= b && t->req[j].off - b <= INV_READAHEAD_MERGE; j++)
+      b = t->req[j].off + (off_t)t->req[j].len;
+    rc = posix_fadvise(t->fd, a, b - a, POSIX_FADV_WILLNEED);
+    PetscCheck(!rc, PETSC_COMM_SELF, PETSC_ERR_SYS, "posix_fadvise on %s: %s", t->data_file, strerror(rc));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvTrainerDirectStart(InvTrainer t)
 {
   int rc;
 
   PetscFunctionBegin;
+  if (t->readahead) {
+    PetscCall(ReadAhead(t));
+    t->deferred = PETSC_TRUE;
+    t->inflight = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
   rc = pthread_create(&t->reader, NULL, Reader, t);
   PetscCheck(!rc, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot start the reader thread: %s", strerror(rc));
   t->inflight = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
-/* wait for the reader thread (if one runs) and check its reads */
+/* wait for the reader thread (if one runs), or do the deferred reads, and check them */
 PetscErrorCode InvTrainerDirectJoin(InvTrainer t)
 {
   int rc;
 
   PetscFunctionBegin;
   if (!t->inflight) PetscFunctionReturn(0);
+  if (t->deferred) {
+    t->deferred = t->inflight = PETSC_FALSE;
+    PetscCall(InvTrainerDirectRead(t));
+    PetscFunctionReturn(0);
+  }
   rc = pthread_join(t->reader, NULL);
   t->inflight = PETSC_FALSE;
   PetscCheck(!rc, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot join the reader thread: %s", strerror(rc));
@@ -180,10 +212,8 @@ PetscErrorCode InvTrainerDirectJoin(InvTrainer t)
 PetscErrorCode InvTrainerDirectDestroy(InvTrainer t)
 {
   PetscFunctionBegin;
-  if (t->inflight) { /* an interrupted run: the reads are not needed */
-    (void)pthread_join(t->reader, NULL);
-    t->inflight = PETSC_FALSE;
-  }
+  if (t->inflight && !t->deferred) (void)pthread_join(t->reader, NULL); /* an interrupted run: the reads are not needed */
+  t->inflight = t->deferred = PETSC_FALSE;
   if (t->fd >= 0) PetscCheck(!close(t->fd), PETSC_COMM_SELF, PETSC_ERR_SYS, "Closing %s: %s", t->data_file, strerror(errno));
   t->fd = -1;
   for (int d = 0; d < INV_RAW_DATASETS; d++) {

@@ -239,9 +239,8 @@ static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const v
     memcpy(p + off, np, sizeof(np));
     off += sizeof(np);
   } else {
-    PetscCall(InvFeatTransform(f, InvTrainerSeriesRow(t, u, 0), t->Xb));
-    PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
-    memcpy(p + off, t->Xb, sizeof(float) * f->size);
+    /* straight into the row (float-aligned: rows are multiples of 4 bytes); one pass from float32 values */
+    PetscCall(InvFeatInputRow(f, u, (PetscBool)(t->esize == (PetscInt)sizeof(float)), t->ubuf, (float *)(void *)(p + off)));
     off += sizeof(float) * f->size;
   }
   PetscCall(InvTrainerTargets(t, 1, th, nz, y));

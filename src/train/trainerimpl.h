@@ -78,13 +78,14 @@ struct _p_InvTrainer {
   /* prefetch (prefetch.c): a reader thread reads the next segment's rows straight from the file (pread,
      no HDF5 or MPI call off the main thread) into raw while the current segment trains */
   PetscBool prefetch, direct;         /* -train_stream_prefetch; the file's layout allows direct reads */
+  PetscBool readahead, deferred;      /* -train_stream_readahead; queued reads left to InvTrainerDirectJoin (no thread) */
   int fd;                             /* the training set opened read-only for direct reads (-1 if not) */
   InvRawLayout lay[INV_RAW_DATASETS]; /* series, /theta, /noise */
   char *raw[INV_RAW_DATASETS];        /* the segment's rows of each dataset, in sorted file-row order */
   InvReadReq *req;                    /* reads of a segment */
   PetscInt64 nreq, raw_rows;          /* reads queued; rows the raw buffers hold */
   pthread_t reader;                   /* reader thread, while inflight */
-  PetscBool inflight;                 /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running or unjoined */
+  PetscBool inflight;                 /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running, unjoined or deferred */
   PetscInt64 pf_b0, pf_b1, pf_n;
   PetscInt pf_epoch;
   int rerr; /* errno of the reader's first failed read (0: none) */
