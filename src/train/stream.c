@@ -38,9 +38,9 @@ static void Costs(InvTrainer t, double *seg, double *val, double *fixed)
 {
   InvFeat f = t->map->feat;
   *seg = (double)InvTrainerRowBytes(t) + 2.0 * sizeof(PetscInt64);
-  if (t->direct) *seg += (double)InvTrainerReadBytes(t) + (double)InvTrainerRawDatasets(t) * sizeof(InvReadReq);
+  if (t->direct) *seg += (double)InvTrainerReadBytes(t) + (double)InvTrainerRawDatasets(t) * InvTrainerDirectRowBytes();
   *val = 4.0 * f->size + 12.0 * t->ntargets;
-  *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch;
+  *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch + (t->direct ? INV_READ_GAP_BYTES : 0);
 }
 
 /* block sizes from the budget; chunk and window sizes (independent of the rank count) */
@@ -104,7 +104,9 @@ static PetscErrorCode StreamAlloc(InvTrainer t)
     t->raw_rows = rows;
     for (PetscInt d = 0; d < nd; d++) PetscCall(PetscMalloc1(t->lay[d].rowbytes * (size_t)rows + 1, &t->raw[d]));
     PetscCall(PetscMalloc1((size_t)(nd * rows) + 1, &t->req));
-    InvTrainerTrack(t, (double)rows * ((double)InvTrainerReadBytes(t) + (double)nd * sizeof(InvReadReq)));
+    PetscCall(PetscMalloc1((size_t)(INV_READ_REQ_IOVS * nd * rows) + 1, &t->iov));
+    PetscCall(PetscMalloc1(INV_READ_GAP_BYTES, &t->gap));
+    InvTrainerTrack(t, (double)rows * ((double)InvTrainerReadBytes(t) + (double)nd * InvTrainerDirectRowBytes()) + INV_READ_GAP_BYTES);
   }
   PetscCall(PetscMalloc4(nch, &t->cperm, nwin + 1, &t->woff, wcap, &t->wsamp, wcap, &t->wtmp));
   t->wcur = -1;

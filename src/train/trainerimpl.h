@@ -3,15 +3,20 @@
 #include <invmap/train.h>
 #include <pthread.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define INV_RAW_DATASETS 3 /* datasets read per sample at most: series, /theta, /noise */
 
-/* one raw read of the stream's reader thread: len bytes at file offset off into dst */
+/* one raw read of the stream's reader: the file bytes from offset off scattered (preadv) over the buffers
+   iov[i0, i0 + niov) of the segment's list: rows into the raw buffers, small gaps of unneeded rows read
+   through into a discard buffer */
 typedef struct {
   off_t off;
-  size_t len;
-  char *dst;
+  PetscInt64 i0;
+  int niov;
 } InvReadReq;
+
+#define INV_READ_REQ_IOVS 2 /* iovecs per row and dataset at most: the row and the gap before it */
 
 /* where the rows of a dataset lie in the file (streamed training reads them directly, see prefetch.c) */
 typedef struct {
@@ -83,6 +88,8 @@ struct _p_InvTrainer {
   InvRawLayout lay[INV_RAW_DATASETS]; /* series, /theta, /noise */
   char *raw[INV_RAW_DATASETS];        /* the segment's rows of each dataset, in sorted file-row order */
   InvReadReq *req;                    /* reads of a segment */
+  struct iovec *iov;                  /* their buffers (INV_READ_REQ_IOVS per row and dataset) */
+  char *gap;                          /* discard buffer of the rows read through */
   PetscInt64 nreq, raw_rows;          /* reads queued; rows the raw buffers hold */
   pthread_t reader;                   /* reader thread, while inflight */
   PetscBool inflight;                 /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running, unjoined or deferred */
@@ -130,6 +137,14 @@ PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
+
+#define INV_READ_GAP_BYTES 4096 /* unneeded bytes between two needed rows read through rather than starting another read */
+
+/* bytes of the read list per row and dataset of a directly read segment (requests and their buffers) */
+static inline double InvTrainerDirectRowBytes(void)
+{
+  return (double)sizeof(InvReadReq) + INV_READ_REQ_IOVS * (double)sizeof(struct iovec);
+}
 
 /* datasets read per sample: the series, /theta and, when the file has it, /noise */
 static inline int InvTrainerRawDatasets(InvTrainer t)
