@@ -97,7 +97,7 @@ expect_error "exists; pass -overwrite" $MPIEXEC -n 2 $INVMAP map -i $W/obs.h5 -o
 expect_error "does not exist" $MPIEXEC -n 2 $INVMAP map -i $W/none.h5 -o $W/m4.h5 -quiet
 expect_error "Give the observed series with -i" $MPIEXEC -n 1 $INVMAP map -o $W/m4.h5 -quiet
 expect_error "zero b weight" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_rk_type 5dp -quiet
-expect_error "soa needs -map_ts_type rk" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_type cn -map_hessian soa -quiet
+expect_error "one-stage \\(midpoint\\) theta form" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_type beuler -map_hessian soa -quiet
 expect_error "ts_dt 0.03 does not divide observation time" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_dt 0.03 -map_hessian soa -quiet
 expect_error "ts_dt 0.03 does not divide observation time" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_ts_dt 0.03 -quiet
 expect_error "has none of /theta_init" $MPIEXEC -n 1 $INVMAP map -i $W/obs.h5 -o $W/m4.h5 -map_init $W/obs.h5 -quiet

@@ -41,7 +41,7 @@ import os, re
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.image as mpimg
-want = ["scatter.png", "series_nn.png", "series_map.png", "training.png", "comparison.png", "landscape.png"]
+want = ["scatter.png", "series_nn.png", "series_map.png", "training.png", "comparison.png", "landscape.png", "corner.png", "calibration.png"]
 ok = True
 md = open("figs/figures.md").read()
 listed = re.findall(r"!\[([^\]]+)\]\(([^)]+)\)", md)
@@ -59,15 +59,18 @@ for name in want:
 print("figures.md lists", [f for _, f in listed])
 ok &= sorted(f for _, f in listed) == sorted(want) and all(len(c.split()) > 8 for c, _ in listed)
 ok &= printed.count("figs/figures.md") == 1 and len(printed) == len(want) + 1
+# corner.png draws the Laplace ellipses of map.h5's /cov (the network file has no covariance)
+corner = [c for c, f in listed if f == "corner.png"]
+ok &= bool(corner) and "for map, the 68% and 95% credible ellipses" in corner[0]
 raise SystemExit(0 if ok else 1)
 PY
 
 # without the optional stores: the figures that need them are skipped with a note
 run 2 evaluate -truth test.h5 -estimates pred.h5 -o plain.h5 -quiet
 $PYTHON "$FIG" --truth test.h5 --eval plain.h5 --out plain >plain.out 2>&1 || fail "figures.py without series/landscape failed"
-if grep -q "has no /series/pred" plain.out && grep -q "has no /landscape" plain.out && [[ -s plain/scatter.png && -s plain/comparison.png && ! -e plain/landscape.png ]] &&
-  [[ $(grep -c '\.png)' plain/figures.md) == 2 ]]; then
-  pass "no -eval_save_series / -eval_landscape: scatter and comparison only, notes for the rest"
+if grep -q "has no /series/pred" plain.out && grep -q "has no /landscape" plain.out && [[ -s plain/scatter.png && -s plain/comparison.png && -s plain/corner.png && ! -e plain/landscape.png ]] &&
+  [[ $(grep -c '\.png)' plain/figures.md) == 3 ]] && grep -q "for no set, the 68%" plain/figures.md; then
+  pass "no -eval_save_series / -eval_landscape / --estimates: scatter, comparison and corner (without ellipses), notes for the rest"
 else fail "optional stores"; cat plain.out; fi
 
 # report.py on a hand-made pipeline directory of these outputs: the summary, the Cost section with the
@@ -132,7 +135,7 @@ maha = np.array([x @ np.linalg.solve(c, x) for x, c in zip(r, C)])
 for lev, z in (("68%", 1.0), ("95%", 1.959964)):
     p = 0.6827 if lev == "68%" else 0.95
     want = [int((np.abs(r[:, j]) <= z * np.sqrt(C[:, j, j])).sum()) for j in range(2)] + [int((maha <= -2 * math.log(1 - p)).sum())]
-    row = re.search(rf"^\| map_one \| (\d+) \| {lev} \| (.*)\|$", md, re.M)
+    row = re.search(rf"^\| map_one \| Laplace \| (\d+) \| {lev} \| (.*)\|$", md, re.M)
     cells = re.findall(r"(\d+)/(\d+) = ([\d.]+)", row.group(2)) if row else []
     got = [int(k) for k, _, _ in cells]
     fr = [float(x) for _, _, x in cells]

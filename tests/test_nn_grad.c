@@ -1,4 +1,5 @@
-/* Finite-difference gradient tests of every network kernel, the MSE loss and whole networks.
+/* Finite-difference gradient tests of every network kernel, the losses (MSE, the mean + Cholesky head, Gaussian
+   NLL, moment matching, InvLoss) and whole networks.
    The kernels run in float32; the FD quotient is formed in double from the exactly representable
    perturbed values ((f(x+h') - f(x-h')) / (2h'), h' the step after rounding x +- h to float), and the
    loss sum(r .* out) is accumulated in double, so the only float error is in the layer outputs.
@@ -179,23 +180,142 @@ static PetscErrorCode TestMSE(void)
   PetscFunctionReturn(0);
 }
 
+/* ---- Gaussian head and losses. Smooth functions of O(1) inputs with h = 1e-2: truncation h^2 f'''/6 of a
+   few 1e-5 relative plus float rounding of the kernels' outputs (~1e-7 / h = 1e-5): tested at 2e-3, like the
+   smooth activations. Factors get a diagonal in [1, 2] so that L^-1 is well conditioned. ---- */
+#define GAUSS_B 3
+#define GAUSS_P 3
+#define GAUSS_L (GAUSS_B * GAUSS_P * GAUSS_P)
+#define GAUSS_M (GAUSS_B * GAUSS_P)
+#define GAUSS_O (GAUSS_B * 9) /* P(P+3)/2 = 9 outputs per sample */
+#define GAUSS_T (2 * GAUSS_P + GAUSS_P * GAUSS_P)
+
+typedef struct {
+  int what; /* 0 head, 1 nll, 2 frob, 3 InvLoss */
+  float raw[GAUSS_O], mean[GAUSS_M], L[GAUSS_L], t[GAUSS_M], C[GAUSS_L], rm[GAUSS_M], rL[GAUSS_L], target[GAUSS_B * GAUSS_T];
+  InvLoss loss;
+} GaussCtx;
+
+static double GaussLoss(void *ctx)
+{
+  GaussCtx *g = (GaussCtx *)ctx;
+  double s = 0;
+  switch (g->what) {
+    case 0: /* sum(rm .* mean) + sum(rL .* L) */
+      invnn_cholhead_forward(g->mean, g->L, g->raw, GAUSS_B, GAUSS_P);
+      for (int i = 0; i < GAUSS_M; i++) s += (double)g->rm[i] * g->mean[i];
+      for (int i = 0; i < GAUSS_L; i++) s += (double)g->rL[i] * g->L[i];
+      return s;
+    case 1:
+      return invnn_nll_forward(g->mean, g->L, g->t, GAUSS_B, GAUSS_P, 1.0 / GAUSS_B);
+    case 2:
+      return invnn_frob_forward(g->L, g->C, GAUSS_B, GAUSS_P, 1.0 / GAUSS_B);
+    default:
+      if (InvLossEvaluate(g->loss, GAUSS_B, g->raw, g->target, NULL, 1.0, &s, NULL)) return NAN;
+      return s / GAUSS_B;
+  }
+}
+
+/* a lower-triangular factor per sample with diagonal in [1, 2] and off-diagonal entries in [-0.5, 0.5] */
+static void FillFactor(float *L, PetscInt64 key)
+{
+  fill(L, GAUSS_L, key, 0.5);
+  for (int b = 0; b < GAUSS_B; b++)
+    for (int i = 0; i < GAUSS_P; i++) {
+      float *Li = L + (b * GAUSS_P + i) * GAUSS_P;
+      Li[i] = 1.5f + Li[i];
+      for (int j = i + 1; j < GAUSS_P; j++) Li[j] = 0;
+    }
+}
+
+static PetscErrorCode TestGaussian(void)
+{
+  GaussCtx g;
+  float draw[GAUSS_O], dm[GAUSS_M], dL[GAUSS_L];
+  const float w[GAUSS_P] = {1.0f, 0.5f, 2.0f};
+  const double mix[INV_LOSS_NMIX] = {0.7, 1.3, 0.4};
+  double s;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(&g, sizeof(g)));
+  PetscCheck(invnn_chol_outputs(GAUSS_P) * GAUSS_B == GAUSS_O, PETSC_COMM_SELF, PETSC_ERR_PLIB, "P(P+3)/2 outputs");
+  fill(g.raw, GAUSS_O, 30, 1.5);
+  fill(g.rm, GAUSS_M, 31, 1.0);
+  fill(g.rL, GAUSS_L, 32, 1.0);
+  g.what = 0;
+  invnn_cholhead_forward(g.mean, g.L, g.raw, GAUSS_B, GAUSS_P);
+  for (int b = 0; b < GAUSS_B; b++)
+    for (int i = 0; i < GAUSS_P; i++) {
+      PetscCheck(g.L[(b * GAUSS_P + i) * GAUSS_P + i] > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Cholesky head: diagonal not positive");
+      for (int j = i + 1; j < GAUSS_P; j++)
+        PetscCheck(g.L[(b * GAUSS_P + i) * GAUSS_P + j] == 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Cholesky head: not lower triangular");
+    }
+  for (int i = 0; i < GAUSS_L; i++) /* the upper triangle is not an output: its seed is ignored */
+    if (i % GAUSS_P > (i / GAUSS_P) % GAUSS_P) g.rL[i] = 0;
+  invnn_cholhead_backward(draw, g.rm, g.rL, g.raw, GAUSS_B, GAUSS_P);
+  PetscCall(FDCheck("cholesky head d/draw", g.raw, GAUSS_O, draw, GaussLoss, &g, 1e-2, 2e-3));
+
+  g.what = 1;
+  fill(g.mean, GAUSS_M, 33, 1.0);
+  fill(g.t, GAUSS_M, 34, 1.0);
+  FillFactor(g.L, 35);
+  invnn_nll_backward(dm, dL, g.mean, g.L, g.t, GAUSS_B, GAUSS_P, 1.0 / GAUSS_B);
+  PetscCall(FDCheck("gaussian NLL d/dmean", g.mean, GAUSS_M, dm, GaussLoss, &g, 1e-2, 2e-3));
+  PetscCall(FDCheck("gaussian NLL d/dL", g.L, GAUSS_L, dL, GaussLoss, &g, 1e-2, 2e-3));
+
+  g.what = 2;
+  fill(g.C, GAUSS_L, 36, 1.0);
+  invnn_frob_backward(dL, g.L, g.C, GAUSS_B, GAUSS_P, 1.0 / GAUSS_B);
+  PetscCall(FDCheck("moment Frobenius d/dL", g.L, GAUSS_L, dL, GaussLoss, &g, 1e-2, 2e-3));
+
+  /* InvLoss on raw network outputs: the head under every term */
+  g.what = 3;
+  fill(g.raw, GAUSS_O, 37, 1.0);
+  for (int type = INV_LOSS_NLL; type <= INV_LOSS_MIX; type++) {
+    char name[64];
+    PetscCall(InvLossCreate((InvLossType)type, GAUSS_P, w, mix, GAUSS_B, &g.loss));
+    PetscCheck(g.loss->nout == 9 && g.loss->head == INV_HEAD_CHOLESKY && g.loss->ntarget == (type == INV_LOSS_NLL ? GAUSS_P : GAUSS_T),
+               PETSC_COMM_SELF, PETSC_ERR_PLIB, "InvLoss %s: outputs %d, targets %d", InvLossTypes[type], g.loss->nout, g.loss->ntarget);
+    fill(g.target, (size_t)GAUSS_B * g.loss->ntarget, 38, 1.0);
+    PetscCall(InvLossEvaluate(g.loss, GAUSS_B, g.raw, g.target, NULL, 1.0 / GAUSS_B, &s, draw));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "InvLoss %s d/dout", InvLossTypes[type]));
+    PetscCall(FDCheck(name, g.raw, GAUSS_O, draw, GaussLoss, &g, 1e-2, 2e-3));
+    PetscCall(InvLossDestroy(&g.loss));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* ---- whole network: loss = MSE(net(x), t) ---- */
 typedef struct {
   InvNet net;
   float *x, *t;
   PetscInt64 *sample;
   int B;
+  InvLoss loss; /* NULL: MSE */
 } NetCtx;
 
 static double NetLoss(void *ctx)
 {
   NetCtx *c = (NetCtx *)ctx;
   float *y;
+  double sum;
   if (InvNetForward(c->net, c->x, c->B, c->sample, 3, 1, &y)) return NAN;
-  return invnn_mse_forward(y, c->t, NULL, c->B, c->net->out_size, 1.0 / c->B);
+  if (!c->loss) return invnn_mse_forward(y, c->t, NULL, c->B, c->net->out_size, 1.0 / c->B);
+  if (InvLossEvaluate(c->loss, c->B, y, c->t, c->sample, 1.0, &sum, NULL)) return NAN;
+  return sum / c->B;
 }
 
-static PetscErrorCode TestNet(const char *name, InvNetSpec *s, double tol)
+/* a shell loss (the external-gradient route) that hands over to an nll loss, checking the sample indices */
+static PetscErrorCode ShellEval(InvLoss l, int B, const float *out, const float *target, const PetscInt64 *sample, double scale,
+                                double *sum, float *dout)
+{
+  PetscFunctionBegin;
+  PetscCheck(sample && sample[0] == 10, PETSC_COMM_SELF, PETSC_ERR_PLIB, "shell loss: the batch's sample indices did not arrive");
+  PetscCall(InvLossEvaluate((InvLoss)l->ctx, B, out, target, sample, scale, sum, dout));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TestNet(const char *name, InvNetSpec *s, InvLoss loss, double tol)
 {
   NetCtx c;
   float *y, *dy;
@@ -204,6 +324,7 @@ static PetscErrorCode TestNet(const char *name, InvNetSpec *s, double tol)
   PetscFunctionBegin;
   c.B = 4;
   c.sample = sample;
+  c.loss = loss;
   PetscCall(InvNetCreate(s, c.B, &c.net));
   PetscCall(InvNetInitialize(c.net, 17));
   c.net->training = PETSC_TRUE;
@@ -213,7 +334,11 @@ static PetscErrorCode TestNet(const char *name, InvNetSpec *s, double tol)
   fill(c.x, (size_t)c.B * c.net->in_size, 20, 1.0);
   fill(c.t, (size_t)c.B * c.net->out_size, 21, 1.0);
   PetscCall(InvNetForward(c.net, c.x, c.B, sample, 3, 1, &y));
-  invnn_mse_backward(dy, y, c.t, NULL, c.B, c.net->out_size, 1.0 / c.B);
+  if (loss) {
+    double sum;
+    PetscCall(InvLossEvaluate(loss, c.B, y, c.t, sample, 1.0 / c.B, &sum, dy));
+  } else
+    invnn_mse_backward(dy, y, c.t, NULL, c.B, c.net->out_size, 1.0 / c.B);
   PetscCall(InvNetZeroGrad(c.net));
   PetscCall(InvNetBackward(c.net, c.x, dy, c.B, NULL, NULL));
   PetscCall(FDCheck(name, c.net->params, c.net->nparams, c.net->grads, NetLoss, &c, 1e-2, tol));
@@ -252,6 +377,7 @@ int main(int argc, char **argv)
     PetscCall(TestKernel(name, 3, 3, 10, 2, 0, 0, 0, 0, 0, (InvActType)a, 1e-2, 2e-3));
   }
   PetscCall(TestMSE());
+  PetscCall(TestGaussian());
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "Networks:\n"));
   PetscCall(PetscMemzero(&s, sizeof(s)));
   PetscCall(InvNetSpecPreset(&s, "paper_cnn"));
@@ -260,17 +386,28 @@ int main(int argc, char **argv)
   s.out_dim = 2;
   s.dense[0] = s.dense[1] = 8;
   s.conv[0] = 4, s.conv[1] = 4, s.conv[2] = 5;
-  PetscCall(TestNet("cnn (pool, conv, swish)", &s, 1e-2));
+  PetscCall(TestNet("cnn (pool, conv, swish)", &s, NULL, 1e-2));
   s.act = INV_ACT_TANH;
   s.pad = 1;
-  PetscCall(TestNet("cnn (pad 1, tanh)", &s, 1e-2));
+  PetscCall(TestNet("cnn (pad 1, tanh)", &s, NULL, 1e-2));
   PetscCall(InvNetSpecPreset(&s, "seed_dense"));
   s.in_len = 20;
   s.in_ch = 1;
   s.out_dim = 3;
   s.ndense = 3;
   s.act = INV_ACT_GELU;
-  PetscCall(TestNet("dense (gelu, dropout 0.2)", &s, 1e-2));
+  PetscCall(TestNet("dense (gelu, dropout 0.2)", &s, NULL, 1e-2));
+  { /* the covariance head through a whole network: nll directly and through a shell loss; targets (B, P) */
+    InvLoss nll, shell;
+    s.out_dim = invnn_chol_outputs(2);
+    s.dropout = 0;
+    PetscCall(InvLossCreate(INV_LOSS_NLL, 2, NULL, NULL, 4, &nll));
+    PetscCall(InvLossCreateShell(INV_HEAD_CHOLESKY, 2, 2, ShellEval, nll, 4, &shell));
+    PetscCall(TestNet("dense + cholesky head, nll", &s, nll, 1e-2));
+    PetscCall(TestNet("dense + cholesky head, shell", &s, shell, 1e-2));
+    PetscCall(InvLossDestroy(&shell));
+    PetscCall(InvLossDestroy(&nll));
+  }
   PetscCall(PetscFinalize());
   return 0;
 }

@@ -12,7 +12,14 @@
    - InvBatchTSCreateAdjoint: the objective J (include/invmap/objective.h) and its derivatives (MAP): fixed-step
      RK4, dt 0.05 (any RK type with a correct PETSc 3.18 adjoint, or theta/cn/beuler); the first-order adjoint
      gradient of the discrete misfit at the observation times, forward sensitivities (Gauss-Newton) and
-     second-order adjoints (Hessian-vector products). */
+     second-order adjoints (Hessian-vector products; theta methods: cn/endpoint form only).
+   A stiff model (InvModel->stiff) changes the defaults to implicit ones: adaptive TSBDF (order 2) for
+   InvBatchTSCreate, TSCN (Crank-Nicolson) at the same fixed step for InvBatchTSCreateAdjoint. Forward solves
+   accept any TS type, implicit ones included (bdf, theta/cn/beuler, arkimex: an RHS-only model has no explicit
+   part, so ARKIMEX runs its fully implicit variant); the derivative solvers refuse types without a correct
+   PETSc 3.18 adjoint (docs/petsc-notes.md section 2). Implicit types assemble the block-diagonal state Jacobian
+   as MATSEQBAIJ (block size nstate) and solve it per block: PCPBJACOBI + KSPPREONLY by default (override with
+   -<prefix>ksp_type / -<prefix>pc_type), so a Newton step costs O(B nstate^3) (src/ts/batchts_implicit.c). */
 #pragma once
 #include <invmap/model.h>
 #include <invmap/prior.h>

@@ -26,11 +26,12 @@
 #define INV_EVAL_STORES                                                                                                                    \
   "-eval_save_series: /series/<label> (rows x n_obs float32), row i = the ODE re-simulated at estimate i (sample i of the truth, "         \
   "attribute truth_rows = first row, count), NaN where sim_status != 0; -eval_landscape r [-eval_landscape_n n] "                          \
-  "[-eval_landscape_box lo0,hi0,lo1,hi1]: /landscape/J (n x n, J[i0, i1] = J(theta0[i0], theta1[i1]), the objective above "                \
+  "[-eval_landscape_box lo0,hi0,lo1,hi1] [-eval_landscape_pair i,j]: /landscape/J (n x n, J[i0, i1] = J(theta0[i0], theta1[i1]) with "     \
+  "theta0, theta1 the values of parameters i, j (default 0, 1; the others at the row's truth), the objective above "                       \
   "with row r's data and noise, NaN where the re-simulation failed), /landscape/theta0, /landscape/theta1 (the grid axes, "                \
-  "default the prior's support), attributes row, parameter_names, theta_truth, J_truth, grid_argmin, box; with "                           \
+  "default the prior's support), attributes row, pair, parameter_names, theta_truth, theta_truth_all, J_truth, grid_argmin, box; with "    \
   "-eval_landscape_zoom (default) the same in /landscape/zoom over the bounding box of the truth and the row's estimates "                 \
-  "within 10% of the box of it, padded by a quarter of its size (2-parameter models)"
+  "within 10% of the box of it, padded by a quarter of its size"
 
 typedef struct _p_InvEval *InvEval;
 

@@ -75,5 +75,31 @@ PETSC_EXTERN PetscErrorCode InvModelSetParameter(InvModel, PetscInt, const char[
                                                  PetscReal hi);
 PETSC_EXTERN PetscErrorCode InvModelObserveComponent(InvModel, PetscInt obs, PetscInt state);
 
+/* Models as plugins (src/model/model_plugin.c): a shared library given to -model_plugin registers its models
+   with InvModelRegister from one function, named by INV_MODEL_PLUGIN at the end of its source:
+     static PetscErrorCode MyRegister(void) { return InvModelRegister("mymodel", MyModelCreate); }
+     INV_MODEL_PLUGIN(MyRegister)
+   The interface's version is recorded in the library; INV_MODEL_ABI_VERSION changes whenever InvModelOps or
+   struct _p_InvModel change, and a library built against another version is refused. */
+#define INV_MODEL_ABI_VERSION            1
+#define INV_MODEL_PLUGIN_ABI_SYMBOL      "InvModelPluginABI"
+#define INV_MODEL_PLUGIN_REGISTER_SYMBOL "InvModelPluginRegister"
+#define INV_MODEL_PLUGIN(register_fn)                                                                                                      \
+  PETSC_EXTERN const int InvModelPluginABI;                                                                                                \
+  const int InvModelPluginABI = INV_MODEL_ABI_VERSION;                                                                                     \
+  PETSC_EXTERN PetscErrorCode InvModelPluginRegister(void);                                                                                \
+  PetscErrorCode InvModelPluginRegister(void)                                                                                              \
+  {                                                                                                                                        \
+    return register_fn();                                                                                                                  \
+  }
+PETSC_EXTERN PetscErrorCode InvModelLoadPlugins(void); /* the libraries of -model_plugin (each once) */
+/* Every derivative the model provides against central differences at nb random points (src/model/model_check.c):
+   a table on the viewer; ok = PETSC_FALSE if any is wrong. */
+PETSC_EXTERN PetscErrorCode InvModelCheckDerivatives(InvModel, PetscInt nb, PetscViewer, PetscBool *ok);
+
 /* Registered models */
 PETSC_EXTERN PetscErrorCode InvModelCreate_FHN(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_FHN3(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_VDPStiff(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_HH(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_HH4(InvModel);

@@ -1,5 +1,6 @@
 /* Neural-network library in float32 on OpenBLAS (llm.c style): plain layer kernels, networks (InvNet)
-   with one flat parameter buffer and one flat gradient buffer, MSE loss, initialisation, Adam/AdamW. */
+   with one flat parameter buffer and one flat gradient buffer, losses (MSE, Gaussian NLL, moment matching)
+   with a mean + Cholesky head, initialisation, Adam/AdamW. */
 #pragma once
 #include <invmap/sys.h>
 #include <petscviewer.h>
@@ -39,6 +40,74 @@ PETSC_EXTERN void invnn_dropout_backward(float *din, const float *dout, const fl
 /* weighted MSE: loss = scale * sum_b sum_o w_o (pred - target)^2; returns the sum (double) and dpred */
 PETSC_EXTERN double invnn_mse_forward(const float *pred, const float *target, const float *weight, int B, int O, double scale);
 PETSC_EXTERN void invnn_mse_backward(float *dpred, const float *pred, const float *target, const float *weight, int B, int O, double scale);
+
+/* ---- Gaussian output head and losses (src/nn/loss.c). A network with the mean + Cholesky head outputs,
+   per sample, P means then the P(P+1)/2 entries of a lower-triangular factor row by row ((0,0), (1,0), (1,1),
+   (2,0), ...); the diagonal goes through softplus (plus INV_CHOL_DIAG_MIN), so that L has a positive diagonal
+   and Sigma = L L^T is positive definite. Kernels take B samples; L is returned full (P x P, zero above). ---- */
+#define INV_MAX_TARGETS   16   /* cap on the targets (parameters) of a network */
+#define INV_CHOL_DIAG_MIN 1e-4 /* floor of the factor's diagonal (standardised units): log det stays finite */
+static inline int invnn_chol_outputs(int P)
+{
+  return P * (P + 3) / 2;
+}
+PETSC_EXTERN void invnn_cholhead_forward(float *mean, float *L, const float *raw, int B, int P);
+/* draw = d/draw from dmean (B, P) and dL (B, P, P; the upper triangle ignored); overwrites draw */
+PETSC_EXTERN void invnn_cholhead_backward(float *draw, const float *dmean, const float *dL, const float *raw, int B, int P);
+/* Gaussian negative log-likelihood of targets t (B, P) under N(mean, L L^T), without the constant P/2 log 2 pi:
+   scale * sum_b [ 1/2 |L^-1 (t - mean)|^2 + sum_i log L_ii ]; backward overwrites dmean and dL (lower triangle) */
+PETSC_EXTERN double invnn_nll_forward(const float *mean, const float *L, const float *t, int B, int P, double scale);
+PETSC_EXTERN void invnn_nll_backward(float *dmean, float *dL, const float *mean, const float *L, const float *t, int B, int P,
+                                     double scale);
+/* Frobenius term of moment matching: scale * sum_b |L L^T - C|_F^2 against covariance targets C (B, P, P);
+   backward overwrites dL (lower triangle) with scale * 2 (E + E^T) L, E = L L^T - C */
+PETSC_EXTERN double invnn_frob_forward(const float *L, const float *C, int B, int P, double scale);
+PETSC_EXTERN void invnn_frob_backward(float *dL, const float *L, const float *C, int B, int P, double scale);
+
+/* InvLoss: a training loss over the network's outputs, so that the training loop is the same for all of them.
+   Evaluate returns sum (the unscaled sum over the B samples) and, when dout is not NULL, dout = scale *
+   d(sum)/d(outputs) (B, nout). Targets per sample: P values (standardised parameters), then for the moment
+   term P x P covariance targets (ntarget = P + P^2). A shell loss lets an external computation (e.g. a
+   batched adjoint of the simulator) supply both, per batch, given the global sample indices. In training,
+   every rank evaluates a shell loss once per global batch, with B = 0 (and NULL arrays) on a rank holding
+   none of its samples, so that a collective computation inside it stays matched across the ranks; the
+   gradients it yields are reduced by the trainer as for any loss. Validation evaluates per rank, in blocks
+   that may differ in number between ranks (no collectives there). */
+typedef enum { INV_LOSS_MSE, INV_LOSS_NLL, INV_LOSS_MOMENT, INV_LOSS_MIX, INV_LOSS_SHELL } InvLossType;
+typedef enum { INV_HEAD_MEAN, INV_HEAD_CHOLESKY } InvHeadType;
+PETSC_EXTERN const char *const InvLossTypes[];
+PETSC_EXTERN const char *const InvHeadTypes[];
+#define INV_LOSS_NMIX 3 /* mix weights: mse, nll, moment */
+#define INV_LOSS_MIX_DEFAULT                                                                                                               \
+  {                                                                                                                                        \
+    1.0, 1.0, 0.0                                                                                                                          \
+  } /* -train_loss mix without -train_loss_mix: mse + nll */
+
+typedef struct _p_InvLoss *InvLoss;
+typedef PetscErrorCode (*InvLossEvalFn)(InvLoss, int B, const float *out, const float *target, const PetscInt64 *sample, double scale,
+                                        double *sum, float *dout);
+struct _p_InvLoss {
+  InvLossType type;
+  InvHeadType head;
+  int P, nout, ntarget;          /* parameters, network outputs and targets per sample */
+  float weight[INV_MAX_TARGETS]; /* per-parameter weights of the squared error of the mean */
+  double mix[INV_LOSS_NMIX];     /* weights of the mse, nll and moment terms (mix; the others use one term) */
+  int maxbatch;
+  float *work;                         /* one allocation holding the head's work arrays below */
+  float *mean, *dmean, *T, *Tmap, *gm; /* maxbatch x P: head mean, its gradient, targets, Laplace means, a term's gradient */
+  float *L, *dL, *C, *gL;              /* maxbatch x P x P: factor, its gradient, covariance targets, a term's gradient */
+  InvLossEvalFn eval;                  /* shell losses */
+  void *ctx;
+};
+/* weight: P per-parameter weights (NULL: 1); mix: INV_LOSS_NMIX weights (used by INV_LOSS_MIX; NULL: 1,1,0) */
+PETSC_EXTERN PetscErrorCode InvLossCreate(InvLossType, int P, const float *weight, const double *mix, int maxbatch, InvLoss *);
+PETSC_EXTERN PetscErrorCode InvLossCreateShell(InvHeadType, int P, int ntarget, InvLossEvalFn, void *ctx, int maxbatch, InvLoss *);
+PETSC_EXTERN PetscErrorCode InvLossEvaluate(InvLoss, int B, const float *out, const float *target, const PetscInt64 *sample, double scale,
+                                            double *sum, float *dout);
+PETSC_EXTERN PetscErrorCode InvLossDestroy(InvLoss *);
+/* network outputs per sample of a head, and the parameters P of a head with nout outputs (error if none) */
+PETSC_EXTERN int InvHeadOutputs(InvHeadType, int P);
+PETSC_EXTERN PetscErrorCode InvHeadParameters(InvHeadType, int nout, int *P);
 
 /* ---- Architecture description (stored with every model) ---- */
 #define INV_NN_MAXLAYERS 16

@@ -55,6 +55,10 @@ PETSC_EXTERN int InvInterruptSignal(void);
 PETSC_EXTERN PetscErrorCode InvInterruptRaise(int); /* tests: simulate the arrival of a signal */
 /* tests (-invmap_test_wait_signal): at the first safe point, print a line and wait for a real signal */
 PETSC_EXTERN PetscErrorCode InvInterruptTestHold(void);
+/* A rank whose MPI launcher dies ends itself (src/core/launcher_watch.c); first in main(), before MPI_Init */
+PETSC_EXTERN void InvLauncherWatchStart(void);
+/* -invmap_term_grace_seconds: a rank's time from SIGTERM/SIGINT to its end (0: no limit) */
+PETSC_EXTERN unsigned InvInterruptTermGrace(void);
 
 /* Atomic output: a file is written to "<name>.partial" and renamed at the end. */
 PETSC_EXTERN PetscErrorCode InvPartialName(const char[], char[], size_t);

@@ -51,7 +51,9 @@ struct _p_InvNNMap {
   InvNet net;
   InvFeat feat;
   char targets[256]; /* comma-separated target names */
-  PetscInt ntargets;
+  PetscInt ntargets; /* parameters P estimated (the network has InvHeadOutputs(head, P) outputs) */
+  InvHeadType head;  /* mean, or mean + Cholesky factor of the covariance */
+  char loss[32];     /* the training loss (attribute "loss"; "mse" for files written before it was recorded) */
 };
 PETSC_EXTERN PetscErrorCode InvNNMapWrite(InvNNMap, hid_t file);
 PETSC_EXTERN PetscErrorCode InvNNMapLoad(MPI_Comm, const char filename[], int maxbatch, InvNNMap *);
@@ -59,6 +61,9 @@ PETSC_EXTERN PetscErrorCode InvNNMapDestroy(InvNNMap *);
 /* n series (n x n_obs x n_ch, double) -> n x ntargets estimates (double), in batches; with wall != NULL
    each sample's share of its batch's time (features, forward pass, denormalisation) is added to wall[i] */
 PETSC_EXTERN PetscErrorCode InvNNMapPredict(InvNNMap, PetscInt n, const double *series, double *theta, double *wall);
+/* the same with, for a Cholesky head, the covariances cov (n x P x P) in the parameters' units: with the
+   standardisation theta = mu + D z (D = diag(out_std)), Sigma_theta = D L L^T D (cov NULL: not wanted) */
+PETSC_EXTERN PetscErrorCode InvNNMapPredictGaussian(InvNNMap, PetscInt n, const double *series, double *theta, double *cov, double *wall);
 
 /* ---- Data-parallel trainer ---- */
 typedef enum { INV_ALLREDUCE_FLAT, INV_ALLREDUCE_LAYER } InvAllreduceType;

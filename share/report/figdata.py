@@ -7,6 +7,8 @@ import os
 import h5py
 import numpy as np
 
+import calib  # noqa: E402  (share/report/calib.py, beside this file)
+
 
 class InputError(Exception):
     """A missing or malformed input file."""
@@ -112,6 +114,7 @@ def read_eval(path, want_labels=None):
                     "theta1": _need(f, "/landscape/theta1", "--eval", 1)[...], "row": int(g.attrs["row"][0]),
                     "names": (_attr_str(g, "parameter_names") or "theta0,theta1").split(","),
                     "theta_truth": np.asarray(g.attrs["theta_truth"], float), "J_truth": float(g.attrs["J_truth"][0]),
+                    "pair": [int(i) for i in g.attrs.get("pair", [0, 1])],  # the parameters on the axes (older files: 0, 1)
                     "objective_data": _attr_str(g, "objective_data", "d")}
             land["zoom"] = None
             if "/landscape/zoom/J" in f:
@@ -151,6 +154,20 @@ def check_estimates(files, sets):
         if os.path.basename(fn) != os.path.basename(s["file"]):
             raise InputError(f"--estimates {fn}: the evaluation's set '{s['label']}' was made from {s['file']}; "
                              "give --estimates in the order of --labels")
+
+
+def read_covariances(files, sets):
+    """Each set's Gaussian uncertainty from the file it was evaluated from (calib.gaussian_of_file: Laplace /cov,
+    a network's /cov_pred, an ensemble's /theta_std): s["cov"] (rows x P x P) and s["cov_kind"], None without."""
+    for fn, s in zip(files, sets):
+        s["cov"], s["cov_kind"] = None, None
+        with _open(fn, "--estimates") as f:
+            g = calib.gaussian_of_file(f, s["theta"].shape[0])
+        if g is not None:
+            P = s["theta"].shape[1]
+            if g[1].ndim != 3 or g[1].shape[1:] != (P, P):
+                raise InputError(f"--estimates {fn}: its covariances have shape {g[1].shape}, expected (rows, {P}, {P})")
+            s["cov"], s["cov_kind"] = g[1], g[2]
 
 
 def read_history(path):

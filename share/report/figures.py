@@ -15,6 +15,12 @@ writes into DIR
   comparison.png       Median-APE per parameter and wall s per estimate of each set (log scales)
   landscape.png        log10 of the MAP objective of one sample over the prior box and over the zoom box around the
                        truth, with the truth and each set's estimate marked (needs invmap evaluate -eval_landscape)
+  calibration.png      nominal vs empirical coverage of the credible ellipses of every set that carries an
+                       uncertainty (Laplace, network Gaussian, ensemble spread; needs --estimates)
+  corner.png           every pair of parameters: below the diagonal one sample's truth, estimates and their Gaussian
+                       68%/95% ellipses (Laplace /cov of invmap map, /cov_pred of a network with a covariance head),
+                       on the diagonal their marginal densities, above it the errors (estimate - truth) of every
+                       evaluated sample (needs --estimates for the covariances)
   figures.md           a markdown fragment: one ![caption](file.png) per written figure
 and prints one line per written file. Optional inputs that are absent (series, landscape, /history) skip their
 figure with a printed note; a missing or malformed input file is an error (exit status 2).
@@ -35,6 +41,7 @@ from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import calib  # noqa: E402
 import figdata  # noqa: E402
 
 MARKERS = {"NN": ["o", "s", "^", "v"], "MAP": ["x", "+", "1", "2"], "estimate": ["D", "*", "p", "h"]}
@@ -293,7 +300,7 @@ def landscape_panel(fig, ax, grid, L, sets, title, mark_min):
     for k, s in enumerate(sets):
         if r >= s["theta"].shape[0]:
             continue
-        e = s["theta"][r]
+        e = s["theta"][r][L["pair"]]  # the estimate's values of the two parameters on the axes
         j = s["objective"][r] if s["objective"] is not None else np.nan
         filled = s["marker"] in FILLED
         # later sets smaller and on top: estimates at the same point stay visible as nested markers
@@ -327,8 +334,9 @@ def fig_landscape(truth, ev, out, written, captions):
         Z = None
     fig, axes = plt.subplots(1, 2 if Z is not None else 1, figsize=(15, 6.4) if Z is not None else (8, 6.4), squeeze=False)
     box = (L["theta0"][0], L["theta0"][-1], L["theta1"][0], L["theta1"][-1])
+    i, j = L["pair"]
     prior = truth["prior_lower"] is not None and truth["prior_upper"] is not None and np.allclose(
-        box, [truth["prior_lower"][0], truth["prior_upper"][0], truth["prior_lower"][1], truth["prior_upper"][1]])
+        box, [truth["prior_lower"][i], truth["prior_upper"][i], truth["prior_lower"][j], truth["prior_upper"][j]])
     landscape_panel(fig, axes[0, 0], L, L, ev["sets"], f"{'prior box' if prior else 'box'}, {n} x {L['J'].shape[1]} grid", Z is None)
     if Z is not None:
         z0, z1 = Z["theta0"], Z["theta1"]
@@ -346,13 +354,129 @@ def fig_landscape(truth, ev, out, written, captions):
         landscape_panel(fig, axes[0, 1], Z, L, ev["sets"], f"zoom (red box on the left), {Z['J'].shape[0]} x {Z['J'].shape[1]} grid", True)
     fig.legend(*axes[0, -1].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=9, frameon=False)
     data = "noisy data d" if L["objective_data"] == "d" else "clean series u"
-    fig.suptitle(f"MAP objective J (AR(1)-whitened misfit to the {data} + prior term) of test sample {L['row']}")
+    others = [n for n in ev["names"] if n not in L["names"]]
+    fixed = f"; {', '.join(others)} at the true value{'s' if len(others) > 1 else ''}" if others else ""
+    fig.suptitle(f"MAP objective J (AR(1)-whitened misfit to the {data} + prior term) of test sample {L['row']}{fixed}")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     save(fig, out, "landscape.png", written)
     near = [s["label"] for s in ev["sets"] if L["row"] < s["theta"].shape[0]]
     captions["landscape.png"] = (f"log10 of the MAP objective J of test sample {L['row']} over the prior box"
                                  f"{' and zoomed around the truth and the estimates' if Z is not None else ''}, with the truth "
                                  f"(J = {L['J_truth']:.4g}) and the estimates of {', '.join(near) or 'no set'} marked.")
+
+
+# Gaussian credible regions drawn in corner.png: probability -> radius in standard deviations of a 2-D Gaussian
+# (sqrt of the chi-square quantile with 2 degrees of freedom: -2 ln(1 - p))
+CREDIBLE = (0.68, 0.95)
+
+
+def ellipse(ax, mean, cov2, prob, color, ls):
+    """The credible ellipse of probability prob of a 2-D Gaussian (mean, cov2) on ax."""
+    w, v = np.linalg.eigh(cov2)
+    if not np.all(np.isfinite(w)) or w.min() <= 0:
+        return
+    r = np.sqrt(-2 * np.log(1 - prob))
+    ang = np.degrees(np.arctan2(v[1, 1], v[0, 1]))
+    ax.add_patch(Ellipse(mean, 2 * r * np.sqrt(w[1]), 2 * r * np.sqrt(w[0]), angle=ang, fill=False, ec=color, ls=ls, lw=1.3))
+
+
+def fig_corner(truth, ev, out, written, captions):
+    names, sets = ev["names"], ev["sets"]
+    P = len(names)
+    L = ev["landscape"]
+    row = L["row"] if L is not None else 0
+    here = [s for s in sets if row < s["theta"].shape[0]]
+    if P < 2 or not here:
+        print(f"figures: note: corner.png needs 2 or more parameters and a set with row {row}: skipped")
+        return
+    t = truth["theta"][row]
+    fig, axes = plt.subplots(P, P, figsize=(3.2 * P + 1, 3.2 * P), squeeze=False)
+    for i in range(P):
+        for j in range(P):
+            ax = axes[i, j]
+            if i == j:  # marginal densities of the sets with a covariance, lines at the estimates and the truth
+                for s in here:
+                    e = s["theta"][row, i]
+                    if s.get("cov") is not None and row < s["cov"].shape[0] and s["cov"][row, i, i] > 0:
+                        sd = np.sqrt(s["cov"][row, i, i])
+                        x = np.linspace(e - 4 * sd, e + 4 * sd, 200)
+                        ax.plot(x, np.exp(-0.5 * ((x - e) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), color=s["color"], lw=1.3)
+                    ax.axvline(e, color=s["color"], lw=1, ls="--")
+                ax.axvline(t[i], color="k", lw=1.5)
+                ax.set_yticks([])
+                ax.set_title(names[i], fontsize=10)
+            elif i > j:  # one sample: truth, estimates, credible ellipses
+                ax.plot(t[j], t[i], "*", ms=14, mfc="w", mec="k", mew=1.2, zorder=5)
+                for s in here:
+                    e = s["theta"][row]
+                    ax.plot(e[j], e[i], s["marker"], ms=8, mfc="none" if s["marker"] in FILLED else s["color"], mec=s["color"], mew=1.6)
+                    if s.get("cov") is not None and row < s["cov"].shape[0]:
+                        c2 = s["cov"][row][np.ix_([j, i], [j, i])]
+                        for prob, ls in zip(CREDIBLE, ("-", ":")):
+                            ellipse(ax, (e[j], e[i]), c2, prob, s["color"], ls)
+                ax.autoscale_view()
+            else:  # every evaluated sample: errors of parameter j (x) and i (y)
+                for s in sets:
+                    n = s["theta"].shape[0]
+                    err = s["theta"] - truth["theta"][:n]
+                    ok = np.isfinite(err).all(axis=1)
+                    ax.scatter(err[ok, j], err[ok, i], s=10, marker=s["marker"], c=[s["color"]], alpha=0.6, linewidths=0.8)
+                ax.axhline(0, color="0.6", lw=0.6)
+                ax.axvline(0, color="0.6", lw=0.6)
+                ax.set_title(f"errors: {names[j]} vs {names[i]}", fontsize=8)
+            if i == P - 1 and i != j:
+                ax.set_xlabel(names[j])
+            if j == 0 and i != j:
+                ax.set_ylabel(names[i])
+    handles = [plt.Line2D([], [], marker="*", ms=12, mfc="w", mec="k", ls="none", label="truth")]
+    for s in sets:
+        cov = f", {s['cov_kind']} 68% (solid) / 95% (dotted)" if s.get("cov") is not None else ""
+        handles.append(plt.Line2D([], [], marker=s["marker"], color=s["color"], ls="none", mfc="none" if s["marker"] in FILLED else s["color"],
+                                  label=f"{s['label']} ({s['kind']}{cov})"))
+    fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=9, frameon=False)
+    fig.suptitle(f"Test sample {row}: estimates and Gaussian credible regions (below the diagonal, marginals on it); "
+                 f"errors of every evaluated sample (above)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    save(fig, out, "corner.png", written)
+    withcov = [s["label"] for s in sets if s.get("cov") is not None]
+    captions["corner.png"] = (f"Every pair of parameters. Below the diagonal, test sample {row}: the truth (star), each set's "
+                              f"estimate and, for {', '.join(withcov) or 'no set'}, the 68% and 95% credible ellipses of its "
+                              "Gaussian; on the diagonal the marginal densities; above it the errors (estimate - truth) of "
+                              "every evaluated sample.")
+
+
+# nominal levels at which calibration.png evaluates the coverage
+CALIBRATION_LEVELS = np.linspace(0.02, 0.98, 49)
+
+
+def fig_calibration(truth, ev, out, written, captions):
+    sets = [s for s in ev["sets"] if s.get("cov") is not None]
+    if not sets:
+        print("figures: note: no estimate set carries a covariance (--estimates with /cov, /cov_pred or /theta_std): calibration.png skipped")
+        return
+    P = len(ev["names"])
+    q = np.array([calib.chi2_quantile(p, P) for p in CALIBRATION_LEVELS])
+    fig, ax = plt.subplots(figsize=(6.4, 6))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+    for s in sets:
+        n = s["theta"].shape[0]
+        c = calib.coverage(s["theta"], truth["theta"][:n], s["cov"][:n], levels=())
+        if not c["n"]:
+            continue
+        emp = [(c["maha"] <= qq).mean() for qq in q]
+        ax.plot(CALIBRATION_LEVELS, emp, "-", marker=s["marker"], ms=4, markevery=6, color=s["color"],
+                label=f"{s['label']} ({s['cov_kind']}, n={c['n']})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("nominal probability of the credible ellipse")
+    ax.set_ylabel("fraction of test samples whose truth it contains")
+    ax.set_title(f"Calibration of the Gaussian uncertainties ({P} parameters, joint ellipses)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    save(fig, out, "calibration.png", written)
+    captions["calibration.png"] = ("Nominal against empirical coverage of the joint credible ellipses (chi-square quantile with P "
+                                   "degrees of freedom) of every estimate set with an uncertainty: on the diagonal a set is "
+                                   "calibrated, below it overconfident, above it underconfident.")
 
 
 def write_markdown(out, written, captions):
@@ -384,6 +508,7 @@ def main():
         figdata.check_truth(truth, ev)
         if estimates:
             figdata.check_estimates(estimates, ev["sets"])
+            figdata.read_covariances(estimates, ev["sets"])
         for fn in models:
             if not os.path.isfile(fn):
                 raise figdata.InputError(f"--models {fn} does not exist")
@@ -396,6 +521,8 @@ def main():
         fig_training(models, a.out, written, captions)
         fig_comparison(ev, a.out, written, captions)
         fig_landscape(truth, ev, a.out, written, captions)
+        fig_corner(truth, ev, a.out, written, captions)
+        fig_calibration(truth, ev, a.out, written, captions)
         write_markdown(a.out, written, captions)
     except figdata.InputError as err:
         print(f"figures.py: error: {err}", file=sys.stderr)

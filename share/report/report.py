@@ -20,6 +20,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import calib  # noqa: E402
+
 # Published figures (docs/science.md section 5): CNN Median-APE (R^2) by N and train/test data.
 PAPER_SENSITIVITY = {
     500: {"clean/clean": (0.023, 0.990), "clean/noisy": (0.169, 0.788), "noisy/noisy": (0.098, 0.921)},
@@ -197,32 +200,8 @@ def cost_per_estimate(wall, n, ranks):
 # whose J exceeds J_truth by more than LOCAL_MIN_SDS such standard deviations cannot be explained by the noise
 # nor by the optimiser's tolerance: it is stuck in a local minimum (or failed to converge).
 LOCAL_MIN_SDS = 3.0
-# Nominal levels of the Laplace intervals: +-1 sd (68.27%) and +-1.95996 sd (95%) per parameter; for the joint
-# ellipse the chi-square quantile with P degrees of freedom at the same levels.
-COVERAGE_LEVELS = ((0.6827, 1.0), (0.95, 1.959964))
 # Median relative errors within 1% of each other are reported as a tie (the summary does not rank noise).
 TIE_REL = 0.01
-
-
-def chi2_quantile(p, k):
-    """Quantile of the chi-square distribution with k degrees of freedom (bisection on the regularised lower
-    incomplete gamma function P(k/2, x/2), by its power series; scipy is not needed)."""
-    def cdf(x):
-        a, z = k / 2.0, x / 2.0
-        if z <= 0:
-            return 0.0
-        term = total = 1.0 / a
-        for i in range(1, 2000):
-            term *= z / (a + i)
-            total += term
-            if term < 1e-17 * total:
-                break
-        return min(1.0, total * math.exp(-z + a * math.log(z) - math.lgamma(a)))
-    lo, hi = 0.0, max(10.0, 10.0 * k)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
-    return 0.5 * (lo + hi)
 
 
 def h5():
@@ -279,26 +258,20 @@ def local_minima(d, stages, table):
     return (nobs, thr), out
 
 
-def laplace_coverage(mapfile, n):
-    """Empirical coverage of the Laplace intervals of a MAP file on its first n rows (status ok, finite positive
-    definite /cov): for each level of COVERAGE_LEVELS, the count of rows whose truth lies in the per-parameter
-    interval theta_map_j +- z sqrt(C_jj), per parameter, and in the joint ellipse r^T C^-1 r <= chi2_P(level)."""
+def file_coverage(path, n, truth):
+    """Empirical coverage (calib.coverage) of the uncertainty an estimate file carries (calib.gaussian_of_file:
+    Laplace /cov, a network's /cov_pred, an ensemble's /theta_std) on its first n rows against the true /theta of
+    the truth file; None when the file carries no uncertainty."""
     h5py, np = h5()
-    with h5py.File(mapfile, "r") as f:
-        if "/cov" not in f or "/theta" not in f:
-            return None
-        th, tr, C = f["/theta_map"][:n], f["/theta"][:n], f["/cov"][:n]
-        st = f["/status"][:n] if "/status" in f else np.zeros(th.shape[0], int)
-    P = th.shape[1]
-    diag = np.stack([C[:, j, j] for j in range(P)], 1)
-    ok = (st == 0) & np.isfinite(th).all(1) & np.isfinite(tr).all(1) & np.isfinite(C).all((1, 2)) & (diag > 0).all(1)
-    r, C, diag = (tr - th)[ok], C[ok], diag[ok]
-    m = np.einsum("ij,ij->i", r, np.linalg.solve(C, r[:, :, None])[:, :, 0]) if ok.any() else np.zeros(0)
-    res = {"n": int(ok.sum()), "P": P, "levels": []}
-    for level, z in COVERAGE_LEVELS:
-        per = [int((np.abs(r[:, j]) <= z * np.sqrt(diag[:, j])).sum()) for j in range(P)]
-        joint = int((m <= chi2_quantile(level, P)).sum())
-        res["levels"].append((level, per, joint))
+    with h5py.File(path, "r") as f:
+        g = calib.gaussian_of_file(f, n)
+    if g is None:
+        return None
+    th, C, kind = g
+    with h5py.File(truth, "r") as f:
+        tr = f["/theta"][:th.shape[0]].astype(float)
+    res = calib.coverage(th, tr, C)
+    res["kind"] = kind
     return res
 
 
@@ -385,16 +358,20 @@ def local_min_md(info, lm):
 def coverage_md(cov, names):
     if not cov:
         return []
-    out = ["## Laplace uncertainty of MAP: empirical coverage", "",
-           "Fraction of the test samples (MAP status ok, positive definite /cov) whose true parameters lie in the "
-           "Laplace interval theta_map_j +- z sqrt(C_jj) (z = 1 for 68%, 1.96 for 95%) per parameter, and in the "
-           "joint ellipse (theta - theta_map)^T C^-1 (theta - theta_map) <= chi-square quantile with P degrees of "
-           "freedom. Calibrated intervals cover about their nominal level.", "",
-           "| MAP run | samples | level | " + " | ".join(names) + " | joint ellipse |", "|---|---|---|" + "---|" * (len(names) + 1)]
+    out = ["## Uncertainty: empirical coverage of the credible regions", "",
+           "For every estimate set that carries an uncertainty (MAP: the Laplace approximation /cov; a network with a "
+           "covariance head, or an ensemble of them: its Gaussian /cov_pred; an ensemble of mean networks: its spread "
+           "/theta_std as a diagonal Gaussian), the fraction of the test samples (finite estimate, positive definite "
+           "covariance; MAP status ok) whose true parameters lie in the interval theta_j +- z sd_j per parameter "
+           "(z = 0.674, 1, 1.645, 1.96 for 50, 68, 90, 95%), and in the joint ellipse (theta - mean)^T C^-1 "
+           "(theta - mean) <= chi-square quantile with P degrees of freedom. Calibrated regions cover about their nominal "
+           "level; below it they are overconfident. calibration.png draws the joint coverage at every level.", "",
+           "| set | uncertainty | samples | level | " + " | ".join(names) + " | joint ellipse |",
+           "|---|---|---|---|" + "---|" * (len(names) + 1)]
     for lb, c in cov.items():
         for level, per, joint in c["levels"]:
             cell = lambda k: f"{k}/{c['n']} = {k / c['n']:.3f}" if c["n"] else "-"  # noqa: E731
-            out.append(f"| {lb} | {c['n']} | {100 * level:.0f}% | " + " | ".join(cell(k) for k in per) + f" | {cell(joint)} |")
+            out.append(f"| {lb} | {c['kind']} | {c['n']} | {100 * level:.0f}% | " + " | ".join(cell(k) for k in per) + f" | {cell(joint)} |")
     return out + [""]
 
 
@@ -435,7 +412,7 @@ def findings_md(table, nets, lm, cov):
     for lb, cv in cov.items():
         if cv["n"]:
             (l1, _, j1), (l2, _, j2) = cv["levels"][0], cv["levels"][-1]
-            lines.append(f"- {lb}: Laplace ellipses cover the truth in {j1 / cv['n']:.2f} (nominal {l1:.2f}) and "
+            lines.append(f"- {lb}: {cv['kind']} ellipses cover the truth in {j1 / cv['n']:.2f} (nominal {l1:.2f}) and "
                          f"{j2 / cv['n']:.2f} (nominal {l2:.2f}) of {cv['n']} samples.")
     return ["## Summary (computed from the numbers below)", ""] + lines + [""]
 
@@ -494,9 +471,10 @@ def main():
         nets = network_costs(stages, meta, cmp_tab)
         lm_info, lm = local_minima(d, stages, cmp_tab)
         files = compare_files(stages)
+        truth = opt_value(next(s for s in stages if s["name"] == "compare")["opts"], "-truth")
         for lb in cmp_tab:
-            if is_map(lb) and lb in files and os.path.isfile(files[lb]):
-                c = laplace_coverage(files[lb], int(cmp_tab[lb]["n_rows"]))
+            if lb in files and os.path.isfile(files[lb]) and os.path.isfile(truth):
+                c = file_coverage(files[lb], int(cmp_tab[lb]["n_rows"]), truth)
                 if c:
                     cov[lb] = c
         md += findings_md(cmp_tab, nets, lm, cov)

@@ -9,6 +9,8 @@ static const InvCommand commands[] = {
     {"map", InvCmdMap, "MAP estimates (TSAdjoint + TAO, multistart) and Laplace covariances", InvCmdMapOptions},
     {"evaluate", InvCmdEvaluate, "metrics of estimate files against the truth (APE, R^2, series errors, objective, cost)",
      InvCmdEvaluateOptions},
+    {"model", InvCmdModel, "describe a model (built in or a plugin) and check its derivatives against finite differences",
+     InvCmdModelOptions},
     {"pipeline", InvCmdPipeline, "the main job: simulate -> train -> predict -> MAP -> evaluate -> report (resumable)",
      InvCmdPipelineOptions},
 };

@@ -11,6 +11,7 @@ PetscErrorCode InvCmdPredict(int *status);
 PetscErrorCode InvCmdMap(int *status);
 PetscErrorCode InvCmdEvaluate(int *status);
 PetscErrorCode InvCmdPipeline(int *status);
+PetscErrorCode InvCmdModel(int *status);
 
 /* Each command's option reading alone (create its objects, set them from options, destroy them): listed by
    -help, and run again in help mode to know the command's options (unknown option check). */
@@ -20,6 +21,7 @@ PetscErrorCode InvCmdPredictOptions(void *);
 PetscErrorCode InvCmdMapOptions(void *);
 PetscErrorCode InvCmdEvaluateOptions(void *);
 PetscErrorCode InvCmdPipelineOptions(void *);
+PetscErrorCode InvCmdModelOptions(void *);
 
 typedef struct {
   const char *name;

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char help[] = "invmap: learned inverse maps for ODE models\n"
-                           "Usage: invmap <command> [options]   (invmap <command> -help lists its options; -help_petsc adds PETSc's)\n"
-                           "Option files: -options_file share/experiments/<name>.opts\n"
-                           "Options nothing reads are refused (a typo); -invmap_allow_unused only warns about them\n"
-                           "SIGTERM/SIGINT/SIGUSR1 checkpoint and exit 75; after SIGTERM/SIGINT a rank ends itself within\n"
-                           "-invmap_term_grace_seconds <60> (0: never); -invmap_traceback shows PETSc's traceback on errors\n\n";
+static const char help[] =
+    "invmap: learned inverse maps for ODE models\n"
+    "Usage: invmap <command> [options]   (invmap <command> -help lists its options; -help_petsc adds PETSc's)\n"
+    "Option files: -options_file share/experiments/<name>.opts\n"
+    "Models: -model_list names them; -model_plugin lib.so[,...] adds models from shared libraries (invmap model checks one)\n"
+    "Options nothing reads are refused (a typo); -invmap_allow_unused only warns about them\n"
+    "SIGTERM/SIGINT/SIGUSR1 checkpoint and exit 75; after SIGTERM/SIGINT a rank ends itself within\n"
+    "-invmap_term_grace_seconds <60> (0: never); -invmap_traceback shows PETSc's traceback on errors\n\n";
 
 static void PrintCommands(FILE *f)
 {
@@ -68,6 +70,7 @@ int main(int argc, char **argv)
      which is collective and would wait forever for ranks that are elsewhere; those ranks are ended by mpiexec
      once this one exits. Files are closed explicitly on every successful path. */
   (void)H5dont_atexit();
+  InvLauncherWatchStart();
   if (argc >= 2 && argv[1][0] != '-') {
     cmd = InvCommandFind(argv[1]);
     if (!cmd) {

@@ -20,7 +20,7 @@
 
 static volatile sig_atomic_t inv_signal = 0;
 static PetscBool inv_test_wait = PETSC_FALSE;
-static unsigned inv_term_grace = INV_TERM_GRACE_SECONDS; /* 0: no watchdog */
+static _Atomic unsigned inv_term_grace = INV_TERM_GRACE_SECONDS; /* 0: no watchdog; also read by the launcher watch's thread */
 
 static void InvSignalHandler(int sig)
 {
@@ -70,6 +70,11 @@ PetscErrorCode InvInterruptRaise(int sig)
   PetscFunctionBegin;
   inv_signal = sig;
   PetscFunctionReturn(0);
+}
+
+unsigned InvInterruptTermGrace(void)
+{
+  return inv_term_grace;
 }
 
 int InvInterruptSignal(void)

@@ -43,6 +43,7 @@ static const char *const petsc_global[] = {"help",
                                            "x_virtual",
                                            "invmap_",
                                            "model_list",
+                                           "model_plugin", /* every command accepts it, so that one set of options serves all */
                                            "device_",
                                            "cuda_",
                                            "blas_",

@@ -1,6 +1,7 @@
 /* InvEval landscape (-eval_landscape <row>): the objective J of the "objective reached" metric (AR(1)-whitened
    misfit to the truth's data plus the prior term) on an n x n grid over the prior's support (or
-   -eval_landscape_box) for one sample of a 2-parameter model, and on a second grid over a box around the truth
+   -eval_landscape_box) for one sample, over two parameters (-eval_landscape_pair, default the first two; with more
+   parameters a 2-D slice through the sample's true parameters), and on a second grid over a box around the truth
    and the estimates of that sample near it (-eval_landscape_zoom). Grid points are numbered i0 * n + i1 and
    integrated in batches of -eval_batch consecutive points distributed over the ranks (the InvBatchTS of the
    series metrics), so J does not depend on the rank count; the values are gathered and written by rank 0. */
@@ -31,7 +32,7 @@ static PetscErrorCode InvEvalLandscapeData(InvEval e, PetscReal d[])
 /* J on the n x n grid over G->box for data d of the landscape's row */
 static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEvalGrid *G)
 {
-  const PetscInt n = e->land.n, per = e->nt * e->no, B = e->batch, row = e->land.row;
+  const PetscInt n = e->land.n, per = e->nt * e->no, B = e->batch, row = e->land.row, P = e->P, p0 = e->land.pair[0], p1 = e->land.pair[1];
   const PetscInt64 npts = (PetscInt64)n * n, nbat = (npts + B - 1) / B, b0 = nbat * e->rank / e->size, b1 = nbat * (e->rank + 1) / e->size;
   const PetscInt64 g0 = PetscMin(b0 * B, npts), g1 = PetscMin(b1 * B, npts);
   const PetscInt nl = (PetscInt)(g1 - g0);
@@ -44,19 +45,20 @@ static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEv
     PetscCall(PetscMalloc1(n, &G->axis[j]));
     for (PetscInt i = 0; i < n; i++) G->axis[j][i] = G->box[2 * j] + (G->box[2 * j + 1] - G->box[2 * j]) * i / (n - 1);
   }
-  PetscCall(PetscMalloc4((size_t)B * per, &y, 2 * B, &th, PetscMax(nl, 1), &loc, 3 * e->nt, &work));
+  PetscCall(PetscMalloc4((size_t)B * per, &y, P * B, &th, PetscMax(nl, 1), &loc, 3 * e->nt, &work));
   PetscCall(PetscMalloc1(B, &st));
   PetscCall(PetscMalloc1(npts, &G->J));
   PetscCall(PetscLogEventBegin(INV_Simulate, 0, 0, 0, 0));
   for (PetscInt64 c0 = g0; c0 < g1; c0 += B) {
     const PetscInt nb = (PetscInt)PetscMin((PetscInt64)B, g1 - c0);
-    for (PetscInt b = 0; b < nb; b++) {
-      th[2 * b] = G->axis[0][(c0 + b) / n];
-      th[2 * b + 1] = G->axis[1][(c0 + b) % n];
+    for (PetscInt b = 0; b < nb; b++) { /* the row's true parameters, the pair from the grid */
+      PetscCall(PetscArraycpy(th + P * b, e->theta + P * row, P));
+      th[P * b + p0] = G->axis[0][(c0 + b) / n];
+      th[P * b + p1] = G->axis[1][(c0 + b) % n];
     }
     PetscCall(InvForwardSolve(e->bts, e->mrk, nb, th, y, st));
     for (PetscInt b = 0; b < nb; b++) {
-      loc[c0 - g0 + b] = st[b] ? NAN : InvEvalObjective(e, d, y + b * per, e->noise + 2 * row, th + 2 * b, work);
+      loc[c0 - g0 + b] = st[b] ? NAN : InvEvalObjective(e, d, y + b * per, e->noise + 2 * row, th + P * b, work);
       if (st[b]) nfail++;
     }
   }
@@ -73,13 +75,15 @@ static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEv
    the full box), clipped to the full box */
 static void InvEvalZoomBox(InvEval e, InvEvalLandscape *L)
 {
-  const PetscInt row = L->row;
-  const PetscReal *t = e->theta + 2 * row, w[2] = {L->full.box[1] - L->full.box[0], L->full.box[3] - L->full.box[2]};
+  const PetscInt row = L->row, P = e->P, p0 = L->pair[0], p1 = L->pair[1];
+  const PetscReal t[2] = {e->theta[P * row + p0], e->theta[P * row + p1]},
+                  w[2] = {L->full.box[1] - L->full.box[0], L->full.box[3] - L->full.box[2]};
   PetscReal lo[2] = {t[0], t[1]}, hi[2] = {t[0], t[1]};
 
   for (PetscInt k = 0; k < e->nest; k++) {
-    const PetscReal *v = e->est[k].theta + 2 * row;
-    if (row >= e->est[k].n || !(PetscAbsReal(v[0] - t[0]) <= 0.1 * w[0] && PetscAbsReal(v[1] - t[1]) <= 0.1 * w[1])) continue;
+    const PetscReal v[2] = {row < e->est[k].n ? e->est[k].theta[P * row + p0] : NAN,
+                            row < e->est[k].n ? e->est[k].theta[P * row + p1] : NAN};
+    if (!(PetscAbsReal(v[0] - t[0]) <= 0.1 * w[0] && PetscAbsReal(v[1] - t[1]) <= 0.1 * w[1])) continue;
     for (PetscInt j = 0; j < 2; j++) lo[j] = PetscMin(lo[j], v[j]), hi[j] = PetscMax(hi[j], v[j]);
   }
   for (PetscInt j = 0; j < 2; j++) {
@@ -99,8 +103,12 @@ PetscErrorCode InvEvalComputeLandscape(InvEval e)
 
   PetscFunctionBegin;
   PetscCall(PetscTime(&t0));
-  PetscCheck(e->P == 2, e->comm, PETSC_ERR_SUP, "-eval_landscape needs a model with 2 parameters; model %s has %d", e->model->type,
-             (int)e->P);
+  for (PetscInt j = 0; j < 2; j++)
+    PetscCheck(L->pair[j] >= 0 && L->pair[j] < e->P, e->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-eval_landscape_pair %d,%d: model %s has parameters 0..%d", (int)L->pair[0], (int)L->pair[1], e->model->type,
+               (int)e->P - 1);
+  PetscCheck(L->pair[0] != L->pair[1], e->comm, PETSC_ERR_ARG_WRONG, "-eval_landscape_pair %d,%d: give two different parameters",
+             (int)L->pair[0], (int)L->pair[1]);
   PetscCheck(row < e->N, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_landscape %d: the truth %s has %lld samples (rows 0..%lld)", (int)row,
              e->truth, (long long)e->N, (long long)e->N - 1);
   PetscCheck(e->hasd && e->noise, e->comm, PETSC_ERR_FILE_UNEXPECTED,
@@ -108,10 +116,10 @@ PetscErrorCode InvEvalComputeLandscape(InvEval e)
              "-eval_objective_data u)",
              e->truth, e->objdata);
   if (!L->boxset)
-    for (PetscInt j = 0; j < 2; j++) L->full.box[2 * j] = e->prior->lo[j], L->full.box[2 * j + 1] = e->prior->hi[j];
+    for (PetscInt j = 0; j < 2; j++) L->full.box[2 * j] = e->prior->lo[L->pair[j]], L->full.box[2 * j + 1] = e->prior->hi[L->pair[j]];
   for (PetscInt j = 0; j < 2; j++)
     PetscCheck(L->full.box[2 * j] < L->full.box[2 * j + 1] && PetscIsNormalReal(L->full.box[2 * j + 1] - L->full.box[2 * j]), e->comm,
-               PETSC_ERR_ARG_WRONG, "-eval_landscape_box: need lower < upper for %s, got [%g, %g]", e->model->param_names[j],
+               PETSC_ERR_ARG_WRONG, "-eval_landscape_box: need lower < upper for %s, got [%g, %g]", e->model->param_names[L->pair[j]],
                (double)L->full.box[2 * j], (double)L->full.box[2 * j + 1]);
   PetscCall(InvEvalSetupTS(e));
   PetscCall(PetscMalloc3(per, &d, per, &y, 3 * e->nt, &work));
@@ -122,8 +130,8 @@ PetscErrorCode InvEvalComputeLandscape(InvEval e)
     PetscCall(InvEvalGridObjective(e, d, &L->zoom));
   }
   /* J at the true parameters, integrated alone (every rank, the same value) */
-  PetscCall(InvForwardSolve(e->bts, e->mrk, 1, e->theta + 2 * row, y, &st));
-  L->Jtruth = st ? NAN : InvEvalObjective(e, d, y, e->noise + 2 * row, e->theta + 2 * row, work);
+  PetscCall(InvForwardSolve(e->bts, e->mrk, 1, e->theta + e->P * row, y, &st));
+  L->Jtruth = st ? NAN : InvEvalObjective(e, d, y, e->noise + 2 * row, e->theta + e->P * row, work);
   PetscCall(PetscFree3(d, y, work));
   PetscCall(PetscTime(&t1));
   L->seconds = (PetscReal)(t1 - t0);
@@ -171,28 +179,33 @@ PetscErrorCode InvEvalWriteLandscape(InvEval e, hid_t file)
 {
   InvEvalLandscape *L = &e->land;
   hid_t g;
-  PetscInt64 ints[2] = {L->row, L->n};
+  PetscInt64 ints[2] = {L->row, L->n}, pair[2] = {L->pair[0], L->pair[1]};
+  PetscReal tpair[2] = {e->theta[e->P * L->row + L->pair[0]], e->theta[e->P * L->row + L->pair[1]]};
   char names[2 * INV_MAX_NAME + 2];
 
   PetscFunctionBegin;
   if (!L->full.J) PetscFunctionReturn(0);
   PetscCall(InvEvalWriteGrid(e, file, "/landscape", &L->full));
   if (L->zoom.J) PetscCall(InvEvalWriteGrid(e, file, "/landscape/zoom", &L->zoom));
-  PetscCall(PetscSNPrintf(names, sizeof(names), "%s,%s", e->model->param_names[0], e->model->param_names[1]));
+  PetscCall(PetscSNPrintf(names, sizeof(names), "%s,%s", e->model->param_names[L->pair[0]], e->model->param_names[L->pair[1]]));
   PetscCallHDF5Return(g, H5Gopen2(file, "/landscape", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrInts(g, "row", 1, &ints[0]));
   PetscCall(InvH5WriteAttrInts(g, "n", 1, &ints[1]));
   PetscCall(InvH5WriteAttrString(g, "parameter_names", names));
-  PetscCall(InvH5WriteAttrReals(g, "theta_truth", 2, e->theta + 2 * L->row));
+  PetscCall(InvH5WriteAttrInts(g, "pair", 2, pair));
+  PetscCall(InvH5WriteAttrReals(g, "theta_truth", 2, tpair));
+  PetscCall(InvH5WriteAttrReals(g, "theta_truth_all", e->P, e->theta + e->P * L->row));
   PetscCall(InvH5WriteAttrReals(g, "J_truth", 1, &L->Jtruth));
   PetscCall(InvH5WriteAttrReals(g, "noise_rho_sigma", 2, e->noise + 2 * L->row));
   PetscCall(InvNoiseSpecWriteAttributes(&e->nspec, g));
   PetscCall(InvH5WriteAttrString(g, "objective_data", e->objdata));
   PetscCall(InvH5WriteAttrReals(g, "seconds", 1, &L->seconds));
   PetscCall(InvH5WriteAttrString(g, "layout",
-                                 "J[i0, i1] = J(theta0[i0], theta1[i1]) (the first axis is the first parameter); NaN where the "
+                                 "J[i0, i1] = J(theta0[i0], theta1[i1]): theta0 and theta1 are the axes of the parameters of attribute "
+                                 "pair (named in parameter_names; the others stay at theta_truth_all); NaN where the "
                                  "re-simulation failed; zoom/: the same over a box around the truth and the estimates of the row; "
-                                 "J_truth: J at theta_truth with the same integrator; grid_argmin: (theta0, theta1, J) of the "
+                                 "J_truth: J at theta_truth_all with the same integrator; theta_truth: the pair's true values; "
+                                 "grid_argmin: (theta0, theta1, J) of the "
                                  "smallest grid value"));
   PetscCallHDF5(H5Gclose(g));
   PetscFunctionReturn(0);

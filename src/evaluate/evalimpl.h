@@ -27,7 +27,7 @@ typedef struct {
   PetscInt snl;
 } InvEvalEstimate;
 
-/* J on an n x n grid over a box of (theta0, theta1) */
+/* J on an n x n grid over a box of two parameters (the landscape's pair) */
 typedef struct {
   PetscReal box[4];   /* lo0, hi0, lo1, hi1 */
   PetscReal *J;       /* n x n, J[i0 * n + i1] = J(axis[0][i0], axis[1][i1]) */
@@ -38,7 +38,8 @@ typedef struct {
 /* -eval_landscape: the objective J for one sample of the truth over the prior's support (or
    -eval_landscape_box) and, with -eval_landscape_zoom, over a box around the truth and the estimates */
 typedef struct {
-  PetscInt row, n; /* row of the truth (-1: off), grid points per axis */
+  PetscInt row, n;  /* row of the truth (-1: off), grid points per axis */
+  PetscInt pair[2]; /* the two parameters on the axes; the others stay at the row's true values */
   PetscBool boxset, zoomon;
   InvEvalGrid full, zoom;
   PetscReal Jtruth; /* J at the true parameters of the row, same integrator */

@@ -19,13 +19,16 @@ PetscErrorCode InvEvalCreate(MPI_Comm comm, InvEval *out)
   e->land.row = -1;
   e->land.n = 101;
   e->land.zoomon = PETSC_TRUE;
+  e->land.pair[0] = 0;
+  e->land.pair[1] = 1;
   *out = e;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode InvEvalSetFromOptions(InvEval e)
 {
-  PetscInt n = INV_EVAL_MAX, nl = INV_EVAL_MAX, nbox = 4;
+  PetscInt n = INV_EVAL_MAX, nl = INV_EVAL_MAX, nbox = 4, npair = 2;
+  PetscBool pairset = PETSC_FALSE;
   PetscBool set, setl;
 
   PetscFunctionBegin;
@@ -62,11 +65,17 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
                              "Store the re-simulated series of every evaluated row of each estimate set (/series/<label>, float32; row i "
                              "is sample i of the truth)",
                              "", e->saveseries, &e->saveseries, NULL));
-  PetscCall(PetscOptionsInt("-eval_landscape",
-                            "Store the objective J on a grid over the prior's support for this row of the truth (/landscape; 2-parameter "
-                            "models; -1: off)",
-                            "", e->land.row, &e->land.row, NULL));
+  PetscCall(
+      PetscOptionsInt("-eval_landscape",
+                      "Store the objective J on a grid over the prior's support for this row of the truth (/landscape; two parameters, "
+                      "-eval_landscape_pair; -1: off)",
+                      "", e->land.row, &e->land.row, NULL));
   PetscCall(PetscOptionsInt("-eval_landscape_n", "Grid points per parameter of -eval_landscape", "", e->land.n, &e->land.n, NULL));
+  PetscCall(
+      PetscOptionsIntArray("-eval_landscape_pair",
+                           "Indices i,j of the two parameters on the landscape's axes (models with more than 2 parameters: a 2-D slice "
+                           "through the row's true parameters)",
+                           "", e->land.pair, &npair, &pairset));
   PetscCall(PetscOptionsRealArray("-eval_landscape_box", "Grid box lo0,hi0,lo1,hi1 of -eval_landscape (default: the prior's support)", "",
                                   e->land.full.box, &nbox, &e->land.boxset));
   PetscCall(PetscOptionsBool("-eval_landscape_zoom",
@@ -89,6 +98,7 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
              (int)e->land.row);
   PetscCheck(e->land.n >= 2 && e->land.n <= 4096, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_landscape_n must be between 2 and 4096, got %d",
              (int)e->land.n);
+  PetscCheck(!pairset || npair == 2, e->comm, PETSC_ERR_ARG_SIZ, "-eval_landscape_pair needs 2 parameter indices i,j, got %d", (int)npair);
   PetscCheck(!e->land.boxset || nbox == 4, e->comm, PETSC_ERR_ARG_SIZ, "-eval_landscape_box needs 4 values lo0,hi0,lo1,hi1, got %d",
              (int)nbox);
   PetscCheck(e->land.row < 0 || e->objective, e->comm, PETSC_ERR_ARG_INCOMP,

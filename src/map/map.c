@@ -64,7 +64,7 @@ PetscErrorCode InvMAPSetFromOptions(InvMAP map)
                             map->batch, &map->batch, NULL));
   PetscCall(PetscOptionsEnum("-map_hessian",
                              "Laplace covariance: gn (Gauss-Newton, forward sensitivities), soa (full Hessian from second-order "
-                             "adjoints; needs -map_ts_type rk at a fixed step), fd (full Hessian by central differences of adjoint "
+                             "adjoints; needs -map_ts_type rk at a fixed step or cn), fd (full Hessian by central differences of adjoint "
                              "gradients) or none",
                              "", InvMAPHessianTypes, (PetscEnum)map->htype, (PetscEnum *)&map->htype, NULL));
   PetscCall(

@@ -1,6 +1,7 @@
 /* InvModel: registry, creation, options and provenance of ODE models (see include/invmap/model.h). */
 #include <invmap/model.h>
 #include <invmap/h5io.h>
+#include <string.h>
 
 #define INV_MAX_MODELS 32
 static char InvModelNames[INV_MAX_MODELS][INV_MAX_NAME];
@@ -10,7 +11,15 @@ static PetscInt InvModelCount = 0;
 PetscErrorCode InvModelRegister(const char name[], InvModelCreateFn create)
 {
   PetscFunctionBegin;
-  PetscCheck(InvModelCount < INV_MAX_MODELS, PETSC_COMM_SELF, PETSC_ERR_SUP, "Too many models");
+  for (PetscInt i = 0; i < InvModelCount; i++) {
+    PetscBool same;
+    PetscCall(PetscStrcmp(InvModelNames[i], name, &same));
+    PetscCheck(!same, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE,
+               "A model named '%s' is registered already (a plugin must use another name)", name);
+  }
+  PetscCheck(name && name[0] && strlen(name) < INV_MAX_NAME, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "A model's name must have 1 to %d characters", INV_MAX_NAME - 1);
+  PetscCheck(InvModelCount < INV_MAX_MODELS, PETSC_COMM_SELF, PETSC_ERR_SUP, "Too many models (at most %d)", INV_MAX_MODELS);
   PetscCall(PetscStrncpy(InvModelNames[InvModelCount], name, INV_MAX_NAME));
   InvModelCreators[InvModelCount++] = create;
   PetscFunctionReturn(0);
@@ -42,7 +51,8 @@ PetscErrorCode InvModelCreate(const char type[], InvModel *model)
       PetscCall(PetscStrlcat(names, " ", sizeof(names)));
       PetscCall(PetscStrlcat(names, InvModelNames[i], sizeof(names)));
     }
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown model '%s'; available models:%s", type, names);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_UNKNOWN_TYPE,
+            "Unknown model '%s'; available models:%s (a model of a plugin needs -model_plugin <library.so>)", type, names);
   }
   PetscCall(PetscNew(&m));
   PetscCall(PetscStrncpy(m->type, type, sizeof(m->type)));

@@ -1,4 +1,4 @@
-/* The list of models invmap knows; a new model adds one line here. */
+/* The list of models invmap knows; a new built-in model adds one line here (plugins: src/model/model_plugin.c). */
 #include <invmap/model.h>
 
 static PetscBool InvModelRegisterAllCalled = PETSC_FALSE;
@@ -6,8 +6,14 @@ static PetscBool InvModelRegisterAllCalled = PETSC_FALSE;
 PetscErrorCode InvModelRegisterAll(void)
 {
   PetscFunctionBegin;
-  if (InvModelRegisterAllCalled) PetscFunctionReturn(0);
-  InvModelRegisterAllCalled = PETSC_TRUE;
-  PetscCall(InvModelRegister("fhn", InvModelCreate_FHN));
+  if (!InvModelRegisterAllCalled) {
+    InvModelRegisterAllCalled = PETSC_TRUE;
+    PetscCall(InvModelRegister("fhn", InvModelCreate_FHN));
+    PetscCall(InvModelRegister("fhn3", InvModelCreate_FHN3));
+    PetscCall(InvModelRegister("vdp_stiff", InvModelCreate_VDPStiff));
+    PetscCall(InvModelRegister("hh", InvModelCreate_HH));
+    PetscCall(InvModelRegister("hh4", InvModelCreate_HH4));
+  }
+  PetscCall(InvModelLoadPlugins());
   PetscFunctionReturn(0);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 PetscErrorCode InvPipelineCreate(MPI_Comm comm, InvPipeline *pipe)
 {
@@ -134,6 +135,27 @@ static PetscErrorCode CheckPipelineOptions(InvPipeline p, PetscOptions db, Pipel
           suggest[0] ? ": did you mean " : "", suggest, suggest[0] ? "?" : "");
 }
 
+/* invmap's share directory: <prefix>/share/invmap beside an installed executable (<prefix>/bin/invmap), otherwise
+   the source tree's share/ of the build */
+static PetscErrorCode InvPipelineDefaultShare(char share[], size_t len)
+{
+  char exe[PETSC_MAX_PATH_LEN], installed[PETSC_MAX_PATH_LEN];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  PetscBool isdir = PETSC_FALSE;
+  char *slash;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(share, INVMAP_SHARE_DIR, len));
+  if (n <= 0) PetscFunctionReturn(0);
+  exe[n] = 0;
+  if (!(slash = strrchr(exe, '/'))) PetscFunctionReturn(0);
+  *slash = 0; /* the executable's directory */
+  PetscCall(PetscSNPrintf(installed, sizeof(installed), "%s/%s", exe, INVMAP_INSTALLED_SHARE_FROM_BIN));
+  PetscCall(PetscTestDirectory(installed, 'r', &isdir));
+  if (isdir) PetscCall(PetscStrncpy(share, installed, len));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvPipelineSetFromOptions(InvPipeline p)
 {
   PetscOptions db;
@@ -142,7 +164,10 @@ PetscErrorCode InvPipelineSetFromOptions(InvPipeline p)
   PipelineOptionsCtx po = {p, dir};
 
   PetscFunctionBegin;
-  PetscCall(PetscStrncpy(p->share, env && env[0] ? env : INVMAP_SHARE_DIR, sizeof(p->share)));
+  if (env && env[0])
+    PetscCall(PetscStrncpy(p->share, env, sizeof(p->share)));
+  else
+    PetscCall(InvPipelineDefaultShare(p->share, sizeof(p->share)));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-invmap_allow_unused", &p->allow_unused, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-pipeline_share", p->share, sizeof(p->share), NULL));
   PetscCall(InvPipelineExperimentDatabase(p, &db));

@@ -15,10 +15,12 @@ PetscErrorCode InvTrainerHistoryWrite(InvTrainer t, hid_t file)
   PetscCall(InvH5WriteSmall(file, "/history", H5T_NATIVE_DOUBLE, 2, dims, t->hist));
   PetscCallHDF5Return(dset, H5Dopen2(file, "/history", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(dset, "columns", INV_TRAIN_HIST_NAMES));
-  PetscCall(InvH5WriteAttrString(dset, "units",
-                                 "epoch: 1-based; losses: mean weighted squared error per target in standardised units (val_loss NaN "
-                                 "without validation); elapsed_seconds: training time since the first start, over resumes; "
-                                 "samples_per_second: training samples of the epoch / its wall time"));
+  PetscCall(
+      InvH5WriteAttrString(dset, "units",
+                           "epoch: 1-based; losses: the -train_loss (model attribute loss; mse: mean weighted squared error) per target in "
+                           "standardised units (val_loss NaN "
+                           "without validation); elapsed_seconds: training time since the first start, over resumes; "
+                           "samples_per_second: training samples of the epoch / its wall time"));
   PetscCallHDF5(H5Dclose(dset));
   PetscFunctionReturn(0);
 }
@@ -83,10 +85,38 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
   PetscCall(InvH5WriteAttrReals(root, "train_state_reals", 3, rstate));
   PetscCall(InvH5WriteAttrInts(root, "train_loss_ranks", 1, &nranks));
   PetscCall(InvH5WriteAttrReals(root, "train_loss_per_rank", t->size, lossr));
+  PetscCall(InvH5WriteAttrReals(root, "loss_mix", INV_LOSS_NMIX, t->loss->mix));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvH5Close(&file));
   PetscCall(PetscFree(lossr));
   PetscCall(InvFileCommit(t->comm, name));
+  PetscFunctionReturn(0);
+}
+
+/* -resume continues with the checkpoint's loss: its name and mix weights (checkpoints without them: mse) */
+static PetscErrorCode CheckpointLossMatches(InvTrainer t, const char name[], hid_t root)
+{
+  char loss[32] = "mse", *v;
+  PetscReal mix[INV_LOSS_NMIX] = {1, 0, 0};
+  PetscBool has, same;
+
+  PetscFunctionBegin;
+  PetscCall(InvH5HasAttr(root, "loss", &has));
+  if (has) {
+    PetscCall(InvH5ReadAttrString(root, "loss", &v));
+    PetscCall(PetscStrncpy(loss, v, sizeof(loss)));
+    PetscCall(PetscFree(v));
+  }
+  PetscCall(InvH5HasAttr(root, "loss_mix", &has));
+  if (has) PetscCall(InvH5ReadAttrReals(root, "loss_mix", INV_LOSS_NMIX, mix));
+  PetscCall(PetscStrcmp(loss, InvLossTypes[t->loss->type], &same));
+  for (int k = 0; k < INV_LOSS_NMIX; k++)
+    if (mix[k] != t->loss->mix[k]) same = PETSC_FALSE;
+  PetscCheck(same, t->comm, PETSC_ERR_ARG_INCOMP,
+             "-resume: checkpoint %s was trained with -train_loss %s (mix %g,%g,%g); this run asks for %s (mix %g,%g,%g): use the same "
+             "-train_loss and -train_loss_mix",
+             name, loss, (double)mix[0], (double)mix[1], (double)mix[2], InvLossTypes[t->loss->type], t->loss->mix[0], t->loss->mix[1],
+             t->loss->mix[2]);
   PetscFunctionReturn(0);
 }
 
@@ -115,6 +145,7 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
   }
   PetscCall(PetscMemzero(&spec, sizeof(spec)));
   PetscCall(InvNetSpecRead(&spec, root));
+  PetscCall(CheckpointLossMatches(t, name, root));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvNetSpecEqual(&spec, &t->map->net->spec, &eq));
   PetscCheck(eq, t->comm, PETSC_ERR_ARG_INCOMP, "-resume: checkpoint %s holds another architecture than the options ask for", name);
@@ -173,6 +204,7 @@ PetscErrorCode InvTrainerWriteModel(InvTrainer t)
   PetscCall(InvH5WriteAttrString(root, "training_set", t->data_file));
   PetscCall(InvH5WriteAttrInts(root, "train_samples_val_epochs", 3, info));
   PetscCall(InvH5WriteAttrReals(root, "best_val_loss", 1, &t->best_val));
+  PetscCall(InvH5WriteAttrReals(root, "loss_mix", INV_LOSS_NMIX, t->loss->mix)); /* weights of the mse, nll and moment terms */
   {
     PetscInt64 mem[2] = {(PetscInt64)t->mem_peak, (PetscInt64)(t->memory_mb * 1048576.0)};
     PetscCall(InvH5WriteAttrInts(root, "train_data_peak_bytes", 2, mem)); /* peak over ranks, budget per rank */

@@ -377,7 +377,7 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
                t->data_file, pnames ? pnames : "theta0...");
     PetscCheck(c < t->P || t->hasnoise, t->comm, PETSC_ERR_ARG_WRONG,
                "-train_targets %s: %s has no /noise dataset (simulated without noise)", tok, t->data_file);
-    PetscCheck(t->ntargets < 16, t->comm, PETSC_ERR_ARG_SIZ, "At most 16 targets");
+    PetscCheck(t->ntargets < INV_MAX_TARGETS, t->comm, PETSC_ERR_ARG_SIZ, "-train_targets: at most %d targets", INV_MAX_TARGETS);
     t->col[t->ntargets++] = c;
   }
   PetscCall(PetscFree(pnames));

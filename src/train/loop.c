@@ -1,5 +1,6 @@
 /* The data-parallel training loop: global shuffle per epoch, global batches split by sample ownership,
-   gradient sums by MPI_Allreduce (flat, or per layer overlapping backward), Adam(W) step, validation,
+   the loss (InvLoss: the loop is the same for every loss), gradient sums by MPI_Allreduce (flat, or per layer
+   overlapping backward), Adam(W) step, validation,
    early stopping, progress lines, checkpoints and interrupts. */
 #include "trainerimpl.h"
 #include <invmap/rng.h>
@@ -22,18 +23,20 @@ static PetscErrorCode LayerDone(InvNet net, int l, void *ctx)
 static PetscErrorCode ValidateBlock(InvTrainer t, PetscInt64 n, const float *X, const float *T, double s[])
 {
   InvNet net = t->map->net;
-  PetscInt O = t->ntargets;
+  PetscInt O = t->ntargets, no = t->loss->nout; /* the first O outputs of a sample are the mean for every head */
   float *Y;
 
   PetscFunctionBegin;
   for (PetscInt64 i0 = 0; i0 < n; i0 += t->batch) {
     int B = (int)PetscMin(t->batch, n - i0);
     const float *Ti = T + i0 * O;
+    double sum;
     PetscCall(InvNetForward(net, X + i0 * net->in_size, B, NULL, 0, 0, &Y));
-    s[0] += invnn_mse_forward(Y, Ti, t->weight, B, (int)O, 1.0);
+    PetscCall(InvLossEvaluate(t->loss, B, Y, Ti, NULL, 1.0, &sum, NULL));
+    s[0] += sum;
     for (int i = 0; i < B; i++)
       for (PetscInt k = 0; k < O; k++) {
-        double d = (double)Y[i * O + k] - Ti[i * O + k];
+        double d = (double)Y[i * no + k] - Ti[i * O + k];
         s[1 + 3 * k] += d * d;
         s[2 + 3 * k] += Ti[i * O + k];
         s[3 + 3 * k] += (double)Ti[i * O + k] * Ti[i * O + k];
@@ -49,7 +52,7 @@ static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
   InvNet net = t->map->net;
   PetscInt64 n = t->va1 - t->va0;
   PetscInt O = t->ntargets;
-  double s[1 + 3 * 16] = {0};
+  double s[1 + 3 * INV_MAX_TARGETS] = {0};
 
   PetscFunctionBegin;
   net->training = PETSC_FALSE;
@@ -65,7 +68,7 @@ static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
         PetscInt64 h0 = PetscMin(g0 + q * t->rcap, g1), h1 = PetscMin(h0 + t->rcap, g1);
         PetscCall(InvTrainerReadBlock(t, h0, h1, t->rU, t->rTh, t->rNz));
         for (PetscInt64 i = 0; i < h1 - h0; i++) {
-          double y[16];
+          double y[INV_MAX_TARGETS];
           PetscCall(InvFeatTransform(f, InvTrainerSeriesRow(t, t->rU, i), t->Xva + (h0 - g0 + i) * f->size));
           PetscCall(InvTrainerTargets(t, 1, t->rTh + i * t->P, t->rNz + 2 * i, y));
           PetscCall(InvFeatNormalizeTargets(f, 1, y, t->Yva + (h0 - g0 + i) * O));
@@ -84,174 +87,281 @@ static PetscErrorCode Validate(InvTrainer t, double *val, double r2[])
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
+/* the state of one InvTrainerTrain call shared by its steps */
+typedef struct {
+  PetscLogDouble tstart, te; /* start of this run and of the epoch */
+  PetscInt epochs_run;       /* epochs completed in this run */
+  PetscInt64 nbatch;         /* global batches per epoch */
+  PetscReal lr;              /* the epoch's learning rate */
+  PetscBool stop;            /* early stopping */
+} InvTrainRun;
+
+static PetscErrorCode PrintStart(InvTrainer t)
 {
   InvNet net = t->map->net;
-  PetscInt64 nbatch = (t->Ntr + t->batch - 1) / t->batch;
-  PetscInt epochs_run = 0, O = t->ntargets;
-  PetscLogDouble t0, tstart, te;
-  PetscBool stop = PETSC_FALSE, pending;
+  char str[1024];
+
+  PetscFunctionBegin;
+  if (t->quiet) PetscFunctionReturn(0);
+  PetscCall(InvNetSpecString(&net->spec, str, sizeof(str)));
+  PetscCall(PetscPrintf(t->comm,
+                        "invmap train: %s, %zu parameters, loss %s (%s head); %lld training + %lld validation samples of %s on %d rank(s); "
+                        "batch %d, %s\n",
+                        str, net->nparams, InvLossTypes[t->loss->type], InvHeadTypes[t->loss->head], (long long)t->Ntr, (long long)t->Nval,
+                        t->data_file, (int)t->size, (int)t->batch, t->resume ? "resumed" : "fresh start"));
+  if (t->stream)
+    PetscCall(PetscPrintf(t->comm,
+                          "invmap train: streaming %s (over the -train_memory_mb %g budget): chunks of %d samples, windows of %d chunks, "
+                          "%lld batches resident; %s series, %s\n",
+                          t->path, (double)t->memory_mb, (int)t->chunk, (int)t->window, (long long)t->seg_batches,
+                          t->esize == (PetscInt)sizeof(float) ? "float32" : "float64",
+                          !t->direct     ? "synchronous HDF5 reads"
+                          : t->readahead ? "the next batches read ahead by the kernel (posix_fadvise), read when due"
+                                         : "the next batches read by a reader thread while these train"));
+  PetscFunctionReturn(0);
+}
+
+/* the epoch's order of the samples (in memory: the same permutation on every rank, then redistributed) */
+static PetscErrorCode StartEpoch(InvTrainer t, InvTrainRun *run)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&run->te));
+  PetscCall(InvOptLearningRate(t->opt, t->epoch, &run->lr));
+  if (t->stream)
+    PetscCall(InvTrainerStreamEpoch(t, t->epoch));
+  else {
+    InvTrainerShuffle(t->perm, t->Ntr, t->seed, 0, t->epoch);
+    PetscCall(InvTrainerRedistribute(t));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* this rank's nl samples of global batch b into Xb, Yb (streamed sets: the resident batches, read when needed) */
+static PetscErrorCode LoadBatch(InvTrainer t, InvTrainRun *run, PetscInt64 b, int nl)
+{
+  PetscInt64 share = t->batch * (t->rank + 1) / t->size - t->batch * t->rank / t->size;
+
+  PetscFunctionBegin;
+  if (t->stream) {
+    if (b >= t->seg_b1 || b < t->seg_b0) PetscCall(InvTrainerStreamLoad(t, b, PetscMin(run->nbatch, b + t->seg_batches), t->epoch));
+    PetscCall(InvTrainerEpochBatch(t, (b - t->seg_b0) * share, nl, t->epoch));
+  } else
+    PetscCall(InvTrainerEpochBatch(t, b * share, nl, t->epoch));
+  PetscFunctionReturn(0);
+}
+
+/* forward, loss (+ prior regulariser) and backward of this rank's nl samples; the gradient of the batch mean:
+   scale = 1 / (global batch x targets). Ranks without samples still take part in every reduction. */
+static PetscErrorCode ForwardBackward(InvTrainer t, int nl, double scale)
+{
+  InvNet net = t->map->net;
+  PetscBool overlap = (PetscBool)(t->size > 1 && t->allreduce == INV_ALLREDUCE_LAYER);
+  int O = (int)t->ntargets, no = t->loss->nout;
+  double sum;
   float *Y;
 
   PetscFunctionBegin;
-  *interrupted = PETSC_FALSE;
-  PetscCall(PetscTime(&tstart));
+  PetscCall(InvNetZeroGrad(net));
+  net->training = PETSC_TRUE;
+  t->nreqs = 0;
+  if (nl == 0) {
+    if (t->loss->type == INV_LOSS_SHELL) PetscCall(InvLossEvaluate(t->loss, 0, NULL, NULL, NULL, scale, &sum, NULL)); /* see nn.h */
+    if (overlap)
+      for (int l = net->nlayers - 1; l >= 0; l--)
+        if (net->layer[l].nw) PetscCall(LayerDone(net, l, t));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscLogEventBegin(INV_TrainForward, 0, 0, 0, 0));
+  PetscCall(InvNetForward(net, t->Xb, nl, t->idx, t->seed, t->epoch, &Y));
+  PetscCall(InvLossEvaluate(t->loss, nl, Y, t->Yb, t->idx, scale, &sum, t->dY));
+  t->epoch_loss += sum;
+  if (t->prior_weight > 0) /* prior regulariser: lambda |mean|^2 in standardised units pulls towards the training-set mean */
+    for (int i = 0; i < nl; i++)
+      for (int k = 0; k < O; k++) t->dY[i * no + k] += (float)(2.0 * t->prior_weight * scale * Y[i * no + k]);
+  PetscCall(PetscLogEventEnd(INV_TrainForward, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(INV_TrainBackward, 0, 0, 0, 0));
+  PetscCall(InvNetBackward(net, t->Xb, t->dY, nl, overlap ? LayerDone : NULL, t));
+  PetscCall(PetscLogEventEnd(INV_TrainBackward, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* the sum of the ranks' gradients: one Allreduce, or the wait for the per-layer ones started in backward */
+static PetscErrorCode ReduceGradients(InvTrainer t)
+{
+  InvNet net = t->map->net;
+  PetscLogDouble a0, a1;
+
+  PetscFunctionBegin;
+  if (t->size == 1) PetscFunctionReturn(0);
+  PetscCall(PetscTime(&a0));
+  PetscCall(PetscLogEventBegin(INV_TrainAllreduce, 0, 0, 0, 0));
+  if (t->allreduce == INV_ALLREDUCE_FLAT)
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, net->grads, (PetscMPIInt)net->nparams, MPI_FLOAT, MPI_SUM, t->comm));
+  else
+    PetscCallMPI(MPI_Waitall(t->nreqs, t->reqs, MPI_STATUSES_IGNORE));
+  PetscCall(PetscLogEventEnd(INV_TrainAllreduce, 0, 0, 0, 0));
+  PetscCall(PetscTime(&a1));
+  t->t_allreduce += a1 - a0;
+  PetscFunctionReturn(0);
+}
+
+/* one optimiser step on global batch b */
+static PetscErrorCode TrainBatch(InvTrainer t, InvTrainRun *run, PetscInt64 b)
+{
+  InvNet net = t->map->net;
+  PetscInt64 g0 = b * t->batch, g1 = PetscMin(t->Ntr, g0 + t->batch);
+  int Bg = (int)(g1 - g0), nl = (int)(Bg * (t->rank + 1) / t->size - Bg * t->rank / t->size);
+
+  PetscFunctionBegin;
+  PetscCall(LoadBatch(t, run, b, nl));
+  PetscCall(ForwardBackward(t, nl, 1.0 / ((double)Bg * t->ntargets)));
+  PetscCall(ReduceGradients(t));
+  PetscCall(PetscLogEventBegin(INV_TrainStep, 0, 0, 0, 0));
+  PetscCall(InvOptStep(t->opt, net->params, net->grads, run->lr));
+  PetscCall(PetscLogEventEnd(INV_TrainStep, 0, 0, 0, 0));
+  t->batches_run++;
+  PetscFunctionReturn(0);
+}
+
+/* after batch b: on a pending signal (polled every -train_signal_check batches), checkpoint mid-epoch */
+static PetscErrorCode InterruptAfterBatch(InvTrainer t, InvTrainRun *run, PetscInt64 b, PetscBool *interrupted)
+{
+  PetscBool testing = (PetscBool)(t->interrupt_after > 0 && t->batches_run == t->interrupt_after), pending;
+  PetscLogDouble now;
+
+  PetscFunctionBegin;
+  if (testing) PetscCall(InvInterruptRaise(SIGUSR1));
+  if (t->batches_run % t->check_every != 0 && !testing) PetscFunctionReturn(0);
+  PetscCall(InvInterruptPending(t->comm, &pending));
+  if (!pending) PetscFunctionReturn(0);
+  PetscCall(PetscTime(&now));
+  t->batch_next = b + 1;
+  t->elapsed += now - run->tstart; /* the checkpoint keeps every rank's partial epoch loss (InvTrainerCheckpointWrite) */
+  PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
+  PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d, batch %lld; continue with -resume\n",
+                        InvInterruptSignal(), t->checkpoint, (int)t->epoch, (long long)t->batch_next));
+  *interrupted = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* validation, early stopping (keeping the best weights), the history row and the progress line of the epoch */
+static PetscErrorCode EndEpoch(InvTrainer t, InvTrainRun *run)
+{
+  InvNet net = t->map->net;
+  PetscInt O = t->ntargets;
+  double val = NAN, loss, r2[INV_MAX_TARGETS];
+  char r2s[256] = "";
+  PetscLogDouble t0;
+
+  PetscFunctionBegin;
+  t->batch_next = 0;
+  PetscCallMPI(MPI_Allreduce(&t->epoch_loss, &loss, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+  loss /= (double)t->Ntr * O;
+  t->epoch_loss = 0;
+  if (t->Nval > 0) {
+    PetscCall(Validate(t, &val, r2));
+    PetscCall(PetscStrlcat(r2s, "  val R^2", sizeof(r2s)));
+    for (PetscInt k = 0; k < O; k++) {
+      char b[32];
+      PetscCall(PetscSNPrintf(b, sizeof(b), "%s%.4f", k ? "," : " ", r2[k]));
+      PetscCall(PetscStrlcat(r2s, b, sizeof(r2s)));
+    }
+    if (val < t->best_val) {
+      t->best_val = val;
+      t->wait = 0;
+      PetscCall(PetscArraycpy(t->best, net->params, net->nparams));
+    } else if (++t->wait >= t->patience && t->patience > 0)
+      run->stop = PETSC_TRUE;
+  }
+  run->epochs_run++;
+  PetscCall(PetscTime(&t0));
+  if (t->nhist < t->epochs) { /* per-epoch history (/history of the model file) */
+    double *h = t->hist + (size_t)t->nhist++ * INV_TRAIN_HIST_COLS;
+    h[0] = (double)(t->epoch + 1);
+    h[1] = loss;
+    h[2] = val;
+    h[3] = (double)run->lr;
+    h[4] = t->elapsed + (t0 - run->tstart);
+    h[5] = (double)t->Ntr / (t0 - run->te);
+  }
   if (!t->quiet) {
-    char str[1024];
-    PetscCall(InvNetSpecString(&net->spec, str, sizeof(str)));
-    PetscCall(PetscPrintf(t->comm,
-                          "invmap train: %s, %zu parameters; %lld training + %lld validation samples of %s on %d rank(s); batch %d, %s\n",
-                          str, net->nparams, (long long)t->Ntr, (long long)t->Nval, t->data_file, (int)t->size, (int)t->batch,
-                          t->resume ? "resumed" : "fresh start"));
-    if (t->stream)
-      PetscCall(PetscPrintf(t->comm,
-                            "invmap train: streaming %s (over the -train_memory_mb %g budget): chunks of %d samples, windows of %d chunks, "
-                            "%lld batches resident; %s series, %s\n",
-                            t->path, (double)t->memory_mb, (int)t->chunk, (int)t->window, (long long)t->seg_batches,
-                            t->esize == (PetscInt)sizeof(float) ? "float32" : "float64",
-                            !t->direct     ? "synchronous HDF5 reads"
-                            : t->readahead ? "the next batches read ahead by the kernel (posix_fadvise), read when due"
-                                           : "the next batches read by a reader thread while these train"));
+    double el = t->elapsed + (t0 - run->tstart), eta = (t0 - run->tstart) / run->epochs_run * (t->epochs - t->epoch - 1);
+    PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e%s  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",
+                          (int)t->epoch + 1, (int)t->epochs, loss, val, r2s, (double)run->lr, (double)t->Ntr / (t0 - run->te), el,
+                          run->stop ? 0.0 : eta, run->stop ? "  (early stop)" : ""));
   }
-  for (; t->epoch < t->epochs && !stop; t->epoch++) {
-    PetscReal lr;
-    double val = NAN, loss, r2[16];
-    char r2s[256] = "";
-    PetscCall(PetscTime(&te));
-    PetscCall(InvOptLearningRate(t->opt, t->epoch, &lr));
-    if (t->stream)
-      PetscCall(InvTrainerStreamEpoch(t, t->epoch));
-    else {
-      InvTrainerShuffle(t->perm, t->Ntr, t->seed, 0, t->epoch); /* the same permutation on every rank */
-      PetscCall(InvTrainerRedistribute(t));
-    }
-    for (PetscInt64 b = t->batch_next; b < nbatch; b++) {
-      PetscInt64 g0 = b * t->batch, g1 = PetscMin(t->Ntr, g0 + t->batch),
-                 share = t->batch * (t->rank + 1) / t->size - t->batch * t->rank / t->size;
-      int Bg = (int)(g1 - g0), nl = (int)(Bg * (t->rank + 1) / t->size - Bg * t->rank / t->size);
-      double scale = 1.0 / ((double)Bg * O);
-      if (t->stream) { /* the next resident batches */
-        if (b >= t->seg_b1 || b < t->seg_b0) PetscCall(InvTrainerStreamLoad(t, b, PetscMin(nbatch, b + t->seg_batches), t->epoch));
-        PetscCall(InvTrainerEpochBatch(t, (b - t->seg_b0) * share, nl, t->epoch));
-      } else
-        PetscCall(InvTrainerEpochBatch(t, b * share, nl, t->epoch));
-      PetscCall(InvNetZeroGrad(net));
-      net->training = PETSC_TRUE;
-      t->nreqs = 0;
-      if (nl > 0) {
-        PetscCall(PetscLogEventBegin(INV_TrainForward, 0, 0, 0, 0));
-        PetscCall(InvNetForward(net, t->Xb, nl, t->idx, t->seed, t->epoch, &Y));
-        t->epoch_loss += invnn_mse_forward(Y, t->Yb, t->weight, nl, (int)O, 1.0);
-        invnn_mse_backward(t->dY, Y, t->Yb, t->weight, nl, (int)O, scale);
-        if (t->prior_weight > 0) /* prior regulariser: lambda |y|^2 in standardised units pulls towards the training-set mean */
-          for (int i = 0; i < nl * (int)O; i++) t->dY[i] += (float)(2.0 * t->prior_weight * scale * Y[i]);
-        PetscCall(PetscLogEventEnd(INV_TrainForward, 0, 0, 0, 0));
-        PetscCall(PetscLogEventBegin(INV_TrainBackward, 0, 0, 0, 0));
-        PetscCall(InvNetBackward(net, t->Xb, t->dY, nl, (t->size > 1 && t->allreduce == INV_ALLREDUCE_LAYER) ? LayerDone : NULL, t));
-        PetscCall(PetscLogEventEnd(INV_TrainBackward, 0, 0, 0, 0));
-      } else if (t->size > 1 && t->allreduce == INV_ALLREDUCE_LAYER) /* nothing local: still take part in every reduction */
-        for (int l = net->nlayers - 1; l >= 0; l--)
-          if (net->layer[l].nw) PetscCall(LayerDone(net, l, t));
-      if (t->size > 1) {
-        PetscLogDouble a0, a1;
-        PetscCall(PetscTime(&a0));
-        PetscCall(PetscLogEventBegin(INV_TrainAllreduce, 0, 0, 0, 0));
-        if (t->allreduce == INV_ALLREDUCE_FLAT)
-          PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, net->grads, (PetscMPIInt)net->nparams, MPI_FLOAT, MPI_SUM, t->comm));
-        else
-          PetscCallMPI(MPI_Waitall(t->nreqs, t->reqs, MPI_STATUSES_IGNORE));
-        PetscCall(PetscLogEventEnd(INV_TrainAllreduce, 0, 0, 0, 0));
-        PetscCall(PetscTime(&a1));
-        t->t_allreduce += a1 - a0;
-      }
-      PetscCall(PetscLogEventBegin(INV_TrainStep, 0, 0, 0, 0));
-      PetscCall(InvOptStep(t->opt, net->params, net->grads, lr));
-      PetscCall(PetscLogEventEnd(INV_TrainStep, 0, 0, 0, 0));
-      t->batches_run++;
-      if (t->interrupt_after > 0 && t->batches_run == t->interrupt_after) PetscCall(InvInterruptRaise(SIGUSR1));
-      if (t->batches_run % t->check_every == 0 || (t->interrupt_after > 0 && t->batches_run == t->interrupt_after)) {
-        PetscCall(InvInterruptPending(t->comm, &pending));
-        if (pending) {
-          PetscLogDouble now;
-          PetscCall(PetscTime(&now));
-          t->batch_next = b + 1;
-          t->elapsed += now - tstart; /* the checkpoint keeps every rank's partial epoch loss (InvTrainerCheckpointWrite) */
-          PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
-          PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d, batch %lld; continue with -resume\n",
-                                InvInterruptSignal(), t->checkpoint, (int)t->epoch, (long long)t->batch_next));
-          *interrupted = PETSC_TRUE;
-          PetscFunctionReturn(0);
-        }
-      }
-    }
-    t->batch_next = 0;
-    PetscCallMPI(MPI_Allreduce(&t->epoch_loss, &loss, 1, MPI_DOUBLE, MPI_SUM, t->comm));
-    loss /= (double)t->Ntr * O;
-    t->epoch_loss = 0;
-    if (t->Nval > 0) {
-      PetscCall(Validate(t, &val, r2));
-      PetscCall(PetscStrlcat(r2s, "  val R^2", sizeof(r2s)));
-      for (PetscInt k = 0; k < O; k++) {
-        char b[32];
-        PetscCall(PetscSNPrintf(b, sizeof(b), "%s%.4f", k ? "," : " ", r2[k]));
-        PetscCall(PetscStrlcat(r2s, b, sizeof(r2s)));
-      }
-      if (val < t->best_val) {
-        t->best_val = val;
-        t->wait = 0;
-        PetscCall(PetscArraycpy(t->best, net->params, net->nparams));
-      } else if (++t->wait >= t->patience && t->patience > 0)
-        stop = PETSC_TRUE;
-    }
-    epochs_run++;
-    PetscCall(PetscTime(&t0));
-    if (t->nhist < t->epochs) { /* per-epoch history (/history of the model file) */
-      double *h = t->hist + (size_t)t->nhist++ * INV_TRAIN_HIST_COLS;
-      h[0] = (double)(t->epoch + 1);
-      h[1] = loss;
-      h[2] = val;
-      h[3] = (double)lr;
-      h[4] = t->elapsed + (t0 - tstart);
-      h[5] = (double)t->Ntr / (t0 - te);
-    }
-    if (!t->quiet) {
-      double el = t->elapsed + (t0 - tstart), eta = (t0 - tstart) / epochs_run * (t->epochs - t->epoch - 1);
-      PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e%s  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",
-                            (int)t->epoch + 1, (int)t->epochs, loss, val, r2s, (double)lr, (double)t->Ntr / (t0 - te), el, stop ? 0.0 : eta,
-                            stop ? "  (early stop)" : ""));
-    }
-    if (t->ckpt_every > 0 && (t->epoch + 1) % t->ckpt_every == 0 && t->epoch + 1 < t->epochs && !stop) {
-      PetscInt e = t->epoch;
-      t->epoch++; /* the checkpoint starts the next epoch */
-      PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
-      t->epoch = e;
-    }
-    PetscCall(InvInterruptPending(t->comm, &pending));
-    if (pending && t->epoch + 1 < t->epochs && !stop) {
-      t->epoch++;
-      PetscCall(PetscTime(&t0));
-      t->elapsed += t0 - tstart;
-      PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
-      PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d; continue with -resume\n",
-                            InvInterruptSignal(), t->checkpoint, (int)t->epoch));
-      *interrupted = PETSC_TRUE;
-      PetscFunctionReturn(0);
-    }
+  PetscFunctionReturn(0);
+}
+
+/* after an epoch that is not the last: the periodic checkpoint, and the checkpoint of a pending signal */
+static PetscErrorCode CheckpointAfterEpoch(InvTrainer t, InvTrainRun *run, PetscBool *interrupted)
+{
+  PetscBool pending;
+  PetscLogDouble t0;
+
+  PetscFunctionBegin;
+  if (t->epoch + 1 >= t->epochs || run->stop) PetscFunctionReturn(0);
+  if (t->ckpt_every > 0 && (t->epoch + 1) % t->ckpt_every == 0) {
+    PetscInt e = t->epoch;
+    t->epoch++; /* the checkpoint starts the next epoch */
+    PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
+    t->epoch = e;
   }
+  PetscCall(InvInterruptPending(t->comm, &pending));
+  if (!pending) PetscFunctionReturn(0);
+  t->epoch++;
+  PetscCall(PetscTime(&t0));
+  t->elapsed += t0 - run->tstart;
+  PetscCall(InvTrainerCheckpointWrite(t, t->checkpoint));
+  PetscCall(PetscPrintf(t->comm, "invmap train: signal %d: checkpoint %s written at epoch %d; continue with -resume\n",
+                        InvInterruptSignal(), t->checkpoint, (int)t->epoch));
+  *interrupted = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* the best weights, the closing lines and the model file */
+static PetscErrorCode Finish(InvTrainer t, InvTrainRun *run)
+{
+  InvNet net = t->map->net;
+  PetscLogDouble t0;
+  PetscInt64 peak = (PetscInt64)t->mem_peak;
+
+  PetscFunctionBegin;
   if (t->keep_best && t->Nval > 0) PetscCall(PetscArraycpy(net->params, t->best, net->nparams));
   PetscCall(PetscTime(&t0));
   if (!t->quiet)
     PetscCall(PetscPrintf(t->comm,
                           "invmap train: done in %.1f s (this run; %.1f s in gradient reductions); best validation loss %.4e; model %s\n",
-                          t0 - tstart, t->t_allreduce, t->Nval > 0 ? t->best_val : NAN, t->output));
-  {
-    PetscInt64 peak = (PetscInt64)t->mem_peak;
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &peak, 1, MPIU_INT64, MPI_MAX, t->comm));
-    t->mem_peak = (size_t)peak;
-    if (!t->quiet)
-      PetscCall(PetscPrintf(t->comm, "invmap train: peak data buffers %lld bytes per rank (%.3f MB; budget -train_memory_mb %g, %s)\n",
-                            (long long)peak, (double)peak / 1048576.0, (double)t->memory_mb, t->stream ? "streamed" : "in memory"));
-  }
+                          t0 - run->tstart, t->t_allreduce, t->Nval > 0 ? t->best_val : NAN, t->output));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &peak, 1, MPIU_INT64, MPI_MAX, t->comm));
+  t->mem_peak = (size_t)peak;
+  if (!t->quiet)
+    PetscCall(PetscPrintf(t->comm, "invmap train: peak data buffers %lld bytes per rank (%.3f MB; budget -train_memory_mb %g, %s)\n",
+                          (long long)peak, (double)peak / 1048576.0, (double)t->memory_mb, t->stream ? "streamed" : "in memory"));
   PetscCall(InvTrainerWriteModel(t));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvTrainerTrain(InvTrainer t, PetscBool *interrupted)
+{
+  InvTrainRun run = {0};
+
+  PetscFunctionBegin;
+  *interrupted = PETSC_FALSE;
+  run.nbatch = (t->Ntr + t->batch - 1) / t->batch;
+  PetscCall(PetscTime(&run.tstart));
+  PetscCall(PrintStart(t));
+  for (; t->epoch < t->epochs && !run.stop; t->epoch++) {
+    PetscCall(StartEpoch(t, &run));
+    for (PetscInt64 b = t->batch_next; b < run.nbatch; b++) {
+      PetscCall(TrainBatch(t, &run, b));
+      PetscCall(InterruptAfterBatch(t, &run, b, interrupted));
+      if (*interrupted) PetscFunctionReturn(0);
+    }
+    PetscCall(EndEpoch(t, &run));
+    PetscCall(CheckpointAfterEpoch(t, &run, interrupted));
+    if (*interrupted) PetscFunctionReturn(0);
+  }
+  PetscCall(Finish(t, &run));
   PetscFunctionReturn(0);
 }

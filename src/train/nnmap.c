@@ -1,7 +1,9 @@
 /* Trained inverse maps in HDF5 model files: architecture, parameters, representation, normalisation,
-   target names; loading checks that everything fits together; batched prediction. */
+   target names, output head and loss; loading checks that everything fits together; batched prediction
+   (means, and covariances for the mean + Cholesky head). */
 #include <invmap/train.h>
 #include <invmap/h5io.h>
+#include <string.h>
 
 PetscErrorCode InvNNMapWrite(InvNNMap map, hid_t file)
 {
@@ -13,10 +15,40 @@ PetscErrorCode InvNNMapWrite(InvNNMap map, hid_t file)
   PetscCall(InvH5WriteAttrString(root, "kind", "invmap_nn_model"));
   PetscCall(InvH5WriteAttrString(root, "invmap_version", INVMAP_VERSION " (" INVMAP_GIT ")"));
   PetscCall(InvH5WriteAttrString(root, "targets", map->targets));
+  PetscCall(InvH5WriteAttrString(root, "head", InvHeadTypes[map->head]));
+  PetscCall(InvH5WriteAttrString(root, "loss", map->loss[0] ? map->loss : InvLossTypes[INV_LOSS_MSE]));
   PetscCall(InvNetSpecWrite(&map->net->spec, root));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvH5WriteSmall(file, "/params", H5T_NATIVE_FLOAT, 1, &dim, map->net->params));
   PetscCall(InvFeatWrite(map->feat, file));
+  PetscFunctionReturn(0);
+}
+
+/* the output head and the loss from the root attributes (files without them: a mean head trained by mse) */
+static PetscErrorCode InvNNMapReadHead(MPI_Comm comm, const char name[], hid_t root, InvNNMap map)
+{
+  PetscBool has;
+  char *v;
+
+  PetscFunctionBegin;
+  map->head = INV_HEAD_MEAN;
+  PetscCall(PetscStrncpy(map->loss, InvLossTypes[INV_LOSS_MSE], sizeof(map->loss)));
+  PetscCall(InvH5HasAttr(root, "head", &has));
+  if (has) {
+    PetscBool found = PETSC_FALSE;
+    PetscCall(InvH5ReadAttrString(root, "head", &v));
+    for (int h = INV_HEAD_MEAN; h <= INV_HEAD_CHOLESKY; h++)
+      if (!strcmp(v, InvHeadTypes[h])) map->head = (InvHeadType)h, found = PETSC_TRUE;
+    PetscCall(PetscFree(v));
+    PetscCheck(found, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: unknown output head (attribute 'head'); this invmap knows mean and cholesky",
+               name);
+  }
+  PetscCall(InvH5HasAttr(root, "loss", &has));
+  if (has) {
+    PetscCall(InvH5ReadAttrString(root, "loss", &v));
+    PetscCall(PetscStrncpy(map->loss, v, sizeof(map->loss)));
+    PetscCall(PetscFree(v));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -41,8 +73,15 @@ static PetscErrorCode InvNNMapLoadInto(MPI_Comm comm, const char name[], int max
   PetscCall(PetscFree(targets));
   PetscCall(PetscMemzero(&spec, sizeof(spec)));
   PetscCall(InvNetSpecRead(&spec, root));
+  PetscCall(InvNNMapReadHead(comm, name, root, map));
   PetscCallHDF5(H5Gclose(root));
-  map->ntargets = spec.out_dim;
+  {
+    int P;
+    PetscCheck(spec.out_dim > 0 && spec.out_dim <= PETSC_MAX_INT, comm, PETSC_ERR_FILE_UNEXPECTED, "%s: network output %lld", name,
+               (long long)spec.out_dim);
+    PetscCall(InvHeadParameters(map->head, (int)spec.out_dim, &P));
+    map->ntargets = P;
+  }
   PetscCall(InvNetCreate(&spec, maxbatch, &map->net));
   PetscCall(InvH5GetDims(file, "/params", &r, dims));
   if (r != 1 || dims[0] != (hsize_t)map->net->nparams) {
@@ -87,17 +126,54 @@ PetscErrorCode InvNNMapDestroy(InvNNMap *map)
   PetscFunctionReturn(0);
 }
 
+/* one batch of network outputs (B x nout, standardised) -> theta (B x P) and, for a Cholesky head, cov (B x P x P)
+   in the parameters' units: theta = mu + D z, so Sigma_theta = D (L L^T) D with D = diag(out_std) */
+static PetscErrorCode InvNNMapOutputs(InvNNMap map, int B, const float *Y, float *mean, float *L, double *theta, double *cov)
+{
+  InvFeat f = map->feat;
+  int P = (int)map->ntargets;
+
+  PetscFunctionBegin;
+  if (map->head == INV_HEAD_MEAN) {
+    PetscCall(InvFeatDenormalizeTargets(f, B, Y, theta));
+    PetscFunctionReturn(0);
+  }
+  invnn_cholhead_forward(mean, L, Y, B, P);
+  PetscCall(InvFeatDenormalizeTargets(f, B, mean, theta));
+  if (!cov) PetscFunctionReturn(0);
+  for (int b = 0; b < B; b++) {
+    const float *Lb = L + (size_t)b * P * P;
+    double *Cb = cov + (size_t)b * P * P;
+    for (int i = 0; i < P; i++)
+      for (int j = 0; j <= i; j++) {
+        double s = 0;
+        for (int k = 0; k <= j; k++) s += (double)Lb[i * P + k] * Lb[j * P + k];
+        Cb[i * P + j] = Cb[j * P + i] = f->out_std[i] * f->out_std[j] * s;
+      }
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvNNMapPredict(InvNNMap map, PetscInt n, const double *series, double *theta, double *wall)
+{
+  PetscFunctionBegin;
+  PetscCall(InvNNMapPredictGaussian(map, n, series, theta, NULL, wall));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvNNMapPredictGaussian(InvNNMap map, PetscInt n, const double *series, double *theta, double *cov, double *wall)
 {
   InvNet net = map->net;
   InvFeat f = map->feat;
-  PetscInt per = f->n_obs * f->n_ch;
-  float *X, *Y;
+  PetscInt per = f->n_obs * f->n_ch, P = map->ntargets;
+  float *X, *Y, *mean, *L;
 
   PetscFunctionBegin;
+  PetscCheck(!cov || map->head == INV_HEAD_CHOLESKY, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+             "Covariances asked of a model with a %s head (train with -train_loss nll for a covariance head)", InvHeadTypes[map->head]);
   PetscCall(PetscLogEventBegin(INV_Predict, 0, 0, 0, 0));
   net->training = PETSC_FALSE;
-  PetscCall(PetscMalloc1((size_t)net->maxbatch * f->size, &X));
+  PetscCall(PetscMalloc3((size_t)net->maxbatch * f->size, &X, (size_t)net->maxbatch * P, &mean, (size_t)net->maxbatch * P * P, &L));
   for (PetscInt i0 = 0; i0 < n; i0 += net->maxbatch) {
     int B = (int)PetscMin(net->maxbatch, n - i0);
     PetscLogDouble t0, t1;
@@ -105,12 +181,12 @@ PetscErrorCode InvNNMapPredict(InvNNMap map, PetscInt n, const double *series, d
     for (int i = 0; i < B; i++) PetscCall(InvFeatTransform(f, series + (size_t)(i0 + i) * per, X + (size_t)i * f->size));
     PetscCall(InvFeatNormalizeInput(f, B, X));
     PetscCall(InvNetForward(net, X, B, NULL, 0, 0, &Y));
-    PetscCall(InvFeatDenormalizeTargets(f, B, Y, theta + (size_t)i0 * map->ntargets));
+    PetscCall(InvNNMapOutputs(map, B, Y, mean, L, theta + (size_t)i0 * P, cov ? cov + (size_t)i0 * P * P : NULL));
     PetscCall(PetscTime(&t1));
     if (wall)
       for (int i = 0; i < B; i++) wall[i0 + i] += (t1 - t0) / B;
   }
-  PetscCall(PetscFree(X));
+  PetscCall(PetscFree3(X, mean, L));
   PetscCall(PetscLogEventEnd(INV_Predict, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

@@ -31,6 +31,11 @@ PetscErrorCode InvTrainerCreate(MPI_Comm comm, InvTrainer *out)
   t->norm = INV_NORM_CHANNEL;
   t->allreduce = INV_ALLREDUCE_FLAT;
   t->best_val = PETSC_INFINITY;
+  t->loss_type = INV_LOSS_MSE;
+  {
+    const double mix[INV_LOSS_NMIX] = INV_LOSS_MIX_DEFAULT;
+    for (int k = 0; k < INV_LOSS_NMIX; k++) t->loss_mix[k] = mix[k];
+  }
   t->memory_mb = 2048;
   t->file = H5I_INVALID_HID;
   t->fd = -1;
@@ -45,7 +50,7 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscBool set;
   PetscInt64 seed = t->seed;
   (void)seed;
-  PetscInt n = 16;
+  PetscInt n = INV_MAX_TARGETS, nmix = INV_LOSS_NMIX;
 
   PetscFunctionBegin;
   PetscOptionsBegin(t->comm, NULL, "Training (invmap train)", "InvTrainer");
@@ -64,6 +69,29 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCheck(t->prior_weight >= 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_prior_weight %g must be >= 0", (double)t->prior_weight);
   PetscCall(PetscOptionsRealArray("-train_loss_weights", "Loss weight of each target", "", t->loss_weight, &n, &set));
   t->nloss_weight = set ? n : 0;
+  PetscCall(
+      PetscOptionsEnum("-train_loss",
+                       "Loss: mse (the mean), nll (Gaussian negative log-likelihood of the parameters under a predicted "
+                       "mean and Cholesky factor), moment (MSE on the mean + Frobenius on the covariance against Laplace targets), mix",
+                       "", InvLossTypes, (PetscEnum)t->loss_type, (PetscEnum *)&t->loss_type, NULL));
+  PetscCall(
+      PetscOptionsRealArray("-train_loss_mix", "-train_loss mix: weights of the mse, nll and moment terms", "", t->loss_mix, &nmix, &set));
+  PetscCheck(!set || nmix == INV_LOSS_NMIX, t->comm, PETSC_ERR_ARG_SIZ, "-train_loss_mix takes %d weights (mse,nll,moment), got %d",
+             INV_LOSS_NMIX, (int)nmix);
+  PetscCheck(!set || t->loss_type == INV_LOSS_MIX, t->comm, PETSC_ERR_ARG_INCOMP,
+             "-train_loss_mix weighs the terms of -train_loss mix; this run has -train_loss %s", InvLossTypes[t->loss_type]);
+  PetscCheck(t->loss_mix[0] >= 0 && t->loss_mix[1] >= 0 && t->loss_mix[2] >= 0 && t->loss_mix[0] + t->loss_mix[1] + t->loss_mix[2] > 0,
+             t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_loss_mix %g,%g,%g: weights must be >= 0 and not all zero", (double)t->loss_mix[0],
+             (double)t->loss_mix[1], (double)t->loss_mix[2]);
+  PetscCheck(t->loss_type != INV_LOSS_SHELL, t->comm, PETSC_ERR_ARG_WRONG,
+             "-train_loss shell: a shell loss is supplied by code (InvLossCreateShell), not an option; use mse, nll, moment or mix");
+  PetscCheck(!(t->nloss_weight && t->loss_type == INV_LOSS_NLL), t->comm, PETSC_ERR_ARG_INCOMP,
+             "-train_loss_weights weight the squared errors of the mean, which -train_loss nll has none of: drop them, or use "
+             "-train_loss mix with an mse weight");
+  PetscCheck(t->loss_type != INV_LOSS_MOMENT && !(t->loss_type == INV_LOSS_MIX && t->loss_mix[2] > 0), t->comm, PETSC_ERR_SUP,
+             "-train_loss %s: moment matching needs Laplace targets (/theta_map and /cov per sample), which invmap train does not read "
+             "yet; use -train_loss nll, or mix with a zero moment weight",
+             InvLossTypes[t->loss_type]);
   PetscCall(PetscOptionsEnum("-train_repr", "Input representation", "", InvReprTypes, (PetscEnum)t->repr, (PetscEnum *)&t->repr, NULL));
   PetscCall(
       PetscOptionsEnum("-train_input_norm", "Input standardisation", "", InvNormTypes, (PetscEnum)t->norm, (PetscEnum *)&t->norm, NULL));
@@ -187,7 +215,14 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCall(InvTrainerLoadData(t)); /* also fits the normalisation into map->feat */
   t->spec.in_len = map->feat->len;
   t->spec.in_ch = map->feat->ch;
-  t->spec.out_dim = t->ntargets;
+  {
+    double mix[INV_LOSS_NMIX];
+    for (int k = 0; k < INV_LOSS_NMIX; k++) mix[k] = (double)t->loss_mix[k];
+    PetscCall(InvLossCreate(t->loss_type, (int)t->ntargets, t->weight, mix, (int)t->batch, &t->loss));
+  }
+  map->head = t->loss->head; /* recorded in the model file: predict knows the head */
+  PetscCall(PetscStrncpy(map->loss, InvLossTypes[t->loss_type], sizeof(map->loss)));
+  t->spec.out_dim = t->loss->nout;
   PetscCall(InvNetCreate(&t->spec, (int)t->batch, &map->net));
   PetscCall(InvNetInitialize(map->net, t->seed));
   {
@@ -203,9 +238,9 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCall(PetscCalloc1((size_t)t->epochs * INV_TRAIN_HIST_COLS, &t->hist));
   PetscCall(PetscArraycpy(t->best, map->net->params, map->net->nparams));
   PetscCall(PetscMalloc1(t->batch, &t->idx));
-  PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->ntargets, &t->Yb, (size_t)t->batch * t->ntargets,
-                         &t->dY));
-  InvTrainerTrack(t, (double)t->batch * (4.0 * map->feat->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch);
+  PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->ntargets, &t->Yb,
+                         (size_t)t->batch * t->loss->nout, &t->dY));
+  InvTrainerTrack(t, (double)t->batch * (4.0 * map->feat->size + 4.0 * t->ntargets + 4.0 * t->loss->nout) + 16.0 * t->n_obs * t->n_ch);
   PetscCall(PetscMalloc1(2 * INV_NN_MAXLAYERS + 4, &t->reqs));
   PetscCall(InvTrainerEpochSetUp(t));
   if (t->resume) PetscCall(InvTrainerCheckpointRead(t, t->checkpoint));
@@ -228,6 +263,7 @@ PetscErrorCode InvTrainerDestroy(InvTrainer *tp)
   PetscCall(InvNoiseDestroy(&t->noise));
   PetscCall(InvNNMapDestroy(&t->map));
   PetscCall(InvOptDestroy(&t->opt));
+  PetscCall(InvLossDestroy(&t->loss));
   PetscCall(PetscFree(t->best));
   PetscCall(PetscFree(t->hist));
   PetscCall(PetscFree2(t->perm, t->ipos));

@@ -34,8 +34,11 @@ struct _p_InvTrainer {
   char targets[256]; /* comma-separated target names */
   PetscInt epochs, batch, patience, ckpt_every, max_samples, interrupt_after, check_every, blas_threads;
   PetscInt64 seed;
-  PetscReal val_frac, loss_weight[16], prior_weight;
+  PetscReal val_frac, loss_weight[INV_MAX_TARGETS], prior_weight;
   PetscInt nloss_weight;
+  InvLossType loss_type;             /* -train_loss */
+  PetscReal loss_mix[INV_LOSS_NMIX]; /* -train_loss_mix: weights of the mse, nll and moment terms */
+  InvLoss loss;                      /* the training loss over the network's outputs */
   PetscBool noise_fresh, resume, quiet, keep_best, overwrite;
   InvReprType repr;
   InvNormType norm;
@@ -49,7 +52,7 @@ struct _p_InvTrainer {
   char *Utr;                    /* -noise_fresh: clean series of the local training samples, in the file's precision */
   double *noise_par;            /* -noise_fresh: (rho, sigma) of the local training samples */
   InvNoise noise;
-  float weight[16];
+  float weight[INV_MAX_TARGETS];
   /* model and optimiser */
   InvNNMap map;
   InvOpt opt;
@@ -69,7 +72,7 @@ struct _p_InvTrainer {
   PetscInt chunk, window, chunk_opt, window_opt; /* samples per chunk, chunks per window (options: 0 = derived) */
   hid_t file;                                    /* open training set while streaming */
   char path[8];                                  /* /u or /d */
-  PetscInt P, col[16];                           /* columns of /theta; target columns (P, P + 1: rho, sigma) */
+  PetscInt P, col[INV_MAX_TARGETS];              /* columns of /theta; target columns (P, P + 1: rho, sigma) */
   PetscBool hasnoise;
   PetscInt64 *valid, nvalid;                     /* file rows of the usable samples */
   PetscInt64 *cperm, *woff, *wsamp, *wtmp, wcur; /* chunk order, window offsets, samples of window wcur in order */

@@ -82,8 +82,12 @@ static PetscErrorCode InvBatchTSBuild(InvBatchTS b)
   PetscCall(TSSetOptionsPrefix(b->ts, b->prefix[0] ? b->prefix : NULL));
   PetscCall(TSSetApplicationContext(b->ts, b));
   PetscCall(TSSetProblemType(b->ts, TS_NONLINEAR));
-  PetscCall(TSSetType(b->ts, TSRK));
-  PetscCall(TSRKSetType(b->ts, TSRK6VR));
+  if (b->model->stiff) { /* implicit default of a stiff model: adaptive BDF (order 2) */
+    PetscCall(TSSetType(b->ts, TSBDF));
+  } else {
+    PetscCall(TSSetType(b->ts, TSRK));
+    PetscCall(TSRKSetType(b->ts, TSRK6VR));
+  }
   PetscCall(TSSetTolerances(b->ts, 1e-6, NULL, 1e-6, NULL));
   PetscCall(TSSetRHSFunction(b->ts, NULL, InvBatchTSRHS, b));
   PetscCall(TSSetFunctionDomainError(b->ts, InvBatchTSDomain));
@@ -101,7 +105,10 @@ static PetscErrorCode InvBatchTSBuild(InvBatchTS b)
     else
       PetscCall(TSSetMaxTime(b->ts, 0));
   }
+  if (b->model->ops.jacobian) PetscCall(InvBatchTSSetSolverDefaults(b->ts));
+  PetscCall(TSSetMaxSNESFailures(b->ts, -1)); /* implicit types: a failed Newton solve retries a smaller step (adaptive) */
   if (b->from_options) PetscCall(TSSetFromOptions(b->ts));
+  PetscCall(InvBatchTSSetUpImplicit(b)); /* implicit types: the block-diagonal Jacobian */
   PetscFunctionReturn(0);
 }
 

@@ -135,8 +135,12 @@ PetscErrorCode InvBatchTSCreateRole(InvModel model, PetscInt bmax, const char pr
   PetscCall(TSSetOptionsPrefix(m->ts, prefix));
   PetscCall(TSSetApplicationContext(m->ts, m));
   PetscCall(TSSetProblemType(m->ts, TS_NONLINEAR));
-  PetscCall(TSSetType(m->ts, TSRK));
-  PetscCall(TSRKSetType(m->ts, TSRK4));
+  if (model->stiff) { /* implicit default of a stiff model: Crank-Nicolson (A-stable, second order) at the same fixed step */
+    PetscCall(TSSetType(m->ts, TSCN));
+  } else {
+    PetscCall(TSSetType(m->ts, TSRK));
+    PetscCall(TSRKSetType(m->ts, TSRK4));
+  }
   PetscCall(TSSetTimeStep(m->ts, m->dt0));
   PetscCall(TSSetTolerances(m->ts, INV_BATCHTS_ADJOINT_TOL, NULL, INV_BATCHTS_ADJOINT_TOL, NULL));
   {
@@ -154,6 +158,7 @@ PetscErrorCode InvBatchTSCreateRole(InvModel model, PetscInt bmax, const char pr
   PetscCall(TSSetMaxStepRejections(m->ts, INV_BATCHTS_ADJOINT_REJECTIONS));
   PetscCall(TSSetErrorIfStepFails(m->ts, PETSC_FALSE));
   PetscCall(TSMonitorSet(m->ts, InvBatchTSMonitor, m, NULL));
+  PetscCall(InvBatchTSSetSolverDefaults(m->ts));
   if (role == INV_BATCHTS_SENSITIVITY) { /* the integrator decides how (InvBatchTSSetUpSensitivitySolve) */
   } else if (role == INV_BATCHTS_SECOND_ORDER) {
     PetscCall(InvBatchTSSetUpSOA(m));
@@ -211,13 +216,16 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
 
   PetscFunctionBegin;
   PetscCall(TSSetFromOptions(m->ts));
+  PetscCall(InvBatchTSSetUpImplicit(m)); /* implicit types: the block-diagonal BAIJ Jacobian */
   PetscCall(TSGetTimeStep(m->ts, &m->dt0));
   PetscCheck(m->dt0 > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-%sts_dt must be positive", m->prefix);
   PetscCall(PetscObjectTypeCompare((PetscObject)m->ts, TSRK, &isrk));
   PetscCall(PetscObjectTypeCompareAny((PetscObject)m->ts, &istheta, TSTHETA, TSCN, TSBEULER, ""));
-  PetscCheck(isrk || istheta, PETSC_COMM_SELF, PETSC_ERR_SUP,
-             "-%sts_type: MAP gradients need a TS with a discrete adjoint in PETSc 3.18: rk (types 1fe, 2a, 3, 3bs, 4) or theta/cn/beuler",
-             m->prefix);
+  PetscCheck(
+      isrk || istheta, PETSC_COMM_SELF, PETSC_ERR_SUP,
+      "-%sts_type: MAP gradients, sensitivities and Hessian products need a TS with a discrete adjoint in PETSc 3.18 (bdf, arkimex and "
+      "the others have none: docs/petsc-notes.md section 2); use rk (types 1fe, 2a, 3, 3bs, 4) or theta/cn/beuler (stiff models: cn)",
+      m->prefix);
   if (isrk) {
     TSRKType rk;
     PetscBool bad;
@@ -247,10 +255,15 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
           sens ? "Gauss-Newton sensitivities" : "-map_hessian soa", m->prefix, (double)m->dt0, (double)m->times[k]);
     }
   }
-  PetscCheck(!soa || isrk, PETSC_COMM_SELF, PETSC_ERR_SUP,
-             "-map_hessian soa needs -%sts_type rk: the PETSc 3.18 theta/cn tangent-linear step fails with more than one parameter; use "
-             "-map_hessian fd or gn",
-             m->prefix);
+  if (soa && istheta) {
+    PetscBool endpoint;
+    PetscCall(TSThetaGetEndpoint(m->ts, &endpoint));
+    PetscCheck(
+        endpoint, PETSC_COMM_SELF, PETSC_ERR_SUP,
+        "-map_hessian soa with -%sts_type beuler/theta: PETSc 3.18's second-order adjoint of the one-stage (midpoint) theta form "
+        "returns wrong Hessian products (docs/petsc-notes.md section 2); use -%sts_type cn (or -%sts_theta_endpoint), or -map_hessian fd",
+        m->prefix, m->prefix, m->prefix);
+  }
   PetscOptionsBegin(PETSC_COMM_SELF, m->prefix[0] ? m->prefix : NULL, "MAP forward and adjoint solves", NULL);
   PetscCall(PetscOptionsBool(
       "-adjoint_jacobian_in_jacobianp",
@@ -263,6 +276,7 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
   else if (!m->jblk.v)
     m->jacinjacp = PETSC_FALSE;
   if (soa) PetscCall(InvBatchTSSOATrajectory(m));
+  if (soa && istheta && !m->Jdir) PetscCall(InvBatchTSSetUpSOATheta(m));
   m->from_options = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -351,6 +365,7 @@ PetscErrorCode InvBatchTSDestroyAdjoint(InvBatchTS m)
   PetscCall(VecDestroy(&m->lambda));
   PetscCall(VecDestroy(&m->mu));
   PetscCall(MatDestroy(&m->J));
+  PetscCall(PetscFree(m->jwork));
   PetscCall(MatDestroy(&m->Jp));
   PetscCall(InvBatchTSDestroyRKAdjoint(m));
   PetscCall(MatDestroy(&m->S));

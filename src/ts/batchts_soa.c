@@ -39,6 +39,72 @@ INV_BATCHTS_HP(InvBatchTSHessianUP, hessian_xp)
 INV_BATCHTS_HP(InvBatchTSHessianPU, hessian_px)
 INV_BATCHTS_HP(InvBatchTSHessianPP, hessian_pp)
 
+/* Theta methods (batchts_implicit.c): PETSc 3.18's theta tangent-linear step adds the parameter Jacobian itself to its one
+   tangent column (MatAXPY of ts->Jacp), so it needs a one-column JacobianP, while the adjoint sweep needs the full one
+   (mu = Jp^T lambda). The forward pass therefore gets the one column Jp v (every member's own direction), the adjoint
+   sweep the full Jp. Both are set as IJacobianP and as the RHS JacobianP matrix (without an RHS callback): with the
+   same matrix in both places TSComputeIJacobianP (tssen.c) evaluates the callback and negates it, the IJacobianP of
+   x' - f = 0. */
+static PetscErrorCode InvBatchTSIJacobianPDir(TS ts, PetscReal t, Vec U, Vec Udot, PetscReal shift, Mat A, void *ctx)
+{
+  InvBatchTS m = (InvBatchTS)ctx;
+  const PetscInt ns = m->model->nstate, np = m->model->nparam;
+  const PetscScalar *x, *v;
+  PetscScalar *a;
+
+  PetscFunctionBegin;
+  if (!m->jpwork) PetscCall(PetscMalloc1(m->bmax * ns * np, &m->jpwork));
+  PetscCall(VecGetArrayRead(U, &x));
+  PetscCall(m->model->ops.jacobianp(m->model, t, m->bmax, x, m->theta, m->jpwork));
+  PetscCall(VecRestoreArrayRead(U, &x));
+  PetscCall(VecGetArrayRead(m->dir, &v));
+  PetscCall(MatDenseGetArrayWrite(A, &a));
+  for (PetscInt b = 0; b < m->bmax; b++)
+    for (PetscInt i = 0; i < ns; i++) {
+      PetscScalar s = 0;
+      for (PetscInt j = 0; j < np; j++) s += m->jpwork[(b * ns + i) * np + j] * v[b * np + j];
+      a[b * ns + i] = s;
+    }
+  PetscCall(MatDenseRestoreArrayWrite(A, &a));
+  PetscCall(VecRestoreArrayRead(m->dir, &v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode InvBatchTSIJacobianPFull(TS ts, PetscReal t, Vec U, Vec Udot, PetscReal shift, Mat A, void *ctx)
+{
+  InvBatchTS m = (InvBatchTS)ctx;
+  const PetscScalar *x;
+  PetscScalar *a;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &x));
+  PetscCall(MatSeqAIJGetArrayWrite(A, &a)); /* block-diagonal AIJ in the model's layout (batchts_adjoint.c) */
+  PetscCall(m->model->ops.jacobianp(m->model, t, m->bmax, x, m->theta, a));
+  PetscCall(MatSeqAIJRestoreArrayWrite(A, &a));
+  PetscCall(VecRestoreArrayRead(U, &x));
+  PetscFunctionReturn(0);
+}
+
+/* The one-column (forward pass) or the full (adjoint sweep) JacobianP of a theta method */
+static PetscErrorCode InvBatchTSSOAJacobianP(InvBatchTS m, PetscBool dir)
+{
+  Mat A = dir ? m->Jdir : m->Jp;
+
+  PetscFunctionBegin;
+  PetscCall(TSSetRHSJacobianP(m->ts, A, NULL, NULL));
+  PetscCall(TSSetIJacobianP(m->ts, A, dir ? InvBatchTSIJacobianPDir : InvBatchTSIJacobianPFull, m));
+  PetscFunctionReturn(0);
+}
+
+/* After TSSetFromOptions: with a theta method, the JacobianP callbacks above in place of the RHS one */
+PetscErrorCode InvBatchTSSetUpSOATheta(InvBatchTS m)
+{
+  PetscFunctionBegin;
+  PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, m->bmax * m->model->nstate, 1, NULL, &m->Jdir));
+  PetscCall(InvBatchTSSOAJacobianP(m, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
 /* Called by InvBatchTSCreateRole for the second-order role */
 PetscErrorCode InvBatchTSSetUpSOA(InvBatchTS m)
 {
@@ -106,6 +172,8 @@ PetscErrorCode InvBatchTSSOATrajectory(InvBatchTS m)
 PetscErrorCode InvBatchTSDestroySOA(InvBatchTS m)
 {
   PetscFunctionBegin;
+  PetscCall(MatDestroy(&m->Jdir));
+  PetscCall(PetscFree(m->jpwork));
   PetscCall(VecDestroy(&m->lambda2));
   PetscCall(VecDestroy(&m->mu2));
   PetscCall(VecDestroy(&m->dir));
@@ -146,7 +214,8 @@ static PetscErrorCode InvBatchTSHessianProductBatch(InvBatchTS m, PetscInt nb, c
   for (PetscInt i = 0; i < m->bmax * np; i++) a[i] = i < nb * np ? v[i] : 0.0;
   PetscCall(VecRestoreArrayWrite(m->dir, &a));
   PetscCall(TSSetCostHessianProducts(m->ts, 1, &m->lambda2, &m->mu2, m->dir));
-  PetscCall(TSAdjointSetForward(m->ts, NULL)); /* tangent-linear state starts at 0: x0 does not depend on theta */
+  if (m->Jdir) PetscCall(InvBatchTSSOAJacobianP(m, PETSC_TRUE)); /* theta: one column, Jp v */
+  PetscCall(TSAdjointSetForward(m->ts, NULL));                   /* tangent-linear state starts at 0: x0 does not depend on theta */
   PetscCall(InvBatchTSRun(m, &ok, &reason));
   if (!ok) {
     PetscCall(TSAdjointResetForward(m->ts));
@@ -172,6 +241,7 @@ static PetscErrorCode InvBatchTSHessianProductBatch(InvBatchTS m, PetscInt nb, c
   PetscCall(TSSetCostGradients(m->ts, 1, &m->lambda, &m->mu));
   PetscCall(TSSetRHSHessianProduct(m->ts, &m->ihp[0], InvBatchTSHessianUU, &m->ihp[1], InvBatchTSHessianUP, &m->ihp[2], InvBatchTSHessianPU,
                                    &m->ihp[3], InvBatchTSHessianPP, m));
+  if (m->Jdir) PetscCall(InvBatchTSSOAJacobianP(m, PETSC_FALSE)); /* theta: the full Jp */
   m->kadj = m->ntimes - 1;
   PetscCall(TSAdjointSolve(m->ts));
   m->adjoints++;

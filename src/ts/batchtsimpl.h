@@ -8,8 +8,8 @@
      state; theta methods: TSForward);
    - second order (batchts_soa.c): Hessian-vector products (TSAdjointSetForward + TSSetCostHessianProducts, BASIC
      trajectory).
-   The adjoint roles share the MAP defaults (fixed-step RK4, dt 0.05); the gradient solver owns the other two as
-   children. */
+   The adjoint roles share the MAP defaults (fixed-step RK4, dt 0.05; a stiff model: cn); the gradient solver owns the
+   other two as children. Implicit TS types in any role: the BAIJ Jacobian and per-block solves of batchts_implicit.c. */
 #pragma once
 #include <invmap/batchts.h>
 #include <invmap/noise.h>
@@ -45,11 +45,14 @@ struct _p_InvBatchTS {
   PetscScalar *ax, *af, *aj, *ajp; /* aug: member-major state, f, J and Jp of all members (model layouts) */
   Vec lambda, mu;                  /* first-order adjoints */
   Vec lambda2, mu2, dir, ihp[4];   /* second order: adjoints, per-member directions, Hessian-product work */
-  Mat J, Jp, S;
-  PetscReal *gy, *gth, *Sy; /* dJ/dy (bmax x nt x no); the prior's dJ/dtheta (bmax x np); nt x no x np (sensitivities) */
-  PetscReal *dy, *dgy;      /* second order: tangent-linear observations H dx and W^T W H dx, bmax x nt x no */
-  PetscReal *work;          /* 3 nt */
-  PetscBool jacinjacp;      /* the lean RK adjoint of batchts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
+  Mat J, Jp, S;                    /* J: AIJ with explicit RK in the adjoint roles, BAIJ (block size nstate) with implicit types */
+  Mat Jdir;                        /* second order with theta: the one-column IJacobianP -Jp v (batchts_soa.c) */
+  PetscScalar *jpwork;             /* bmax x nstate x nparam: the model's parameter Jacobian for Jdir */
+  PetscScalar *jwork;              /* bmax x nstate x nstate: the model's Jacobian blocks before insertion into the BAIJ J */
+  PetscReal *gy, *gth, *Sy;        /* dJ/dy (bmax x nt x no); the prior's dJ/dtheta (bmax x np); nt x no x np (sensitivities) */
+  PetscReal *dy, *dgy;             /* second order: tangent-linear observations H dx and W^T W H dx, bmax x nt x no */
+  PetscReal *work;                 /* 3 nt */
+  PetscBool jacinjacp;             /* the lean RK adjoint of batchts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
   InvBatchTSBlock jblk, jpblk;
   char tjdir[PETSC_MAX_PATH_LEN]; /* second order: private directory of the BASIC trajectory */
   InvBatchTS child;               /* gradient: the sensitivity solver */
@@ -82,7 +85,13 @@ PETSC_INTERN PetscErrorCode InvBatchTSRecordSensitivities(InvBatchTS, const Pets
 /* batchts_soa.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpSOA(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSSOATrajectory(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSSetUpSOATheta(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroySOA(InvBatchTS);
+/* batchts_implicit.c */
+PETSC_INTERN PetscErrorCode InvBatchTSCreateBlockJacobian(InvModel, PetscInt, Mat *);
+PETSC_INTERN PetscErrorCode InvBatchTSRHSJacobianBlocks(TS, PetscReal, Vec, Mat, Mat, void *);
+PETSC_INTERN PetscErrorCode InvBatchTSSetSolverDefaults(TS);
+PETSC_INTERN PetscErrorCode InvBatchTSSetUpImplicit(InvBatchTS);
 /* batchts_rkadjoint.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS);

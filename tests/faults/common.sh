@@ -69,16 +69,29 @@ fault_start() {
   FAULT_PID=$!
   FAULT_RANKS=""
 }
-# fault_wait_lines PATTERN K: until the log holds K lines matching PATTERN or the run has ended (bounded)
+# fault_wait_lines PATTERN K: until the log holds K lines matching PATTERN (0), the run has ended (1), or
+# FAULT_STALL_POLLS polls have passed (2: the run stalled)
+FAULT_STALL_POLLS=6000
 fault_wait_lines() {
   local n k
-  for ((n = 0; n < 6000; n++)); do
+  for ((n = 0; n < FAULT_STALL_POLLS; n++)); do
     k=$(grep -cE -- "$1" "$FAULT_LOG" 2>/dev/null) || true
     ((${k:-0} >= $2)) && return 0
     kill -0 "$FAULT_PID" 2>/dev/null || return 1
     sleep $FAULT_POLL
   done
-  return 1
+  return 2
+}
+# fault_stall_report: a run that printed nothing for FAULT_STALL_POLLS polls: where its processes are (for the log)
+fault_stall_report() {
+  local p
+  echo "    STALL: $(wc -l <"$FAULT_LOG") log lines after $((FAULT_STALL_POLLS / 10)) s; processes:" >&2
+  for p in $FAULT_PID $(pgrep -P "$FAULT_PID" 2>/dev/null); do
+    echo "    $(ps -o pid=,stat=,wchan:20=,args= -p "$p" 2>/dev/null | tr -s ' ')" >&2
+    command -v gdb >/dev/null &&
+      timeout 60 gdb -p "$p" -batch -ex "thread apply all bt 8" 2>/dev/null | grep -E '^#|^Thread' | head -40 | sed 's/^/      /' >&2
+  done
+  return 0
 }
 fault_ranks() { pgrep -P "$FAULT_PID" 2>/dev/null || true; }
 # fault_running PID: the process exists and has not ended. A rank that ended after mpiexec (for example one that
@@ -208,17 +221,18 @@ fault_clean() {
 # fault_one NAME KIND WHEN: WHEN is "line:K" (after the K-th progress line) or "sec:S" (S seconds after the start).
 # Records the outcome in FAULT_STATS and prints one line.
 fault_one() {
-  local c=$1 kind=$2 when=$3 what=ok delivered=1 t0 tend endok k
+  local c=$1 kind=$2 when=$3 what=ok delivered=1 t0 tend endok k wrc=0
   fault_clean "$c"
   fault_start "$c"
   case $when in
   line:*+*) # after the K-th progress line and S more seconds
     k=${when#line:}
-    fault_wait_lines "$(fault_progress "$c")" "${k%%+*}" || true
+    fault_wait_lines "$(fault_progress "$c")" "${k%%+*}" || wrc=$?
     sleep "${when#*+}" ;;
-  line:*) fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || true ;;
+  line:*) fault_wait_lines "$(fault_progress "$c")" "${when#line:}" || wrc=$? ;;
   sec:*) sleep "${when#sec:}" ;;
   esac
+  ((wrc == 2)) && fault_stall_report # a failure below, whatever the fault's outcome
   t0=$(date +%s.%N)
   fault_deliver "$kind" || delivered=0
   endok=0
@@ -226,6 +240,8 @@ fault_one() {
   tend=$(printf "%.1f" "$(echo "$(date +%s.%N) - $t0" | bc)")
   if ((endok)); then
     what="HANG (still running ${FAULT_END_LIMIT} s after the fault: $FAULT_HUNG)"
+  elif ((wrc == 2)); then
+    what="STALL (no progress line for $((FAULT_STALL_POLLS / 10)) s before the fault; processes above)"
   elif ((!delivered)); then
     FAULT_STATS["$c $kind late"]=$((${FAULT_STATS["$c $kind late"]:-0} + 1))
     fault_clean "$c"
