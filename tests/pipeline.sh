@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # invmap pipeline at tiny sizes on 2 ranks: a full run (every output, manifest, report with figures), a
-# rerun that reuses everything, an option change that reruns exactly the stages depending on it, SIGUSR1
+# rerun that reuses everything, an option change that reruns exactly the stages depending on it (also the
+# training set's -series_precision, whose float32 file is checked), SIGUSR1
 # during the run (exit 75) and a resumed run whose predictions equal an uninterrupted run's bit for bit,
 # and bad plans / foreign files (clear error, nothing replaced).
 source "$(dirname "$0")/lib.sh"
@@ -44,6 +45,22 @@ for s in simulate_train simulate_test train_cnn predict_cnn_noisy map_mean map_m
   [[ $(status_of A $s) == reused ]] || fail "option change: $s is $(status_of A $s), not reused"
 done
 pass "option change reran train_dense and its dependants only"
+
+# 3b. the data sets' stored precision is a simulate option (-sim_series_precision, -set_<set>_series_precision):
+# float32 series in the training set only; the change reruns simulate_train and what depends on it (the
+# manifest records the stage's options), and the test set and the MAP runs on it are reused
+pipe A -net_dense_train_epochs 4 -set_train_series_precision single >A4.log 2>&1 || fail "rerun with -set_train_series_precision single failed"
+for s in simulate_train train_cnn train_dense predict_cnn_noisy predict_dense_noisy map_from_cnn evaluate_noisy compare; do
+  [[ $(status_of A $s) == done ]] || fail "precision change: $s is $(status_of A $s), not rerun"
+done
+for s in simulate_test map_mean map_multistart; do [[ $(status_of A $s) == reused ]] || fail "precision change: $s is $(status_of A $s), not reused"; done
+"$PYTHON" - A <<'PY' && pass "-set_train_series_precision single: float32 train.h5 (attribute single), float64 test.h5; dependants rerun" || fail "the pipeline's training set has not the requested precision"
+import sys, h5py, numpy as np
+tr, te = (h5py.File(f"{sys.argv[1]}/{n}.h5", "r") for n in ("train", "test"))
+attr = lambda f: f.attrs["series_precision"].decode() if isinstance(f.attrs["series_precision"], bytes) else str(f.attrs["series_precision"])
+assert tr["u"].dtype == np.float32 and tr["d"].dtype == np.float32 and attr(tr) == "single", (tr["u"].dtype, attr(tr))
+assert te["u"].dtype == np.float64 and attr(te) == "double", (te["u"].dtype, attr(te))
+PY
 
 # 4. SIGUSR1 during the run: exit 75, then the same command resumes; predictions equal an uninterrupted run
 # The directory is given as an absolute path unique to this test ($WORK is mktemp'd), so the signal reaches this

@@ -2,8 +2,8 @@
 # simulate -series_precision single: /u and /d are float32 datasets (everything else double), chunked by
 # rows, recorded in the series_precision attribute and the resume signature; they hold exactly the double
 # run's values rounded to float32 (same integration, rounding at write), for any rank count. Every reader
-# works on them: train (in memory and streamed) gives the same network as on the double file (see the
-# tolerances below), predict, map and evaluate run.
+# works on them: train (in memory and streamed, also with -noise_fresh, whose clean series stay float32)
+# gives the same network as on the double file (see the tolerances below), predict, map and evaluate run.
 source "$(dirname "$0")/lib.sh"
 sim=(simulate -n 300 -obs_n 100 -seed 21 -noise_type ar1 -batch 32 -chunk 64 -quiet)
 run 2 "${sim[@]}" -o dd.h5
@@ -68,6 +68,36 @@ ns=$(sed -n 's/.* \([0-9]*\) batches resident.*/\1/p' tp_ss.log)
 for n in fm fs fp; do
   $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a ${n}_dd.h5 -b ${n}_ss.h5 -tol 1e-4 && pass "train $n: within 1e-4" || fail "train $n differs"
 done
+
+# -noise_fresh keeps the clean series in the file's precision (float32 rows from the single file, converted
+# per batch where the noise is added). The noisy series are built in double from the clean series, which
+# differ by float32 rounding (relative <= 6e-8), and then rounded to float32 as features, so about one input
+# in four differs by one float32 ulp: as with the Fourier inputs above, training carries these as it carries
+# the summation-order differences of 1 vs 2 ranks, so the tolerance is that of train_ranks.sh (1e-4 of
+# max |w|); measured 2.8e-7 (in memory), 6.5e-7 (streamed), 6.9e-7 (2 ranks, prefetched).
+for f in dd ss; do
+  run 1 "${tr[@]}" -i $f.h5 -o nm_$f.h5 -train_stream no -noise_fresh
+  run 1 "${tr[@]/-quiet/}" -i $f.h5 -o ns_$f.h5 "${stream[@]}" -noise_fresh > ns_$f.log
+  run 2 "${tr[@]/-quiet/}" -i $f.h5 -o np_$f.h5 "${pref[@]}" -noise_fresh > np_$f.log
+done
+for n in nm ns np; do
+  $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a ${n}_dd.h5 -b ${n}_ss.h5 -tol 1e-4 && pass "train -noise_fresh $n: within 1e-4" || fail "train -noise_fresh $n differs"
+done
+# the smaller rows: the resident batches of a synchronous (ns) and a prefetched (np) segment grow in the same
+# budget (the synchronous one holds only the training rows, so this is the clean series' float32 rows alone);
+# in memory the peak of the data buffers (reported in the model file) shrinks
+for n in ns np; do
+  nd=$(sed -n 's/.* \([0-9]*\) batches resident.*/\1/p' ${n}_dd.log)
+  ns=$(sed -n 's/.* \([0-9]*\) batches resident.*/\1/p' ${n}_ss.log)
+  [[ -n "$nd" && -n "$ns" && $ns -gt $nd ]] && pass "-noise_fresh $n: $ns batches resident vs $nd from the double file" || fail "-noise_fresh $n resident batches: single $ns, double $nd"
+done
+$PYTHON - <<'PY' && pass "-noise_fresh in memory: smaller peak of the data buffers from the single file" || fail "-noise_fresh in-memory peak"
+import h5py
+pd, ps = (int(h5py.File(f"nm_{f}.h5", "r").attrs["train_data_peak_bytes"][0]) for f in ("dd", "ss"))
+print(f"-noise_fresh in memory: peak data buffers {ps} bytes (single) vs {pd} (double)")
+# the clean training series (8 -> 4 bytes per value) dominate the rows: well under 3/4 of the double file's
+assert ps < 0.75 * pd, (ps, pd)
+PY
 
 # the other readers: predict gives bitwise the predictions on the double file (same ranks; the network's
 # input is the series rounded to float32 either way); map and evaluate run

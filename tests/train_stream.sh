@@ -5,7 +5,8 @@
 # order, 2 ranks are bitwise reproducible and do not depend on the budget's segmenting; -resume after an
 # interruption equals an uninterrupted run; the loss is comparable to in-memory training; auto mode streams
 # only over the budget. The reads are prefetched by a reader thread (direct reads of the file's rows) at
-# these budgets; synchronous HDF5 reads (-train_stream_prefetch no) give bitwise the same weights.
+# these budgets; synchronous HDF5 reads (-train_stream_prefetch no) and direct reads without the thread
+# (-train_stream_readahead) give bitwise the same weights.
 set -euo pipefail
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -19,6 +20,7 @@ $MPIEXEC -n 2 $INVMAP $c -o $W/s2.h5 $shuf
 $MPIEXEC -n 2 $INVMAP $c -o $W/s2b.h5 $shuf
 $MPIEXEC -n 2 $INVMAP $c -o $W/s2m.h5 $shuf -train_memory_mb 0.3 -train_stream yes
 $MPIEXEC -n 2 $INVMAP $c -o $W/s2s.h5 $shuf -train_memory_mb 0.3 -train_stream yes -train_stream_prefetch no
+$MPIEXEC -n 2 $INVMAP $c -o $W/s2r.h5 $shuf -train_memory_mb 0.3 -train_stream yes -train_stream_readahead
 # one chunk, one window: the in-memory permutation, the same normalisation sums: bitwise equal
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/mem.h5 -b $W/one.h5 -tol 0
 # same rank count: bitwise; another budget only changes how many batches are resident: bitwise
@@ -26,6 +28,8 @@ $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/s2.h5 -b $W/s2b.h5 -tol 0
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/s2.h5 -b $W/s2m.h5 -tol 0
 # prefetched direct reads and synchronous HDF5 reads deliver the same bytes: bitwise
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/s2m.h5 -b $W/s2s.h5 -tol 0
+# direct reads without the thread (posix_fadvise read-ahead, read when due): the same bytes, bitwise
+$MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/s2m.h5 -b $W/s2r.h5 -tol 0
 # 1 vs 2 ranks: the same batches, gradients summed in another order; tolerance as in train_ranks.sh
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/s1.h5 -b $W/s2.h5 -tol 1e-4
 # budget respected (peak of the data buffers, max over ranks), loss comparable to in-memory training

@@ -39,6 +39,7 @@ PETSC_EXTERN PetscErrorCode InvFeatInputFinish(InvFeat, MPI_Comm, PetscInt pass,
 PETSC_EXTERN PetscErrorCode InvFeatTargetSums(InvFeat, PetscInt pass, PetscInt n, const double *Y, double *s);
 PETSC_EXTERN PetscErrorCode InvFeatTargetFinish(InvFeat, MPI_Comm, PetscInt pass, PetscInt64 nlocal, double *s);
 PETSC_EXTERN PetscErrorCode InvFeatNormalizeInput(InvFeat, PetscInt n, float *X);
+PETSC_EXTERN PetscErrorCode InvFeatInputRow(InvFeat, const void *series, PetscBool single, double *scratch, float *x);
 PETSC_EXTERN PetscErrorCode InvFeatNormalizeTargets(InvFeat, PetscInt n, const double *Y, float *Yn);
 PETSC_EXTERN PetscErrorCode InvFeatDenormalizeTargets(InvFeat, PetscInt n, const float *Yn, double *Y);
 PETSC_EXTERN PetscErrorCode InvFeatWrite(InvFeat, hid_t file);

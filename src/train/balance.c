@@ -15,10 +15,12 @@ static int Dest(InvTrainer t, PetscInt64 j, PetscInt64 *slot)
   return r;
 }
 
-/* bytes of one row: slot, global index, payload (features or raw series + noise parameters, targets) */
+/* bytes of one row: slot, global index, payload (features, or with -noise_fresh the clean series in the
+   file's precision and the noise parameters), targets */
 size_t InvTrainerRowBytes(InvTrainer t)
 {
-  size_t payload = t->noise_fresh ? sizeof(double) * (size_t)(t->n_obs * t->n_ch + 2) : sizeof(float) * (size_t)t->map->feat->size;
+  size_t payload =
+      t->noise_fresh ? (size_t)t->esize * (size_t)(t->n_obs * t->n_ch) + 2 * sizeof(double) : sizeof(float) * (size_t)t->map->feat->size;
   return 2 * sizeof(PetscInt64) + payload + sizeof(float) * (size_t)t->ntargets;
 }
 
@@ -39,7 +41,7 @@ PetscErrorCode InvTrainerRedistribute(InvTrainer t)
   char *sbuf, *rbuf;
   MPI_Datatype row;
   InvFeat f = t->map->feat;
-  PetscInt per = t->n_obs * t->n_ch;
+  size_t useries = (size_t)t->esize * (size_t)(t->n_obs * t->n_ch);
 
   PetscFunctionBegin;
   for (PetscInt64 j = 0; j < t->Ntr; j++) t->ipos[t->perm[j]] = j;
@@ -62,8 +64,8 @@ PetscErrorCode InvTrainerRedistribute(InvTrainer t)
       memcpy(p + sizeof(slot), &g, sizeof(g));
       off = 2 * sizeof(PetscInt64);
       if (t->noise_fresh) {
-        memcpy(p + off, t->Utr + i * per, sizeof(double) * per);
-        off += sizeof(double) * per;
+        memcpy(p + off, t->Utr + (size_t)i * useries, useries);
+        off += useries;
         memcpy(p + off, t->noise_par + 2 * i, 2 * sizeof(double));
         off += 2 * sizeof(double);
       } else {
@@ -111,8 +113,8 @@ PetscErrorCode InvTrainerEpochBatch(InvTrainer t, PetscInt64 slot0, int n, Petsc
     memcpy(&t->idx[i], p + sizeof(PetscInt64), sizeof(PetscInt64));
     if (t->noise_fresh) {
       double np[2];
-      memcpy(t->ubuf, p + off, sizeof(double) * per);
-      off += sizeof(double) * per;
+      InvTrainerSeriesToDouble(t, p + off, t->ubuf);
+      off += (size_t)t->esize * (size_t)per;
       memcpy(np, p + off, sizeof(np));
       off += sizeof(np);
       PetscCall(InvNoiseApply(t->noise, t->seed, t->idx[i], epoch + 1, np[0], np[1], per, t->ubuf, t->dbuf));

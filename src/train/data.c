@@ -32,6 +32,23 @@ const double *InvTrainerSeriesRow(InvTrainer t, const void *U, PetscInt64 i)
   return t->ubuf;
 }
 
+/* dst <- one series row stored in the file's precision at src (no alignment assumed: rows inside the
+   epoch buffer), as doubles; exact */
+void InvTrainerSeriesToDouble(InvTrainer t, const void *src, double *dst)
+{
+  PetscInt per = t->n_obs * t->n_ch;
+
+  if (t->esize == sizeof(double)) {
+    memcpy(dst, src, sizeof(double) * (size_t)per);
+    return;
+  }
+  for (PetscInt k = 0; k < per; k++) {
+    float v;
+    memcpy(&v, (const char *)src + sizeof(float) * (size_t)k, sizeof(v));
+    dst[k] = (double)v;
+  }
+}
+
 /* rows of the usable samples [g0, g1) (positions in valid[]) of a dataset with ncol values of esize bytes
    per row, read as memtype (collective) */
 static PetscErrorCode ReadRows(InvTrainer t, const char path[], hid_t memtype, size_t esize, PetscInt ncol, PetscInt64 g0, PetscInt64 g1,
@@ -183,17 +200,18 @@ static PetscErrorCode LoadInMemory(InvTrainer t)
   PetscCall(PetscMalloc1((size_t)nva * f->size + 1, &t->Xva));
   InvTrainerTrack(t, sizeof(float) * (double)(ntr + nva) * (double)f->size);
   if (t->noise_fresh) {
-    PetscCall(PetscMalloc1((size_t)ntr * per + 1, &t->Utr));
+    /* the clean series stay in the file's precision (float32 rows of a single-precision file) */
+    PetscCall(PetscMalloc1((size_t)ntr * useries + 1, &t->Utr));
     PetscCall(PetscMalloc1((size_t)ntr * 2 + 1, &t->noise_par));
-    InvTrainerTrack(t, sizeof(double) * (double)ntr * (double)(per + 2));
+    InvTrainerTrack(t, (double)ntr * ((double)useries + 2.0 * sizeof(double)));
+    PetscCall(PetscMemcpy(t->Utr, U, (size_t)ntr * useries));
     for (PetscInt64 i = 0; i < ntr; i++) {
-      PetscCall(PetscArraycpy(t->Utr + i * per, InvTrainerSeriesRow(t, U, i), per));
       if (Nz)
         t->noise_par[2 * i] = Nz[2 * i], t->noise_par[2 * i + 1] = Nz[2 * i + 1];
       else
         PetscCall(InvNoiseSampleParameters(t->noise, t->seed, t->tr0 + i, &t->noise_par[2 * i], &t->noise_par[2 * i + 1]));
-      PetscCall(
-          InvNoiseApply(t->noise, t->seed, t->tr0 + i, 1, t->noise_par[2 * i], t->noise_par[2 * i + 1], per, t->Utr + i * per, t->dbuf));
+      PetscCall(InvNoiseApply(t->noise, t->seed, t->tr0 + i, 1, t->noise_par[2 * i], t->noise_par[2 * i + 1], per,
+                              InvTrainerSeriesRow(t, U, i), t->dbuf));
       PetscCall(InvFeatTransform(f, t->dbuf, t->Xtr + i * f->size));
     }
   } else

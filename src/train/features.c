@@ -181,11 +181,38 @@ PetscErrorCode InvFeatFitTargets(InvFeat f, MPI_Comm comm, PetscInt n, const dou
   PetscFunctionReturn(0);
 }
 
+/* the input standardisation of feature k with value v (its one definition) */
+static inline float NormalizedInput(InvFeat f, PetscInt k, double v)
+{
+  return (float)((v - f->in_mean[k]) / f->in_std[k]);
+}
+
 PetscErrorCode InvFeatNormalizeInput(InvFeat f, PetscInt n, float *X)
 {
   PetscFunctionBegin;
   for (PetscInt i = 0; i < n; i++)
-    for (PetscInt k = 0; k < f->size; k++) X[i * f->size + k] = (float)((X[i * f->size + k] - f->in_mean[k]) / f->in_std[k]);
+    for (PetscInt k = 0; k < f->size; k++) X[i * f->size + k] = NormalizedInput(f, k, X[i * f->size + k]);
+  PetscFunctionReturn(0);
+}
+
+/* normalised features of one series stored as float32 (single) or double, bitwise InvFeatTransform of the
+   series as doubles followed by InvFeatNormalizeInput: with the time representation in one pass over the
+   stored values (the time features are the values rounded to float32, so a float32 value is its own
+   feature), otherwise through the series as doubles in scratch (n_obs x n_ch) */
+PetscErrorCode InvFeatInputRow(InvFeat f, const void *s, PetscBool single, double *scratch, float *x)
+{
+  PetscFunctionBegin;
+  if (f->repr == INV_REPR_TIME) {
+    if (single)
+      for (PetscInt k = 0; k < f->size; k++) x[k] = NormalizedInput(f, k, (double)((const float *)s)[k]);
+    else
+      for (PetscInt k = 0; k < f->size; k++) x[k] = NormalizedInput(f, k, (double)(float)((const double *)s)[k]);
+    PetscFunctionReturn(0);
+  }
+  if (single)
+    for (PetscInt k = 0; k < f->n_obs * f->n_ch; k++) scratch[k] = (double)((const float *)s)[k];
+  PetscCall(InvFeatTransform(f, single ? scratch : (const double *)s, x));
+  PetscCall(InvFeatNormalizeInput(f, 1, x));
   PetscFunctionReturn(0);
 }
 

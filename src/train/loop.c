@@ -115,7 +115,9 @@ static PetscErrorCode PrintStart(InvTrainer t)
                           "%lld batches resident; %s series, %s\n",
                           t->path, (double)t->memory_mb, (int)t->chunk, (int)t->window, (long long)t->seg_batches,
                           t->esize == (PetscInt)sizeof(float) ? "float32" : "float64",
-                          t->direct ? "the next batches read by a reader thread while these train" : "synchronous HDF5 reads"));
+                          !t->direct     ? "synchronous HDF5 reads"
+                          : t->readahead ? "the next batches read ahead by the kernel (posix_fadvise), read when due"
+                                         : "the next batches read by a reader thread while these train"));
   PetscFunctionReturn(0);
 }
 

@@ -38,9 +38,9 @@ static void Costs(InvTrainer t, double *seg, double *val, double *fixed)
 {
   InvFeat f = t->map->feat;
   *seg = (double)InvTrainerRowBytes(t) + 2.0 * sizeof(PetscInt64);
-  if (t->direct) *seg += (double)InvTrainerReadBytes(t) + (double)InvTrainerRawDatasets(t) * sizeof(InvReadReq);
+  if (t->direct) *seg += (double)InvTrainerReadBytes(t) + (double)InvTrainerRawDatasets(t) * InvTrainerDirectRowBytes();
   *val = 4.0 * f->size + 12.0 * t->ntargets;
-  *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch;
+  *fixed = (double)t->batch * (4.0 * f->size + 8.0 * t->ntargets) + 16.0 * t->n_obs * t->n_ch + (t->direct ? INV_READ_GAP_BYTES : 0);
 }
 
 /* block sizes from the budget; chunk and window sizes (independent of the rank count) */
@@ -104,7 +104,9 @@ static PetscErrorCode StreamAlloc(InvTrainer t)
     t->raw_rows = rows;
     for (PetscInt d = 0; d < nd; d++) PetscCall(PetscMalloc1(t->lay[d].rowbytes * (size_t)rows + 1, &t->raw[d]));
     PetscCall(PetscMalloc1((size_t)(nd * rows) + 1, &t->req));
-    InvTrainerTrack(t, (double)rows * ((double)InvTrainerReadBytes(t) + (double)nd * sizeof(InvReadReq)));
+    PetscCall(PetscMalloc1((size_t)(INV_READ_REQ_IOVS * nd * rows) + 1, &t->iov));
+    PetscCall(PetscMalloc1(INV_READ_GAP_BYTES, &t->gap));
+    InvTrainerTrack(t, (double)rows * ((double)InvTrainerReadBytes(t) + (double)nd * InvTrainerDirectRowBytes()) + INV_READ_GAP_BYTES);
   }
   PetscCall(PetscMalloc4(nch, &t->cperm, nwin + 1, &t->woff, wcap, &t->wsamp, wcap, &t->wtmp));
   t->wcur = -1;
@@ -222,7 +224,6 @@ static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const v
   PetscInt per = t->n_obs * t->n_ch, O = t->ntargets;
   InvFeat f = t->map->feat;
   char *p = t->ebuf + rb * (size_t)slot;
-  const double *ud = InvTrainerSeriesRow(t, u, 0);
   double y[16];
   float yn[16];
 
@@ -235,14 +236,13 @@ static PetscErrorCode Place(InvTrainer t, PetscInt64 s, PetscInt64 slot, const v
       np[0] = nz[0], np[1] = nz[1];
     else
       PetscCall(InvNoiseSampleParameters(t->noise, t->seed, s, &np[0], &np[1]));
-    memcpy(p + off, ud, sizeof(double) * per);
-    off += sizeof(double) * per;
+    memcpy(p + off, u, (size_t)t->esize * (size_t)per); /* in the file's precision; converted per batch */
+    off += (size_t)t->esize * (size_t)per;
     memcpy(p + off, np, sizeof(np));
     off += sizeof(np);
   } else {
-    PetscCall(InvFeatTransform(f, ud, t->Xb));
-    PetscCall(InvFeatNormalizeInput(f, 1, t->Xb));
-    memcpy(p + off, t->Xb, sizeof(float) * f->size);
+    /* straight into the row (float-aligned: rows are multiples of 4 bytes); one pass from float32 values */
+    PetscCall(InvFeatInputRow(f, u, (PetscBool)(t->esize == (PetscInt)sizeof(float)), t->ubuf, (float *)(void *)(p + off)));
     off += sizeof(float) * f->size;
   }
   PetscCall(InvTrainerTargets(t, 1, th, nz, y));

@@ -148,6 +148,10 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
                        "Streaming: read the next batches in a reader thread while the current ones train (when the file's layout allows "
                        "direct reads); no: synchronous HDF5 reads (the same weights)",
                        "", t->prefetch, &t->prefetch, NULL));
+  PetscCall(PetscOptionsBool("-train_stream_readahead",
+                             "Streaming with direct reads: no reader thread; the kernel reads the next batches ahead (posix_fadvise) "
+                             "and they are read when due (the same weights)",
+                             "", t->readahead, &t->readahead, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No progress lines", "", t->quiet, &t->quiet, NULL));
   PetscOptionsEnd();
   PetscCall(InvNetSpecSetFromOptions(&t->spec));

@@ -3,15 +3,20 @@
 #include <invmap/train.h>
 #include <pthread.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #define INV_RAW_DATASETS 3 /* datasets read per sample at most: series, /theta, /noise */
 
-/* one raw read of the stream's reader thread: len bytes at file offset off into dst */
+/* one raw read of the stream's reader: the file bytes from offset off scattered (preadv) over the buffers
+   iov[i0, i0 + niov) of the segment's list: rows into the raw buffers, small gaps of unneeded rows read
+   through into a discard buffer */
 typedef struct {
   off_t off;
-  size_t len;
-  char *dst;
+  PetscInt64 i0;
+  int niov;
 } InvReadReq;
+
+#define INV_READ_REQ_IOVS 2 /* iovecs per row and dataset at most: the row and the gap before it */
 
 /* where the rows of a dataset lie in the file (streamed training reads them directly, see prefetch.c) */
 typedef struct {
@@ -44,7 +49,8 @@ struct _p_InvTrainer {
   PetscInt64 Ntr, Nval, tr0, tr1, va0, va1;
   PetscInt n_obs, n_ch, ntargets;
   float *Xtr, *Ytr, *Xva, *Yva; /* normalised features and targets; Xtr is NULL with -noise_fresh */
-  double *Utr, *noise_par;      /* -noise_fresh: clean series and (rho, sigma) of the local training samples */
+  char *Utr;                    /* -noise_fresh: clean series of the local training samples, in the file's precision */
+  double *noise_par;            /* -noise_fresh: (rho, sigma) of the local training samples */
   InvNoise noise;
   float weight[INV_MAX_TARGETS];
   /* model and optimiser */
@@ -80,13 +86,16 @@ struct _p_InvTrainer {
   /* prefetch (prefetch.c): a reader thread reads the next segment's rows straight from the file (pread,
      no HDF5 or MPI call off the main thread) into raw while the current segment trains */
   PetscBool prefetch, direct;         /* -train_stream_prefetch; the file's layout allows direct reads */
+  PetscBool readahead, deferred;      /* -train_stream_readahead; queued reads left to InvTrainerDirectJoin (no thread) */
   int fd;                             /* the training set opened read-only for direct reads (-1 if not) */
   InvRawLayout lay[INV_RAW_DATASETS]; /* series, /theta, /noise */
   char *raw[INV_RAW_DATASETS];        /* the segment's rows of each dataset, in sorted file-row order */
   InvReadReq *req;                    /* reads of a segment */
+  struct iovec *iov;                  /* their buffers (INV_READ_REQ_IOVS per row and dataset) */
+  char *gap;                          /* discard buffer of the rows read through */
   PetscInt64 nreq, raw_rows;          /* reads queued; rows the raw buffers hold */
   pthread_t reader;                   /* reader thread, while inflight */
-  PetscBool inflight;                 /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running or unjoined */
+  PetscBool inflight;                 /* a prefetch of batches [pf_b0, pf_b1) of epoch pf_epoch is running, unjoined or deferred */
   PetscInt64 pf_b0, pf_b1, pf_n;
   PetscInt pf_epoch;
   int rerr; /* errno of the reader's first failed read (0: none) */
@@ -109,6 +118,7 @@ PETSC_INTERN size_t InvTrainerReadBytes(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerReadRange(InvTrainer, PetscInt64 r0, PetscInt64 nr, void *U, double *Th, double *Nz);
 PETSC_INTERN PetscErrorCode InvTrainerReadBlock(InvTrainer, PetscInt64 g0, PetscInt64 g1, void *U, double *Th, double *Nz);
 PETSC_INTERN const double *InvTrainerSeriesRow(InvTrainer, const void *U, PetscInt64 i);
+PETSC_INTERN void InvTrainerSeriesToDouble(InvTrainer, const void *src, double *dst);
 PETSC_INTERN PetscErrorCode InvTrainerDirectSetUp(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerDirectQueue(InvTrainer, PetscInt64 n);
 PETSC_INTERN PetscErrorCode InvTrainerDirectRead(InvTrainer);
@@ -130,6 +140,14 @@ PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
+
+#define INV_READ_GAP_BYTES 4096 /* unneeded bytes between two needed rows read through rather than starting another read */
+
+/* bytes of the read list per row and dataset of a directly read segment (requests and their buffers) */
+static inline double InvTrainerDirectRowBytes(void)
+{
+  return (double)sizeof(InvReadReq) + INV_READ_REQ_IOVS * (double)sizeof(struct iovec);
+}
 
 /* datasets read per sample: the series, /theta and, when the file has it, /noise */
 static inline int InvTrainerRawDatasets(InvTrainer t)
