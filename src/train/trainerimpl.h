@@ -20,6 +20,8 @@ typedef struct {
   size_t rowbytes;  /* bytes per row */
 } InvRawLayout;
 
+typedef struct _p_InvDataLoss *InvDataLoss; /* the data-space loss (loss_data.c) */
+
 struct _p_InvTrainer {
   MPI_Comm comm;
   PetscMPIInt rank, size;
@@ -34,6 +36,8 @@ struct _p_InvTrainer {
   InvLossType loss_type;             /* -train_loss */
   PetscReal loss_mix[INV_LOSS_NMIX]; /* -train_loss_mix: weights of the mse, nll and moment terms */
   InvLoss loss;                      /* the training loss over the network's outputs */
+  PetscReal data_opt[5];             /* -train_loss data: data weight, supervised weight, start epoch, ramp epochs, gradient clip */
+  InvDataLoss dloss;                 /* -train_loss data: its state (NULL otherwise) */
   PetscBool noise_fresh, resume, quiet, keep_best, overwrite;
   InvReprType repr;
   InvNormType norm;
@@ -130,6 +134,13 @@ PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCreate(InvTrainer, InvLoss *);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossDestroy(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossEndEpoch(InvTrainer, char[], size_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossHistoryWrite(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossHistoryRead(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCheckpointWrite(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCheckpointRead(InvTrainer, hid_t, const char[], PetscBool);
 
 /* datasets read per sample: the series, /theta and, when the file has it, /noise */
 static inline int InvTrainerRawDatasets(InvTrainer t)
