@@ -118,8 +118,7 @@ static PetscErrorCode CheckpointLossMatches(InvTrainer t, const char name[], hid
   PetscCheck(same, t->comm, PETSC_ERR_ARG_INCOMP,
              "-resume: checkpoint %s was trained with -train_loss %s (mix %g,%g,%g); this run asks for %s (mix %g,%g,%g): use the same "
              "-train_loss and -train_loss_mix",
-             name, loss, (double)mix[0], (double)mix[1], (double)mix[2], t->map->loss, t->loss->mix[0], t->loss->mix[1],
-             t->loss->mix[2]);
+             name, loss, (double)mix[0], (double)mix[1], (double)mix[2], t->map->loss, t->loss->mix[0], t->loss->mix[1], t->loss->mix[2]);
   PetscFunctionReturn(0);
 }
 

@@ -107,8 +107,8 @@ static PetscErrorCode PrintStart(InvTrainer t)
   PetscCall(PetscPrintf(t->comm,
                         "invmap train: %s, %zu parameters, loss %s (%s head); %lld training + %lld validation samples of %s on %d rank(s); "
                         "batch %d, %s\n",
-                        str, net->nparams, t->map->loss, InvHeadTypes[t->loss->head], (long long)t->Ntr, (long long)t->Nval,
-                        t->data_file, (int)t->size, (int)t->batch, t->resume ? "resumed" : "fresh start"));
+                        str, net->nparams, t->map->loss, InvHeadTypes[t->loss->head], (long long)t->Ntr, (long long)t->Nval, t->data_file,
+                        (int)t->size, (int)t->batch, t->resume ? "resumed" : "fresh start"));
   if (t->stream)
     PetscCall(PetscPrintf(t->comm,
                           "invmap train: streaming %s (over the -train_memory_mb %g budget): chunks of %d samples, windows of %d chunks, "

@@ -9,12 +9,14 @@
 #include <invmap/objective.h>
 #include <math.h>
 
-#define INV_DATA_LOSS_FAILED  1.0e6 /* J of a sample whose forward solve failed (finite, gradient zero) */
-#define INV_DATA_HIST_COLS    4
-#define INV_DATA_HIST_NAMES   "epoch,mean_J,failed_solves,simulator_seconds"
-#define INV_DATA_TS_PREFIX    "train_sim_" /* options of the adjoint-capable solver: -train_sim_ts_* */
-#define INV_DATA_NSTATE       4            /* checkpointed per-rank epoch sums: J, samples, failures, simulator seconds */
-#define INV_DATA_NOPT         5            /* recorded options: data weight, supervised weight, start, ramp, clip */
+#define INV_DATA_LOSS_FAILED 1.0e6 /* J of a sample whose forward solve failed (finite, gradient zero) */
+#define INV_DATA_HIST_COLS   4
+#define INV_DATA_HIST_NAMES  "epoch,mean_J,failed_solves,simulator_seconds"
+#define INV_DATA_TS_PREFIX   "train_sim_" /* options of the adjoint-capable solver: -train_sim_ts_* */
+#define INV_DATA_NSTATE      4            /* checkpointed per-rank epoch sums: J, samples, failures, simulator seconds */
+#define INV_DATA_NOPT        5            /* recorded options: data weight, supervised weight, start, ramp, clip */
+#define INV_DATA_FD_STEP     1e-3         /* -train_data_check_gradient: central-difference step in standardised units */
+#define INV_DATA_FD_MAXN     64           /* -train_data_check_gradient: at most this many samples per rank */
 
 struct _p_InvDataLoss {
   InvTrainer t;
@@ -23,14 +25,14 @@ struct _p_InvDataLoss {
   InvBatchTS ts;
   PetscInt nt, nobs, P;
   PetscReal *tobs;
-  double *d, *rho, *sd;                   /* series (Ntr x nt x nobs), AR(1) rho and marginal sd of every training sample */
-  double *theta, *f, *g, *rhob, *sdb;     /* per batch member */
-  const PetscReal **dptr;                 /* per batch member */
-  PetscInt *status;                       /* per batch member */
-  PetscBool *clamped;                     /* per batch member and parameter: projected onto the prior's box */
-  double opt[INV_DATA_NOPT];              /* -train_loss_data_weight, -train_loss_data_supervised, start, ramp, clip */
-  double Jsum, nJ, nfail, tsim;           /* this rank's sums over the epoch so far */
-  double *hist;                           /* epochs x INV_DATA_HIST_COLS */
+  double *d, *rho, *sd;               /* series (Ntr x nt x nobs), AR(1) rho and marginal sd of every training sample */
+  double *theta, *f, *g, *rhob, *sdb; /* per batch member */
+  const PetscReal **dptr;             /* per batch member */
+  PetscInt *status;                   /* per batch member */
+  PetscBool *clamped;                 /* per batch member and parameter: projected onto the prior's box */
+  double opt[INV_DATA_NOPT];          /* -train_loss_data_weight, -train_loss_data_supervised, start, ramp, clip */
+  double Jsum, nJ, nfail, tsim;       /* this rank's sums over the epoch so far */
+  double *hist;                       /* epochs x INV_DATA_HIST_COLS */
   PetscInt nhist;
 };
 
@@ -306,11 +308,12 @@ PetscErrorCode InvTrainerDataLossHistoryWrite(InvTrainer t, hid_t file)
   PetscCall(InvH5WriteSmall(file, "/history_data", H5T_NATIVE_DOUBLE, 2, dims, dl->hist));
   PetscCallHDF5Return(dset, H5Dopen2(file, "/history_data", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(dset, "columns", INV_DATA_HIST_NAMES));
-  PetscCall(PetscSNPrintf(units, sizeof(units),
-                         "mean_J: the MAP objective J at the network's (box-projected) estimates, averaged over the epoch's training "
-                         "samples as they were trained (NaN in supervised-only epochs; a failed solve counts %g); failed_solves: per epoch; "
-                         "simulator_seconds: forward + adjoint time, max over ranks",
-                         INV_DATA_LOSS_FAILED));
+  PetscCall(
+      PetscSNPrintf(units, sizeof(units),
+                    "mean_J: the MAP objective J at the network's (box-projected) estimates, averaged over the epoch's training "
+                    "samples as they were trained (NaN in supervised-only epochs; a failed solve counts %g); failed_solves: per epoch; "
+                    "simulator_seconds: forward + adjoint time, max over ranks",
+                    INV_DATA_LOSS_FAILED));
   PetscCall(InvH5WriteAttrString(dset, "units", units));
   PetscCallHDF5(H5Dclose(dset));
   PetscFunctionReturn(0);
@@ -376,5 +379,60 @@ PetscErrorCode InvTrainerDataLossCheckpointRead(InvTrainer t, hid_t root, const 
   dl->Jsum = all[INV_DATA_NSTATE * t->rank], dl->nJ = all[INV_DATA_NSTATE * t->rank + 1];
   dl->nfail = all[INV_DATA_NSTATE * t->rank + 2], dl->tsim = all[INV_DATA_NSTATE * t->rank + 3];
   PetscCall(PetscFree(all));
+  PetscFunctionReturn(0);
+}
+
+/* Testing (-train_data_check_gradient n): the loss's gradient with respect to the network's outputs of the first n
+   local training samples (the initial network, the full data phase's weights) against central differences of the
+   loss in the standardised outputs z; prints the largest difference relative to the largest gradient entry
+   (max over ranks). The steps are taken in float32 outputs; the difference quotient divides by the step actually
+   represented. The counters of the epoch are left as they were. */
+PetscErrorCode InvTrainerDataLossCheckGradient(InvTrainer t, PetscInt n)
+{
+  InvDataLoss dl = t->dloss;
+  InvNet net = t->map->net;
+  const PetscInt P = t->ntargets, e = t->epoch;
+  const double h = INV_DATA_FD_STEP;
+  double sum, sp, sm, gmax = 0, emax = 0, saved[INV_DATA_NSTATE];
+  float *Y, *out, *dout;
+  PetscInt64 sample[INV_DATA_FD_MAXN];
+  int nl;
+
+  PetscFunctionBegin;
+  PetscCheck(dl, t->comm, PETSC_ERR_ARG_WRONG, "-train_data_check_gradient needs -train_loss data");
+  PetscCheck(n > 0 && n <= INV_DATA_FD_MAXN && n <= t->batch, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-train_data_check_gradient %d must be in [1, min(%d, -train_batch)]", (int)n, INV_DATA_FD_MAXN);
+  PetscCheck(dl->opt[4] == 0, t->comm, PETSC_ERR_ARG_INCOMP,
+             "-train_data_check_gradient checks the unclipped gradient: drop -train_data_grad_clip");
+  nl = (int)PetscMin(n, t->tr1 - t->tr0);
+  saved[0] = dl->Jsum, saved[1] = dl->nJ, saved[2] = dl->nfail, saved[3] = dl->tsim;
+  t->epoch = (PetscInt)(dl->opt[2] + dl->opt[3]); /* the full data phase */
+  PetscCall(PetscMalloc2((size_t)nl * P + 1, &out, (size_t)nl * P + 1, &dout));
+  net->training = PETSC_FALSE;
+  if (nl > 0) {
+    PetscCall(InvNetForward(net, t->Xtr, nl, NULL, 0, 0, &Y));
+    PetscCall(PetscArraycpy(out, Y, (size_t)nl * P));
+    for (int b = 0; b < nl; b++) sample[b] = t->tr0 + b;
+    PetscCall(t->loss->eval(t->loss, nl, out, t->Ytr, sample, 1.0, &sum, dout));
+    for (int i = 0; i < nl * P; i++) gmax = PetscMax(gmax, PetscAbsReal((double)dout[i]));
+    for (int i = 0; i < nl * P; i++) {
+      const float z = out[i], zp = (float)(z + h), zm = (float)(z - h);
+      out[i] = zp;
+      PetscCall(t->loss->eval(t->loss, nl, out, t->Ytr, sample, 1.0, &sp, NULL));
+      out[i] = zm;
+      PetscCall(t->loss->eval(t->loss, nl, out, t->Ytr, sample, 1.0, &sm, NULL));
+      out[i] = z;
+      emax = PetscMax(emax, PetscAbsReal((sp - sm) / ((double)zp - (double)zm) - (double)dout[i]));
+    }
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &gmax, 1, MPI_DOUBLE, MPI_MAX, t->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &emax, 1, MPI_DOUBLE, MPI_MAX, t->comm));
+  PetscCall(PetscPrintf(t->comm,
+                        "invmap train: data-loss gradient check on %d samples per rank: max |FD - gradient| / max |gradient| = %.3e "
+                        "(max |gradient| %.3e, step %g)\n",
+                        (int)n, emax / PetscMax(gmax, PETSC_SMALL), gmax, h));
+  PetscCall(PetscFree2(out, dout));
+  t->epoch = e;
+  dl->Jsum = saved[0], dl->nJ = saved[1], dl->nfail = saved[2], dl->tsim = saved[3];
   PetscFunctionReturn(0);
 }

@@ -70,12 +70,12 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCheck(t->prior_weight >= 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_prior_weight %g must be >= 0", (double)t->prior_weight);
   PetscCall(PetscOptionsRealArray("-train_loss_weights", "Loss weight of each target", "", t->loss_weight, &n, &set));
   t->nloss_weight = set ? n : 0;
-  PetscCall(
-      PetscOptionsEnum("-train_loss",
-                       "Loss: mse (the mean), nll (Gaussian negative log-likelihood of the parameters under a predicted "
-                       "mean and Cholesky factor), moment (MSE on the mean + Frobenius on the covariance against Laplace targets), mix, data "
-                       "(the MAP objective J of each sample at the estimate, through the simulator's adjoint, mixed with mse on a schedule)",
-                       "", InvLossTypes, (PetscEnum)t->loss_type, (PetscEnum *)&t->loss_type, NULL));
+  PetscCall(PetscOptionsEnum(
+      "-train_loss",
+      "Loss: mse (the mean), nll (Gaussian negative log-likelihood of the parameters under a predicted "
+      "mean and Cholesky factor), moment (MSE on the mean + Frobenius on the covariance against Laplace targets), mix, data "
+      "(the MAP objective J of each sample at the estimate, through the simulator's adjoint, mixed with mse on a schedule)",
+      "", InvLossTypes, (PetscEnum)t->loss_type, (PetscEnum *)&t->loss_type, NULL));
   PetscCall(
       PetscOptionsRealArray("-train_loss_mix", "-train_loss mix: weights of the mse, nll and moment terms", "", t->loss_mix, &nmix, &set));
   PetscCheck(!set || nmix == INV_LOSS_NMIX, t->comm, PETSC_ERR_ARG_SIZ, "-train_loss_mix takes %d weights (mse,nll,moment), got %d",
@@ -146,6 +146,11 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
                             NULL));
   PetscCall(PetscOptionsInt("-train_interrupt_after", "Testing: behave as if SIGUSR1 arrived after this many batches of this run", "",
                             t->interrupt_after, &t->interrupt_after, NULL));
+  PetscCall(
+      PetscOptionsInt("-train_data_check_gradient",
+                      "Testing: compare the data-space loss's gradient on this many training samples per rank with finite differences "
+                      "before training",
+                      "", t->data_check, &t->data_check, NULL));
   PetscCall(PetscOptionsBool("-resume", "Continue from the checkpoint", "", t->resume, &t->resume, NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace an existing model file (the old one is kept until the new one is complete)", "",
                              t->overwrite, &t->overwrite, NULL));
@@ -268,6 +273,7 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCall(PetscMalloc1(2 * INV_NN_MAXLAYERS + 4, &t->reqs));
   PetscCall(InvTrainerEpochSetUp(t));
   if (t->resume) PetscCall(InvTrainerCheckpointRead(t, t->checkpoint));
+  if (t->data_check) PetscCall(InvTrainerDataLossCheckGradient(t, t->data_check));
   PetscFunctionReturn(0);
 }
 

@@ -38,6 +38,7 @@ struct _p_InvTrainer {
   InvLoss loss;                      /* the training loss over the network's outputs */
   PetscReal data_opt[5];             /* -train_loss data: data weight, supervised weight, start epoch, ramp epochs, gradient clip */
   InvDataLoss dloss;                 /* -train_loss data: its state (NULL otherwise) */
+  PetscInt data_check;               /* -train_data_check_gradient (testing): samples per rank, 0 = off */
   PetscBool noise_fresh, resume, quiet, keep_best, overwrite;
   InvReprType repr;
   InvNormType norm;
@@ -136,6 +137,7 @@ PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerDataLossCreate(InvTrainer, InvLoss *);
 PETSC_INTERN PetscErrorCode InvTrainerDataLossDestroy(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCheckGradient(InvTrainer, PetscInt);
 PETSC_INTERN PetscErrorCode InvTrainerDataLossEndEpoch(InvTrainer, char[], size_t);
 PETSC_INTERN PetscErrorCode InvTrainerDataLossHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerDataLossHistoryRead(InvTrainer, hid_t);
