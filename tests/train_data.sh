@@ -18,22 +18,24 @@ cat $W/g.log
 err=$(sed -n 's/.*max |gradient| = \([0-9.e+-]*\).*/\1/p' $W/g.log)
 $PYTHON -c "import sys; e = float('$err'); sys.exit(0 if e < 1e-4 else 1)" || { echo "FAIL: data-loss gradient error $err"; exit 1; }
 
-# 2. pre-train 4 epochs (mse), fine-tune 8 epochs through the simulator: the mean J over the training problems of the
-# last epoch is below that of the first fine-tuning epoch (which starts from the pre-trained network)
-$MPIEXEC -n 2 $INVMAP $base -o $W/ft.h5 -train_epochs 12 -train_data_start_epoch 4 > $W/ft.log
+# 2. pre-train 4 epochs (mse), fine-tune 12 epochs through the simulator (per-problem gradients clipped to norm 10): the
+# mean J over the training problems of the last epoch is below that of the first fine-tuning epoch (an average over
+# that epoch's batches, from the pre-trained network on: if anything below the pre-trained network's J)
+$MPIEXEC -n 2 $INVMAP $base -o $W/ft.h5 -train_epochs 16 -train_data_start_epoch 4 -train_data_grad_clip 10 > $W/ft.log
 grep "^epoch" $W/ft.log
 $PYTHON - $W/ft.h5 <<'PY'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 h, hd = f["history"][...], f["history_data"][...]
-assert hd.shape == (12, 4), hd.shape
+assert hd.shape == (16, 4), hd.shape
 assert np.isnan(hd[:4, 1]).all(), hd[:4]          # supervised epochs: no J
 assert (hd[:, 2] == 0).all(), hd[:, 2]            # no failed solve
 J = hd[4:, 1]
 print("mean J per fine-tuning epoch:", J)
 assert np.isfinite(J).all() and np.isfinite(h[:, 1]).all()
-# measured: 1.5e2 -> 7e1 over the 8 epochs; the assertion asks only for a decrease of 10%
-assert J[-1] < 0.9 * J[0], ("fine-tuning through the simulator did not lower J", J)
+# measured 114 -> 82 (0.72; without clipping 113 -> 90, not monotone); the bound 0.85 leaves room for other
+# platforms' rounding while a network that does not learn from J (ratio ~1) fails it
+assert J[-1] < 0.85 * J[0], ("fine-tuning through the simulator did not lower J", J)
 loss = f.attrs["loss"]
 assert (loss.decode() if isinstance(loss, bytes) else loss) == "data"
 PY
