@@ -290,7 +290,7 @@ PetscErrorCode InvTrainerDataLossEndEpoch(InvTrainer t, char str[], size_t len)
     h[2] = s[2];
     h[3] = tmax;
   }
-  if (s[1] > 0) PetscCall(PetscSNPrintf(str, len, "  J %.4e  failed %.0f  sim %.2f s", s[0] / s[1], s[2], tmax));
+  if (s[1] > 0) PetscCall(PetscSNPrintf(str, len, "  J %.4e  failed %.0f  sim %.3g s", s[0] / s[1], s[2], tmax));
   PetscFunctionReturn(0);
 }
 
