@@ -40,6 +40,11 @@ loss = f.attrs["loss"]
 assert (loss.decode() if isinstance(loss, bytes) else loss) == "data"
 PY
 
+# 2b. the supervised epochs before -train_data_start_epoch are bitwise -train_loss mse (the same calls, weight 1)
+$MPIEXEC -n 2 $INVMAP $base -o $W/pre.h5 -train_epochs 2 -train_data_start_epoch 2 -quiet
+$MPIEXEC -n 2 $INVMAP ${base/-train_loss data/-train_loss mse} -o $W/mse.h5 -train_epochs 2 -train_keep_best 0 -quiet
+$MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/pre.h5 -b $W/mse.h5 -tol 0
+
 # 3. failed forward solves (a step budget of 3 fixed RK4 steps cannot reach the last observation): every data-phase
 # sample is counted as failed, the loss is the finite constant, no NaN
 $MPIEXEC -n 2 $INVMAP $base -o $W/fail.h5 -train_epochs 3 -train_data_start_epoch 1 -train_sim_ts_max_steps 3 > $W/fail.log

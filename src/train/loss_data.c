@@ -92,15 +92,17 @@ static PetscErrorCode DataLossEval(InvLoss l, int B, const float *out, const flo
     for (int b = 0; b < B; b++) {
       double J = dl->f[b], gz[INV_MAX_TARGETS] = {0}, nrm = 0;
       PetscBool failed = (PetscBool)(dl->status[b] != INV_STATUS_OK || !isfinite(J));
+      if (!failed && dout) {
+        for (PetscInt k = 0; k < P; k++) { /* dJ/dz = D dJ/dtheta, zero where the projection is active */
+          gz[k] = dl->clamped[b * P + k] ? 0 : s[k] * dl->g[b * P + k];
+          nrm += gz[k] * gz[k];
+        }
+        if (!isfinite(nrm)) failed = PETSC_TRUE; /* a non-finite adjoint counts as a failed solve */
+      }
       if (failed) {
         J = INV_DATA_LOSS_FAILED;
         dl->nfail++;
       } else if (dout) {
-        for (PetscInt k = 0; k < P; k++) { /* dJ/dz = D dJ/dtheta, zero where the projection is active */
-          gz[k] = dl->clamped[b * P + k] ? 0 : s[k] * dl->g[b * P + k];
-          if (!isfinite(gz[k])) gz[k] = 0;
-          nrm += gz[k] * gz[k];
-        }
         nrm = sqrt(nrm);
         if (clip > 0 && nrm > clip)
           for (PetscInt k = 0; k < P; k++) gz[k] *= clip / nrm;
