@@ -6,7 +6,8 @@
 #   (a) the network trained through the simulator alone,
 #   (b) the supervised network alone,
 #   (c) TAO (invmap map) from the prior mean,
-#   (d) TAO from the supervised network's prediction (-map_init);
+#   (d) TAO from the supervised network's prediction (-map_init),
+#   (e) TAO from (a)'s prediction (the network followed by local refinement);
 # prints the fraction of problems where (a) beats (c) and (d), and the median ratios J_a / J_c, J_a / J_d.
 # Usage: bench/through_simulator.sh <build dir> [N, default 256] [M, default 64] [K, default 30] [E, default 30] [ranks, default 2]
 set -euo pipefail
@@ -29,19 +30,24 @@ $MPI $B/invmap predict -net $W/sup.h5 -i $W/tr.h5 -o $W/pred_sup.h5 -quiet
 $MPI $B/invmap predict -net $W/thru.h5 -i $W/tr.h5 -o $W/pred_thru.h5 -quiet
 $MPI $B/invmap map -i $W/tr.h5 -n $M -map_starts 0 -map_start_mean 1 -o $W/map_mean.h5 -quiet
 $MPI $B/invmap map -i $W/tr.h5 -n $M -map_init $W/pred_sup.h5 -map_starts 0 -map_start_mean 0 -o $W/map_sup.h5 -quiet
-$MPI $B/invmap evaluate -truth $W/tr.h5 -eval_n $M -estimates $W/pred_thru.h5,$W/pred_sup.h5,$W/map_mean.h5,$W/map_sup.h5 \
-  -labels thru,sup,map_mean,map_sup -o $W/eval.h5 -quiet
+$MPI $B/invmap map -i $W/tr.h5 -n $M -map_init $W/pred_thru.h5 -map_starts 0 -map_start_mean 0 -o $W/map_thru.h5 -quiet
+$MPI $B/invmap evaluate -truth $W/tr.h5 -eval_n $M -estimates $W/pred_thru.h5,$W/pred_sup.h5,$W/map_mean.h5,$W/map_sup.h5,$W/map_thru.h5 \
+  -labels thru,sup,map_mean,map_sup,map_thru -o $W/eval.h5 -quiet
 /usr/bin/python3 - $W $M <<'PY'
 import sys, h5py, numpy as np
 W, M = sys.argv[1], int(sys.argv[2])
 f = h5py.File(W + "/eval.h5", "r")
-J = {k: f[k]["objective"][...].ravel()[:M] for k in ("thru", "sup", "map_mean", "map_sup")}
+J = {k: f[k]["objective"][...].ravel()[:M] for k in ("thru", "sup", "map_mean", "map_sup", "map_thru")}
 Jt = f["thru"]["objective_truth"][...].ravel()[:M]
+for k in ("map_mean", "map_sup", "map_thru"):
+    e = h5py.File("%s/%s.h5" % (W, k), "r")
+    print("%-9s function evaluations per problem (gradients: forward + adjoint): median %.0f"
+          % (k, np.median(e["function_evaluations"][...].ravel()[:M])))
 for k, v in J.items():
     print("%-9s median J %10.3f  mean J %10.3f  failed/NaN %d" % (k, np.nanmedian(v), np.nanmean(v), int(np.sum(~np.isfinite(v)))))
 print("%-9s median J %10.3f" % ("truth", np.nanmedian(Jt)))
 a = J["thru"]
-for k in ("map_mean", "map_sup", "sup"):
+for k in ("map_mean", "map_sup", "sup", "map_thru"):
     ok = np.isfinite(a) & np.isfinite(J[k])
     print("(a) thru vs %-8s: beats on %.0f%% of %d problems, median J_a / J_%s = %.4f"
           % (k, 100 * np.mean(a[ok] < J[k][ok]), ok.sum(), k, np.median(a[ok] / J[k][ok])))
