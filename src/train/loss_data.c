@@ -187,16 +187,29 @@ static PetscErrorCode LoadProblems(InvDataLoss dl)
     PetscCall(PetscMalloc1(Nrows, &status));
     PetscCall(InvH5ReadAll(file, "/status", H5T_NATIVE_INT, status));
   }
-  PetscCall(PetscMalloc1((size_t)Nrows * per, &all));
-  PetscCall(InvH5ReadAll(file, t->path, H5T_NATIVE_DOUBLE, all));
-  PetscCall(PetscMalloc1(2 * Nrows, &noise));
+  { /* read only the rows up to the last training sample, within the memory budget */
+    PetscInt64 last = 0;
+    double bytes;
+    for (PetscInt64 i = 0; i < Nrows && g < t->Ntr; i++)
+      if (!status || status[i] == 0) g++, last = i + 1;
+    g = 0;
+    Nrows = last;
+    bytes = sizeof(double) * (double)Nrows * (double)(per + 2) + sizeof(double) * (double)t->Ntr * (double)(per + 2);
+    PetscCheck(bytes <= t->memory_mb * 1048576.0, t->comm, PETSC_ERR_SUP,
+               "-train_loss data keeps every training problem on every rank: %.1f MB over the -train_memory_mb %g budget (streaming "
+               "is not supported yet); raise the budget or train on fewer samples (-train_max_samples)",
+               bytes / 1048576.0, (double)t->memory_mb);
+  }
+  PetscCall(PetscMalloc1((size_t)Nrows * per + 1, &all));
+  PetscCall(InvH5ReadRows(file, t->path, H5T_NATIVE_DOUBLE, 0, (hsize_t)Nrows, all));
+  PetscCall(PetscMalloc1(2 * Nrows + 1, &noise));
   PetscCall(InvNoiseSpecFromOptions(t->comm, &spec));
   PetscCall(InvH5HasDataset(file, "/noise", &has));
   PetscCheck(has || (spec.fixed_rho && spec.fixed_sigma), t->comm, PETSC_ERR_FILE_UNEXPECTED,
              "-train_loss data: %s has no /noise (rho, sigma per sample) to whiten the misfit with; give -noise_rho and -noise_sigma",
              t->data_file);
   if (has)
-    PetscCall(InvH5ReadAll(file, "/noise", H5T_NATIVE_DOUBLE, noise));
+    PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, 0, (hsize_t)Nrows, noise));
   else
     PetscCall(PetscArrayzero(noise, 2 * Nrows));
   PetscCall(InvNoiseSpecSetData(&spec, t->comm, file, t->data_file, dl->nt, dl->tobs));
