@@ -73,7 +73,8 @@ PETSC_EXTERN void invnn_frob_backward(float *dL, const float *L, const float *C,
    none of its samples, so that a collective computation inside it stays matched across the ranks; the
    gradients it yields are reduced by the trainer as for any loss. Validation evaluates per rank, in blocks
    that may differ in number between ranks (no collectives there). */
-typedef enum { INV_LOSS_MSE, INV_LOSS_NLL, INV_LOSS_MOMENT, INV_LOSS_MIX, INV_LOSS_SHELL } InvLossType;
+/* INV_LOSS_DATA: the trainer's data-space loss through the simulator (src/train/loss_data.c, a shell loss) */
+typedef enum { INV_LOSS_MSE, INV_LOSS_NLL, INV_LOSS_MOMENT, INV_LOSS_MIX, INV_LOSS_SHELL, INV_LOSS_DATA } InvLossType;
 typedef enum { INV_HEAD_MEAN, INV_HEAD_CHOLESKY } InvHeadType;
 PETSC_EXTERN const char *const InvLossTypes[];
 PETSC_EXTERN const char *const InvHeadTypes[];

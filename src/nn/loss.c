@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-const char *const InvLossTypes[] = {"mse", "nll", "moment", "mix", "shell", "InvLossType", "INV_LOSS_", NULL};
+const char *const InvLossTypes[] = {"mse", "nll", "moment", "mix", "shell", "data", "InvLossType", "INV_LOSS_", NULL};
 const char *const InvHeadTypes[] = {"mean", "cholesky", "InvHeadType", "INV_HEAD_", NULL};
 
 /* position of the factor's entry (i, j), j <= i, among a sample's outputs */
@@ -186,7 +186,8 @@ PetscErrorCode InvLossCreate(InvLossType type, int P, const float *weight, const
   double total = 0;
 
   PetscFunctionBegin;
-  PetscCheck(type != INV_LOSS_SHELL, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Shell losses are made by InvLossCreateShell");
+  PetscCheck(type != INV_LOSS_SHELL && type != INV_LOSS_DATA, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+             "Shell losses (the data-space loss among them) are made by InvLossCreateShell");
   PetscCall(PetscNew(&l));
   l->type = type;
   PetscCall(InvLossAlloc(l, type == INV_LOSS_MSE ? INV_HEAD_MEAN : INV_HEAD_CHOLESKY, P, maxbatch));

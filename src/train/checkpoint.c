@@ -22,6 +22,7 @@ PetscErrorCode InvTrainerHistoryWrite(InvTrainer t, hid_t file)
                            "without validation); elapsed_seconds: training time since the first start, over resumes; "
                            "samples_per_second: training samples of the epoch / its wall time"));
   PetscCallHDF5(H5Dclose(dset));
+  PetscCall(InvTrainerDataLossHistoryWrite(t, file));
   PetscFunctionReturn(0);
 }
 
@@ -40,6 +41,7 @@ PetscErrorCode InvTrainerHistoryRead(InvTrainer t, hid_t file)
              "Checkpoint: /history must be (epochs <= %d) x %d", (int)t->epochs, INV_TRAIN_HIST_COLS);
   PetscCall(InvH5ReadAll(file, "/history", H5T_NATIVE_DOUBLE, t->hist));
   t->nhist = (PetscInt)dims[0];
+  PetscCall(InvTrainerDataLossHistoryRead(t, file));
   PetscFunctionReturn(0);
 }
 
@@ -86,6 +88,7 @@ PetscErrorCode InvTrainerCheckpointWrite(InvTrainer t, const char name[])
   PetscCall(InvH5WriteAttrInts(root, "train_loss_ranks", 1, &nranks));
   PetscCall(InvH5WriteAttrReals(root, "train_loss_per_rank", t->size, lossr));
   PetscCall(InvH5WriteAttrReals(root, "loss_mix", INV_LOSS_NMIX, t->loss->mix));
+  PetscCall(InvTrainerDataLossCheckpointWrite(t, root));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvH5Close(&file));
   PetscCall(PetscFree(lossr));
@@ -109,14 +112,13 @@ static PetscErrorCode CheckpointLossMatches(InvTrainer t, const char name[], hid
   }
   PetscCall(InvH5HasAttr(root, "loss_mix", &has));
   if (has) PetscCall(InvH5ReadAttrReals(root, "loss_mix", INV_LOSS_NMIX, mix));
-  PetscCall(PetscStrcmp(loss, InvLossTypes[t->loss->type], &same));
+  PetscCall(PetscStrcmp(loss, t->map->loss, &same));
   for (int k = 0; k < INV_LOSS_NMIX; k++)
     if (mix[k] != t->loss->mix[k]) same = PETSC_FALSE;
   PetscCheck(same, t->comm, PETSC_ERR_ARG_INCOMP,
              "-resume: checkpoint %s was trained with -train_loss %s (mix %g,%g,%g); this run asks for %s (mix %g,%g,%g): use the same "
              "-train_loss and -train_loss_mix",
-             name, loss, (double)mix[0], (double)mix[1], (double)mix[2], InvLossTypes[t->loss->type], t->loss->mix[0], t->loss->mix[1],
-             t->loss->mix[2]);
+             name, loss, (double)mix[0], (double)mix[1], (double)mix[2], t->map->loss, t->loss->mix[0], t->loss->mix[1], t->loss->mix[2]);
   PetscFunctionReturn(0);
 }
 
@@ -146,6 +148,7 @@ PetscErrorCode InvTrainerCheckpointRead(InvTrainer t, const char name[])
   PetscCall(PetscMemzero(&spec, sizeof(spec)));
   PetscCall(InvNetSpecRead(&spec, root));
   PetscCall(CheckpointLossMatches(t, name, root));
+  PetscCall(InvTrainerDataLossCheckpointRead(t, root, name, (PetscBool)(nranks == t->size)));
   PetscCallHDF5(H5Gclose(root));
   PetscCall(InvNetSpecEqual(&spec, &t->map->net->spec, &eq));
   PetscCheck(eq, t->comm, PETSC_ERR_ARG_INCOMP, "-resume: checkpoint %s holds another architecture than the options ask for", name);

@@ -107,8 +107,8 @@ static PetscErrorCode PrintStart(InvTrainer t)
   PetscCall(PetscPrintf(t->comm,
                         "invmap train: %s, %zu parameters, loss %s (%s head); %lld training + %lld validation samples of %s on %d rank(s); "
                         "batch %d, %s\n",
-                        str, net->nparams, InvLossTypes[t->loss->type], InvHeadTypes[t->loss->head], (long long)t->Ntr, (long long)t->Nval,
-                        t->data_file, (int)t->size, (int)t->batch, t->resume ? "resumed" : "fresh start"));
+                        str, net->nparams, t->map->loss, InvHeadTypes[t->loss->head], (long long)t->Ntr, (long long)t->Nval, t->data_file,
+                        (int)t->size, (int)t->batch, t->resume ? "resumed" : "fresh start"));
   if (t->stream)
     PetscCall(PetscPrintf(t->comm,
                           "invmap train: streaming %s (over the -train_memory_mb %g budget): chunks of %d samples, windows of %d chunks, "
@@ -250,7 +250,7 @@ static PetscErrorCode EndEpoch(InvTrainer t, InvTrainRun *run)
   InvNet net = t->map->net;
   PetscInt O = t->ntargets;
   double val = NAN, loss, r2[INV_MAX_TARGETS];
-  char r2s[256] = "";
+  char r2s[256] = "", data[128];
   PetscLogDouble t0;
 
   PetscFunctionBegin;
@@ -273,6 +273,7 @@ static PetscErrorCode EndEpoch(InvTrainer t, InvTrainRun *run)
     } else if (++t->wait >= t->patience && t->patience > 0)
       run->stop = PETSC_TRUE;
   }
+  PetscCall(InvTrainerDataLossEndEpoch(t, data, sizeof(data))); /* -train_loss data: mean J, failed solves, simulator time */
   run->epochs_run++;
   PetscCall(PetscTime(&t0));
   if (t->nhist < t->epochs) { /* per-epoch history (/history of the model file) */
@@ -286,8 +287,8 @@ static PetscErrorCode EndEpoch(InvTrainer t, InvTrainRun *run)
   }
   if (!t->quiet) {
     double el = t->elapsed + (t0 - run->tstart), eta = (t0 - run->tstart) / run->epochs_run * (t->epochs - t->epoch - 1);
-    PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e%s  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",
-                          (int)t->epoch + 1, (int)t->epochs, loss, val, r2s, (double)run->lr, (double)t->Ntr / (t0 - run->te), el,
+    PetscCall(PetscPrintf(t->comm, "epoch %4d/%d  train %.4e  val %.4e%s%s  lr %.2e  %9.0f samples/s  elapsed %8.1f s  ETA %8.1f s%s\n",
+                          (int)t->epoch + 1, (int)t->epochs, loss, val, r2s, data, (double)run->lr, (double)t->Ntr / (t0 - run->te), el,
                           run->stop ? 0.0 : eta, run->stop ? "  (early stop)" : ""));
   }
   PetscFunctionReturn(0);

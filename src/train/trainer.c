@@ -32,6 +32,7 @@ PetscErrorCode InvTrainerCreate(MPI_Comm comm, InvTrainer *out)
   t->allreduce = INV_ALLREDUCE_FLAT;
   t->best_val = PETSC_INFINITY;
   t->loss_type = INV_LOSS_MSE;
+  t->data_opt[0] = 1; /* -train_loss data: J alone from the first epoch unless told otherwise */
   {
     const double mix[INV_LOSS_NMIX] = INV_LOSS_MIX_DEFAULT;
     for (int k = 0; k < INV_LOSS_NMIX; k++) t->loss_mix[k] = mix[k];
@@ -69,11 +70,12 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCheck(t->prior_weight >= 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_prior_weight %g must be >= 0", (double)t->prior_weight);
   PetscCall(PetscOptionsRealArray("-train_loss_weights", "Loss weight of each target", "", t->loss_weight, &n, &set));
   t->nloss_weight = set ? n : 0;
-  PetscCall(
-      PetscOptionsEnum("-train_loss",
-                       "Loss: mse (the mean), nll (Gaussian negative log-likelihood of the parameters under a predicted "
-                       "mean and Cholesky factor), moment (MSE on the mean + Frobenius on the covariance against Laplace targets), mix",
-                       "", InvLossTypes, (PetscEnum)t->loss_type, (PetscEnum *)&t->loss_type, NULL));
+  PetscCall(PetscOptionsEnum(
+      "-train_loss",
+      "Loss: mse (the mean), nll (Gaussian negative log-likelihood of the parameters under a predicted "
+      "mean and Cholesky factor), moment (MSE on the mean + Frobenius on the covariance against Laplace targets), mix, data "
+      "(the MAP objective J of each sample at the estimate, through the simulator's adjoint, mixed with mse on a schedule)",
+      "", InvLossTypes, (PetscEnum)t->loss_type, (PetscEnum *)&t->loss_type, NULL));
   PetscCall(
       PetscOptionsRealArray("-train_loss_mix", "-train_loss mix: weights of the mse, nll and moment terms", "", t->loss_mix, &nmix, &set));
   PetscCheck(!set || nmix == INV_LOSS_NMIX, t->comm, PETSC_ERR_ARG_SIZ, "-train_loss_mix takes %d weights (mse,nll,moment), got %d",
@@ -83,6 +85,27 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCheck(t->loss_mix[0] >= 0 && t->loss_mix[1] >= 0 && t->loss_mix[2] >= 0 && t->loss_mix[0] + t->loss_mix[1] + t->loss_mix[2] > 0,
              t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_loss_mix %g,%g,%g: weights must be >= 0 and not all zero", (double)t->loss_mix[0],
              (double)t->loss_mix[1], (double)t->loss_mix[2]);
+  PetscCall(PetscOptionsReal("-train_loss_data_weight", "-train_loss data: weight of the data-space term J (the MAP objective)", "",
+                             t->data_opt[0], &t->data_opt[0], NULL));
+  PetscCall(PetscOptionsReal("-train_loss_data_supervised",
+                             "-train_loss data: weight of the supervised squared error alongside J once the data phase has ramped up", "",
+                             t->data_opt[1], &t->data_opt[1], NULL));
+  PetscCall(PetscOptionsReal("-train_data_start_epoch", "-train_loss data: epochs of supervised pre-training (mse) before the data term",
+                             "", t->data_opt[2], &t->data_opt[2], NULL));
+  PetscCall(PetscOptionsReal("-train_data_ramp", "-train_loss data: epochs over which the weights ramp linearly from supervised to data",
+                             "", t->data_opt[3], &t->data_opt[3], NULL));
+  PetscCall(PetscOptionsReal("-train_data_grad_clip",
+                             "-train_loss data: clip each problem's gradient dJ/dz (standardised outputs) to this norm (0: off)", "",
+                             t->data_opt[4], &t->data_opt[4], NULL));
+  PetscCheck(t->data_opt[0] >= 0 && t->data_opt[1] >= 0 && t->data_opt[4] >= 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-train_loss_data_weight %g, -train_loss_data_supervised %g and -train_data_grad_clip %g must be >= 0", (double)t->data_opt[0],
+             (double)t->data_opt[1], (double)t->data_opt[4]);
+  PetscCheck(t->data_opt[2] >= 0 && t->data_opt[3] >= 0 && t->data_opt[2] == PetscFloorReal(t->data_opt[2]) &&
+                 t->data_opt[3] == PetscFloorReal(t->data_opt[3]),
+             t->comm, PETSC_ERR_ARG_OUTOFRANGE, "-train_data_start_epoch %g and -train_data_ramp %g must be non-negative integers",
+             (double)t->data_opt[2], (double)t->data_opt[3]);
+  PetscCheck(t->loss_type != INV_LOSS_DATA || t->data_opt[0] + t->data_opt[1] > 0, t->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-train_loss data: -train_loss_data_weight and -train_loss_data_supervised are both 0");
   PetscCheck(t->loss_type != INV_LOSS_SHELL, t->comm, PETSC_ERR_ARG_WRONG,
              "-train_loss shell: a shell loss is supplied by code (InvLossCreateShell), not an option; use mse, nll, moment or mix");
   PetscCheck(!(t->nloss_weight && t->loss_type == INV_LOSS_NLL), t->comm, PETSC_ERR_ARG_INCOMP,
@@ -110,7 +133,9 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
                              &t->val_frac, NULL));
   PetscCall(PetscOptionsInt("-train_patience", "Early stopping: epochs without validation improvement (0 = off)", "", t->patience,
                             &t->patience, NULL));
-  PetscCall(PetscOptionsBool("-train_keep_best", "Return the weights of the best validation epoch", "", t->keep_best, &t->keep_best, NULL));
+  t->keep_best = (PetscBool)(t->loss_type != INV_LOSS_DATA); /* the supervised validation loss would undo the data-space fine-tuning */
+  PetscCall(PetscOptionsBool("-train_keep_best", "Return the weights of the best validation epoch (default: yes; -train_loss data: no)", "",
+                             t->keep_best, &t->keep_best, NULL));
   PetscCall(PetscOptionsBool("-noise_fresh", "Fresh AR(1) noise per sample per epoch on the clean series", "", t->noise_fresh,
                              &t->noise_fresh, NULL));
   PetscCall(PetscOptionsString("-train_checkpoint", "Checkpoint file (default <output>.ckpt)", "", t->checkpoint, t->checkpoint,
@@ -121,6 +146,11 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
                             NULL));
   PetscCall(PetscOptionsInt("-train_interrupt_after", "Testing: behave as if SIGUSR1 arrived after this many batches of this run", "",
                             t->interrupt_after, &t->interrupt_after, NULL));
+  PetscCall(
+      PetscOptionsInt("-train_data_check_gradient",
+                      "Testing: compare the data-space loss's gradient on this many training samples per rank with finite differences "
+                      "before training",
+                      "", t->data_check, &t->data_check, NULL));
   PetscCall(PetscOptionsBool("-resume", "Continue from the checkpoint", "", t->resume, &t->resume, NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace an existing model file (the old one is kept until the new one is complete)", "",
                              t->overwrite, &t->overwrite, NULL));
@@ -218,7 +248,10 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   {
     double mix[INV_LOSS_NMIX];
     for (int k = 0; k < INV_LOSS_NMIX; k++) mix[k] = (double)t->loss_mix[k];
-    PetscCall(InvLossCreate(t->loss_type, (int)t->ntargets, t->weight, mix, (int)t->batch, &t->loss));
+    if (t->loss_type == INV_LOSS_DATA)
+      PetscCall(InvTrainerDataLossCreate(t, &t->loss));
+    else
+      PetscCall(InvLossCreate(t->loss_type, (int)t->ntargets, t->weight, mix, (int)t->batch, &t->loss));
   }
   map->head = t->loss->head; /* recorded in the model file: predict knows the head */
   PetscCall(PetscStrncpy(map->loss, InvLossTypes[t->loss_type], sizeof(map->loss)));
@@ -244,6 +277,7 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCall(PetscMalloc1(2 * INV_NN_MAXLAYERS + 4, &t->reqs));
   PetscCall(InvTrainerEpochSetUp(t));
   if (t->resume) PetscCall(InvTrainerCheckpointRead(t, t->checkpoint));
+  if (t->data_check) PetscCall(InvTrainerDataLossCheckGradient(t, t->data_check));
   PetscFunctionReturn(0);
 }
 
@@ -264,6 +298,7 @@ PetscErrorCode InvTrainerDestroy(InvTrainer *tp)
   PetscCall(InvNNMapDestroy(&t->map));
   PetscCall(InvOptDestroy(&t->opt));
   PetscCall(InvLossDestroy(&t->loss));
+  PetscCall(InvTrainerDataLossDestroy(t));
   PetscCall(PetscFree(t->best));
   PetscCall(PetscFree(t->hist));
   PetscCall(PetscFree2(t->perm, t->ipos));

@@ -25,6 +25,8 @@ typedef struct {
   size_t rowbytes;  /* bytes per row */
 } InvRawLayout;
 
+typedef struct _p_InvDataLoss *InvDataLoss; /* the data-space loss (loss_data.c) */
+
 struct _p_InvTrainer {
   MPI_Comm comm;
   PetscMPIInt rank, size;
@@ -39,6 +41,9 @@ struct _p_InvTrainer {
   InvLossType loss_type;             /* -train_loss */
   PetscReal loss_mix[INV_LOSS_NMIX]; /* -train_loss_mix: weights of the mse, nll and moment terms */
   InvLoss loss;                      /* the training loss over the network's outputs */
+  PetscReal data_opt[5];             /* -train_loss data: data weight, supervised weight, start epoch, ramp epochs, gradient clip */
+  InvDataLoss dloss;                 /* -train_loss data: its state (NULL otherwise) */
+  PetscInt data_check;               /* -train_data_check_gradient (testing): samples per rank, 0 = off */
   PetscBool noise_fresh, resume, quiet, keep_best, overwrite;
   InvReprType repr;
   InvNormType norm;
@@ -140,6 +145,14 @@ PETSC_INTERN PetscErrorCode InvTrainerCheckpointRead(InvTrainer, const char[]);
 PETSC_INTERN PetscErrorCode InvTrainerWriteModel(InvTrainer);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryWrite(InvTrainer, hid_t);
 PETSC_INTERN PetscErrorCode InvTrainerHistoryRead(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCreate(InvTrainer, InvLoss *);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossDestroy(InvTrainer);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCheckGradient(InvTrainer, PetscInt);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossEndEpoch(InvTrainer, char[], size_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossHistoryWrite(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossHistoryRead(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCheckpointWrite(InvTrainer, hid_t);
+PETSC_INTERN PetscErrorCode InvTrainerDataLossCheckpointRead(InvTrainer, hid_t, const char[], PetscBool);
 
 #define INV_READ_GAP_BYTES 4096 /* unneeded bytes between two needed rows read through rather than starting another read */
 
