@@ -17,6 +17,8 @@ run 1 model -model hh -obs_n 200 -map_ts_type cn -model_check_points 1 >model_cn
   { cat model_cn.log; fail "hh cn adjoint gradient"; }
 run 2 simulate -model hh -n 16 -seed 1 -o s.h5 -quiet || fail "simulate hh"
 run 1 simulate -model hh -n 16 -seed 1 -o ref.h5 -ts_type rk -ts_rk_type 8vr -ts_rtol 1e-11 -ts_atol 1e-11 -quiet || fail "reference"
+run 2 simulate -model hh4 -n 8 -seed 2 -o s4.h5 -quiet || fail "simulate hh4"
+run 1 simulate -model hh4 -n 8 -seed 2 -o ref4.h5 -ts_type rk -ts_rk_type 8vr -ts_rtol 1e-11 -ts_atol 1e-11 -quiet || fail "reference hh4"
 run 2 simulate -model hh -n 4 -seed 1 -o bdf.h5 -ts_type bdf -ts_rtol 1e-8 -ts_atol 1e-8 -batch 1 -quiet || fail "simulate hh with BDF"
 run 2 map -i ref.h5 -n 4 -o map.h5 -map_progress 0 -quiet || fail "map hh"
 run 2 map -i ref.h5 -n 1 -o cn.h5 -map_ts_type cn -map_hessian soa -map_progress 0 -quiet || fail "map hh with cn and soa"
@@ -40,6 +42,8 @@ def check(cond, what):
 ref, u = h5py.File("ref.h5")["u"][:], h5py.File("s.h5")["u"][:]
 e = np.abs(u - ref).max()
 check(e < 1e-3, f"per-member RK vs reference: max error {e:.3g} < 1e-3")
+e = np.abs(h5py.File("s4.h5")["u"][:] - h5py.File("ref4.h5")["u"][:]).max()
+check(e < 1e-3, f"hh4 (g_L and I uncertain too): per-member RK vs reference: max error {e:.3g} < 1e-3")
 e = np.abs(h5py.File("bdf.h5")["u"][:] - ref[:4]).max()
 check(e < 0.1, f"BDF (implicit) vs reference: max error {e:.3g} < 0.1")
 spikes = [int((np.diff((r > 0).astype(int)) == 1).sum()) for r in ref]
