@@ -180,11 +180,12 @@ PetscErrorCode InvEvalWriteLandscape(InvEval e, hid_t file)
   InvEvalLandscape *L = &e->land;
   hid_t g;
   PetscInt64 ints[2] = {L->row, L->n}, pair[2] = {L->pair[0], L->pair[1]};
-  PetscReal tpair[2] = {e->theta[e->P * L->row + L->pair[0]], e->theta[e->P * L->row + L->pair[1]]};
+  PetscReal tpair[2];
   char names[2 * INV_MAX_NAME + 2];
 
   PetscFunctionBegin;
-  if (!L->full.J) PetscFunctionReturn(0);
+  if (!L->full.J) PetscFunctionReturn(0); /* no landscape (row -1): nothing to write, and no row to index */
+  for (PetscInt j = 0; j < 2; j++) tpair[j] = e->theta[e->P * L->row + L->pair[j]];
   PetscCall(InvEvalWriteGrid(e, file, "/landscape", &L->full));
   if (L->zoom.J) PetscCall(InvEvalWriteGrid(e, file, "/landscape/zoom", &L->zoom));
   PetscCall(PetscSNPrintf(names, sizeof(names), "%s,%s", e->model->param_names[L->pair[0]], e->model->param_names[L->pair[1]]));
