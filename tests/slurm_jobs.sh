@@ -64,6 +64,11 @@ slurm_start "$W/slurm" || die "could not start a one-node SLURM (see above); CI 
 ok "SLURM started (munged, slurmctld, slurmd on localhost, $(nproc) CPUs) in $W/slurm"
 cd "$W"
 
+# Waits for jobs are bounded only to catch a hang: queued jobs share the node's 2 CPUs, so under load a job may
+# pend long before it runs (a run of the suite with three other CPU-bound jobs on the cores saw the pipeline job
+# still pending after 180 s, the old limit). HANG_SECONDS is far beyond that; a wait also ends at once when its job has left
+# the queue without doing what was awaited.
+HANG_SECONDS=600
 # job_field ID FIELD: a field of `scontrol show job` (JobState, ExitCode, Restarts, Reason, ...)
 job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 # wait_jobs SECONDS WHAT ID...: until none of the jobs is in the queue (pending, running, requeued)
@@ -157,17 +162,17 @@ ok "submitted: reference training $ref, hpsearch array $arr + summary $sum, fail
 tr=$(id train)
 trlog=$P/logs/invmap-train-$tr.out
 epochs() { local n; n=$(grep -c '^epoch' "$trlog" 2>/dev/null) || true; echo "${n:-0}"; }
-t=$(($(date +%s) + 90))
+t=$(($(date +%s) + HANG_SECONDS))
 until (($(epochs) >= 2)); do # the log alone (scontrol in this loop made the signal late, see below)
-  (($(date +%s) < t)) || die "training job $tr did not start training within 90 s (state $(job_field "$tr" JobState), reason $(job_field "$tr" Reason))"
+  (($(date +%s) < t)) || die "training job $tr did not start training within $HANG_SECONDS s (state $(job_field "$tr" JobState), reason $(job_field "$tr" Reason))"
   grep -q "exit status" "$trlog" 2>/dev/null && die "training job $tr ended before it could be signalled"
   sleep 0.05
 done
 scancel --batch --signal=USR1 "$tr" || die "scancel --batch --signal=USR1 $tr failed"
 ok "training job $tr signalled (USR1 to the batch shell) at $(epochs) epochs"
-t=$(($(date +%s) + 60))
+t=$(($(date +%s) + HANG_SECONDS))
 until grep -q "requeueing job $tr" "$trlog" 2>/dev/null; do
-  (($(date +%s) < t)) || die "training job $tr did not checkpoint and requeue within 60 s of the signal"
+  (($(date +%s) < t)) || die "training job $tr did not checkpoint and requeue within $HANG_SECONDS s of the signal"
   grep -q "train exit status 0" "$trlog" && die "training job $tr finished before the signal reached invmap (make EPOCHS_SIG larger)"
   sleep 0.2
 done
@@ -177,9 +182,10 @@ ok "training job $tr wrote its checkpoint (${at##*written }), exited 75 and requ
 # ---- signal the pipeline job in its training stage: the pipeline exits 75, the job requeues, the rerun
 # reuses the complete stages and resumes the training
 plog=$W/pipe-$pipe.out
-t=$(($(date +%s) + 180))
+t=$(($(date +%s) + HANG_SECONDS))
 until grep -q '^epoch  *[2-9]/' "$plog" 2>/dev/null; do
-  (($(date +%s) < t)) || die "pipeline job $pipe did not reach its training stage within 180 s (state $(job_field "$pipe" JobState))"
+  (($(date +%s) < t)) || die "pipeline job $pipe did not reach its training stage within $HANG_SECONDS s (state $(job_field "$pipe" JobState))"
+  [[ -z $(squeue -h -j "$pipe" -o %i 2>/dev/null) ]] && die "pipeline job $pipe left the queue before its training stage (state $(job_field "$pipe" JobState))"
   grep -q "== train_dense: done" "$plog" 2>/dev/null && die "pipeline job $pipe finished training before it could be signalled"
   sleep 0.05
 done
@@ -188,7 +194,7 @@ ok "pipeline job $pipe signalled in its training stage"
 
 # ---- everything ends
 # shellcheck disable=SC2046
-wait_jobs 240 "the submitted jobs" $(awk '{print $2}' "$W/chain.ids") "$ref" "$arr" "$sum" "$bad" "$dep" "$pipe" "$bench"
+wait_jobs $((2 * HANG_SECONDS)) "the submitted jobs" $(awk '{print $2}' "$W/chain.ids") "$ref" "$arr" "$sum" "$bad" "$dep" "$pipe" "$bench"
 ok "all jobs left the queue"
 
 # the chain and its outputs
