@@ -16,30 +16,22 @@ BUDGETS=${4:-64 256 1024 2048}
 NMEM=${5:-20000}
 PREC=${6:-double}
 W=${BENCH_STREAM_DIR:-${TMPDIR:-/tmp}/invmap_bench_stream}
-mkdir -p $W
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-MPI="mpiexec -n 2"
-SET=$W/set_${N}_$PREC.h5
-if [ ! -f $SET ]; then
-  resume=""
-  [ -f $SET.partial ] && resume="-resume"
-  $MPI $B/invmap simulate -n $N -seed 1 -noise_type ar1 -series_precision $PREC -o $SET -quiet $resume
-fi
+source "$(dirname "$0")/stream_common.sh"
+stream_set
 EMEM=$(((N + NMEM - 1) / NMEM)) # in-memory epochs: as many samples as one streamed epoch, so both runs last about as long
 T="train -i $SET -o $W/model.h5 -overwrite -nn_preset paper_cnn -train_data d -train_epochs 1 -train_val_frac 0 -train_checkpoint_every 0 ${BENCH_STREAM_OPTS:-}"
-# one run of <samples> training samples per epoch: prints samples/s over the whole run (samples x epochs /
-# seconds to the end of the last epoch); appends "options samples/s seconds max-RSS-of-each-rank(MB) wall"
-# to $W/runs.txt
+# one run of <samples> training samples per epoch (stream_run): prints samples/s; appends "options samples/s
+# seconds max-RSS-of-each-rank(MB) wall" to $W/runs.txt
 rate() {
   local n=$1
   shift
-  $MPI /usr/bin/time -f "maxrss_kb %M wall_s %e" $B/invmap $T "$@" > $W/run.log 2>&1 || { cat $W/run.log >&2; return 1; }
-  awk -v mode="$*" -v n=$n '/^epoch/ {split($2, ep, "/"); for (i = 2; i <= NF; i++) if ($i == "elapsed") e = $(i + 1)}
-    /^maxrss_kb/ {m = m sprintf(" %.0f", $2 / 1024); w = $4} END {r = sprintf("%.0f", n * ep[1] / e); print mode, r, e, m, "wall", w >> "'$W/runs.txt'"; print r}' $W/run.log
+  stream_run $B/invmap $n "$@"
+  echo "$* $RATE $ELAPSED $RSS wall $WALL" >> $W/runs.txt
+  echo $RATE
 }
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 : > $W/runs.txt
-echo "set: $N samples ($(du -m $SET | cut -f1) MB), $R repeat(s), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "set: $N samples ($(du -mL $SET | cut -f1) MB), $R repeat(s), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-28s %12s %8s %s\n" "mode" "samples/s" "ratio" "(each repeat)"
 declare -A runs
 for r in $(seq $R); do

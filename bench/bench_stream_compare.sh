@@ -17,27 +17,19 @@ M=${5:-64}
 NMEM=${6:-20000}
 PREC=${7:-single}
 W=${BENCH_STREAM_DIR:-${TMPDIR:-/tmp}/invmap_bench_stream}
-mkdir -p $W
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-MPI="mpiexec -n 2"
-SET=$W/set_${N}_$PREC.h5
-if [ ! -f $SET ]; then
-  resume=""
-  [ -f $SET.partial ] && resume="-resume"
-  $MPI $B/invmap simulate -n $N -seed 1 -noise_type ar1 -series_precision $PREC -o $SET -quiet $resume
-fi
+source "$(dirname "$0")/stream_common.sh"
+stream_set
 EMEM=$(((N + NMEM - 1) / NMEM))
 T="train -i $SET -o $W/model.h5 -overwrite -nn_preset paper_cnn -train_data d -train_epochs 1 -train_val_frac 0 -train_checkpoint_every 0"
-# one run: appends "name samples/s seconds-to-the-end-of-the-epoch peak-RSS-of-each-rank(MB)" to $W/compare.txt
+# one run (stream_run): appends "name samples/s seconds-to-the-end-of-the-epoch peak-RSS-of-each-rank(MB)" to $W/compare.txt
 rate() {
   local name=$1 bin=$2 n=$3
   shift 3
-  $MPI /usr/bin/time -f "maxrss_kb %M" $bin $T "$@" > $W/run.log 2>&1 || { cat $W/run.log >&2; return 1; }
-  awk -v mode="$name" -v n=$n '/^epoch/ {split($2, ep, "/"); for (i = 2; i <= NF; i++) if ($i == "elapsed") e = $(i + 1)}
-    /^maxrss_kb/ {m = m sprintf(" %.0f", $2 / 1024)} END {printf "%s %.0f %s%s\n", mode, n * ep[1] / e, e, m}' $W/run.log >> $W/compare.txt
+  stream_run $bin $n "$@"
+  echo "$name $RATE $ELAPSED$RSS" >> $W/compare.txt
 }
 : > $W/compare.txt
-echo "set: $N samples ($(du -m $SET | cut -f1) MB), budget $M MB, $R repeat(s), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "set: $N samples ($(du -mL $SET | cut -f1) MB), budget $M MB, $R repeat(s), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq $R); do
   rate mem_reference $REF $NMEM -train_stream no -train_memory_mb 1000000 -train_max_samples $NMEM -train_epochs $EMEM
   rate streamed_reference $REF $N -train_stream yes -train_memory_mb $M

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Valgrind memcheck of the invmap commands (simulate, train with a dense and a CNN network, predict, map,
-# evaluate), each on 2 MPI ranks at tiny sizes. Passes only with zero memcheck errors in every rank:
+# evaluate, model), each on 2 MPI ranks at tiny sizes. Passes only with zero memcheck errors in every rank:
 # invalid reads/writes, uses of uninitialised values, bad frees, and definite leaks (the leaks invmap
 # could cause; "possibly" and "still reachable" blocks are the libraries' caches kept until exit).
 # tests/valgrind.supp suppresses only the libraries' own known leaks and false positives, each commented.
@@ -66,6 +66,8 @@ vg train_stream train -i data32.h5 -o stream.h5 -nn_arch dense -nn_dense 8,8 -tr
 vg predict predict -net dense.h5,cnn.h5 -i data.h5 -predict_data d -o pred.h5 -quiet
 vg map map -i data.h5 -n 2 -map_screen 4 -map_starts 1 -o map.h5 -quiet
 vg evaluate evaluate -truth data.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_common_rows 0 -o eval.h5 -quiet
+# the derivative and adjoint-gradient checks of a model (fhn3 provides every Hessian product)
+vg model model -model fhn3 -model_check_points 2 -model_check_gradient_points 1 -obs_n 20
 
 if ((failures)); then
   echo "$failures command(s) with memcheck errors; logs in $W"
