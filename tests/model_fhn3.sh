@@ -4,7 +4,8 @@
 #   - a small pipeline on 2 ranks (simulate, train, predict, MAP from the prior mean and from the network,
 #     evaluate with the objective landscape over theta0 and gamma, report with figures);
 #   - MAP never ends above its start: J(map_from_dense) <= J(dense) for every sample (TAO keeps the best point);
-#   - the landscape records its pair and names, the other parameter at the truth; the report has gamma's rows.
+#   - the landscape records its pair and names, the other parameter at the truth; the report has gamma's rows;
+#   - -eval_landscape_pair refuses an index out of range, a repeated index and a single index.
 source "$(dirname "$0")/lib.sh"
 run 1 model -model fhn3 -obs_n 200 >model.log 2>&1 && (($(grep -c ' ok$' model.log) == 7)) &&
   pass "invmap model: fhn3's 6 derivatives and its adjoint gradient agree with finite differences" || { cat model.log; fail "invmap model -model fhn3"; }
@@ -43,6 +44,11 @@ rep = open("P/report/report.md").read()
 check("Median-APE gamma" in rep and "R² gamma" in rep, "the report has gamma's rows")
 sys.exit(0 if ok else 1)
 PY
+# -eval_landscape_pair refusals: an index past the model's parameters, the same index twice, a single index
+ev="evaluate -truth P/test.h5 -estimates P/test.h5 -eval_n 2 -eval_landscape 0 -eval_landscape_n 5"
+expect_error "landscape pair out of range" "-eval_landscape_pair 0,3: model fhn3 has parameters 0..2" bad.h5 -- 1 $ev -eval_landscape_pair 0,3 -o bad.h5
+expect_error "landscape pair repeated" "-eval_landscape_pair 1,1: give two different parameters" bad.h5 -- 1 $ev -eval_landscape_pair 1,1 -o bad.h5
+expect_error "landscape pair of one index" "-eval_landscape_pair needs 2 parameter indices" bad.h5 -- 1 $ev -eval_landscape_pair 1 -o bad.h5
 for png in scatter landscape comparison corner; do
   [[ -s P/report/$png.png ]] && pass "report figure $png.png" || fail "report figure $png.png missing"
 done
