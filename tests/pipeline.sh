@@ -114,6 +114,15 @@ if run 1 pipeline -pipeline_dir E -pipeline_map_sets train,test -pipeline_map_ru
   grep -qE '^  compare +invmap evaluate -truth E/test\.h5 .*-eval_save_series' M.log && ! grep -q 'compare\.train .*-eval_save_series' M.log; then
   pass "-pipeline_map_sets train,test: MAP runs, predictions and comparison on the training set (suffix .train), the test set's unchanged"
 else fail "-pipeline_map_sets plan"; cat M.log; fi
+# the experiment of docs/science.md section 7 plans (every stage option known; the data-space solver's -train_sim_ts_* is an
+# option of the network trained with -train_loss data only)
+if run 1 pipeline -options_file "$INVMAP_SRC/share/experiments/through_simulator.opts" -pipeline_dir E -pipeline_dry_run \
+  -net_thru_train_sim_ts_max_steps 100000 >X.log 2>&1 && grep -q "(20 stages)" X.log && grep -qE '^  compare\.train +invmap evaluate' X.log &&
+  grep -qE '^  map_from_thru\.train +invmap map -i E/train\.h5 -n 64 ' X.log; then
+  pass "share/experiments/through_simulator.opts plans 20 stages, the MAP runs on 64 training problems among them"
+else fail "through_simulator.opts plan"; cat X.log; fi
+expect_error "-train_sim_ts_* of a supervised network" "Unknown option -net_sup_train_sim_ts_max_steps for stage train_sup" "" -- 1 pipeline \
+  -options_file "$INVMAP_SRC/share/experiments/through_simulator.opts" -pipeline_dir E -pipeline_dry_run -net_sup_train_sim_ts_max_steps 10
 mkdir -p F && echo "precious" >F/train.h5
 expect_error "foreign file" "F/train.h5 exists but this pipeline's manifest" "" -- 2 pipeline -pipeline_dir F "${tiny[@]}"
 [[ "$(cat F/train.h5)" == precious ]] && pass "foreign file left untouched" || fail "foreign file was replaced"
