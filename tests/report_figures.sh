@@ -204,7 +204,7 @@ for sec, ev, rows in (("training problems (compare.train)", "T/compare.train.h5"
                   row and (int(row.group(2)), int(row.group(3)), int(row.group(4))) == (k, n, t) and
                   abs(float(row.group(1)) / np.median(J) - 1) < 5e-3 and abs(float(row.group(5)) / ratio - 1) < 5e-3)
             if row and mapf is None:
-                want = f"{E} (one per data-phase epoch)" if "train" in ev else f"0 new (training paid {E} x 240 once)"
+                want = f"{E} (one per data-phase epoch)" if "train" in ev else f"0 new (training paid {E} per training problem)"
                 check(f"{sec} {lb}: budget '{row.group(6).strip()}' = '{want}'", row.group(6).strip() == want)
             elif row:
                 with h5py.File(mapf) as m:

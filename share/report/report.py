@@ -509,8 +509,6 @@ def through_simulator_data(stages):
         net = tn["name"][len("train_"):]
         epochs = thru_data_epochs(tn["out"])
         trainfile = opt_value(tn["opts"], "-i")
-        with h5py.File(trainfile, "r") as f:
-            ntrain = int(f["/theta"].shape[0])
         for cs in sets:
             sup = next((lb[len("map_from_"):] for lb in cs["files"] if lb.startswith("map_from_") and lb != f"map_from_{net}"
                         and lb[len("map_from_"):] not in [t["name"][len("train_"):] for t in data_nets]), None)
@@ -534,7 +532,7 @@ def through_simulator_data(stages):
                         if lb == "map_multistart":
                             screen = opt_value(st["opts"], "-map_screen") if st else None
                     rows.append(dict(tag=tag, label=lb, what=what, J=J, fev=fev, screen=screen))
-            res.append(dict(net=net, sup=sup, set=cs["stage"]["name"], training=training, n=cs["n"], ntrain=ntrain,
+            res.append(dict(net=net, sup=sup, set=cs["stage"]["name"], training=training, n=cs["n"],
                             epochs=epochs, rows=rows, Jt=Jt))
     return res
 
@@ -547,7 +545,7 @@ def thru_budget(r, row):
             return "-"
         if r["training"]:
             return f"{r['epochs']} (one per data-phase epoch)"
-        return f"0 new (training paid {r['epochs']} x {r['ntrain']} once)"
+        return f"0 new (training paid {r['epochs']} per training problem)"
     fin = row["fev"][row["fev"] >= 0]
     txt = f"median {fmt(float(np.median(fin)))}, max {fmt(float(fin.max()))}" if fin.size else "-"
     if row["label"] == f"map_from_{r['net']}" and r["epochs"] is not None and r["training"]:
