@@ -9,6 +9,8 @@
 #   (d) TAO from the supervised network's prediction (-map_init),
 #   (e) TAO from (a)'s prediction (the network followed by local refinement);
 # prints the fraction of problems where (a) beats (c) and (d), and the median ratios J_a / J_c, J_a / J_d.
+# The full experiment (also held-out problems, multistart, budgets, the report's table and plot) is the pipeline's
+# share/experiments/through_simulator.opts; this script is its quick stand-alone form.
 # Usage: bench/through_simulator.sh <build dir> [N, default 256] [M, default 64] [K, default 30] [E, default 30] [ranks, default 2]
 set -euo pipefail
 B=${1:-build}

@@ -3,7 +3,7 @@
 # rerun that reuses everything, an option change that reruns exactly the stages depending on it (also the
 # training set's -series_precision, whose float32 file is checked), SIGUSR1
 # during the run (exit 75) and a resumed run whose predictions equal an uninterrupted run's bit for bit,
-# and bad plans / foreign files (clear error, nothing replaced).
+# and bad plans / foreign files (clear error, nothing replaced); the plan of -pipeline_map_sets (MAP on the training set).
 source "$(dirname "$0")/lib.sh"
 
 # tiny experiment: 2 data sets, 2 networks, 3 MAP runs on 2 samples
@@ -103,6 +103,26 @@ expect_error "from_<net> without the net" "no network 'gru'" "" -- 1 pipeline -p
 expect_error "upper-case name" "lower-case" "" -- 1 pipeline -pipeline_dir E -pipeline_nets CNN
 expect_error "ambiguous names" "ambiguous option prefixes" "" -- 1 pipeline -pipeline_dir E -pipeline_nets cnn,cnn_big
 expect_error "negative map_n" "pipeline_map_n must be >= 0" "" -- 1 pipeline -pipeline_dir E -pipeline_map_n -1
+expect_error "unknown MAP set" "Data set 'val' of -pipeline_map_sets is not in -pipeline_sets" "" -- 1 pipeline -pipeline_dir E -pipeline_map_sets test,val
+# MAP runs and their comparison on the training set too (-pipeline_map_sets): the plan's stages read the right files
+if run 1 pipeline -pipeline_dir E -pipeline_map_sets train,test -pipeline_map_runs mean,from_cnn -pipeline_dry_run >M.log 2>&1 &&
+  grep -qE '^  predict_cnn_noisy\.train +invmap predict -net E/cnn\.h5 -i E/train\.h5 .*-o E/pred_cnn_noisy\.train\.h5$' M.log &&
+  grep -qE '^  map_mean\.train +invmap map -i E/train\.h5 -n 32 .*-o E/map_mean\.train\.h5$' M.log &&
+  grep -qE '^  map_from_cnn\.train +invmap map -i E/train\.h5 -n 32 -map_init E/pred_cnn_noisy\.train\.h5 .*-o E/map_from_cnn\.train\.h5$' M.log &&
+  grep -qE '^  compare\.train +invmap evaluate -truth E/train\.h5 -estimates E/pred_cnn_noisy\.train\.h5,E/pred_dense_noisy\.train\.h5,E/map_mean\.train\.h5,E/map_from_cnn\.train\.h5 -labels cnn,dense,map_mean,map_from_cnn -eval_n 32 .*-o E/compare\.train\.h5 -csv E/compare\.train\.csv$' M.log &&
+  grep -qE '^  map_from_cnn +invmap map -i E/test\.h5 .*-map_init E/pred_cnn_noisy\.h5 ' M.log &&
+  grep -qE '^  compare +invmap evaluate -truth E/test\.h5 .*-eval_save_series' M.log && ! grep -q 'compare\.train .*-eval_save_series' M.log; then
+  pass "-pipeline_map_sets train,test: MAP runs, predictions and comparison on the training set (suffix .train), the test set's unchanged"
+else fail "-pipeline_map_sets plan"; cat M.log; fi
+# the experiment of docs/science.md section 7 plans (every stage option known; the data-space solver's -train_sim_ts_* is an
+# option of the network trained with -train_loss data only)
+if run 1 pipeline -options_file "$INVMAP_SRC/share/experiments/through_simulator.opts" -pipeline_dir E -pipeline_dry_run \
+  -net_thru_train_sim_ts_max_steps 100000 >X.log 2>&1 && grep -q "(20 stages)" X.log && grep -qE '^  compare\.train +invmap evaluate' X.log &&
+  grep -qE '^  map_from_thru\.train +invmap map -i E/train\.h5 -n 64 ' X.log; then
+  pass "share/experiments/through_simulator.opts plans 20 stages, the MAP runs on 64 training problems among them"
+else fail "through_simulator.opts plan"; cat X.log; fi
+expect_error "-train_sim_ts_* of a supervised network" "Unknown option -net_sup_train_sim_ts_max_steps for stage train_sup" "" -- 1 pipeline \
+  -options_file "$INVMAP_SRC/share/experiments/through_simulator.opts" -pipeline_dir E -pipeline_dry_run -net_sup_train_sim_ts_max_steps 10
 mkdir -p F && echo "precious" >F/train.h5
 expect_error "foreign file" "F/train.h5 exists but this pipeline's manifest" "" -- 2 pipeline -pipeline_dir F "${tiny[@]}"
 [[ "$(cat F/train.h5)" == precious ]] && pass "foreign file left untouched" || fail "foreign file was replaced"

@@ -144,6 +144,87 @@ for lev, z in (("68%", 1.0), ("95%", 1.959964)):
 raise SystemExit(0 if ok else 1)
 PY
 
+# The section on training through the simulator (issue 13, share/experiments/through_simulator.opts) on a hand-made
+# pipeline directory: a network trained with -train_loss data (2 supervised + 2 data-space epochs), TAO from the prior
+# mean and from the network's prediction on the first 4 training problems (compare.train) and TAO from the mean on 4
+# held-out ones (compare); the table's counts, medians, ratios and budgets against a recomputation, and the scatter plot.
+mkdir -p T
+run 2 train -i train.h5 -o thru.h5 -nn_arch dense -nn_dense 16,16 -train_data d -train_loss data -train_data_start_epoch 2 \
+  -train_epochs 4 -train_batch 16 -train_val_frac 0 -quiet
+run 2 predict -net thru.h5 -i train.h5 -predict_data d -o T/pthru_tr.h5 -quiet
+run 2 predict -net thru.h5 -i test.h5 -predict_data d -o T/pthru_te.h5 -quiet
+run 2 map -i train.h5 -n 4 -map_starts 0 -map_start_mean 1 -o T/mean_tr.h5 -quiet
+run 2 map -i train.h5 -n 4 -map_init T/pthru_tr.h5 -map_starts 0 -map_start_mean 0 -o T/fromthru_tr.h5 -quiet
+run 2 map -i test.h5 -n 4 -map_starts 0 -map_start_mean 1 -o T/mean_te.h5 -quiet
+ctr="-truth $PWD/train.h5 -estimates $PWD/T/pthru_tr.h5,$PWD/T/mean_tr.h5,$PWD/T/fromthru_tr.h5 -labels thru,map_mean,map_from_thru -eval_n 4"
+cte="-truth $PWD/test.h5 -estimates $PWD/T/pthru_te.h5,$PWD/T/mean_te.h5 -labels thru,map_mean -eval_n 4"
+run 2 evaluate $ctr -o T/compare.train.h5 -quiet
+run 2 evaluate $cte -o T/compare.h5 -quiet
+{
+  printf 'meta\texperiment\tthru\nmeta\tranks\t2\n'
+  printf 'stage\ttrain_thru\ttrain\tdone\t1.0\t%s/thru.h5\t-i %s/train.h5 -train_loss data -o %s/thru.h5\n' "$PWD" "$PWD" "$PWD"
+  printf 'stage\tcompare.train\tevaluate\tdone\t1.0\t%s/T/compare.train.h5\t%s -o %s/T/compare.train.h5\n' "$PWD" "$ctr" "$PWD"
+  printf 'stage\tcompare\tevaluate\tdone\t1.0\t%s/T/compare.h5\t%s -o %s/T/compare.h5\n' "$PWD" "$cte" "$PWD"
+} >T/pipeline.tsv
+if $PYTHON "$INVMAP_SRC/share/report/report.py" T >trep.out 2>&1; then pass "report.py on the through-the-simulator directory"
+else fail "report.py failed (through the simulator)"; cat trep.out; fi
+if $PYTHON - <<'PY'; then pass "through the simulator: table (beats, medians, ratios, budgets) agrees with a recomputation; scatter plot drawn"; else fail "through-the-simulator section"; cat T/report/report.md; fi
+import re
+import h5py, numpy as np
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.image as mpimg
+md = open("T/report/report.md").read()
+ok = True
+def check(what, cond):
+    global ok
+    print(("ok   " if cond else "FAIL ") + what)
+    ok &= bool(cond)
+with h5py.File("thru.h5") as f:
+    E = int(np.isfinite(f["/history_data"][:, 1]).sum())
+check(f"data-phase epochs {E} = 4 - 2", E == 2)
+for sec, ev, rows in (("training problems (compare.train)", "T/compare.train.h5", (("thru", None), ("map_from_thru", "T/fromthru_tr.h5"))),
+                      ("held-out problems (compare)", "T/compare.h5", (("thru", None),))):
+    part = md.split(f"### thru: the first 4 {sec}")
+    check(f"section for {sec}", len(part) == 2)
+    if len(part) != 2:
+        continue
+    part = part[1].split("###")[0]
+    with h5py.File(ev) as f:
+        Jc = f["/map_mean/objective"][:4].astype(float)
+        for lb, mapf in rows:
+            J = f[f"/{lb}/objective"][:4].astype(float)
+            good = np.isfinite(J) & np.isfinite(Jc)
+            J, Jg = J[good], Jc[good]
+            tie = np.abs(J - Jg) <= 1e-3 * np.abs(Jg)  # the report's tie: same minimum within 0.1% of J
+            k, t, n, ratio = int(((J < Jg) & ~tie).sum()), int(tie.sum()), int(good.sum()), float(np.median(J / Jg))
+            row = re.search(rf"^\| \([ab]\) [^|]*\| {lb} \| ([^|]+) \| (\d+) of (\d+) \(\d+%\) \| (\d+) \| ([^|]+) \| ([^|]+) \|$", part, re.M)
+            # medians and ratios are printed with 3 and 4 significant digits: within 5e-3 relative
+            check(f"{sec} {lb}: row {row.groups() if row else None} vs beats {k} of {n}, ties {t}, median J {np.median(J):.4g}, ratio {ratio:.4g}",
+                  row and (int(row.group(2)), int(row.group(3)), int(row.group(4))) == (k, n, t) and
+                  abs(float(row.group(1)) / np.median(J) - 1) < 5e-3 and abs(float(row.group(5)) / ratio - 1) < 5e-3)
+            if row and mapf is None:
+                want = f"{E} (one per data-phase epoch)" if "train" in ev else f"0 new (training paid {E} per training problem)"
+                check(f"{sec} {lb}: budget '{row.group(6).strip()}' = '{want}'", row.group(6).strip() == want)
+            elif row:
+                with h5py.File(mapf) as m:
+                    fev = m["/function_evaluations"][:4]
+                check(f"{sec} {lb}: budget '{row.group(6).strip()}' names median {np.median(fev):g} evaluations",
+                      f"median {np.median(fev):g}," in row.group(6))
+        c = re.search(r"^\| \(c\) [^|]*\| map_mean \| ([^|]+) \|", part, re.M)
+        check(f"{sec} (c) median J", c and abs(float(c.group(1)) / np.median(Jc) - 1) < 5e-3)
+verdict = re.search(r"\*\*\[HT24\]'s claim .* (holds|does not hold) here\*\*: \(a\) beats \(c\) on (\d+) of (\d+) training problems", md)
+with h5py.File("T/compare.train.h5") as f:
+    Ja, Jc = f["/thru/objective"][:4], f["/map_mean/objective"][:4]
+kk = int(((Ja < Jc) & (np.abs(Ja - Jc) > 1e-3 * np.abs(Jc))).sum())
+check(f"verdict {verdict.groups() if verdict else None}: {kk} of 4", verdict and int(verdict.group(2)) == kk and
+      verdict.group(1) == ("holds" if kk > 2 else "does not hold"))
+img = mpimg.imread("T/report/through_simulator.png")
+check(f"through_simulator.png {img.shape}, pixel std {float(img[..., :3].std()):.3f}", img.shape[0] > 300 and float(img[..., :3].std()) > 0.02)
+check("report.md shows the scatter plot", "(through_simulator.png)" in md)
+raise SystemExit(0 if ok else 1)
+PY
+
 # bad input: non-zero exit, one clear line
 bad() {
   local name=$1 pattern=$2; shift 2

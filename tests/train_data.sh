@@ -92,6 +92,9 @@ refuse() { # expected message, then the command
   grep -q -- "$msg" $W/r.log || { echo "FAIL: no '$msg' in:"; cat $W/r.log; exit 1; }
 }
 refuse "does not stream yet" $base -o $W/r.h5 -train_epochs 1 -train_stream yes
+# in memory (-train_stream no) but over the budget: the problems (here 0.2 MB on each rank) do not fit 0.1 MB
+refuse "keeps every training problem on every rank: .* MB over the -train_memory_mb 0.1 budget" $base -o $W/r.h5 -train_epochs 1 \
+  -train_stream no -train_memory_mb 0.1
 refuse "cannot be combined with -noise_fresh" train -i $W/tr.h5 -train_loss data -noise_fresh -o $W/r.h5 -train_epochs 1
 refuse "must estimate all 2 parameters" $base -o $W/r.h5 -train_epochs 1 -train_targets theta0
 refuse "use the same -train_loss_data_weight" $common -train_loss_data_weight 2 -o $W/part.h5 -resume -overwrite

@@ -5,6 +5,9 @@
 #include <invmap/noise.h>
 #include <fftw3.h>
 
+/* Option prefix of the adjoint-capable solver of -train_loss data (training through the simulator): -train_sim_ts_* */
+#define INV_TRAIN_SIM_PREFIX "train_sim_"
+
 /* ---- Input representation and normalisation ---- */
 typedef enum { INV_REPR_TIME, INV_REPR_FOURIER, INV_REPR_BOTH } InvReprType;
 typedef enum { INV_NORM_CHANNEL, INV_NORM_FEATURE, INV_NORM_NONE } InvNormType;

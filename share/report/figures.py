@@ -488,6 +488,35 @@ def write_markdown(out, written, captions):
     print(f"figures: wrote {path}")
 
 
+def fig_through_simulator(panels, out, tie_rel=0.0, name="through_simulator.png"):
+    """Training through the simulator (docs/science.md section 7): per-problem MAP objective J of the network
+    trained through the simulator (x) against TAO from the prior mean (y), one panel per problem set, log-log with
+    the diagonal: points above it are problems where the network alone reached a lower J. panels: a list of
+    (title, J_network, J_tao) with equal-length arrays; J within tie_rel x J_tao of each other count as equal (the same
+    minimum); returns the written file's name."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
+    for ax, (title, ja, jc) in zip(axes[0], panels):
+        ja, jc = np.asarray(ja, float), np.asarray(jc, float)
+        ok = np.isfinite(ja) & np.isfinite(jc) & (ja > 0) & (jc > 0)
+        below = ok & (ja < jc) & (np.abs(ja - jc) > tie_rel * np.abs(jc))
+        ax.scatter(ja[ok & ~below], jc[ok & ~below], s=14, c="tab:red", label=f"TAO lower or equal ({int((ok & ~below).sum())})")
+        ax.scatter(ja[below], jc[below], s=14, c="tab:blue", label=f"network lower ({int(below.sum())})")
+        if ok.any():
+            lo, hi = min(ja[ok].min(), jc[ok].min()) / 1.2, max(ja[ok].max(), jc[ok].max()) * 1.2
+            ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="equal J")
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(lo, hi)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("J of the network trained through the simulator (a)")
+        ax.set_ylabel("J of TAO from the prior mean (c)")
+        ax.set_title(f"{title}: {int(ok.sum())} problems")
+        ax.legend(fontsize=8)
+    written = []
+    save(fig, out, name, written)
+    return written[0]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n", 2)[2])

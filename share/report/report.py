@@ -449,6 +449,161 @@ def run_figures(d, stages, outdir):
     return open(md).read().splitlines() + [""] if os.path.isfile(md) else ["figures.py wrote no figures.md", ""]
 
 
+# ---- Training through the simulator (docs/science.md section 7, share/experiments/through_simulator.opts) ----
+# The estimators compared per problem, by their labels in the comparison evaluations (net: the network trained
+# with -train_loss data; sup: a network whose predictions start a MAP run, from_<sup>):
+THRU_ROWS = [("(a)", "{net}", "the network trained through the simulator alone"),
+             ("(b)", "map_from_{net}", "(a) followed by TAO"),
+             ("(c)", "map_mean", "TAO from the prior mean"),
+             ("(d)", "map_from_{sup}", "TAO from the supervised network's prediction"),
+             ("(e)", "map_multistart", "multistart MAP")]
+# Two estimates whose J differ by at most this fraction of J reached the same minimum (TAO's tolerance): measured on
+# through_simulator.opts, the TAO runs' J either agree within 1e-4 relative or differ by more than 1e-2.
+THRU_TIE_REL = 1e-3
+
+
+def thru_sets(stages):
+    """The comparison stages (compare, compare.<set>) with their truth files, estimate files and row count."""
+    out = []
+    for s in stages:
+        if s["cmd"] != "evaluate" or not re.match(r"^compare(\.\w+)?$", s["name"]) or not os.path.isfile(s["out"]):
+            continue
+        files = dict(zip((opt_value(s["opts"], "-labels") or "").split(","), (opt_value(s["opts"], "-estimates") or "").split(",")))
+        out.append(dict(stage=s, truth=opt_value(s["opts"], "-truth"), files=files, n=int(opt_value(s["opts"], "-eval_n") or 0)))
+    return out
+
+
+def thru_data_epochs(model):
+    """Epochs of a model file's data phase: rows of /history_data with a finite mean J (each one forward + adjoint
+    solve per training problem); None without /history_data."""
+    h5py, np = h5()
+    with h5py.File(model, "r") as f:
+        if "/history_data" not in f:
+            return None
+        h = f["/history_data"][...]
+        cols = f["/history_data"].attrs["columns"]
+    cols = (cols.decode() if isinstance(cols, bytes) else str(cols)).split(",")
+    return int(np.isfinite(h[:, cols.index("mean_J")]).sum())
+
+
+def thru_stats(J, Jc):
+    """(problems compared, problems where J < Jc beyond the tie tolerance, ties, median J / Jc) over the problems
+    where both are finite."""
+    _, np = h5()
+    ok = np.isfinite(J) & np.isfinite(Jc)
+    if not ok.any():
+        return 0, 0, 0, math.nan
+    tie = np.abs(J[ok] - Jc[ok]) <= THRU_TIE_REL * np.abs(Jc[ok])
+    return int(ok.sum()), int(((J[ok] < Jc[ok]) & ~tie).sum()), int(tie.sum()), float(np.median(J[ok] / Jc[ok]))
+
+
+def through_simulator_data(stages):
+    """Per network trained through the simulator and per comparison set: the per-problem J of each estimator of
+    THRU_ROWS present, J at the truth, and the budgets. [] when the experiment's outputs are absent."""
+    h5py, np = h5()
+    trains = [s for s in stages if s["cmd"] == "train" and s["name"].startswith("train_") and os.path.isfile(s["out"])]
+    data_nets = [s for s in trains if opt_value(s["opts"], "-train_loss") == "data"]
+    sets = thru_sets(stages)
+    res = []
+    for tn in data_nets:
+        net = tn["name"][len("train_"):]
+        epochs = thru_data_epochs(tn["out"])
+        trainfile = opt_value(tn["opts"], "-i")
+        for cs in sets:
+            sup = next((lb[len("map_from_"):] for lb in cs["files"] if lb.startswith("map_from_") and lb != f"map_from_{net}"
+                        and lb[len("map_from_"):] not in [t["name"][len("train_"):] for t in data_nets]), None)
+            if net not in cs["files"] or "map_mean" not in cs["files"]:
+                continue
+            training = os.path.abspath(cs["truth"]) == os.path.abspath(trainfile)
+            rows, Jt = [], None
+            with h5py.File(cs["stage"]["out"], "r") as f:
+                for tag, fmt_, what in THRU_ROWS:
+                    lb = fmt_.format(net=net, sup=sup)
+                    if f"/{lb}/objective" not in f:
+                        continue
+                    J = f[f"/{lb}/objective"][...].astype(float).ravel()[:cs["n"]]
+                    if Jt is None:
+                        Jt = f[f"/{lb}/objective_truth"][...].astype(float).ravel()[:cs["n"]]
+                    fev, screen = None, None
+                    if lb.startswith("map_") and os.path.isfile(cs["files"][lb]):
+                        with h5py.File(cs["files"][lb], "r") as m:
+                            fev = m["/function_evaluations"][...].astype(float).ravel()[:cs["n"]]
+                        st = next((s for s in stages if s["out"] == cs["files"][lb]), None)
+                        if lb == "map_multistart":
+                            screen = opt_value(st["opts"], "-map_screen") if st else None
+                    rows.append(dict(tag=tag, label=lb, what=what, J=J, fev=fev, screen=screen))
+            res.append(dict(net=net, sup=sup, set=cs["stage"]["name"], training=training, n=cs["n"],
+                            epochs=epochs, rows=rows, Jt=Jt))
+    return res
+
+
+def thru_budget(r, row):
+    """The simulator budget of one estimator per problem, in words (forward + adjoint solves)."""
+    _, np = h5()
+    if row["fev"] is None:  # the network alone
+        if r["epochs"] is None:
+            return "-"
+        if r["training"]:
+            return f"{r['epochs']} (one per data-phase epoch)"
+        return f"0 new (training paid {r['epochs']} per training problem)"
+    fin = row["fev"][row["fev"] >= 0]
+    txt = f"median {fmt(float(np.median(fin)))}, max {fmt(float(fin.max()))}" if fin.size else "-"
+    if row["label"] == f"map_from_{r['net']}" and r["epochs"] is not None and r["training"]:
+        txt = f"(a)'s {r['epochs']} + TAO's {txt}"
+    if row["label"] == "map_multistart":
+        txt += f" + {row['screen'] or 'the'} forward-only screening solves (-map_screen)"
+    return txt
+
+
+def through_simulator_md(stages, outdir, figures):
+    """The report's section on training through the simulator: the table per set, the equal-budget note, the
+    verdict on [HT24]'s claim, and (with figures) the scatter plot of J (a) vs J (c)."""
+    data = through_simulator_data(stages)
+    if not data:
+        return []
+    _, np = h5()
+    md = ["## Training through the simulator (docs/science.md section 7)", "",
+          "Per problem, the final MAP objective J (invmap evaluate's, the same definition for every estimator) of "
+          "(a) the network trained through the simulator, (b) TAO from (a)'s prediction, (c) TAO from the prior mean, "
+          "(d) TAO from the supervised network's prediction, (e) multistart MAP. \"beats (c)\": J < J of (c) on that "
+          "problem by more than 0.1% of J (smaller differences: the same minimum, \"same J\"). Budget: simulator solves (forward + adjoint) per problem; TAO's are its function evaluations "
+          "(/function_evaluations of the map file, all starts).", ""]
+    panels = []
+    for r in data:
+        c = next(x for x in r["rows"] if x["label"] == "map_mean")
+        kind = "training problems" if r["training"] else "held-out problems"
+        md += [f"### {r['net']}: the first {r['n']} {kind} ({r['set']})", "",
+               "| estimator | label | median J | beats (c) | same J as (c) | median J / J(c) | budget per problem |",
+               "|---|---|---|---|---|---|---|"]
+        for x in r["rows"]:
+            n, k, t, ratio = thru_stats(x["J"], c["J"])
+            beats = "-" if x is c else f"{k} of {n} ({100.0 * k / n:.0f}%)" if n else "-"
+            md.append(f"| {x['tag']} {x['what']} | {x['label']} | {fmt(float(np.nanmedian(x['J'])))} | {beats} | "
+                      f"{'-' if x is c else t} | {'-' if x is c else fmt(ratio, 4)} | {thru_budget(r, x)} |")
+        md.append(f"| J at the true parameters | | {fmt(float(np.nanmedian(r['Jt'])))} | | | | |")
+        a = r["rows"][0]
+        n, k, _, _ = thru_stats(a["J"], c["J"])
+        if r["training"] and r["epochs"] is not None and c["fev"] is not None:
+            over = int((c["fev"] > r["epochs"]).sum())
+            md += ["", f"Equal budgets: (a) spent {r['epochs']} forward + adjoint solves on each training problem; (c) spent a median "
+                       f"of {fmt(float(np.median(c['fev'])))}, more than {r['epochs']} on {over} of {c['fev'].size} problems"
+                   + (", so (c) capped at (a)'s budget is (c) itself: the comparison is at equal or smaller budget for TAO."
+                      if over == 0 else "; those problems would stop earlier under (a)'s budget.")]
+        if r["training"] and n:
+            holds = k > n / 2
+            md += ["", f"**[HT24]'s claim (the network beats BFGS from the same start on most of its own training problems) "
+                       f"{'holds' if holds else 'does not hold'} here**: (a) beats (c) on {k} of {n} training problems "
+                       f"({100.0 * k / n:.0f}%)."]
+        md.append("")
+        panels.append((f"{r['net']}, {kind}", a["J"], c["J"]))
+    if figures and panels:
+        import figures as figs  # noqa: E402 (matplotlib only when drawing)
+        name = figs.fig_through_simulator(panels, outdir, THRU_TIE_REL)
+        md += [f"![J per problem: the network trained through the simulator (a) against TAO from the prior mean (c); "
+               f"points above the diagonal are problems the network alone solved better]({name})", ""]
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir", help="pipeline directory (holds pipeline.tsv)")
@@ -494,6 +649,7 @@ def main():
     if cmp_tab:
         names = [k[len("median_ape_"):] for k in next(iter(cmp_tab.values())) if k.startswith("median_ape_")]
         md += cost_md(cmp_tab, nets) + local_min_md(lm_info, lm) + coverage_md(cov, names)
+    md += through_simulator_md(stages, outdir, not a.no_figures)
     md += sensitivity_md(stages, d)
     md += training_cost_md(stages, meta)
 

@@ -94,6 +94,10 @@ static PetscErrorCode PipelineOptions(void *ctx)
                                "", p->views, p->views, sizeof(p->views), NULL));
   PetscCall(
       PetscOptionsInt("-pipeline_map_n", "MAP estimates for the first n test samples (0: no MAP stages)", "", p->map_n, &p->map_n, NULL));
+  PetscCall(PetscOptionsString("-pipeline_map_sets",
+                               "Data sets of the MAP runs and their comparison with the networks (default: the test set); on another set "
+                               "<set> the stages and files are named with the suffix .<set> (map_mean.train.h5, compare.train.csv)",
+                               "", p->mapsets, p->mapsets, sizeof(p->mapsets), NULL));
   PetscCall(PetscOptionsString("-pipeline_map_view", "View the MAP fits (default: the first view)", "", p->mapview, p->mapview,
                                sizeof(p->mapview), NULL));
   PetscCall(PetscOptionsString("-pipeline_map_runs",

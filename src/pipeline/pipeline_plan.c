@@ -57,6 +57,8 @@ static PetscErrorCode AddStage(InvPipeline p, const char cmd[], const char out[]
   s = &p->stage[p->nstages++];
   PetscCall(PetscMemzero(s, sizeof(*s)));
   PetscCall(PetscSNPrintf(s->name, sizeof(s->name), namefmt, a, b));
+  PetscCheck(strlen(s->name) < sizeof(s->name) - 1, p->comm, PETSC_ERR_ARG_SIZ,
+             "Stage name %s... is too long: shorten the names of the experiment", s->name);
   PetscCall(PetscStrncpy(s->cmd, cmd, sizeof(s->cmd)));
   PetscCall(PetscSNPrintf(s->out, sizeof(s->out), "%s/%s", p->dir, out));
   PetscCall(PetscStrncpy(s->status, "planned", sizeof(s->status)));
@@ -109,10 +111,89 @@ static const char *ViewData(const char view[])
   return !strcmp(view, "clean") ? "u" : "d";
 }
 
+/* The MAP runs on data set `set` (stage and file names end with sfx: "" for the test set, ".<set>" otherwise), each
+   started from the prior mean, multistart, or a network's prediction of that set. */
+static PetscErrorCode PlanMapRuns(InvPipeline p, const char set[], const char sfx[], const char mview[], InvName nets[], PetscInt nnets,
+                                  InvName runs[], PetscInt nruns)
+{
+  InvPipelineStage *st;
+  char file[PETSC_MAX_PATH_LEN];
+  PetscBool found;
+
+  PetscFunctionBegin;
+  for (PetscInt r = 0; r < nruns; r++) {
+    PetscCall(PetscSNPrintf(file, sizeof(file), "map_%s%s.h5", runs[r], sfx));
+    PetscCall(AddStage(p, "map", file, &st, "map_%s%s", runs[r], sfx));
+    PetscCall(AddDep(p, st, "simulate_%s%s", set, ""));
+    PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5 -n %" PetscInt_FMT "%s", p->dir, set, p->map_n,
+                            !strcmp(mview, "clean") ? " -map_clean" : ""));
+    if (!strcmp(runs[r], "mean"))
+      PetscCall(InvStrAppend(&st->opts, "-map_starts 0 -map_start_mean 1"));
+    else if (!strncmp(runs[r], "from_", 5)) {
+      char pred[2 * INV_PIPE_NAME_LEN];
+      found = PETSC_FALSE;
+      for (PetscInt i = 0; i < nnets; i++) found = (PetscBool)(found || !strcmp(nets[i], runs[r] + 5));
+      PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "-pipeline_map_runs %s: no network '%s' in -pipeline_nets %s", runs[r], runs[r] + 5,
+                 p->nets);
+      PetscCall(PetscSNPrintf(pred, sizeof(pred), "%s_%s", runs[r] + 5, mview));
+      PetscCall(AddDep(p, st, "predict_%s%s", pred, sfx));
+      PetscCall(InvStrAppendf(&st->opts, "-map_init %s/pred_%s%s.h5 -map_starts 0 -map_start_mean 0", p->dir, pred, sfx));
+    } else
+      PetscCheck(!strcmp(runs[r], "multistart"), p->comm, PETSC_ERR_ARG_WRONG,
+                 "-pipeline_map_runs: unknown run '%s' (mean, multistart, from_<net>)", runs[r]);
+    PetscCall(Prefixed(p, &st->opts, "maps_", NULL));
+    PetscCall(Prefixed(p, &st->opts, "maprun_%s_", runs[r]));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The networks and MAP runs evaluated on the first map_n samples of data set `set` (names end with sfx as in PlanMapRuns);
+   the test set's comparison also stores what the report's figures need. */
+static PetscErrorCode PlanCompare(InvPipeline p, const char set[], const char sfx[], const char mview[], InvName nets[], PetscInt nnets,
+                                  InvName runs[], PetscInt nruns)
+{
+  InvPipelineStage *st;
+  char file[PETSC_MAX_PATH_LEN], *est = NULL, *lab = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(file, sizeof(file), "compare%s.h5", sfx));
+  PetscCall(AddStage(p, "evaluate", file, &st, "compare%s%s", sfx, ""));
+  PetscCall(AddDep(p, st, "simulate_%s%s", set, ""));
+  for (PetscInt i = 0; i < nnets; i++) {
+    PetscCall(PetscSNPrintf(file, sizeof(file), "%s_%s", nets[i], mview));
+    PetscCall(AddDep(p, st, "predict_%s%s", file, sfx));
+    PetscCall(PetscSNPrintf(file, sizeof(file), "pred_%s_%s%s.h5", nets[i], mview, sfx));
+    PetscCall(AddEstimate(p, &est, &lab, file, nets[i]));
+  }
+  for (PetscInt r = 0; r < nruns; r++) {
+    char label[INV_PIPE_NAME_LEN + 4];
+    PetscCall(AddDep(p, st, "map_%s%s", runs[r], sfx));
+    PetscCall(PetscSNPrintf(file, sizeof(file), "map_%s%s.h5", runs[r], sfx));
+    PetscCall(PetscSNPrintf(label, sizeof(label), "map_%s", runs[r]));
+    PetscCall(AddEstimate(p, &est, &lab, file, label));
+  }
+  PetscCall(InvStrAppendf(&st->opts, "-truth %s/%s.h5 -estimates %s -labels %s -eval_n %" PetscInt_FMT " -eval_objective_data %s", p->dir,
+                          set, est, lab, p->map_n, ViewData(mview)));
+  PetscCall(PetscFree(est));
+  PetscCall(PetscFree(lab));
+  if (p->report && p->figures && !sfx[0]) {
+    PetscCall(InvStrAppend(&st->opts, "-eval_save_series"));
+    if (p->landscape_row >= 0 && p->landscape_row < p->map_n)
+      PetscCall(InvStrAppendf(&st->opts, "-eval_landscape %" PetscInt_FMT, p->landscape_row));
+  }
+  PetscCall(Prefixed(p, &st->opts, "evals_", NULL));
+  PetscCall(Prefixed(p, &st->opts, "compare_", NULL));
+  PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/compare%s.csv", p->dir, sfx));
+  PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s", st->out, st->out2));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
 {
-  InvName sets[MAX_ITEMS], nets[MAX_ITEMS], views[MAX_ITEMS], runs[MAX_ITEMS];
-  PetscInt nsets, nnets, nviews, nruns;
+  InvName sets[MAX_ITEMS], nets[MAX_ITEMS], views[MAX_ITEMS], runs[MAX_ITEMS], msets[MAX_ITEMS];
+  PetscInt nsets, nnets, nviews, nruns, nmsets;
+  PetscBool testmap = PETSC_FALSE;
   InvPipelineStage *st;
   const char *train, *test, *mview;
   char file[PETSC_MAX_PATH_LEN];
@@ -136,6 +217,13 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
     for (PetscInt i = 0; i < nsets; i++) found = (PetscBool)(found || !strcmp(sets[i], want));
     PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "Data set '%s' (-pipeline_train_set / -pipeline_test_set) is not in -pipeline_sets %s",
                want, p->sets);
+  }
+  PetscCall(SplitNames(p->comm, "-pipeline_map_sets", p->mapsets[0] ? p->mapsets : test, msets, &nmsets));
+  for (PetscInt m = 0; m < nmsets; m++) {
+    found = PETSC_FALSE;
+    for (PetscInt i = 0; i < nsets; i++) found = (PetscBool)(found || !strcmp(sets[i], msets[m]));
+    PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "Data set '%s' of -pipeline_map_sets is not in -pipeline_sets %s", msets[m], p->sets);
+    testmap = (PetscBool)(testmap || !strcmp(msets[m], test));
   }
   found = PETSC_FALSE;
   for (PetscInt v = 0; v < nviews; v++) found = (PetscBool)(found || !strcmp(views[v], mview));
@@ -168,28 +256,7 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
       PetscCall(Prefixed(p, &st->opts, "pred_", NULL));
       PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
     }
-  for (PetscInt r = 0; p->map_n > 0 && r < nruns; r++) { /* MAP */
-    PetscCall(PetscSNPrintf(file, sizeof(file), "map_%s.h5", runs[r]));
-    PetscCall(AddStage(p, "map", file, &st, "map_%s%s", runs[r], ""));
-    PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
-    PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5 -n %" PetscInt_FMT "%s", p->dir, test, p->map_n,
-                            !strcmp(mview, "clean") ? " -map_clean" : ""));
-    if (!strcmp(runs[r], "mean"))
-      PetscCall(InvStrAppend(&st->opts, "-map_starts 0 -map_start_mean 1"));
-    else if (!strncmp(runs[r], "from_", 5)) {
-      found = PETSC_FALSE;
-      for (PetscInt i = 0; i < nnets; i++) found = (PetscBool)(found || !strcmp(nets[i], runs[r] + 5));
-      PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "-pipeline_map_runs %s: no network '%s' in -pipeline_nets %s", runs[r], runs[r] + 5,
-                 p->nets);
-      PetscCall(AddDep(p, st, "predict_%s_%s", runs[r] + 5, mview));
-      PetscCall(InvStrAppendf(&st->opts, "-map_init %s/pred_%s_%s.h5 -map_starts 0 -map_start_mean 0", p->dir, runs[r] + 5, mview));
-    } else
-      PetscCheck(!strcmp(runs[r], "multistart"), p->comm, PETSC_ERR_ARG_WRONG,
-                 "-pipeline_map_runs: unknown run '%s' (mean, multistart, from_<net>)", runs[r]);
-    PetscCall(Prefixed(p, &st->opts, "maps_", NULL));
-    PetscCall(Prefixed(p, &st->opts, "maprun_%s_", runs[r]));
-    PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
-  }
+  if (p->map_n > 0 && nruns > 0 && testmap) PetscCall(PlanMapRuns(p, test, "", mview, nets, nnets, runs, nruns)); /* MAP */
   for (PetscInt v = 0; nnets > 0 && v < nviews; v++) { /* evaluation of the networks on every test sample */
     char *est = NULL, *lab = NULL;
     PetscCall(PetscSNPrintf(file, sizeof(file), "eval_%s.h5", views[v]));
@@ -208,35 +275,30 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
     PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/eval_%s.csv", p->dir, views[v]));
     PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s", st->out, st->out2));
   }
-  if (p->map_n > 0 && nruns > 0) { /* networks and MAP on the MAP subset */
-    char *est = NULL, *lab = NULL;
-    PetscCall(AddStage(p, "evaluate", "compare.h5", &st, "compare%s%s", "", ""));
-    PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
-    for (PetscInt i = 0; i < nnets; i++) {
-      PetscCall(AddDep(p, st, "predict_%s_%s", nets[i], mview));
-      PetscCall(PetscSNPrintf(file, sizeof(file), "pred_%s_%s.h5", nets[i], mview));
-      PetscCall(AddEstimate(p, &est, &lab, file, nets[i]));
+  if (p->map_n > 0 && nruns > 0) { /* networks and MAP on the MAP subset: the test set, then -pipeline_map_sets' other sets */
+    for (PetscInt m = 0; m < nmsets; m++) {
+      char sfx[INV_PIPE_NAME_LEN + 1];
+      if (!strcmp(msets[m], test)) {
+        PetscCall(PlanCompare(p, test, "", mview, nets, nnets, runs, nruns));
+        continue;
+      }
+      PetscCall(PetscSNPrintf(sfx, sizeof(sfx), ".%s", msets[m]));
+      for (PetscInt i = 0; i < nnets; i++) { /* the networks' predictions of that set */
+        PetscCall(PetscSNPrintf(file, sizeof(file), "pred_%s_%s%s.h5", nets[i], mview, sfx));
+        PetscCall(AddStage(p, "predict", file, &st, "predict_%s_%s", nets[i], mview));
+        PetscCall(PetscStrlcat(st->name, sfx, sizeof(st->name)));
+        PetscCheck(strlen(st->name) < sizeof(st->name) - 1, p->comm, PETSC_ERR_ARG_SIZ,
+                   "Stage name %s... is too long: shorten the names of the experiment", st->name);
+        PetscCall(AddDep(p, st, "train_%s%s", nets[i], ""));
+        PetscCall(AddDep(p, st, "simulate_%s%s", msets[m], ""));
+        PetscCall(
+            InvStrAppendf(&st->opts, "-net %s/%s.h5 -i %s/%s.h5 -predict_data %s", p->dir, nets[i], p->dir, msets[m], ViewData(mview)));
+        PetscCall(Prefixed(p, &st->opts, "pred_", NULL));
+        PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
+      }
+      PetscCall(PlanMapRuns(p, msets[m], sfx, mview, nets, nnets, runs, nruns));
+      PetscCall(PlanCompare(p, msets[m], sfx, mview, nets, nnets, runs, nruns));
     }
-    for (PetscInt r = 0; r < nruns; r++) {
-      PetscCall(AddDep(p, st, "map_%s%s", runs[r], ""));
-      char label[INV_PIPE_NAME_LEN + 4];
-      PetscCall(PetscSNPrintf(file, sizeof(file), "map_%s.h5", runs[r]));
-      PetscCall(PetscSNPrintf(label, sizeof(label), "map_%s", runs[r]));
-      PetscCall(AddEstimate(p, &est, &lab, file, label));
-    }
-    PetscCall(InvStrAppendf(&st->opts, "-truth %s/%s.h5 -estimates %s -labels %s -eval_n %" PetscInt_FMT " -eval_objective_data %s", p->dir,
-                            test, est, lab, p->map_n, ViewData(mview)));
-    PetscCall(PetscFree(est));
-    PetscCall(PetscFree(lab));
-    if (p->report && p->figures) {
-      PetscCall(InvStrAppend(&st->opts, "-eval_save_series"));
-      if (p->landscape_row >= 0 && p->landscape_row < p->map_n)
-        PetscCall(InvStrAppendf(&st->opts, "-eval_landscape %" PetscInt_FMT, p->landscape_row));
-    }
-    PetscCall(Prefixed(p, &st->opts, "evals_", NULL));
-    PetscCall(Prefixed(p, &st->opts, "compare_", NULL));
-    PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/compare.csv", p->dir));
-    PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s", st->out, st->out2));
   }
   if (p->report) {
     PetscCall(AddStage(p, "report", "report/report.md", &st, "report%s%s", "", "")); /* always runs: it reads every output */

@@ -45,6 +45,7 @@ struct _p_InvPipeline {
   char python[PETSC_MAX_PATH_LEN];
   char sets[INV_PIPE_LIST_LEN], nets[INV_PIPE_LIST_LEN], views[INV_PIPE_LIST_LEN], mapruns[INV_PIPE_LIST_LEN];
   char trainset[INV_PIPE_NAME_LEN], testset[INV_PIPE_NAME_LEN], mapview[INV_PIPE_NAME_LEN];
+  char mapsets[INV_PIPE_LIST_LEN];        /* data sets of the MAP runs and their comparison ("": the test set) */
   char defaults_file[PETSC_MAX_PATH_LEN]; /* the default experiment merged under the user's options, or "" */
   PetscInt map_n;
   PetscBool report, dry_run, figures;

@@ -12,11 +12,11 @@
 #define INV_DATA_LOSS_FAILED 1.0e6 /* J of a sample whose forward solve failed (finite, gradient zero) */
 #define INV_DATA_HIST_COLS   4
 #define INV_DATA_HIST_NAMES  "epoch,mean_J,failed_solves,simulator_seconds"
-#define INV_DATA_TS_PREFIX   "train_sim_" /* options of the adjoint-capable solver: -train_sim_ts_* */
-#define INV_DATA_NSTATE      4            /* checkpointed per-rank epoch sums: J, samples, failures, simulator seconds */
-#define INV_DATA_NOPT        5            /* recorded options: data weight, supervised weight, start, ramp, clip */
-#define INV_DATA_FD_STEP     1e-3         /* -train_data_check_gradient: central-difference step in standardised units */
-#define INV_DATA_FD_MAXN     64           /* -train_data_check_gradient: at most this many samples per rank */
+#define INV_DATA_TS_PREFIX   INV_TRAIN_SIM_PREFIX /* options of the adjoint-capable solver: -train_sim_ts_* */
+#define INV_DATA_NSTATE      4                    /* checkpointed per-rank epoch sums: J, samples, failures, simulator seconds */
+#define INV_DATA_NOPT        5                    /* recorded options: data weight, supervised weight, start, ramp, clip */
+#define INV_DATA_FD_STEP     1e-3                 /* -train_data_check_gradient: central-difference step in standardised units */
+#define INV_DATA_FD_MAXN     64                   /* -train_data_check_gradient: at most this many samples per rank */
 
 struct _p_InvDataLoss {
   InvTrainer t;
