@@ -21,6 +21,12 @@ typedef struct {
   PetscReal *fev;    /* nfile: /function_evaluations recorded by invmap map, or NULL */
   PetscReal seconds; /* the file's solve_seconds attribute: wall time of the run that made it (NaN when absent) */
   PetscInt nranks;   /* the file's n_ranks attribute (0 when absent) */
+  PetscReal *pw2, *pkl;
+#define INV_EVAL_POST_MIN_GRID 5
+#define INV_EVAL_POST_MAX_GRID   4096
+#define INV_EVAL_POST_MAX_PASSES 10
+      /* -eval_posterior_n: W2 and KL of the file's Gaussian against the grid posterior (NULL: no Gaussian) */
+      char gkind[32]; /* which Gaussian (as share/report/calib.py's gaussian_of_file) */
   PetscReal summary[64];
   float *series; /* -eval_save_series: this rank's block of re-simulated series (rows sr0.., snl of them), NaN where failed */
   PetscInt64 sr0;
@@ -45,6 +51,18 @@ typedef struct {
   PetscReal Jtruth; /* J at the true parameters of the row, same integrator */
   PetscReal seconds;
 } InvEvalLandscape;
+
+#define INV_EVAL_POST_MIN_GRID   5
+#define INV_EVAL_POST_MAX_GRID   4096
+#define INV_EVAL_POST_MAX_PASSES 10
+/* -eval_posterior_n: the exact posterior exp(-J) of the first n samples by quadrature on grids (eval_posterior.c) */
+typedef struct {
+  PetscInt n, grid, coarse, passes; /* samples, points per axis of the final and the first grid, zoom passes */
+  PetscReal width;                  /* zoom box: mean +- width max(sd, previous spacing), per axis */
+  PetscReal *mean, *cov, *box;      /* n x 2, n x 2 x 2, n x 4 (the final grid's box) */
+  PetscReal *edge, *peak, *nfail;   /* n: mass on the box's edges inside the prior's support, largest point mass, failed points */
+  PetscReal seconds;
+} InvEvalPosterior;
 
 struct _p_InvEval {
   MPI_Comm comm;
@@ -73,6 +91,7 @@ struct _p_InvEval {
   PetscInt64 nsolves;
   PetscReal seconds;
   InvEvalLandscape land;
+  InvEvalPosterior post;
   /* summary table */
   PetscInt ncols;
   char colnames[64][48];
@@ -85,6 +104,10 @@ PETSC_INTERN PetscErrorCode InvEvalParameterMetrics(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalSeriesMetrics(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalSummarize(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalComputeLandscape(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalGridObjective(InvEval, PetscInt, PetscInt, const PetscInt[2], const PetscReal[], InvEvalGrid *);
+PETSC_INTERN PetscErrorCode InvEvalComputePosterior(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalWritePosterior(InvEval, hid_t);
+PETSC_INTERN PetscErrorCode InvEvalDestroyPosterior(InvEval);
 PETSC_INTERN PetscErrorCode InvEvalWrite(InvEval);
 PETSC_INTERN PetscErrorCode InvEvalWriteSeries(InvEval, hid_t, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalWriteLandscape(InvEval, hid_t);
