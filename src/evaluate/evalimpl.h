@@ -22,11 +22,11 @@ typedef struct {
   PetscReal seconds; /* the file's solve_seconds attribute: wall time of the run that made it (NaN when absent) */
   PetscInt nranks;   /* the file's n_ranks attribute (0 when absent) */
   PetscReal *pw2, *pkl;
-#define INV_EVAL_POST_MIN_GRID 5
+#define INV_EVAL_POST_MIN_GRID   5
 #define INV_EVAL_POST_MAX_GRID   4096
 #define INV_EVAL_POST_MAX_PASSES 10
-      /* -eval_posterior_n: W2 and KL of the file's Gaussian against the grid posterior (NULL: no Gaussian) */
-      char gkind[32]; /* which Gaussian (as share/report/calib.py's gaussian_of_file) */
+  /* -eval_posterior_n: W2 and KL of the file's Gaussian against the grid posterior (NULL: no Gaussian) */
+  char gkind[32]; /* which Gaussian (as share/report/calib.py's gaussian_of_file) */
   PetscReal summary[64];
   float *series; /* -eval_save_series: this rank's block of re-simulated series (rows sr0.., snl of them), NaN where failed */
   PetscInt64 sr0;
