@@ -2,8 +2,9 @@
    p(theta) = exp(-J(theta)) / Z of a two-parameter model (J the MAP objective: AR(1)-whitened misfit plus the
    Gaussian prior term, the negative log posterior up to a constant; the prior's truncation makes its support the
    posterior's domain) by trapezoidal quadrature on grids: a first grid (-eval_posterior_coarse points per axis)
-   over the prior's support, then -eval_posterior_passes grids (-eval_posterior_grid points) over the box
-   mean +- width max(sd, previous spacing) of the previous grid's posterior, clipped to the support. From the final
+   over the prior's support, then up to -eval_posterior_passes grids (-eval_posterior_grid points) over the box
+   mean +- width max(sd, previous spacing) of the previous grid's posterior, clipped to the support, until the box
+   settles (INV_EVAL_POST_SETTLED_*). From the final
    grid: the posterior's mean and covariance, and for each estimate file carrying a Gaussian (the Gaussian of
    share/report/calib.py's gaussian_of_file) the 2-Wasserstein distance between it and the moment-matched Gaussian
    of the grid posterior, and KL(grid posterior || Gaussian) by the same quadrature. Grid points are J evaluations
@@ -13,6 +14,10 @@
 #include <stdint.h>
 
 #define INV_POST_TWO_PI 6.283185307179586476925286766559
+/* zooming stops when the next box's width per axis would be between these fractions of the current grid's (the grid
+   then spans at most twice the box the posterior asks for: at least (G - 1) / (4 width) points per standard deviation) */
+#define INV_EVAL_POST_SETTLED_LO 0.5
+#define INV_EVAL_POST_SETTLED_HI 1.25
 
 /* rows [0, nr) of dataset ds (rows of w values) into v; an error when the shape does not fit */
 static PetscErrorCode InvEvalReadRowsChecked(InvEval e, hid_t file, const char fname[], const char ds[], PetscInt w, PetscInt64 nr,
@@ -215,7 +220,7 @@ PetscErrorCode InvEvalComputePosterior(InvEval e)
   PetscCall(InvH5Open(e->comm, e->truth, PETSC_FALSE, &file));
   PetscCall(InvH5ReadRows(file, e->objdata[0] == 'd' ? "/d" : "/u", H5T_NATIVE_DOUBLE, 0, (hsize_t)K, d));
   PetscCall(InvH5Close(&file));
-  PetscCall(PetscMalloc6(2 * K, &Q->mean, 4 * K, &Q->cov, 4 * K, &Q->box, K, &Q->edge, K, &Q->peak, K, &Q->nfail));
+  PetscCall(PetscMalloc7(2 * K, &Q->mean, 4 * K, &Q->cov, 4 * K, &Q->box, K, &Q->edge, K, &Q->peak, K, &Q->nfail, K, &Q->used));
   for (PetscInt k = 0; k < e->nest; k++) {
     InvEvalEstimate *s = &e->est[k];
     PetscBool has = PETSC_FALSE;
@@ -229,12 +234,14 @@ PetscErrorCode InvEvalComputePosterior(InvEval e)
     PetscReal Jmin = NAN, logZ = NAN, *m = Q->mean + 2 * row, *C = Q->cov + 4 * row;
     PetscBool onbound[4] = {PETSC_TRUE, PETSC_TRUE, PETSC_TRUE, PETSC_TRUE};
     PetscInt nfinal = 0; /* points per axis of the final grid */
+    PetscReal nbox[4], ratio;
+    PetscBool nbound[4], settled;
     InvEvalGrid G;
 
     PetscCall(PetscMemzero(&G, sizeof(G)));
     for (PetscInt k = 0; k < per; k++) ok = (PetscBool)(ok && !PetscIsInfOrNanReal(dr[k]));
     for (PetscInt j = 0; j < 2; j++) G.box[2 * j] = e->prior->lo[j], G.box[2 * j + 1] = e->prior->hi[j];
-    m[0] = m[1] = C[0] = C[1] = C[2] = C[3] = Q->edge[row] = Q->peak[row] = Q->nfail[row] = NAN;
+    m[0] = m[1] = C[0] = C[1] = C[2] = C[3] = Q->edge[row] = Q->peak[row] = Q->nfail[row] = Q->used[row] = NAN;
     for (PetscInt j = 0; j < 4; j++) Q->box[4 * row + j] = NAN;
     if (!ok) nskip++;
     for (PetscInt pass = 0; ok && pass <= Q->passes; pass++) {
@@ -244,14 +251,20 @@ PetscErrorCode InvEvalComputePosterior(InvEval e)
       InvEvalGridMoments(&G, n, onbound, &Jmin, &logZ, m, C, &Q->edge[row], &Q->peak[row]);
       Q->nfail[row] = (PetscReal)G.nfail;
       for (PetscInt j = 0; j < 4; j++) Q->box[4 * row + j] = G.box[j];
+      Q->used[row] = (PetscReal)pass;
       if (pass == Q->passes || PetscIsInfOrNanReal(logZ)) break;
+      settled = PETSC_TRUE;
       for (PetscInt j = 0; j < 2; j++) { /* the next box: mean +- width max(sd, this spacing), clipped to the support */
         const PetscReal h = (G.box[2 * j + 1] - G.box[2 * j]) / (n - 1), hw = Q->width * PetscMax(PetscSqrtReal(C[3 * j]), h);
-        onbound[2 * j] = (PetscBool)(m[j] - hw <= e->prior->lo[j]);
-        onbound[2 * j + 1] = (PetscBool)(m[j] + hw >= e->prior->hi[j]);
-        G.box[2 * j] = onbound[2 * j] ? e->prior->lo[j] : m[j] - hw;
-        G.box[2 * j + 1] = onbound[2 * j + 1] ? e->prior->hi[j] : m[j] + hw;
+        nbound[2 * j] = (PetscBool)(m[j] - hw <= e->prior->lo[j]);
+        nbound[2 * j + 1] = (PetscBool)(m[j] + hw >= e->prior->hi[j]);
+        nbox[2 * j] = nbound[2 * j] ? e->prior->lo[j] : m[j] - hw;
+        nbox[2 * j + 1] = nbound[2 * j + 1] ? e->prior->hi[j] : m[j] + hw;
+        ratio = (nbox[2 * j + 1] - nbox[2 * j]) / (G.box[2 * j + 1] - G.box[2 * j]);
+        if (!(ratio >= INV_EVAL_POST_SETTLED_LO && ratio <= INV_EVAL_POST_SETTLED_HI)) settled = PETSC_FALSE;
       }
+      if (pass > 0 && settled) break; /* this grid already has the next one's extent within the settled range */
+      for (PetscInt j = 0; j < 4; j++) G.box[j] = nbox[j], onbound[j] = nbound[j];
       PetscCall(PetscFree(G.J));
       PetscCall(PetscFree(G.axis[0]));
       PetscCall(PetscFree(G.axis[1]));
@@ -273,7 +286,7 @@ PetscErrorCode InvEvalComputePosterior(InvEval e)
   if (!e->quiet) {
     PetscCall(PetscPrintf(e->comm,
                           "evaluate: grid posterior of the first %d samples (%d skipped: failed sample or invalid noise) on %d x %d grids "
-                          "after %d zoom pass(es) in %.2f s\n",
+                          "after at most %d zoom pass(es) in %.2f s\n",
                           (int)K, (int)nskip, (int)Q->grid, (int)Q->grid, (int)Q->passes, (double)Q->seconds));
     for (PetscInt k = 0; k < e->nest; k++) {
       InvEvalEstimate *s = &e->est[k];
@@ -312,6 +325,7 @@ PetscErrorCode InvEvalWritePosterior(InvEval e, hid_t file)
   PetscCall(InvH5WriteSmall(file, "/posterior/edge_mass", H5T_NATIVE_DOUBLE, 1, d1, Q->edge));
   PetscCall(InvH5WriteSmall(file, "/posterior/peak_mass", H5T_NATIVE_DOUBLE, 1, d1, Q->peak));
   PetscCall(InvH5WriteSmall(file, "/posterior/n_failed", H5T_NATIVE_DOUBLE, 1, d1, Q->nfail));
+  PetscCall(InvH5WriteSmall(file, "/posterior/passes", H5T_NATIVE_DOUBLE, 1, d1, Q->used));
   PetscCallHDF5Return(g, H5Gopen2(file, "/posterior", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrInts(g, "grid_coarse_passes", 3, ints));
   PetscCall(InvH5WriteAttrReals(g, "width", 1, &Q->width));
@@ -341,7 +355,7 @@ PetscErrorCode InvEvalDestroyPosterior(InvEval e)
   InvEvalPosterior *Q = &e->post;
 
   PetscFunctionBegin;
-  PetscCall(PetscFree6(Q->mean, Q->cov, Q->box, Q->edge, Q->peak, Q->nfail));
+  PetscCall(PetscFree7(Q->mean, Q->cov, Q->box, Q->edge, Q->peak, Q->nfail, Q->used));
   for (PetscInt k = 0; k < INV_EVAL_MAX; k++) PetscCall(PetscFree2(e->est[k].pw2, e->est[k].pkl));
   PetscFunctionReturn(0);
 }

@@ -57,10 +57,11 @@ typedef struct {
 #define INV_EVAL_POST_MAX_PASSES 10
 /* -eval_posterior_n: the exact posterior exp(-J) of the first n samples by quadrature on grids (eval_posterior.c) */
 typedef struct {
-  PetscInt n, grid, coarse, passes; /* samples, points per axis of the final and the first grid, zoom passes */
+  PetscInt n, grid, coarse, passes; /* samples, points per axis of the final and the first grid, most zoom passes */
   PetscReal width;                  /* zoom box: mean +- width max(sd, previous spacing), per axis */
   PetscReal *mean, *cov, *box;      /* n x 2, n x 2 x 2, n x 4 (the final grid's box) */
   PetscReal *edge, *peak, *nfail;   /* n: mass on the box's edges inside the prior's support, largest point mass, failed points */
+  PetscReal *used;                  /* n: zoom passes made (fewer than passes when the box settled) */
   PetscReal seconds;
 } InvEvalPosterior;
 

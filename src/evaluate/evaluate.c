@@ -23,7 +23,7 @@ PetscErrorCode InvEvalCreate(MPI_Comm comm, InvEval *out)
   e->land.pair[1] = 1;
   e->post.grid = 81;
   e->post.coarse = 41;
-  e->post.passes = 2;
+  e->post.passes = 8;
   e->post.width = 6;
   *out = e;
   PetscFunctionReturn(0);
@@ -94,8 +94,8 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
   PetscCall(PetscOptionsInt("-eval_posterior_coarse", "Grid points per parameter of the first posterior grid (over the prior's support)",
                             "", e->post.coarse, &e->post.coarse, NULL));
   PetscCall(PetscOptionsInt("-eval_posterior_passes",
-                            "Zoom passes of the posterior grid after the first (each over mean +- width sd of the previous; 0: one grid "
-                            "of -eval_posterior_grid points over the prior's support)",
+                            "Most zoom passes of the posterior grid after the first (each over mean +- width sd of the previous, until the "
+                            "box settles; 0: one grid of -eval_posterior_grid points over the prior's support)",
                             "", e->post.passes, &e->post.passes, NULL));
   PetscCall(PetscOptionsReal("-eval_posterior_width", "Half-width of a zoomed posterior grid in posterior standard deviations", "",
                              e->post.width, &e->post.width, NULL));
