@@ -30,6 +30,8 @@ EV=(evaluate -truth test.h5 -estimates map.h5,wrong.h5,spread.h5 -labels laplace
 run 2 "${EV[@]}" -o post.h5 >post.log || { cat post.log; fail "evaluate -eval_posterior_n"; }
 run 1 "${EV[@]}" -o post1.h5 -quiet
 run 2 "${EV[@]}" -eval_posterior_grid 41 -o post41.h5 -quiet
+# a first grid of 5 x 5 points (spacing 1.25, 25 posterior sd) misses the posterior's peak: an estimate's Gaussian seeds the zoom
+run 2 "${EV[@]}" -eval_posterior_coarse 5 -o post5.h5 -quiet
 grep -q "grid posterior of the first $N samples" post.log && pass "evaluate prints the grid posterior's table" || fail "no table"
 
 if h5 <<'PY'; then pass "grid posterior = Laplace = closed form; W2, KL of the Laplace Gaussian ~0; wrong/spread Gaussians' W2, KL = closed form"; else fail "grid posterior on lingauss"; fi
@@ -62,7 +64,7 @@ for i in range(N):
     cC[i] = np.linalg.inv(H)
     cm[i] = cC[i] @ (WA.T @ (W @ d[i]) + mu / sd ** 2)
 psd = np.sqrt(np.diagonal(cC, axis1=1, axis2=2))
-# Tolerances. The quadrature itself is near exact here: the trapezoid rule on a Gaussian with spacing h = 12 sd / 80
+# Tolerances. The quadrature itself is near exact here: the trapezoid rule (along the principal axes) with spacing h = 12 sd / 80
 # errs by ~exp(-2 pi^2 sd^2 / h^2) (< 1e-300), the box cuts the mass beyond +- 6 sd (edge_mass ~2e-9, checked below),
 # changing the covariance by ~1e-7 relative. What remains are the forward solves (RK 6vr at rtol 3e-7 on outputs of
 # size ~1, against noise of standard deviation ~0.35: ~1e-6 sd in the mean) and TAO's convergence of the MAP point
@@ -103,11 +105,16 @@ for lab, qm, qC in [("wrong", lm, 2 * lC), ("spread", lm, np.einsum("ij,jk->ijk"
 check(np.allclose(f["wrong/posterior_kl"][...], 0.5 * (np.log(4) - 1), rtol=1e-4), "doubled covariance: KL = (ln 4 - 1) / 2")
 # 1 vs 2 ranks: the same grid batches, bitwise the same; 41 vs 81 points: the same within the tolerances above
 g1, g41 = h5py.File("post1.h5"), h5py.File("post41.h5")
-for p in ["posterior/mean", "posterior/cov", "posterior/box", "laplace/posterior_w2", "wrong/posterior_kl"]:
+for p in ["posterior/mean", "posterior/cov", "posterior/frame", "posterior/passes", "laplace/posterior_w2", "wrong/posterior_kl"]:
     check(np.array_equal(f[p][...], g1[p][...]), p + ": 1 and 2 ranks identical")
 check(merr(g41["posterior/mean"][...], gm) < 1e-3 and cerr(g41["posterior/cov"][...], gC) < 1e-4 and
       np.allclose(g41["wrong/posterior_kl"][...], f["wrong/posterior_kl"][...], rtol=1e-4), "41 x 41 grids agree with 81 x 81")
-check(list(f["posterior"].attrs["grid_coarse_passes"]) == [81, 41, 2], "grid sizes recorded")
+check(list(f["posterior"].attrs["grid_coarse_passes"]) == [81, 41, 8], "grid sizes recorded")
+g5 = h5py.File("post5.h5")
+seed = g5["posterior/seeded_by"][...]
+check(np.any(seed >= 0) and np.all(np.isin(seed, [-1, 0])), f"5 x 5 first grid: zoom seeded by the Laplace Gaussian (set 0) on {int(np.sum(seed >= 0))} "
+      f"of {N} samples")
+check(merr(g5["posterior/mean"][...], cm) < 1e-3 and cerr(g5["posterior/cov"][...], cC) < 1e-4, "seeded posterior = closed form")
 raise SystemExit(0 if ok else 1)
 PY
 

@@ -53,9 +53,10 @@ PetscErrorCode InvEvalGridObjective(InvEval e, PetscInt row, PetscInt n, const P
   for (PetscInt64 c0 = g0; c0 < g1; c0 += B) {
     const PetscInt nb = (PetscInt)PetscMin((PetscInt64)B, g1 - c0);
     for (PetscInt b = 0; b < nb; b++) { /* the row's true parameters, the pair from the grid */
+      const PetscInt64 i0 = (c0 + b) / n, i1 = (c0 + b) % n;
       PetscCall(PetscArraycpy(th + P * b, e->theta + P * row, P));
-      th[P * b + p0] = G->axis[0][(c0 + b) / n];
-      th[P * b + p1] = G->axis[1][(c0 + b) % n];
+      th[P * b + p0] = G->affine ? G->origin[0] + i0 * G->step[0] + i1 * G->step[2] : G->axis[0][i0];
+      th[P * b + p1] = G->affine ? G->origin[1] + i0 * G->step[1] + i1 * G->step[3] : G->axis[1][i1];
     }
     PetscCall(InvForwardSolve(e->bts, e->mrk, nb, th, y, st));
     for (PetscInt b = 0; b < nb; b++) {

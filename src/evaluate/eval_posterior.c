@@ -18,6 +18,10 @@
    then spans at most twice the box the posterior asks for: at least (G - 1) / (4 width) points per standard deviation) */
 #define INV_EVAL_POST_SETTLED_LO 0.5
 #define INV_EVAL_POST_SETTLED_HI 1.25
+/* an estimate's Gaussian seeds the first zoom when J at its mean is below the first grid's minimum by more than this
+   (its density e times the best grid point's or more: that grid missed the posterior's peak) */
+#define INV_EVAL_POST_SEED_DJ     1.0
+#define INV_EVAL_POST_SETTLED_COS 0.999 /* and its axes turned by less than 2.6 degrees */
 
 /* rows [0, nr) of dataset ds (rows of w values) into v; an error when the shape does not fit */
 static PetscErrorCode InvEvalReadRowsChecked(InvEval e, hid_t file, const char fname[], const char ds[], PetscInt w, PetscInt64 nr,
@@ -90,20 +94,39 @@ static PetscErrorCode InvEvalReadGaussian(InvEval e, InvEvalEstimate *s, PetscIn
   PetscFunctionReturn(0);
 }
 
-/* trapezoidal weight of point i of an n-point axis with spacing h */
-static inline PetscReal InvEvalTrapWeight(PetscInt i, PetscInt n, PetscReal h)
+/* trapezoidal factor of point i of an n-point axis (the cell area |det step| multiplies it) */
+static inline PetscReal InvEvalTrapFactor(PetscInt i, PetscInt n)
 {
-  return (i == 0 || i == n - 1) ? 0.5 * h : h;
+  return (i == 0 || i == n - 1) ? 0.5 : 1.0;
 }
 
-/* The normalised grid posterior: Jmin, log Z (Z = sum of w exp(-(J - Jmin)) over the grid, trapezoid weights w),
-   mean, covariance (row-major 2 x 2), the mass on the box's sides that are not the prior's bounds (onbound) and the
-   largest single-point mass. Failed points (J = NaN) carry no mass. All NaN when no point is finite. */
-static void InvEvalGridMoments(const InvEvalGrid *G, PetscInt n, const PetscBool onbound[4], PetscReal *Jmin, PetscReal *logZ,
+/* point (i0, i1) of a frame */
+static inline void InvEvalFramePoint(const InvEvalGrid *G, PetscInt i0, PetscInt i1, PetscReal x[2])
+{
+  x[0] = G->origin[0] + i0 * G->step[0] + i1 * G->step[2];
+  x[1] = G->origin[1] + i0 * G->step[1] + i1 * G->step[3];
+}
+
+/* the unnormalised quadrature weight of point (i0, i1): trapezoid x cell area x exp(-(J - Jmin)); 0 where the
+   re-simulation failed or outside the prior's support (the truncated prior's density is 0 there) */
+static inline PetscReal InvEvalFrameWeight(InvEval e, const InvEvalGrid *G, PetscInt n, PetscInt i0, PetscInt i1, PetscReal Jmin,
+                                           PetscReal x[2])
+{
+  const PetscReal J = G->J[i0 * n + i1], area = PetscAbsReal(G->step[0] * G->step[3] - G->step[1] * G->step[2]);
+
+  InvEvalFramePoint(G, i0, i1, x);
+  if (PetscIsInfOrNanReal(J) || x[0] < e->prior->lo[0] || x[0] > e->prior->hi[0] || x[1] < e->prior->lo[1] || x[1] > e->prior->hi[1])
+    return 0;
+  return InvEvalTrapFactor(i0, n) * InvEvalTrapFactor(i1, n) * area * PetscExpReal(-(J - Jmin));
+}
+
+/* The normalised grid posterior: Jmin, log Z (Z = the sum of the weights), mean, covariance (row-major 2 x 2), the
+   mass on the frame's edge points (a box that cut the posterior; 0 on the first grid, whose edges are the prior's
+   bounds) and the largest single-point mass. All NaN when no point carries mass. */
+static void InvEvalGridMoments(InvEval e, const InvEvalGrid *G, PetscInt n, PetscBool first, PetscReal *Jmin, PetscReal *logZ,
                                PetscReal mean[2], PetscReal cov[4], PetscReal *edge, PetscReal *peak)
 {
-  const PetscReal h0 = (G->box[1] - G->box[0]) / (n - 1), h1 = (G->box[3] - G->box[2]) / (n - 1);
-  PetscReal jm = PETSC_MAX_REAL, Z = 0, s0 = 0, s1 = 0, s00 = 0, s01 = 0, s11 = 0, ed = 0, pk = 0;
+  PetscReal jm = PETSC_MAX_REAL, Z = 0, s0 = 0, s1 = 0, s00 = 0, s01 = 0, s11 = 0, ed = 0, pk = 0, x[2];
   PetscBool any = PETSC_FALSE;
 
   for (PetscInt64 k = 0; k < (PetscInt64)n * n; k++)
@@ -113,27 +136,22 @@ static void InvEvalGridMoments(const InvEvalGrid *G, PetscInt n, const PetscBool
   if (!any) return;
   for (PetscInt i0 = 0; i0 < n; i0++)
     for (PetscInt i1 = 0; i1 < n; i1++) {
-      const PetscReal J = G->J[i0 * n + i1], x = G->axis[0][i0], y = G->axis[1][i1];
-      const PetscReal w =
-          PetscIsInfOrNanReal(J) ? 0 : InvEvalTrapWeight(i0, n, h0) * InvEvalTrapWeight(i1, n, h1) * PetscExpReal(-(J - jm));
-      const PetscBool side =
-          (PetscBool)((i0 == 0 && !onbound[0]) || (i0 == n - 1 && !onbound[1]) || (i1 == 0 && !onbound[2]) || (i1 == n - 1 && !onbound[3]));
+      const PetscReal w = InvEvalFrameWeight(e, G, n, i0, i1, jm, x);
       Z += w;
-      s0 += w * x;
-      s1 += w * y;
-      if (side) ed += w;
+      s0 += w * x[0];
+      s1 += w * x[1];
+      if (!first && (i0 == 0 || i0 == n - 1 || i1 == 0 || i1 == n - 1)) ed += w;
       pk = PetscMax(pk, w);
     }
+  if (!(Z > 0)) return;
   mean[0] = s0 / Z;
   mean[1] = s1 / Z;
   for (PetscInt i0 = 0; i0 < n; i0++)
     for (PetscInt i1 = 0; i1 < n; i1++) {
-      const PetscReal J = G->J[i0 * n + i1], x = G->axis[0][i0] - mean[0], y = G->axis[1][i1] - mean[1];
-      const PetscReal w =
-          PetscIsInfOrNanReal(J) ? 0 : InvEvalTrapWeight(i0, n, h0) * InvEvalTrapWeight(i1, n, h1) * PetscExpReal(-(J - jm));
-      s00 += w * x * x;
-      s01 += w * x * y;
-      s11 += w * y * y;
+      const PetscReal w = InvEvalFrameWeight(e, G, n, i0, i1, jm, x), dx = x[0] - mean[0], dy = x[1] - mean[1];
+      s00 += w * dx * dx;
+      s01 += w * dx * dy;
+      s11 += w * dy * dy;
     }
   cov[0] = s00 / Z;
   cov[1] = cov[2] = s01 / Z;
@@ -168,10 +186,10 @@ static PetscReal InvEvalGaussianW2(const PetscReal m1[2], const PetscReal C1[4],
 }
 
 /* KL(p || N(m, C)) = sum_grid w p (log p - log q) with p the normalised grid posterior (the quadrature of the moments) */
-static PetscReal InvEvalGridKL(const InvEvalGrid *G, PetscInt n, PetscReal Jmin, PetscReal logZ, const PetscReal m[2], const PetscReal C[4])
+static PetscReal InvEvalGridKL(InvEval e, const InvEvalGrid *G, PetscInt n, PetscReal Jmin, PetscReal logZ, const PetscReal m[2],
+                               const PetscReal C[4])
 {
-  const PetscReal h0 = (G->box[1] - G->box[0]) / (n - 1), h1 = (G->box[3] - G->box[2]) / (n - 1);
-  PetscReal det, iC[4], lognorm, kl = 0;
+  PetscReal det, iC[4], lognorm, kl = 0, x[2];
 
   if (!InvEvalSPD2(C) || PetscIsInfOrNanReal(m[0] + m[1] + logZ)) return NAN;
   det = C[0] * C[3] - C[1] * C[2];
@@ -182,16 +200,84 @@ static PetscReal InvEvalGridKL(const InvEvalGrid *G, PetscInt n, PetscReal Jmin,
   lognorm = PetscLogReal(INV_POST_TWO_PI) + 0.5 * PetscLogReal(det);
   for (PetscInt i0 = 0; i0 < n; i0++)
     for (PetscInt i1 = 0; i1 < n; i1++) {
-      const PetscReal J = G->J[i0 * n + i1], x = G->axis[0][i0] - m[0], y = G->axis[1][i1] - m[1];
-      PetscReal logp, logq, p;
-      if (PetscIsInfOrNanReal(J)) continue;
-      logp = -(J - Jmin) - logZ;
-      p = PetscExpReal(logp);
-      if (p == 0) continue; /* p log p -> 0 */
-      logq = -0.5 * (x * (iC[0] * x + iC[1] * y) + y * (iC[2] * x + iC[3] * y)) - lognorm;
-      kl += InvEvalTrapWeight(i0, n, h0) * InvEvalTrapWeight(i1, n, h1) * p * (logp - logq);
+      const PetscReal w = InvEvalFrameWeight(e, G, n, i0, i1, Jmin, x), dx = x[0] - m[0], dy = x[1] - m[1];
+      PetscReal p, logp, logq;
+      if (w == 0) continue;       /* p log p -> 0 */
+      p = w / PetscExpReal(logZ); /* this point's share of the mass */
+      logp = -(G->J[i0 * n + i1] - Jmin) - logZ;
+      logq = -0.5 * (dx * (iC[0] * dx + iC[1] * dy) + dy * (iC[2] * dx + iC[3] * dy)) - lognorm;
+      kl += p * (logp - logq);
     }
   return kl;
+}
+
+/* The next frame: centred on the mean, along the covariance's eigenvectors v_k, half-width width * max(sqrt(lambda_k),
+   the current cell's extent along v_k) (an unresolved direction cannot shrink below the current spacing). settled: the
+   next frame's directions within INV_EVAL_POST_SETTLED_COS of the current ones and its half-widths within
+   [INV_EVAL_POST_SETTLED_LO, INV_EVAL_POST_SETTLED_HI] of theirs. */
+static void InvEvalNextFrame(const InvEvalGrid *G, PetscInt n, PetscInt nnext, PetscReal width, const PetscReal m[2], const PetscReal C[4],
+                             InvEvalGrid *N, PetscBool *settled)
+{
+  const PetscReal tr = C[0] + C[3], det = C[0] * C[3] - C[1] * C[2], disc = PetscSqrtReal(PetscMax(0.25 * tr * tr - det, 0));
+  const PetscReal lam[2] = {0.5 * tr + disc, PetscMax(0.5 * tr - disc, 0)};
+  PetscReal v[4]; /* v[2k], v[2k+1]: eigenvector k */
+
+  if (PetscAbsReal(C[1]) > 0) { /* (C - lambda I) v = 0: v = (C01, lambda - C00) */
+    for (PetscInt k = 0; k < 2; k++) {
+      const PetscReal a = C[1], b = lam[k] - C[0], l = PetscSqrtReal(a * a + b * b);
+      v[2 * k] = a / l;
+      v[2 * k + 1] = b / l;
+    }
+    v[2] = -v[1], v[3] = v[0]; /* exactly orthogonal */
+  } else {
+    const PetscBool swap = (PetscBool)(C[3] > C[0]);
+    v[0] = swap ? 0 : 1, v[1] = swap ? 1 : 0, v[2] = swap ? -1 : 0, v[3] = swap ? 0 : 1;
+  }
+  *settled = PETSC_TRUE;
+  for (PetscInt k = 0; k < 2; k++) {
+    const PetscReal ext = 0.5 * (PetscAbsReal(G->step[0] * v[2 * k] + G->step[1] * v[2 * k + 1]) +
+                                 PetscAbsReal(G->step[2] * v[2 * k] + G->step[3] * v[2 * k + 1]));
+    const PetscReal hw = width * PetscMax(PetscSqrtReal(lam[k]), ext),
+                    cur = 0.5 * (n - 1) * PetscSqrtReal(PetscSqr(G->step[2 * k]) + PetscSqr(G->step[2 * k + 1]));
+    const PetscReal cosang =
+        cur > 0 ? PetscAbsReal(G->step[2 * k] * v[2 * k] + G->step[2 * k + 1] * v[2 * k + 1]) / (2 * cur / (n - 1)) : 0;
+    if (!(cosang >= INV_EVAL_POST_SETTLED_COS && hw >= INV_EVAL_POST_SETTLED_LO * cur && hw <= INV_EVAL_POST_SETTLED_HI * cur))
+      *settled = PETSC_FALSE;
+    N->step[2 * k] = 2 * hw / (nnext - 1) * v[2 * k];
+    N->step[2 * k + 1] = 2 * hw / (nnext - 1) * v[2 * k + 1];
+  }
+  N->affine = PETSC_TRUE;
+  N->origin[0] = m[0] - 0.5 * (nnext - 1) * (N->step[0] + N->step[2]);
+  N->origin[1] = m[1] - 0.5 * (nnext - 1) * (N->step[1] + N->step[3]);
+}
+
+/* J of the row at each estimate set's Gaussian mean (NaN where none or failed): a narrow posterior can fall between
+   the first grid's points, and a Gaussian whose mean beats that grid's minimum seeds the first zoom (every rank
+   computes all, the same values) */
+static PetscErrorCode InvEvalSeedObjectives(InvEval e, PetscInt row, const PetscReal d[], PetscReal *const gm[], PetscReal Js[])
+{
+  const PetscInt per = e->nt * e->no, P = e->P;
+  PetscReal *th, *y, *work;
+  PetscInt *st, *idx, nb = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc5(P * e->batch, &th, per * e->batch, &y, 3 * e->nt, &work, e->batch, &st, e->batch, &idx));
+  for (PetscInt k = 0; k <= e->nest; k++) {
+    if (k < e->nest) {
+      Js[k] = NAN;
+      if (!e->est[k].pw2 || PetscIsInfOrNanReal(gm[k][2 * row] + gm[k][2 * row + 1])) continue;
+      PetscCall(PetscArraycpy(th + P * nb, gm[k] + 2 * row, P));
+      idx[nb++] = k;
+    }
+    if (nb == e->batch || (k == e->nest && nb > 0)) {
+      PetscCall(InvForwardSolve(e->bts, e->mrk, nb, th, y, st));
+      for (PetscInt b = 0; b < nb; b++)
+        Js[idx[b]] = st[b] ? NAN : InvEvalObjective(e, d, y + b * per, e->noise + 2 * row, th + P * b, work);
+      nb = 0;
+    }
+  }
+  PetscCall(PetscFree5(th, y, work, st, idx));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode InvEvalComputePosterior(InvEval e)
@@ -220,7 +306,9 @@ PetscErrorCode InvEvalComputePosterior(InvEval e)
   PetscCall(InvH5Open(e->comm, e->truth, PETSC_FALSE, &file));
   PetscCall(InvH5ReadRows(file, e->objdata[0] == 'd' ? "/d" : "/u", H5T_NATIVE_DOUBLE, 0, (hsize_t)K, d));
   PetscCall(InvH5Close(&file));
-  PetscCall(PetscMalloc7(2 * K, &Q->mean, 4 * K, &Q->cov, 4 * K, &Q->box, K, &Q->edge, K, &Q->peak, K, &Q->nfail, K, &Q->used));
+  PetscCall(PetscMalloc7(2 * K, &Q->mean, 4 * K, &Q->cov, INV_EVAL_POST_FRAME * K, &Q->frame, K, &Q->edge, K, &Q->peak, K, &Q->nfail, K,
+                         &Q->used));
+  PetscCall(PetscMalloc1(K, &Q->seeded));
   for (PetscInt k = 0; k < e->nest; k++) {
     InvEvalEstimate *s = &e->est[k];
     PetscBool has = PETSC_FALSE;
@@ -230,50 +318,60 @@ PetscErrorCode InvEvalComputePosterior(InvEval e)
   }
   for (PetscInt row = 0; row < K; row++) {
     const PetscReal *nz = e->noise + 2 * row, *dr = d + row * per;
-    PetscBool ok = (PetscBool)(!e->status[row] && InvNoiseParametersValid(nz[0], nz[1]));
-    PetscReal Jmin = NAN, logZ = NAN, *m = Q->mean + 2 * row, *C = Q->cov + 4 * row;
-    PetscBool onbound[4] = {PETSC_TRUE, PETSC_TRUE, PETSC_TRUE, PETSC_TRUE};
-    PetscInt nfinal = 0; /* points per axis of the final grid */
-    PetscReal nbox[4], ratio;
-    PetscBool nbound[4], settled;
-    InvEvalGrid G;
+    PetscBool ok = (PetscBool)(!e->status[row] && InvNoiseParametersValid(nz[0], nz[1])), settled;
+    PetscReal Jmin = NAN, logZ = NAN, *m = Q->mean + 2 * row, *C = Q->cov + 4 * row, *fr = Q->frame + INV_EVAL_POST_FRAME * row;
+    PetscInt n = (Q->passes > 0) ? Q->coarse : Q->grid; /* points per axis of the current grid */
+    InvEvalGrid G, Nx;
 
     PetscCall(PetscMemzero(&G, sizeof(G)));
+    PetscCall(PetscMemzero(&Nx, sizeof(Nx)));
     for (PetscInt k = 0; k < per; k++) ok = (PetscBool)(ok && !PetscIsInfOrNanReal(dr[k]));
-    for (PetscInt j = 0; j < 2; j++) G.box[2 * j] = e->prior->lo[j], G.box[2 * j + 1] = e->prior->hi[j];
+    /* the first grid: the prior's support */
+    G.affine = PETSC_TRUE;
+    G.origin[0] = e->prior->lo[0];
+    G.origin[1] = e->prior->lo[1];
+    G.step[0] = (e->prior->hi[0] - e->prior->lo[0]) / (n - 1);
+    G.step[3] = (e->prior->hi[1] - e->prior->lo[1]) / (n - 1);
+    G.box[1] = G.box[3] = 1; /* the axes are unused on frames */
     m[0] = m[1] = C[0] = C[1] = C[2] = C[3] = Q->edge[row] = Q->peak[row] = Q->nfail[row] = Q->used[row] = NAN;
-    for (PetscInt j = 0; j < 4; j++) Q->box[4 * row + j] = NAN;
+    Q->seeded[row] = -1;
+    for (PetscInt j = 0; j < INV_EVAL_POST_FRAME; j++) fr[j] = NAN;
     if (!ok) nskip++;
     for (PetscInt pass = 0; ok && pass <= Q->passes; pass++) {
-      const PetscInt n = (pass == 0 && Q->passes > 0) ? Q->coarse : Q->grid;
-      nfinal = n;
       PetscCall(InvEvalGridObjective(e, row, n, pair, dr, &G));
-      InvEvalGridMoments(&G, n, onbound, &Jmin, &logZ, m, C, &Q->edge[row], &Q->peak[row]);
+      InvEvalGridMoments(e, &G, n, (PetscBool)(pass == 0), &Jmin, &logZ, m, C, &Q->edge[row], &Q->peak[row]);
       Q->nfail[row] = (PetscReal)G.nfail;
-      for (PetscInt j = 0; j < 4; j++) Q->box[4 * row + j] = G.box[j];
       Q->used[row] = (PetscReal)pass;
+      fr[0] = G.origin[0], fr[1] = G.origin[1], fr[2] = G.step[0], fr[3] = G.step[1], fr[4] = G.step[2], fr[5] = G.step[3], fr[6] = n;
       if (pass == Q->passes || PetscIsInfOrNanReal(logZ)) break;
-      settled = PETSC_TRUE;
-      for (PetscInt j = 0; j < 2; j++) { /* the next box: mean +- width max(sd, this spacing), clipped to the support */
-        const PetscReal h = (G.box[2 * j + 1] - G.box[2 * j]) / (n - 1), hw = Q->width * PetscMax(PetscSqrtReal(C[3 * j]), h);
-        nbound[2 * j] = (PetscBool)(m[j] - hw <= e->prior->lo[j]);
-        nbound[2 * j + 1] = (PetscBool)(m[j] + hw >= e->prior->hi[j]);
-        nbox[2 * j] = nbound[2 * j] ? e->prior->lo[j] : m[j] - hw;
-        nbox[2 * j + 1] = nbound[2 * j + 1] ? e->prior->hi[j] : m[j] + hw;
-        ratio = (nbox[2 * j + 1] - nbox[2 * j]) / (G.box[2 * j + 1] - G.box[2 * j]);
-        if (!(ratio >= INV_EVAL_POST_SETTLED_LO && ratio <= INV_EVAL_POST_SETTLED_HI)) settled = PETSC_FALSE;
+      InvEvalNextFrame(&G, n, Q->grid, Q->width, m, C, &Nx, &settled);
+      if (pass == 0 && e->nest > 0) { /* the first zoom: an estimate's Gaussian when its mean beats the first grid's minimum */
+        PetscReal Js[INV_EVAL_MAX], best = Jmin - INV_EVAL_POST_SEED_DJ;
+        PetscInt kb = -1;
+        PetscCall(InvEvalSeedObjectives(e, row, dr, gm, Js));
+        for (PetscInt k = 0; k < e->nest; k++)
+          if (Js[k] < best && InvEvalSPD2(gC[k] + 4 * row)) best = Js[k], kb = k;
+        if (kb >= 0) {
+          InvEvalGrid Z0; /* no current grid: no spacing floor */
+          PetscCall(PetscMemzero(&Z0, sizeof(Z0)));
+          InvEvalNextFrame(&Z0, n, Q->grid, Q->width, gm[kb] + 2 * row, gC[kb] + 4 * row, &Nx, &settled);
+          Q->seeded[row] = (PetscReal)kb;
+        }
       }
-      if (pass > 0 && settled) break; /* this grid already has the next one's extent within the settled range */
-      for (PetscInt j = 0; j < 4; j++) G.box[j] = nbox[j], onbound[j] = nbound[j];
+      if (pass > 0 && settled) break; /* the next frame would be this one, give or take the settled range */
       PetscCall(PetscFree(G.J));
       PetscCall(PetscFree(G.axis[0]));
       PetscCall(PetscFree(G.axis[1]));
+      G.affine = PETSC_TRUE;
+      for (PetscInt j = 0; j < 2; j++) G.origin[j] = Nx.origin[j];
+      for (PetscInt j = 0; j < 4; j++) G.step[j] = Nx.step[j];
+      n = Q->grid;
     }
     for (PetscInt k = 0; k < e->nest; k++) {
       InvEvalEstimate *s = &e->est[k];
       if (!s->pw2) continue;
       s->pw2[row] = ok ? InvEvalGaussianW2(gm[k] + 2 * row, gC[k] + 4 * row, m, C) : NAN;
-      s->pkl[row] = ok ? InvEvalGridKL(&G, nfinal, Jmin, logZ, gm[k] + 2 * row, gC[k] + 4 * row) : NAN;
+      s->pkl[row] = ok ? InvEvalGridKL(e, &G, n, Jmin, logZ, gm[k] + 2 * row, gC[k] + 4 * row) : NAN;
     }
     PetscCall(PetscFree(G.J));
     PetscCall(PetscFree(G.axis[0]));
@@ -312,7 +410,7 @@ PetscErrorCode InvEvalWritePosterior(InvEval e, hid_t file)
 {
   InvEvalPosterior *Q = &e->post;
   const hsize_t K = (hsize_t)Q->n;
-  hsize_t d1[1] = {K}, d2[2] = {K, 2}, d3[3] = {K, 2, 2}, d4[2] = {K, 4};
+  hsize_t d1[1] = {K}, d2[2] = {K, 2}, d3[3] = {K, 2, 2}, d4[2] = {K, INV_EVAL_POST_FRAME};
   PetscInt64 ints[3] = {Q->grid, Q->coarse, Q->passes};
   char path[128], names[2 * INV_MAX_NAME + 2];
   hid_t g;
@@ -321,11 +419,12 @@ PetscErrorCode InvEvalWritePosterior(InvEval e, hid_t file)
   if (!Q->mean) PetscFunctionReturn(0);
   PetscCall(InvH5WriteSmall(file, "/posterior/mean", H5T_NATIVE_DOUBLE, 2, d2, Q->mean));
   PetscCall(InvH5WriteSmall(file, "/posterior/cov", H5T_NATIVE_DOUBLE, 3, d3, Q->cov));
-  PetscCall(InvH5WriteSmall(file, "/posterior/box", H5T_NATIVE_DOUBLE, 2, d4, Q->box));
+  PetscCall(InvH5WriteSmall(file, "/posterior/frame", H5T_NATIVE_DOUBLE, 2, d4, Q->frame));
   PetscCall(InvH5WriteSmall(file, "/posterior/edge_mass", H5T_NATIVE_DOUBLE, 1, d1, Q->edge));
   PetscCall(InvH5WriteSmall(file, "/posterior/peak_mass", H5T_NATIVE_DOUBLE, 1, d1, Q->peak));
   PetscCall(InvH5WriteSmall(file, "/posterior/n_failed", H5T_NATIVE_DOUBLE, 1, d1, Q->nfail));
   PetscCall(InvH5WriteSmall(file, "/posterior/passes", H5T_NATIVE_DOUBLE, 1, d1, Q->used));
+  PetscCall(InvH5WriteSmall(file, "/posterior/seeded_by", H5T_NATIVE_DOUBLE, 1, d1, Q->seeded));
   PetscCallHDF5Return(g, H5Gopen2(file, "/posterior", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrInts(g, "grid_coarse_passes", 3, ints));
   PetscCall(InvH5WriteAttrReals(g, "width", 1, &Q->width));
@@ -355,7 +454,8 @@ PetscErrorCode InvEvalDestroyPosterior(InvEval e)
   InvEvalPosterior *Q = &e->post;
 
   PetscFunctionBegin;
-  PetscCall(PetscFree7(Q->mean, Q->cov, Q->box, Q->edge, Q->peak, Q->nfail, Q->used));
+  PetscCall(PetscFree7(Q->mean, Q->cov, Q->frame, Q->edge, Q->peak, Q->nfail, Q->used));
+  PetscCall(PetscFree(Q->seeded));
   for (PetscInt k = 0; k < INV_EVAL_MAX; k++) PetscCall(PetscFree2(e->est[k].pw2, e->est[k].pkl));
   PetscFunctionReturn(0);
 }

@@ -25,6 +25,7 @@ typedef struct {
 #define INV_EVAL_POST_MIN_GRID   5
 #define INV_EVAL_POST_MAX_GRID   4096
 #define INV_EVAL_POST_MAX_PASSES 10
+#define INV_EVAL_POST_FRAME      7 /* origin (2), steps (2 x 2), points per axis */
   /* -eval_posterior_n: W2 and KL of the file's Gaussian against the grid posterior (NULL: no Gaussian) */
   char gkind[32]; /* which Gaussian (as share/report/calib.py's gaussian_of_file) */
   PetscReal summary[64];
@@ -39,6 +40,8 @@ typedef struct {
   PetscReal *J;       /* n x n, J[i0 * n + i1] = J(axis[0][i0], axis[1][i1]) */
   PetscReal *axis[2]; /* n each */
   PetscInt64 nfail;   /* grid points whose re-simulation failed (J = NaN) */
+  PetscBool affine;   /* the grid posterior's frames: point (i0, i1) = origin + i0 step[0..1] + i1 step[2..3] (box, axis unused) */
+  PetscReal origin[2], step[4];
 } InvEvalGrid;
 
 /* -eval_landscape: the objective J for one sample of the truth over the prior's support (or
@@ -55,13 +58,16 @@ typedef struct {
 #define INV_EVAL_POST_MIN_GRID   5
 #define INV_EVAL_POST_MAX_GRID   4096
 #define INV_EVAL_POST_MAX_PASSES 10
+#define INV_EVAL_POST_FRAME      7 /* origin (2), steps (2 x 2), points per axis */
 /* -eval_posterior_n: the exact posterior exp(-J) of the first n samples by quadrature on grids (eval_posterior.c) */
 typedef struct {
   PetscInt n, grid, coarse, passes; /* samples, points per axis of the final and the first grid, most zoom passes */
   PetscReal width;                  /* zoom box: mean +- width max(sd, previous spacing), per axis */
-  PetscReal *mean, *cov, *box;      /* n x 2, n x 2 x 2, n x 4 (the final grid's box) */
+  PetscReal *mean, *cov, *frame;    /* n x 2, n x 2 x 2, n x 7: the final grid, point (i0, i1) = (f0, f1) + i0 (f2, f3) + i1 (f4, f5),
+                                       i0, i1 = 0 .. f6 - 1 */
   PetscReal *edge, *peak, *nfail;   /* n: mass on the box's edges inside the prior's support, largest point mass, failed points */
-  PetscReal *used;                  /* n: zoom passes made (fewer than passes when the box settled) */
+  PetscReal *used;                  /* n: zoom passes made (fewer than passes when the frame settled) */
+  PetscReal *seeded;                /* n: index of the estimate set whose Gaussian seeded the first zoom, -1: the first grid's */
   PetscReal seconds;
 } InvEvalPosterior;
 
