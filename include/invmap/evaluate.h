@@ -38,7 +38,9 @@
   "-eval_posterior_n K [-eval_posterior_grid G] [-eval_posterior_coarse Gc] [-eval_posterior_passes p] "                                   \
   "[-eval_posterior_width w] (two-parameter models): the exact posterior p = exp(-J) / Z of each of the first K samples (J "               \
   "the objective above: the negative log posterior up to a constant; the prior's support is its domain) by trapezoidal "                   \
-  "quadrature, first on a Gc x Gc grid over the prior's support, then up to p times on a G x G grid along the principal "                  \
+  "quadrature, first on a Gc x Gc grid over the prior's support, then up to p times (the first one around the Gaussian of the estimate "   \
+  "set whose mean has J below that grid's minimum by more than 1, if any: /posterior/seeded_by = its index, else -1) on a G x G grid "     \
+  "along the principal "                                                                                                                   \
   "axes of the previous grid's posterior (mean +- w max(sqrt(eigenvalue), previous spacing) per axis; points outside the "                 \
   "prior's support carry no mass) until that frame settles (directions within 2.6 degrees, half-widths within 0.5 to 1.25 "                \
   "times the current ones; defaults G 81, Gc 41, p 8, w 6); from the final grid: /posterior/mean (K x 2), /posterior/cov (K "              \
