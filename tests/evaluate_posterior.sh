@@ -118,6 +118,19 @@ check(merr(g5["posterior/mean"][...], cm) < 1e-3 and cerr(g5["posterior/cov"][..
 raise SystemExit(0 if ok else 1)
 PY
 
+# the report's table (share/report/report.py, posterior_md) from this evaluation file
+INVMAP_SHARE="$INVMAP_SRC/share/report" h5 <<'PY' && pass "report.py posterior_md: one row per Gaussian" || fail "report.py posterior_md"
+import os, sys
+sys.path.insert(0, os.environ["INVMAP_SHARE"])
+import report
+md = report.posterior_md("post.h5")
+print("\n".join(md))
+rows = [l for l in md if l.startswith("| laplace |") or l.startswith("| wrong |") or l.startswith("| spread |")]
+ok = md[0] == "## Distance of each Gaussian from the exact grid posterior" and len(rows) == 3
+ok &= "| wrong | Laplace | 8 |" in rows[1] and "| 0.193 | 0.193 | 8 |" in rows[1] and report.posterior_md("test.h5") == []
+raise SystemExit(0 if ok else 1)
+PY
+
 # refusals
 run 1 simulate -model fhn3 -n 2 -obs_n 20 -o fhn3.h5 -quiet
 expect_error "grid size" "eval_posterior_grid must be between 5 and 4096" bad.h5 -- 1 "${EV[@]}" -eval_posterior_grid 3 -o bad.h5
