@@ -393,11 +393,12 @@ def posterior_md(path):
         out = ["## Distance of each Gaussian from the exact grid posterior", "",
                f"For the first {K} samples, the posterior exp(-J) (J the MAP objective: the negative log posterior up to a "
                f"constant) by quadrature on a {grid} x {grid} grid, after a {coarse} x {coarse} grid over the prior's support "
-               f"and {passes} zoom pass(es) to mean +- {float(P.attrs['width'][0]):g} sd (invmap evaluate -eval_posterior_n). "
+               f"and up to {passes} zoom passes along the posterior's principal axes (mean +- {float(P.attrs['width'][0]):g} sd; "
+               f"invmap evaluate -eval_posterior_n). "
                f"W2: the 2-Wasserstein distance between each set's Gaussian and the grid posterior's moment-matched Gaussian "
                f"(in parameter units); KL(grid posterior || Gaussian) by the same quadrature (0: the Gaussian is exact; "
                f"large: skewed, curved or multimodal posteriors, or a misplaced Gaussian). Grid checks: largest posterior "
-               f"mass on a zoomed box's edge {fmt(np.max(fin(edge)) if fin(edge).size else float('nan'))} (a box that cut the "
+               f"mass on a zoomed frame's edge {fmt(np.max(fin(edge)) if fin(edge).size else float('nan'))} (a box that cut the "
                f"posterior shows here), largest single-point mass {fmt(np.max(fin(peak)) if fin(peak).size else float('nan'))} "
                f"(near 1: not resolved), failed grid points {int(np.nansum(nfail))}.", "",
                "| set | Gaussian | samples | W2 median | W2 max | KL median | KL max | KL > 0.1 | worst sample (KL) |",
