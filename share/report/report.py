@@ -398,7 +398,7 @@ def posterior_md(path):
                f"W2: the 2-Wasserstein distance between each set's Gaussian and the grid posterior's moment-matched Gaussian "
                f"(in parameter units); KL(grid posterior || Gaussian) by the same quadrature (0: the Gaussian is exact; "
                f"large: skewed, curved or multimodal posteriors, or a misplaced Gaussian). Grid checks: largest posterior "
-               f"mass on a zoomed frame's edge {fmt(np.max(fin(edge)) if fin(edge).size else float('nan'))} (a box that cut the "
+               f"mass on a zoomed frame's edge {fmt(np.max(fin(edge)) if fin(edge).size else float('nan'))} (a frame that cut the "
                f"posterior shows here), largest single-point mass {fmt(np.max(fin(peak)) if fin(peak).size else float('nan'))} "
                f"(near 1: not resolved), failed grid points {int(np.nansum(nfail))}.", "",
                "| set | Gaussian | samples | W2 median | W2 max | KL median | KL max | KL > 0.1 | worst sample (KL) |",

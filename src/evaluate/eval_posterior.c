@@ -220,19 +220,9 @@ static void InvEvalNextFrame(const InvEvalGrid *G, PetscInt n, PetscInt nnext, P
 {
   const PetscReal tr = C[0] + C[3], det = C[0] * C[3] - C[1] * C[2], disc = PetscSqrtReal(PetscMax(0.25 * tr * tr - det, 0));
   const PetscReal lam[2] = {0.5 * tr + disc, PetscMax(0.5 * tr - disc, 0)};
-  PetscReal v[4]; /* v[2k], v[2k+1]: eigenvector k */
+  const PetscReal phi = 0.5 * PetscAtan2Real(2 * C[1], C[0] - C[3]); /* the angle of the first (larger) eigenvector */
+  const PetscReal v[4] = {PetscCosReal(phi), PetscSinReal(phi), -PetscSinReal(phi), PetscCosReal(phi)}; /* v[2k], v[2k+1]: eigenvector k */
 
-  if (PetscAbsReal(C[1]) > 0) { /* (C - lambda I) v = 0: v = (C01, lambda - C00) */
-    for (PetscInt k = 0; k < 2; k++) {
-      const PetscReal a = C[1], b = lam[k] - C[0], l = PetscSqrtReal(a * a + b * b);
-      v[2 * k] = a / l;
-      v[2 * k + 1] = b / l;
-    }
-    v[2] = -v[1], v[3] = v[0]; /* exactly orthogonal */
-  } else {
-    const PetscBool swap = (PetscBool)(C[3] > C[0]);
-    v[0] = swap ? 0 : 1, v[1] = swap ? 1 : 0, v[2] = swap ? -1 : 0, v[3] = swap ? 0 : 1;
-  }
   *settled = PETSC_TRUE;
   for (PetscInt k = 0; k < 2; k++) {
     const PetscReal ext = 0.5 * (PetscAbsReal(G->step[0] * v[2 * k] + G->step[1] * v[2 * k + 1]) +
