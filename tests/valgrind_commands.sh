@@ -68,6 +68,9 @@ vg map map -i data.h5 -n 2 -map_screen 4 -map_starts 1 -o map.h5 -quiet
 vg evaluate evaluate -truth data.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_common_rows 0 -o eval.h5 -quiet
 # the derivative and adjoint-gradient checks of a model (fhn3 provides every Hessian product)
 vg model model -model fhn3 -model_check_points 2 -model_check_gradient_points 1 -obs_n 20
+# the grid posterior (small grids): the Laplace Gaussian and the ensemble's spread against it
+vg evaluate_posterior evaluate -truth data.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_posterior_n 2 -eval_posterior_grid 9 \
+  -eval_posterior_coarse 9 -eval_posterior_passes 2 -eval_timeseries 0 -o post.h5 -quiet
 
 if ((failures)); then
   echo "$failures command(s) with memcheck errors; logs in $W"

@@ -33,6 +33,28 @@
   "-eval_landscape_zoom (default) the same in /landscape/zoom over the bounding box of the truth and the row's estimates "                 \
   "within 10% of the box of it, padded by a quarter of its size"
 
+/* What -eval_posterior_n stores (printed by -help; attribute definitions of /posterior) */
+#define INV_EVAL_POSTERIOR                                                                                                                 \
+  "-eval_posterior_n K [-eval_posterior_grid G] [-eval_posterior_coarse Gc] [-eval_posterior_passes p] "                                   \
+  "[-eval_posterior_width w] (two-parameter models): the exact posterior p = exp(-J) / Z of each of the first K samples (J "               \
+  "the objective above: the negative log posterior up to a constant; the prior's support is its domain) by trapezoidal "                   \
+  "quadrature, first on a Gc x Gc grid over the prior's support, then up to p times (the first one around the Gaussian of the estimate "   \
+  "set whose mean has J below that grid's minimum by more than 1, if any: /posterior/seeded_by = its index, else -1) on a G x G grid "     \
+  "along the principal "                                                                                                                   \
+  "axes of the previous grid's posterior (mean +- w max(sqrt(eigenvalue), previous spacing) per axis; points outside the "                 \
+  "prior's support carry no mass) until that frame settles (directions within 2.6 degrees, half-widths within 0.5 to 1.25 "                \
+  "times the current ones; defaults G 81, Gc 41, p 8, w 6); from the final grid: /posterior/mean (K x 2), /posterior/cov (K "              \
+  "x 2 x 2), /posterior/frame (K x 7: point (i0, i1) = (f0, f1) + i0 (f2, f3) + i1 (f4, f5), i0, i1 < f6), "                               \
+  "/posterior/passes (zoom passes made), /posterior/edge_mass (the posterior mass on the frame's edge points, 0 on the "                   \
+  "first grid whose edges are the prior's bounds: a frame that cut the posterior shows here), /posterior/peak_mass (the "                  \
+  "largest single point's mass: near 1, the grid does not resolve the posterior), /posterior/n_failed (grid points whose "                 \
+  "re-simulation failed, no mass); for each estimate file with a Gaussian (invmap map: /theta_map and the Laplace /cov, NaN "              \
+  "where /status != 0; invmap predict: /theta_pred with /cov_pred, else with /theta_std as a diagonal covariance; attribute "              \
+  "posterior_gaussian names it): /<label>/posterior_w2 = the 2-Wasserstein distance between that Gaussian and N(mean, cov) "               \
+  "of the grid, W2^2 = |m1 - m2|^2 + tr(C1 + C2 - 2 (C2^1/2 C1 C2^1/2)^1/2), and /<label>/posterior_kl = KL(p || Gaussian) "               \
+  "= sum_grid w p (log p - log q) by the same quadrature; NaN for samples that failed, with invalid noise, or without a "                  \
+  "Gaussian row"
+
 typedef struct _p_InvEval *InvEval;
 
 PETSC_EXTERN PetscErrorCode InvEvalCreate(MPI_Comm, InvEval *);

@@ -103,3 +103,4 @@ PETSC_EXTERN PetscErrorCode InvModelCreate_FHN3(InvModel);
 PETSC_EXTERN PetscErrorCode InvModelCreate_VDPStiff(InvModel);
 PETSC_EXTERN PetscErrorCode InvModelCreate_HH(InvModel);
 PETSC_EXTERN PetscErrorCode InvModelCreate_HH4(InvModel);
+PETSC_EXTERN PetscErrorCode InvModelCreate_LinGauss(InvModel);

@@ -40,6 +40,7 @@ PetscErrorCode InvCmdEvaluate(int *status)
   if (help) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Metric definitions: %s\n", INV_EVAL_DEFINITIONS));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Stores for figures: %s\n", INV_EVAL_STORES));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Grid posterior: %s\n", INV_EVAL_POSTERIOR));
   } else {
     PetscCall(InvOptionsCheckUnused(PETSC_COMM_WORLD, "evaluate", InvCmdEvaluateOptions, NULL));
     PetscCall(InvEvalRun(e));

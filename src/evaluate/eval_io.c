@@ -82,7 +82,7 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
     for (PetscInt64 i = 0; i < e->N; i++) e->status[i] = st[i];
     PetscCall(PetscFree(st));
   }
-  if (e->timeseries || e->land.row >= 0) {
+  if (e->timeseries || e->land.row >= 0 || e->post.n > 0) {
     PetscCall(InvH5HasDataset(file, "/u", &has));
     PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED, "Truth %s has no clean series /u (or give -eval_timeseries 0)", e->truth);
     PetscCall(InvH5GetDims(file, "/u", &r, d2));
@@ -98,7 +98,7 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
     PetscCall(InvH5HasDataset(file, "/noise", &has));
     if (!has && !(e->nspec.fixed_rho && e->nspec.fixed_sigma)) e->hasd = PETSC_FALSE;
     if (e->hasd) PetscCall(InvNoiseSpecSetData(&e->nspec, e->comm, file, e->truth, e->nt, e->t));
-    if (e->objective && !e->hasd && e->land.row < 0)
+    if (e->objective && !e->hasd && e->land.row < 0 && e->post.n == 0)
       PetscCall(PetscPrintf(e->comm, "evaluate: %s has no /%s with /noise (or give -noise_rho and -noise_sigma): no MAP objective\n",
                             e->truth, e->objdata));
     if (e->objective && e->hasd) {

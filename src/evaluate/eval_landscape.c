@@ -29,10 +29,11 @@ static PetscErrorCode InvEvalLandscapeData(InvEval e, PetscReal d[])
   PetscFunctionReturn(0);
 }
 
-/* J on the n x n grid over G->box for data d of the landscape's row */
-static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEvalGrid *G)
+/* J on the n x n grid over G->box for data d of the given row (pair: the parameters on the axes, the others at the
+   row's truth); also used by the grid posterior (eval_posterior.c) */
+PetscErrorCode InvEvalGridObjective(InvEval e, PetscInt row, PetscInt n, const PetscInt pair[2], const PetscReal d[], InvEvalGrid *G)
 {
-  const PetscInt n = e->land.n, per = e->nt * e->no, B = e->batch, row = e->land.row, P = e->P, p0 = e->land.pair[0], p1 = e->land.pair[1];
+  const PetscInt per = e->nt * e->no, B = e->batch, P = e->P, p0 = pair[0], p1 = pair[1];
   const PetscInt64 npts = (PetscInt64)n * n, nbat = (npts + B - 1) / B, b0 = nbat * e->rank / e->size, b1 = nbat * (e->rank + 1) / e->size;
   const PetscInt64 g0 = PetscMin(b0 * B, npts), g1 = PetscMin(b1 * B, npts);
   const PetscInt nl = (PetscInt)(g1 - g0);
@@ -52,9 +53,10 @@ static PetscErrorCode InvEvalGridObjective(InvEval e, const PetscReal d[], InvEv
   for (PetscInt64 c0 = g0; c0 < g1; c0 += B) {
     const PetscInt nb = (PetscInt)PetscMin((PetscInt64)B, g1 - c0);
     for (PetscInt b = 0; b < nb; b++) { /* the row's true parameters, the pair from the grid */
+      const PetscInt64 i0 = (c0 + b) / n, i1 = (c0 + b) % n;
       PetscCall(PetscArraycpy(th + P * b, e->theta + P * row, P));
-      th[P * b + p0] = G->axis[0][(c0 + b) / n];
-      th[P * b + p1] = G->axis[1][(c0 + b) % n];
+      th[P * b + p0] = G->affine ? G->origin[0] + i0 * G->step[0] + i1 * G->step[2] : G->axis[0][i0];
+      th[P * b + p1] = G->affine ? G->origin[1] + i0 * G->step[1] + i1 * G->step[3] : G->axis[1][i1];
     }
     PetscCall(InvForwardSolve(e->bts, e->mrk, nb, th, y, st));
     for (PetscInt b = 0; b < nb; b++) {
@@ -124,10 +126,10 @@ PetscErrorCode InvEvalComputeLandscape(InvEval e)
   PetscCall(InvEvalSetupTS(e));
   PetscCall(PetscMalloc3(per, &d, per, &y, 3 * e->nt, &work));
   PetscCall(InvEvalLandscapeData(e, d));
-  PetscCall(InvEvalGridObjective(e, d, &L->full));
+  PetscCall(InvEvalGridObjective(e, row, L->n, L->pair, d, &L->full));
   if (L->zoomon) {
     InvEvalZoomBox(e, L);
-    PetscCall(InvEvalGridObjective(e, d, &L->zoom));
+    PetscCall(InvEvalGridObjective(e, row, L->n, L->pair, d, &L->zoom));
   }
   /* J at the true parameters, integrated alone (every rank, the same value) */
   PetscCall(InvForwardSolve(e->bts, e->mrk, 1, e->theta + e->P * row, y, &st));

@@ -104,6 +104,7 @@ PetscErrorCode InvEvalWrite(InvEval e)
   for (PetscInt k = 0; k < e->nest; k++) PetscCall(InvEvalWriteGroup(e, file, &e->est[k]));
   for (PetscInt k = 0; k < e->nest; k++) PetscCall(InvEvalWriteSeries(e, file, &e->est[k]));
   PetscCall(InvEvalWriteLandscape(e, file));
+  PetscCall(InvEvalWritePosterior(e, file));
   PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
   PetscCall(InvH5WriteAttrString(root, "kind", "evaluation"));
   PetscCall(InvH5WriteAttrString(root, "invmap_version", INVMAP_VERSION " (" INVMAP_GIT ")"));

@@ -21,6 +21,13 @@ typedef struct {
   PetscReal *fev;    /* nfile: /function_evaluations recorded by invmap map, or NULL */
   PetscReal seconds; /* the file's solve_seconds attribute: wall time of the run that made it (NaN when absent) */
   PetscInt nranks;   /* the file's n_ranks attribute (0 when absent) */
+  PetscReal *pw2, *pkl;
+#define INV_EVAL_POST_MIN_GRID   5
+#define INV_EVAL_POST_MAX_GRID   4096
+#define INV_EVAL_POST_MAX_PASSES 10
+#define INV_EVAL_POST_FRAME      7 /* origin (2), steps (2 x 2), points per axis */
+  /* -eval_posterior_n: W2 and KL of the file's Gaussian against the grid posterior (NULL: no Gaussian) */
+  char gkind[32]; /* which Gaussian (as share/report/calib.py's gaussian_of_file) */
   PetscReal summary[64];
   float *series; /* -eval_save_series: this rank's block of re-simulated series (rows sr0.., snl of them), NaN where failed */
   PetscInt64 sr0;
@@ -33,6 +40,8 @@ typedef struct {
   PetscReal *J;       /* n x n, J[i0 * n + i1] = J(axis[0][i0], axis[1][i1]) */
   PetscReal *axis[2]; /* n each */
   PetscInt64 nfail;   /* grid points whose re-simulation failed (J = NaN) */
+  PetscBool affine;   /* the grid posterior's frames: point (i0, i1) = origin + i0 step[0..1] + i1 step[2..3] (box, axis unused) */
+  PetscReal origin[2], step[4];
 } InvEvalGrid;
 
 /* -eval_landscape: the objective J for one sample of the truth over the prior's support (or
@@ -45,6 +54,22 @@ typedef struct {
   PetscReal Jtruth; /* J at the true parameters of the row, same integrator */
   PetscReal seconds;
 } InvEvalLandscape;
+
+#define INV_EVAL_POST_MIN_GRID   5
+#define INV_EVAL_POST_MAX_GRID   4096
+#define INV_EVAL_POST_MAX_PASSES 10
+#define INV_EVAL_POST_FRAME      7 /* origin (2), steps (2 x 2), points per axis */
+/* -eval_posterior_n: the exact posterior exp(-J) of the first n samples by quadrature on grids (eval_posterior.c) */
+typedef struct {
+  PetscInt n, grid, coarse, passes; /* samples, points per axis of the final and the first grid, most zoom passes */
+  PetscReal width;                  /* zoom box: mean +- width max(sd, previous spacing), per axis */
+  PetscReal *mean, *cov, *frame;    /* n x 2, n x 2 x 2, n x 7: the final grid, point (i0, i1) = (f0, f1) + i0 (f2, f3) + i1 (f4, f5),
+                                       i0, i1 = 0 .. f6 - 1 */
+  PetscReal *edge, *peak, *nfail;   /* n: mass on the box's edges inside the prior's support, largest point mass, failed points */
+  PetscReal *used;                  /* n: zoom passes made (fewer than passes when the frame settled) */
+  PetscReal *seeded;                /* n: index of the estimate set whose Gaussian seeded the first zoom, -1: the first grid's */
+  PetscReal seconds;
+} InvEvalPosterior;
 
 struct _p_InvEval {
   MPI_Comm comm;
@@ -73,6 +98,7 @@ struct _p_InvEval {
   PetscInt64 nsolves;
   PetscReal seconds;
   InvEvalLandscape land;
+  InvEvalPosterior post;
   /* summary table */
   PetscInt ncols;
   char colnames[64][48];
@@ -85,6 +111,10 @@ PETSC_INTERN PetscErrorCode InvEvalParameterMetrics(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalSeriesMetrics(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalSummarize(InvEval, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalComputeLandscape(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalGridObjective(InvEval, PetscInt, PetscInt, const PetscInt[2], const PetscReal[], InvEvalGrid *);
+PETSC_INTERN PetscErrorCode InvEvalComputePosterior(InvEval);
+PETSC_INTERN PetscErrorCode InvEvalWritePosterior(InvEval, hid_t);
+PETSC_INTERN PetscErrorCode InvEvalDestroyPosterior(InvEval);
 PETSC_INTERN PetscErrorCode InvEvalWrite(InvEval);
 PETSC_INTERN PetscErrorCode InvEvalWriteSeries(InvEval, hid_t, InvEvalEstimate *);
 PETSC_INTERN PetscErrorCode InvEvalWriteLandscape(InvEval, hid_t);

@@ -21,6 +21,10 @@ PetscErrorCode InvEvalCreate(MPI_Comm comm, InvEval *out)
   e->land.zoomon = PETSC_TRUE;
   e->land.pair[0] = 0;
   e->land.pair[1] = 1;
+  e->post.grid = 81;
+  e->post.coarse = 41;
+  e->post.passes = 8;
+  e->post.width = 6;
   *out = e;
   PetscFunctionReturn(0);
 }
@@ -81,6 +85,20 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
   PetscCall(PetscOptionsBool("-eval_landscape_zoom",
                              "Also J on a grid over a box around the truth and the estimates of the -eval_landscape row (/landscape/zoom)",
                              "", e->land.zoomon, &e->land.zoomon, NULL));
+  PetscCall(PetscOptionsInt("-eval_posterior_n",
+                            "Exact posterior of the first n samples by quadrature on grids, and each estimate file's Gaussian's W2 and KL "
+                            "from it (/posterior, /<label>/posterior_w2, posterior_kl; two-parameter models; 0: off)",
+                            "", e->post.n, &e->post.n, NULL));
+  PetscCall(PetscOptionsInt("-eval_posterior_grid", "Grid points per parameter of the final posterior grid", "", e->post.grid,
+                            &e->post.grid, NULL));
+  PetscCall(PetscOptionsInt("-eval_posterior_coarse", "Grid points per parameter of the first posterior grid (over the prior's support)",
+                            "", e->post.coarse, &e->post.coarse, NULL));
+  PetscCall(PetscOptionsInt("-eval_posterior_passes",
+                            "Most zoom passes of the posterior grid after the first (each over mean +- width sd of the previous, until the "
+                            "box settles; 0: one grid of -eval_posterior_grid points over the prior's support)",
+                            "", e->post.passes, &e->post.passes, NULL));
+  PetscCall(PetscOptionsReal("-eval_posterior_width", "Half-width of a zoomed posterior grid in posterior standard deviations", "",
+                             e->post.width, &e->post.width, NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace existing output files", "", e->overwrite, &e->overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "No table on screen", "", e->quiet, &e->quiet, NULL));
   PetscOptionsEnd();
@@ -103,6 +121,18 @@ PetscErrorCode InvEvalSetFromOptions(InvEval e)
              (int)nbox);
   PetscCheck(e->land.row < 0 || e->objective, e->comm, PETSC_ERR_ARG_INCOMP,
              "-eval_landscape maps the MAP objective: drop -eval_objective 0");
+  PetscCheck(e->post.n >= 0, e->comm, PETSC_ERR_ARG_OUTOFRANGE, "-eval_posterior_n must be >= 0 (0: off), got %d", (int)e->post.n);
+  PetscCheck(e->post.grid >= INV_EVAL_POST_MIN_GRID && e->post.grid <= INV_EVAL_POST_MAX_GRID, e->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-eval_posterior_grid must be between %d and %d, got %d", INV_EVAL_POST_MIN_GRID, INV_EVAL_POST_MAX_GRID, (int)e->post.grid);
+  PetscCheck(e->post.coarse >= INV_EVAL_POST_MIN_GRID && e->post.coarse <= INV_EVAL_POST_MAX_GRID, e->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-eval_posterior_coarse must be between %d and %d, got %d", INV_EVAL_POST_MIN_GRID, INV_EVAL_POST_MAX_GRID,
+             (int)e->post.coarse);
+  PetscCheck(e->post.passes >= 0 && e->post.passes <= INV_EVAL_POST_MAX_PASSES, e->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-eval_posterior_passes must be between 0 and %d, got %d", INV_EVAL_POST_MAX_PASSES, (int)e->post.passes);
+  PetscCheck(e->post.width > 0 && PetscIsNormalReal(e->post.width), e->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-eval_posterior_width must be positive (posterior standard deviations), got %g", (double)e->post.width);
+  PetscCheck(e->post.n == 0 || e->objective, e->comm, PETSC_ERR_ARG_INCOMP,
+             "-eval_posterior_n integrates exp(-J) of the MAP objective: drop -eval_objective 0");
   PetscFunctionReturn(0);
 }
 
@@ -146,8 +176,10 @@ static PetscErrorCode InvEvalCheckArgs(InvEval e)
     }
     PetscCheck(s->label[0] && !strchr(s->label, '/') && !strchr(s->label, ','), e->comm, PETSC_ERR_ARG_WRONG,
                "Label '%s' of %s must be non-empty without '/' or ','", s->label, s->file);
-    PetscCheck(strcmp(s->label, "summary") && strcmp(s->label, "series") && strcmp(s->label, "landscape"), e->comm, PETSC_ERR_ARG_WRONG,
-               "Label '%s' of %s is a reserved name of the output (summary, series, landscape); give other -labels", s->label, s->file);
+    PetscCheck(strcmp(s->label, "summary") && strcmp(s->label, "series") && strcmp(s->label, "landscape") && strcmp(s->label, "posterior"),
+               e->comm, PETSC_ERR_ARG_WRONG,
+               "Label '%s' of %s is a reserved name of the output (summary, series, landscape, posterior); give other -labels", s->label,
+               s->file);
     for (PetscInt j = 0; j < k; j++)
       PetscCheck(strcmp(e->est[j].label, s->label), e->comm, PETSC_ERR_ARG_WRONG, "Two estimates are labelled '%s'; give distinct -labels",
                  s->label);
@@ -185,6 +217,7 @@ PetscErrorCode InvEvalRun(InvEval e)
     PetscCall(InvEvalSummarize(e, &e->est[k]));
   }
   if (e->land.row >= 0) PetscCall(InvEvalComputeLandscape(e));
+  if (e->post.n > 0) PetscCall(InvEvalComputePosterior(e));
   PetscCall(PetscTime(&t1));
   e->seconds = (PetscReal)(t1 - t0);
   PetscCall(InvEvalWrite(e));
@@ -223,6 +256,7 @@ PetscErrorCode InvEvalDestroy(InvEval *pe)
   }
   PetscCall(PetscFree(e->land.full.J));
   PetscCall(PetscFree(e->land.zoom.J));
+  PetscCall(InvEvalDestroyPosterior(e));
   PetscCall(InvMemberRKDestroy(&e->mrk));
   PetscCall(InvBatchTSDestroy(&e->bts));
   PetscCall(InvPriorDestroy(&e->prior));

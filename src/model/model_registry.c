@@ -13,6 +13,7 @@ PetscErrorCode InvModelRegisterAll(void)
     PetscCall(InvModelRegister("vdp_stiff", InvModelCreate_VDPStiff));
     PetscCall(InvModelRegister("hh", InvModelCreate_HH));
     PetscCall(InvModelRegister("hh4", InvModelCreate_HH4));
+    PetscCall(InvModelRegister("lingauss", InvModelCreate_LinGauss)); /* a test model: exact Gaussian posterior */
   }
   PetscCall(InvModelLoadPlugins());
   PetscFunctionReturn(0);
