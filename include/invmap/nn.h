@@ -59,8 +59,11 @@ PETSC_EXTERN void invnn_cholhead_backward(float *draw, const float *dmean, const
 PETSC_EXTERN double invnn_nll_forward(const float *mean, const float *L, const float *t, int B, int P, double scale);
 PETSC_EXTERN void invnn_nll_backward(float *dmean, float *dL, const float *mean, const float *L, const float *t, int B, int P,
                                      double scale);
-/* Frobenius term of moment matching: scale * sum_b |L L^T - C|_F^2 against covariance targets C (B, P, P);
-   backward overwrites dL (lower triangle) with scale * 2 (E + E^T) L, E = L L^T - C */
+/* Frobenius term of moment matching, relative: scale * sum_b |L L^T - C|_F^2 / (|C|_F^2 + INV_FROB_FLOOR) against
+   covariance targets C (B, P, P) (a Laplace covariance is orders of magnitude below the standardised prior's: the
+   absolute error would vanish beside the mean's); backward overwrites dL (lower triangle) with the same weight
+   times scale * 2 (E + E^T) L, E = L L^T - C */
+#define INV_FROB_FLOOR 1e-30 /* keeps the weight finite for a zero target */
 PETSC_EXTERN double invnn_frob_forward(const float *L, const float *C, int B, int P, double scale);
 PETSC_EXTERN void invnn_frob_backward(float *dL, const float *L, const float *C, int B, int P, double scale);
 

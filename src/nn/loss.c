@@ -103,23 +103,27 @@ void invnn_nll_backward(float *dmean, float *dL, const float *mean, const float 
   }
 }
 
-/* E = L L^T - C of one sample (P x P, double) */
-static void FrobResidual(const float *L, const float *C, double *E, int P)
+/* E = L L^T - C of one sample (P x P, double); returns the sample's weight 1 / |C|_F^2 (relative error) */
+static double FrobResidual(const float *L, const float *C, double *E, int P)
 {
+  double c2 = 0;
+  for (int i = 0; i < P * P; i++) c2 += (double)C[i] * C[i];
   for (int i = 0; i < P; i++)
     for (int j = 0; j < P; j++) {
       double s = 0;
       for (int k = 0; k <= PetscMin(i, j); k++) s += (double)L[i * P + k] * L[j * P + k];
       E[i * P + j] = s - C[i * P + j];
     }
+  return 1.0 / (c2 + INV_FROB_FLOOR);
 }
 
 double invnn_frob_forward(const float *L, const float *C, int B, int P, double scale)
 {
   double sum = 0, E[INV_MAX_TARGETS * INV_MAX_TARGETS];
   for (int b = 0; b < B; b++) {
-    FrobResidual(L + (size_t)b * P * P, C + (size_t)b * P * P, E, P);
-    for (int i = 0; i < P * P; i++) sum += E[i] * E[i];
+    double w = FrobResidual(L + (size_t)b * P * P, C + (size_t)b * P * P, E, P), e2 = 0;
+    for (int i = 0; i < P * P; i++) e2 += E[i] * E[i];
+    sum += w * e2;
   }
   return scale * sum;
 }
@@ -131,12 +135,12 @@ void invnn_frob_backward(float *dL, const float *L, const float *C, int B, int P
   for (int b = 0; b < B; b++) {
     const float *Lb = L + (size_t)b * P * P;
     float *dLb = dL + (size_t)b * P * P;
-    FrobResidual(Lb, C + (size_t)b * P * P, E, P);
+    double w = FrobResidual(Lb, C + (size_t)b * P * P, E, P);
     for (int i = 0; i < P; i++)
       for (int j = 0; j < P; j++) {
         double s = 0;
         for (int k = j; k < P; k++) s += (E[i * P + k] + E[k * P + i]) * Lb[k * P + j];
-        dLb[i * P + j] = j > i ? 0.0f : (float)(2.0 * scale * s);
+        dLb[i * P + j] = j > i ? 0.0f : (float)(2.0 * scale * w * s);
       }
   }
 }
