@@ -22,6 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calib  # noqa: E402
+import meancov  # noqa: E402
 
 # Published figures (docs/science.md section 5): CNN Median-APE (R^2) by N and train/test data.
 PAPER_SENSITIVITY = {
@@ -495,6 +496,7 @@ def main():
         names = [k[len("median_ape_"):] for k in next(iter(cmp_tab.values())) if k.startswith("median_ape_")]
         md += cost_md(cmp_tab, nets) + local_min_md(lm_info, lm) + coverage_md(cov, names)
     md += sensitivity_md(stages, d)
+    md += meancov.meancov_md(stages, d)
     md += training_cost_md(stages, meta)
 
     md += ["## Stages", "", "| stage | status | seconds | command |", "|---|---|---|---|"]
