@@ -57,6 +57,15 @@ PetscErrorCode InvCmdMap(int *status)
   PetscCall(InvMAPCreate(PETSC_COMM_WORLD, &map));
   PetscCall(InvMAPSetFromOptions(map));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (help) { /* read by AttachTargets; listed here */
+    char set[PETSC_MAX_PATH_LEN] = "";
+    PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "Laplace targets for training (invmap map)", "InvMAP");
+    PetscCall(PetscOptionsString("-map_targets_into",
+                                 "After the run, write /theta_map, /cov, /map_status into this training set (the input, replaced "
+                                 "atomically, or a new copy of it) for invmap train -train_loss moment",
+                                 "", set, set, sizeof(set), NULL));
+    PetscOptionsEnd();
+  }
   if (!help) {
     PetscInt64 nf, na, ne, n = 0;
     PetscReal secs, wper, cper;
