@@ -6,6 +6,21 @@
 source "$(dirname "$0")/lib.sh"
 EXP="$(dirname "$0")/../share/experiments/meancov.opts"
 
+# the target stage is resumable: interrupted after 4 samples per rank (exit 75, the set untouched), resumed with -resume, the
+# set gets the targets of an uninterrupted run (bitwise: map's resume is)
+run 2 simulate -n 30 -obs_n 200 -seed 5 -o s.h5 -quiet
+cp s.h5 s_orig.h5 && cp s.h5 u.h5
+rc=0; run 2 map -i s.h5 -o m.h5 -map_screen 16 -map_starts 2 -map_batch 2 -map_targets_into s.h5 -map_interrupt_after 4 -quiet > int.log 2>&1 || rc=$?
+[[ $rc -eq 75 && -e m.h5.partial ]] && cmp -s s.h5 s_orig.h5 && pass "interrupted target stage: exit 75, set untouched" \
+  || fail "interrupted target stage (rc $rc)"
+run 2 map -i s.h5 -o m.h5 -map_screen 16 -map_starts 2 -map_batch 2 -map_targets_into s.h5 -resume -quiet > res.log 2>&1 || fail "resumed target stage"
+run 2 map -i u.h5 -o mu.h5 -map_screen 16 -map_starts 2 -map_batch 2 -map_targets_into u.h5 -quiet > /dev/null 2>&1 || fail "uninterrupted target stage"
+"$PYTHON" -c "
+import h5py, numpy as np
+a, b = h5py.File('s.h5', 'r'), h5py.File('u.h5', 'r')
+assert all(np.array_equal(a[k][...], b[k][...]) for k in ('theta_map', 'cov', 'map_status', 'u', 'd', 'theta'))
+" && pass "resumed targets == uninterrupted targets" || fail "resumed targets differ"
+
 run 1 pipeline -options_file "$EXP" -pipeline_dir P -pipeline_dry_run > plan.log 2>&1 || { cat plan.log; fail "dry run"; }
 for want in "laplace_train_clean .*map -i P/train.h5 -map_clean -map_hessian gn -o P/laplace_train_clean.h5 -map_targets_into P/train_laplace_clean.h5" \
             "laplace_train_noisy .*map -i P/train.h5 -map_hessian gn -o P/laplace_train_noisy.h5 -map_targets_into P/train_laplace_noisy.h5" \
