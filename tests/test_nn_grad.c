@@ -265,6 +265,16 @@ static PetscErrorCode TestGaussian(void)
 
   g.what = 2;
   fill(g.C, GAUSS_L, 36, 1.0);
+  for (int b = 0; b < GAUSS_B; b++) { /* a covariance target: C = M M^T + I from the random M (symmetric positive definite) */
+    float M[GAUSS_P * GAUSS_P], *Cb = g.C + b * GAUSS_P * GAUSS_P;
+    memcpy(M, Cb, sizeof(M));
+    for (int i = 0; i < GAUSS_P; i++)
+      for (int j = 0; j < GAUSS_P; j++) {
+        double v = i == j ? 1.0 : 0.0;
+        for (int k = 0; k < GAUSS_P; k++) v += (double)M[i * GAUSS_P + k] * M[j * GAUSS_P + k];
+        Cb[i * GAUSS_P + j] = (float)v;
+      }
+  }
   invnn_frob_backward(dL, g.L, g.C, GAUSS_B, GAUSS_P, 1.0 / GAUSS_B);
   PetscCall(FDCheck("moment Frobenius d/dL", g.L, GAUSS_L, dL, GaussLoss, &g, 1e-2, 2e-3));
 

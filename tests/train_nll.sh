@@ -81,7 +81,7 @@ fi
 grep -q "use the same -train_loss" $W/rm.log || { cat $W/rm.log; echo "FAIL: no clear message for a loss change on -resume"; exit 1; }
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r2.h5 -train_epochs 4 -train_loss nll -resume -quiet
 $MPIEXEC -n 1 $TESTBIN/nn_tool -mode compare -a $W/r1.h5 -b $W/r2.h5 -tol 0
-# moment matching needs Laplace targets, which the trainer does not read yet: a clear refusal
+# moment matching without Laplace targets in the set: a clear refusal
 if $MPIEXEC -n 1 $INVMAP train -i $W/tr.h5 -o $W/mm.h5 -train_loss moment -train_epochs 1 > $W/mm.log 2>&1; then
   echo "FAIL: -train_loss moment ran without Laplace targets"; exit 1
 fi

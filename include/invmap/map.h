@@ -79,6 +79,10 @@ PETSC_EXTERN PetscErrorCode InvMAPGetInterrupted(InvMAP, PetscBool *interrupted,
 PETSC_EXTERN PetscErrorCode InvMAPGetDone(InvMAP, PetscInt *n, PetscInt64 *N, const PetscBool **done);
 /* Collective: the finished samples and a /done mask, atomically, to <output>.partial, which -resume continues */
 PETSC_EXTERN PetscErrorCode InvMAPWriteCheckpoint(InvMAP);
+/* Collective: the Laplace targets (/theta_map, /cov, /map_status) of the finished MAP file mapfile, computed from
+   the training set input, written with a copy of input to set (set may be input itself: replaced atomically,
+   never half-written; see src/map/map_targets.c). Refuses a set that has other targets unless overwrite. */
+PETSC_EXTERN PetscErrorCode InvMAPAttachTargets(MPI_Comm, const char mapfile[], const char input[], const char set[], PetscBool overwrite);
 /* Failed forward solves on this rank: at start points, and later (in TAO's line searches) */
 PETSC_EXTERN PetscErrorCode InvMAPGetFailures(InvMAP, PetscInt64 *at_start, PetscInt64 *later);
 /* Counters on this rank: problem evaluations with gradient (one forward + one adjoint solve of that

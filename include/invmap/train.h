@@ -45,6 +45,7 @@ PETSC_EXTERN PetscErrorCode InvFeatNormalizeInput(InvFeat, PetscInt n, float *X)
 PETSC_EXTERN PetscErrorCode InvFeatInputRow(InvFeat, const void *series, PetscBool single, double *scratch, float *x);
 PETSC_EXTERN PetscErrorCode InvFeatNormalizeTargets(InvFeat, PetscInt n, const double *Y, float *Yn);
 PETSC_EXTERN PetscErrorCode InvFeatDenormalizeTargets(InvFeat, PetscInt n, const float *Yn, double *Y);
+PETSC_EXTERN PetscErrorCode InvFeatNormalizeCovariance(InvFeat, PetscInt n, const double *C, float *Cn);
 PETSC_EXTERN PetscErrorCode InvFeatWrite(InvFeat, hid_t file);
 PETSC_EXTERN PetscErrorCode InvFeatRead(MPI_Comm, hid_t file, PetscInt ntargets, InvFeat *);
 

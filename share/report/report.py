@@ -22,6 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calib  # noqa: E402
+import meancov  # noqa: E402
 
 # Published figures (docs/science.md section 5): CNN Median-APE (R^2) by N and train/test data.
 PAPER_SENSITIVITY = {
@@ -697,6 +698,7 @@ def main():
         md += posterior_md((compare_stage(stages) or {}).get("out"))
     md += through_simulator_md(stages, outdir, not a.no_figures)
     md += sensitivity_md(stages, d)
+    md += meancov.meancov_md(stages, d)
     md += training_cost_md(stages, meta)
 
     md += ["## Stages", "", "| stage | status | seconds | command |", "|---|---|---|---|"]

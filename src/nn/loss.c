@@ -103,41 +103,49 @@ void invnn_nll_backward(float *dmean, float *dL, const float *mean, const float 
   }
 }
 
-/* E = L L^T - C of one sample (P x P, double) */
-static void FrobResidual(const float *L, const float *C, double *E, int P)
+/* K = the Cholesky factor of the covariance target C of one sample (its lower triangle read; a pivot below
+   INV_FROB_FLOOR is raised to it, so a target made singular by float32 rounding still has a factor); returns the
+   sample's weight 1 / |K|_F^2 = 1 / tr(C) (a relative error) */
+static double FactorTarget(const float *C, double *K, int P)
 {
-  for (int i = 0; i < P; i++)
-    for (int j = 0; j < P; j++) {
-      double s = 0;
-      for (int k = 0; k <= PetscMin(i, j); k++) s += (double)L[i * P + k] * L[j * P + k];
-      E[i * P + j] = s - C[i * P + j];
+  double k2 = 0;
+  for (int j = 0; j < P; j++) {
+    double d = C[j * P + j];
+    for (int k = 0; k < j; k++) d -= K[j * P + k] * K[j * P + k];
+    K[j * P + j] = sqrt(PetscMax(d, INV_FROB_FLOOR));
+    for (int i = j + 1; i < P; i++) {
+      double s = C[i * P + j];
+      for (int k = 0; k < j; k++) s -= K[i * P + k] * K[j * P + k];
+      K[i * P + j] = s / K[j * P + j];
     }
+    for (int i = 0; i < j; i++) K[i * P + j] = 0;
+  }
+  for (int i = 0; i < P * P; i++) k2 += K[i] * K[i];
+  return 1.0 / (k2 + INV_FROB_FLOOR);
 }
 
 double invnn_frob_forward(const float *L, const float *C, int B, int P, double scale)
 {
-  double sum = 0, E[INV_MAX_TARGETS * INV_MAX_TARGETS];
+  double sum = 0, K[INV_MAX_TARGETS * INV_MAX_TARGETS];
   for (int b = 0; b < B; b++) {
-    FrobResidual(L + (size_t)b * P * P, C + (size_t)b * P * P, E, P);
-    for (int i = 0; i < P * P; i++) sum += E[i] * E[i];
+    const float *Lb = L + (size_t)b * P * P;
+    double w = FactorTarget(C + (size_t)b * P * P, K, P), e2 = 0;
+    for (int i = 0; i < P; i++)
+      for (int j = 0; j <= i; j++) e2 += (Lb[i * P + j] - K[i * P + j]) * (Lb[i * P + j] - K[i * P + j]);
+    sum += w * e2;
   }
   return scale * sum;
 }
 
-/* d|E|_F^2 = 2 tr(E^T dE), dE = dL L^T + L dL^T: d/dL = 2 (E + E^T) L (= 4 E L for a symmetric target) */
 void invnn_frob_backward(float *dL, const float *L, const float *C, int B, int P, double scale)
 {
-  double E[INV_MAX_TARGETS * INV_MAX_TARGETS];
+  double K[INV_MAX_TARGETS * INV_MAX_TARGETS];
   for (int b = 0; b < B; b++) {
     const float *Lb = L + (size_t)b * P * P;
     float *dLb = dL + (size_t)b * P * P;
-    FrobResidual(Lb, C + (size_t)b * P * P, E, P);
+    double w = FactorTarget(C + (size_t)b * P * P, K, P);
     for (int i = 0; i < P; i++)
-      for (int j = 0; j < P; j++) {
-        double s = 0;
-        for (int k = j; k < P; k++) s += (E[i * P + k] + E[k * P + i]) * Lb[k * P + j];
-        dLb[i * P + j] = j > i ? 0.0f : (float)(2.0 * scale * s);
-      }
+      for (int j = 0; j < P; j++) dLb[i * P + j] = j > i ? 0.0f : (float)(2.0 * scale * w * (Lb[i * P + j] - K[i * P + j]));
   }
 }
 

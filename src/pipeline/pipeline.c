@@ -104,6 +104,13 @@ static PetscErrorCode PipelineOptions(void *ctx)
                                "MAP runs: mean (from the prior mean), multistart, from_<net> (started from the network's prediction); "
                                "options -maps_* (all) and -maprun_<run>_*",
                                "", p->mapruns, p->mapruns, sizeof(p->mapruns), NULL));
+  PetscCall(
+      PetscOptionsString("-pipeline_laplace_clean",
+                         "Networks trained on Laplace targets of the clean training series (a stage laplace_train_clean runs MAP with "
+                         "a covariance over the whole training set, options -laplace_*, and attaches the targets to a copy of it)",
+                         "", p->laplace[0], p->laplace[0], sizeof(p->laplace[0]), NULL));
+  PetscCall(PetscOptionsString("-pipeline_laplace_noisy", "The same for the noisy training series", "", p->laplace[1], p->laplace[1],
+                               sizeof(p->laplace[1]), NULL));
   PetscCall(PetscOptionsInt("-pipeline_landscape_row", "Test sample whose MAP objective landscape the report plots (-1: none)", "",
                             p->landscape_row, &p->landscape_row, NULL));
   PetscCall(PetscOptionsBool("-pipeline_report", "Write the report (report.md and figures) with -pipeline_python", "", p->report,

@@ -9,7 +9,7 @@
 /* The option prefixes that give stages options in this experiment, comma-separated with their dashes. */
 static PetscErrorCode StagePrefixes(InvPipeline p, char out[], size_t len)
 {
-  const char *fixed[] = {"sim_", "nets_", "pred_", "maps_", "evals_", "compare_"};
+  const char *fixed[] = {"sim_", "nets_", "pred_", "maps_", "evals_", "compare_", "laplace_"};
   const struct {
     const char *list, *fmt;
   } named[] = {{p->sets, "set_%s_"}, {p->nets, "net_%s_"}, {p->mapruns, "maprun_%s_"}};

@@ -148,6 +148,41 @@ static PetscErrorCode PlanMapRuns(InvPipeline p, const char set[], const char sf
   PetscFunctionReturn(0);
 }
 
+static const char *const LaplaceViews[2] = {"clean", "noisy"}; /* the views of p->laplace[] */
+
+/* Laplace targets (issue 12): for each view with networks in -pipeline_laplace_<view>, MAP with a covariance over the
+   whole training set, resumable like every map stage, attaching /theta_map and /cov to a copy <train>_laplace_<view>.h5
+   (the training set itself stays as simulated); and the Laplace reference of every test view, which the report
+   compares the networks' means and covariances with. Options -laplace_* go to all of them (e.g. -laplace_map_hessian). */
+static PetscErrorCode PlanLaplace(InvPipeline p, const char train[], const char test[], const InvName views[], PetscInt nviews)
+{
+  InvPipelineStage *st;
+  char file[PETSC_MAX_PATH_LEN];
+  PetscBool any = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  for (PetscInt v = 0; v < 2; v++) {
+    if (!p->laplace[v][0]) continue;
+    any = PETSC_TRUE;
+    PetscCall(PetscSNPrintf(file, sizeof(file), "%s_laplace_%s.h5", train, LaplaceViews[v]));
+    PetscCall(AddStage(p, "map", file, &st, "laplace_train_%s%s", LaplaceViews[v], ""));
+    PetscCall(AddDep(p, st, "simulate_%s%s", train, ""));
+    PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/laplace_%s_%s.h5", p->dir, train, LaplaceViews[v]));
+    PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5%s", p->dir, train, v == 0 ? " -map_clean" : ""));
+    PetscCall(Prefixed(p, &st->opts, "laplace_", NULL));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s -map_targets_into %s", st->out2, st->out));
+  }
+  for (PetscInt v = 0; any && v < nviews; v++) {
+    PetscCall(PetscSNPrintf(file, sizeof(file), "laplace_%s_%s.h5", test, views[v]));
+    PetscCall(AddStage(p, "map", file, &st, "laplace_test_%s%s", views[v], ""));
+    PetscCall(AddDep(p, st, "simulate_%s%s", test, ""));
+    PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5%s", p->dir, test, !strcmp(views[v], "clean") ? " -map_clean" : ""));
+    PetscCall(Prefixed(p, &st->opts, "laplace_", NULL));
+    PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* The networks and MAP runs evaluated on the first map_n samples of data set `set` (names end with sfx as in PlanMapRuns);
    the test set's comparison also stores what the report's figures need. */
 static PetscErrorCode PlanCompare(InvPipeline p, const char set[], const char sfx[], const char mview[], InvName nets[], PetscInt nnets,
@@ -186,6 +221,25 @@ static PetscErrorCode PlanCompare(InvPipeline p, const char set[], const char sf
   PetscCall(Prefixed(p, &st->opts, "compare_", NULL));
   PetscCall(PetscSNPrintf(st->out2, sizeof(st->out2), "%s/compare%s.csv", p->dir, sfx));
   PetscCall(InvStrAppendf(&st->opts, "-o %s -csv %s", st->out, st->out2));
+  PetscFunctionReturn(0);
+}
+
+/* the view (0 clean, 1 noisy) whose Laplace targets network net trains on, or -1 */
+static PetscErrorCode LaplaceViewOfNet(InvPipeline p, const char net[], PetscInt *view)
+{
+  PetscFunctionBegin;
+  *view = -1;
+  for (PetscInt v = 0; v < 2; v++) {
+    InvName names[MAX_ITEMS];
+    PetscInt n;
+    PetscCall(SplitNames(p->comm, v ? "-pipeline_laplace_noisy" : "-pipeline_laplace_clean", p->laplace[v], names, &n));
+    for (PetscInt i = 0; i < n; i++)
+      if (!strcmp(names[i], net)) {
+        PetscCheck(*view < 0, p->comm, PETSC_ERR_ARG_WRONG, "Network %s is in both -pipeline_laplace_clean and -pipeline_laplace_noisy",
+                   net);
+        *view = v;
+      }
+  }
   PetscFunctionReturn(0);
 }
 
@@ -237,11 +291,30 @@ PetscErrorCode InvPipelineBuildPlan(InvPipeline p)
     PetscCall(Prefixed(p, &st->opts, "set_%s_", sets[i]));
     PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));
   }
+  PetscCall(PlanLaplace(p, train, test, views, nviews));
+  for (PetscInt v = 0; v < 2; v++) { /* every network named for Laplace targets exists */
+    InvName names[MAX_ITEMS];
+    PetscInt n;
+    PetscCall(SplitNames(p->comm, v ? "-pipeline_laplace_noisy" : "-pipeline_laplace_clean", p->laplace[v], names, &n));
+    for (PetscInt k = 0; k < n; k++) {
+      found = PETSC_FALSE;
+      for (PetscInt i = 0; i < nnets; i++) found = (PetscBool)(found || !strcmp(nets[i], names[k]));
+      PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG, "-pipeline_laplace_%s: no network '%s' in -pipeline_nets %s", LaplaceViews[v],
+                 names[k], p->nets);
+    }
+  }
   for (PetscInt i = 0; i < nnets; i++) { /* networks */
+    PetscInt lv;
     PetscCall(PetscSNPrintf(file, sizeof(file), "%s.h5", nets[i]));
     PetscCall(AddStage(p, "train", file, &st, "train_%s%s", nets[i], ""));
-    PetscCall(AddDep(p, st, "simulate_%s%s", train, ""));
-    PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5", p->dir, train));
+    PetscCall(LaplaceViewOfNet(p, nets[i], &lv));
+    if (lv < 0) {
+      PetscCall(AddDep(p, st, "simulate_%s%s", train, ""));
+      PetscCall(InvStrAppendf(&st->opts, "-i %s/%s.h5", p->dir, train));
+    } else { /* the copy with the targets; the series they were computed from (the net's own options may say otherwise: train refuses) */
+      PetscCall(AddDep(p, st, "laplace_train_%s%s", LaplaceViews[lv], ""));
+      PetscCall(InvStrAppendf(&st->opts, "-i %s/%s_laplace_%s.h5 -train_data %s", p->dir, train, LaplaceViews[lv], lv ? "d" : "u"));
+    }
     PetscCall(Prefixed(p, &st->opts, "nets_", NULL));
     PetscCall(Prefixed(p, &st->opts, "net_%s_", nets[i]));
     PetscCall(InvStrAppendf(&st->opts, "-o %s", st->out));

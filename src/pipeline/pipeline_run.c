@@ -163,6 +163,10 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
       PetscCall(InvFileExists(aux, &partial));
       PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.ckpt", st->out));
       PetscCall(InvFileExists(aux, &ckpt));
+      if (!partial && st->out2[0]) { /* a map stage whose checkpoint is its MAP file's (laplace_train_<view>: out is the targets) */
+        PetscCall(PetscSNPrintf(aux, sizeof(aux), "%s.partial", st->out2));
+        PetscCall(InvFileExists(aux, &partial));
+      }
       if (partial || ckpt) PetscCall(StageResumable(p, st, &resumable));
       if (resumable) PetscCall(PetscStrlcat(extra, " -resume", sizeof(extra)));
     }

@@ -44,6 +44,7 @@ struct _p_InvPipeline {
   char share[PETSC_MAX_PATH_LEN];
   char python[PETSC_MAX_PATH_LEN];
   char sets[INV_PIPE_LIST_LEN], nets[INV_PIPE_LIST_LEN], views[INV_PIPE_LIST_LEN], mapruns[INV_PIPE_LIST_LEN];
+  char laplace[2][INV_PIPE_LIST_LEN]; /* -pipeline_laplace_clean, -pipeline_laplace_noisy: nets trained on Laplace targets */
   char trainset[INV_PIPE_NAME_LEN], testset[INV_PIPE_NAME_LEN], mapview[INV_PIPE_NAME_LEN];
   char mapsets[INV_PIPE_LIST_LEN];        /* data sets of the MAP runs and their comparison ("": the test set) */
   char defaults_file[PETSC_MAX_PATH_LEN]; /* the default experiment merged under the user's options, or "" */

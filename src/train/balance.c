@@ -21,7 +21,7 @@ size_t InvTrainerRowBytes(InvTrainer t)
 {
   size_t payload =
       t->noise_fresh ? (size_t)t->esize * (size_t)(t->n_obs * t->n_ch) + 2 * sizeof(double) : sizeof(float) * (size_t)t->map->feat->size;
-  return 2 * sizeof(PetscInt64) + payload + sizeof(float) * (size_t)t->ntargets;
+  return 2 * sizeof(PetscInt64) + payload + sizeof(float) * (size_t)t->nty;
 }
 
 PetscErrorCode InvTrainerEpochCount(InvTrainer t, PetscInt64 *n)
@@ -72,7 +72,7 @@ PetscErrorCode InvTrainerRedistribute(InvTrainer t)
         memcpy(p + off, t->Xtr + i * f->size, sizeof(float) * f->size);
         off += sizeof(float) * f->size;
       }
-      memcpy(p + off, t->Ytr + i * t->ntargets, sizeof(float) * t->ntargets);
+      memcpy(p + off, t->Ytr + i * t->nty, sizeof(float) * t->nty);
     }
     PetscCall(PetscFree(fill));
   }
@@ -124,7 +124,7 @@ PetscErrorCode InvTrainerEpochBatch(InvTrainer t, PetscInt64 slot0, int n, Petsc
       memcpy(t->Xb + (size_t)i * f->size, p + off, sizeof(float) * f->size);
       off += sizeof(float) * f->size;
     }
-    memcpy(t->Yb + (size_t)i * t->ntargets, p + off, sizeof(float) * t->ntargets);
+    memcpy(t->Yb + (size_t)i * t->nty, p + off, sizeof(float) * t->nty);
   }
   PetscFunctionReturn(0);
 }

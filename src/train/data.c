@@ -173,6 +173,51 @@ static void Split(PetscInt64 n, PetscMPIInt size, PetscMPIInt rank, PetscInt64 o
   *b = off + n * (rank + 1) / size;
 }
 
+/* Laplace targets of the usable samples [g0, g1): Z (n x nty) holds the standardised parameters in its first
+   ntargets columns already; the standardised MAP points and covariances are added after them, in the layout of
+   InvLoss (mean targets, then the P x P covariance targets). The standardisation theta = mu + D z gives
+   z_map = D^-1 (theta_map - mu) and C_z = D^-1 C D^-1, the inverse of predict's Sigma = D L L^T D. */
+static PetscErrorCode LaplaceTargets(InvTrainer t, PetscInt64 g0, PetscInt64 g1, float *Z)
+{
+  PetscInt64 n = g1 - g0, bad;
+  PetscInt P = t->P, O = t->ntargets;
+  double *Tm, *C, *Y, *Cs;
+  InvFeat f = t->map->feat;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc4((size_t)n * P + 1, &Tm, (size_t)n * P * P + 1, &C, (size_t)n * O + 1, &Y, (size_t)n * O * O + 1, &Cs));
+  InvTrainerTrack(t, 8.0 * (double)n * (double)(P + P * P + O + O * O));
+  PetscCall(ReadRows(t, "/theta_map", H5T_NATIVE_DOUBLE, sizeof(double), P, g0, g1, Tm));
+  PetscCall(ReadRows(t, "/cov", H5T_NATIVE_DOUBLE, sizeof(double), P * P, g0, g1, C));
+  PetscCall(FirstBad(t->comm, n, P, sizeof(double), Tm, t->valid, g0, &bad));
+  PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Non-finite Laplace target in /theta_map of %s, row %lld (its /map_status is 0)",
+             t->data_file, (long long)bad);
+  PetscCall(FirstBad(t->comm, n, P * P, sizeof(double), C, t->valid, g0, &bad));
+  PetscCheck(bad < 0, t->comm, PETSC_ERR_FILE_UNEXPECTED, "Non-finite Laplace target in /cov of %s, row %lld (its /map_status is 0)",
+             t->data_file, (long long)bad);
+  for (PetscInt64 i = 0; i < n; i++)
+    for (PetscInt k = 0; k < O; k++) {
+      Y[i * O + k] = Tm[i * P + t->col[k]];
+      for (PetscInt l = 0; l < O; l++) Cs[(i * O + k) * O + l] = C[(i * P + t->col[k]) * P + t->col[l]];
+    }
+  PetscCall(InvFeatNormalizeTargets(f, (PetscInt)n, Y, t->fbuf));
+  for (PetscInt64 i = 0; i < n; i++) {
+    float *z = Z + i * t->nty;
+    for (PetscInt k = 0; k < O; k++) z[O + k] = t->fbuf[i * O + k];
+    PetscCall(InvFeatNormalizeCovariance(f, 1, Cs + i * O * O, z + 2 * O));
+  }
+  PetscCall(PetscFree4(Tm, C, Y, Cs));
+  InvTrainerTrack(t, -8.0 * (double)n * (double)(P + P * P + O + O * O));
+  PetscFunctionReturn(0);
+}
+
+/* standardised targets Yn (n x ntargets) spread into rows of nty floats of Z */
+static void SpreadTargets(InvTrainer t, PetscInt64 n, const float *Yn, float *Z)
+{
+  for (PetscInt64 i = n - 1; i >= 0; i--) /* backwards: Yn may be Z itself */
+    for (PetscInt k = t->ntargets - 1; k >= 0; k--) Z[i * t->nty + k] = Yn[i * t->ntargets + k];
+}
+
 /* the whole local share in memory: features (or clean series with -noise_fresh) and targets */
 static PetscErrorCode LoadInMemory(InvTrainer t)
 {
@@ -225,11 +270,19 @@ static PetscErrorCode LoadInMemory(InvTrainer t)
     InvTrainerTrack(t, -(double)sizeof(float) * (double)ntr * (double)f->size);
   } else
     PetscCall(InvFeatNormalizeInput(f, (PetscInt)ntr, t->Xtr));
-  PetscCall(PetscMalloc1((size_t)ntr * t->ntargets + 1, &t->Ytr));
-  PetscCall(PetscMalloc1((size_t)nva * t->ntargets + 1, &t->Yva));
-  InvTrainerTrack(t, sizeof(float) * (double)(ntr + nva) * (double)t->ntargets);
+  PetscCall(PetscMalloc1((size_t)ntr * t->nty + 1, &t->Ytr));
+  PetscCall(PetscMalloc1((size_t)nva * t->nty + 1, &t->Yva));
+  InvTrainerTrack(t, sizeof(float) * (double)(ntr + nva) * (double)t->nty);
   PetscCall(InvFeatNormalizeTargets(f, (PetscInt)ntr, Y, t->Ytr));
   PetscCall(InvFeatNormalizeTargets(f, (PetscInt)nva, Y + ntr * t->ntargets, t->Yva));
+  if (t->laplace) {
+    PetscCall(PetscMalloc1((size_t)PetscMax(ntr, nva) * t->ntargets + 1, &t->fbuf));
+    SpreadTargets(t, ntr, t->Ytr, t->Ytr);
+    SpreadTargets(t, nva, t->Yva, t->Yva);
+    PetscCall(LaplaceTargets(t, t->tr0, t->tr1, t->Ytr));
+    PetscCall(LaplaceTargets(t, t->va0, t->va1, t->Yva));
+    PetscCall(PetscFree(t->fbuf));
+  }
   PetscCall(PetscFree3(U, Th, Y));
   PetscCall(PetscFree(Nz));
   InvTrainerTrack(t, -rawb);
@@ -288,6 +341,54 @@ static PetscErrorCode FitStreamed(InvTrainer t)
   PetscCall(PetscFree4(U, Th, Y, X));
   PetscCall(PetscFree(Nz));
   InvTrainerTrack(t, -bytes);
+  PetscFunctionReturn(0);
+}
+
+/* Laplace targets (moment matching): /theta_map (N x P) and /cov (N x P x P) with /map_status, written by
+   invmap map -map_targets_into from the same series as -train_data, and targets that are parameters */
+static PetscErrorCode CheckLaplace(InvTrainer t, hsize_t N)
+{
+  const char *fix = "compute them with invmap map -i <set> -o <map.h5> -map_targets_into <set> (add -map_clean for -train_data u)";
+  PetscBool has;
+  PetscInt r;
+  hsize_t d[3];
+  hid_t root;
+  char *series = NULL;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < t->ntargets; k++)
+    PetscCheck(t->col[k] < t->P, t->comm, PETSC_ERR_ARG_WRONG,
+               "-train_loss %s: Laplace targets exist for the model's parameters only, not for rho or sigma: drop them from -train_targets",
+               InvLossTypes[t->loss_type]);
+  PetscCall(InvH5HasDataset(t->file, "/cov", &has));
+  PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "-train_loss %s needs Laplace targets (/theta_map, /cov) and %s has no /cov: %s",
+             InvLossTypes[t->loss_type], t->data_file, fix);
+  PetscCall(InvH5GetDims(t->file, "/cov", &r, d));
+  PetscCheck(r == 3 && d[0] == N && d[1] == (hsize_t)t->P && d[2] == (hsize_t)t->P, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "/cov in %s must be (%llu x %d x %d), the Laplace covariance of each sample: %s", t->data_file, (unsigned long long)N,
+             (int)t->P, (int)t->P, fix);
+  PetscCall(InvH5HasDataset(t->file, "/theta_map", &has));
+  PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "-train_loss %s needs Laplace targets (/theta_map, /cov) and %s has no /theta_map: %s", InvLossTypes[t->loss_type],
+             t->data_file, fix);
+  PetscCall(InvH5GetDims(t->file, "/theta_map", &r, d));
+  PetscCheck(r == 2 && d[0] == N && d[1] == (hsize_t)t->P, t->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "/theta_map in %s must be (%llu x %d), the MAP point of each sample: %s", t->data_file, (unsigned long long)N, (int)t->P, fix);
+  PetscCall(InvH5HasDataset(t->file, "/map_status", &has));
+  PetscCheck(has, t->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has Laplace targets but no /map_status: %s", t->data_file, fix);
+  PetscCall(InvH5GetDims(t->file, "/map_status", &r, d));
+  PetscCheck(r == 1 && d[0] == N, t->comm, PETSC_ERR_FILE_UNEXPECTED, "/map_status in %s must have shape (%llu): %s", t->data_file,
+             (unsigned long long)N, fix);
+  PetscCallHDF5Return(root, H5Gopen2(t->file, "/", H5P_DEFAULT));
+  PetscCall(InvH5HasAttr(root, "laplace_series", &has));
+  if (has) PetscCall(InvH5ReadAttrString(root, "laplace_series", &series));
+  PetscCallHDF5(H5Gclose(root));
+  PetscCheck(
+      !series || !strncmp(series, t->path, strlen(t->path)), t->comm, PETSC_ERR_ARG_INCOMP,
+      "The Laplace targets of %s were computed from %s, but -train_data %s trains on %s: use matching targets (map -map_clean for /u)",
+      t->data_file, series, t->dataset, t->path);
+  PetscCall(PetscFree(series));
+  t->nty = 2 * t->ntargets + t->ntargets * t->ntargets;
   PetscFunctionReturn(0);
 }
 
@@ -382,6 +483,8 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
   }
   PetscCall(PetscFree(pnames));
   PetscCheck(t->ntargets > 0, t->comm, PETSC_ERR_ARG_WRONG, "-train_targets: no targets");
+  t->nty = t->ntargets;
+  if (t->laplace) PetscCall(CheckLaplace(t, dims[0]));
   PetscCheck(t->nloss_weight == 0 || t->nloss_weight == t->ntargets, t->comm, PETSC_ERR_ARG_SIZ,
              "-train_loss_weights has %d values for %d targets", (int)t->nloss_weight, (int)t->ntargets);
   for (PetscInt k = 0; k < t->ntargets; k++) {
@@ -394,6 +497,20 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
   if (hasstatus) {
     PetscCall(PetscMalloc1(Nrows + 1, &status));
     PetscCall(InvH5ReadAll(t->file, "/status", H5T_NATIVE_INT, status));
+  }
+  if (t->laplace) { /* samples whose MAP failed (/map_status != 0) have no Laplace targets: not usable */
+    int *ms;
+    PetscInt64 nbad = 0;
+    PetscCall(PetscMalloc1(Nrows + 1, &ms));
+    PetscCall(InvH5ReadAll(t->file, "/map_status", H5T_NATIVE_INT, ms));
+    if (!status) PetscCall(PetscCalloc1(Nrows + 1, &status));
+    for (PetscInt64 i = 0; i < Nrows; i++) {
+      if (!status[i] && ms[i]) nbad++;
+      if (ms[i]) status[i] = ms[i];
+    }
+    PetscCall(PetscFree(ms));
+    if (nbad)
+      PetscCall(PetscPrintf(t->comm, "invmap train: %lld samples without Laplace targets (/map_status != 0) left out\n", (long long)nbad));
   }
   for (PetscInt64 i = 0; i < Nrows; i++)
     if (!status || status[i] == 0) t->valid[N++] = i;
@@ -422,7 +539,13 @@ PetscErrorCode InvTrainerLoadData(InvTrainer t)
      count, so that 1 and 2 ranks take the same path and give the same weights) */
   need = (double)(t->Ntr + t->Nval) * ((double)InvTrainerReadBytes(t) + 8.0 * t->ntargets + 4.0 * f->size) +
          3.0 * (double)t->Ntr * (double)InvTrainerRowBytes(t);
+  if (t->laplace) need += (double)(t->Ntr + t->Nval) * 4.0 * (double)(t->nty - t->ntargets);
   t->stream = (PetscBool)(t->stream_mode == 1 || (t->stream_mode == 0 && need > budget));
+  PetscCheck(!t->stream || !t->laplace, t->comm, PETSC_ERR_SUP,
+             "-train_loss %s: Laplace targets are read in memory only, and %s %s; use -train_stream no (or auto) with "
+             "-train_memory_mb %.0f or more",
+             InvLossTypes[t->loss_type], t->data_file, t->stream_mode == 1 ? "was to be streamed (-train_stream yes)" : "needs streaming",
+             need / 1048576.0 + 1);
   if (!t->stream) {
     PetscCall(LoadInMemory(t));
     PetscCall(InvH5Close(&t->file));

@@ -224,6 +224,19 @@ PetscErrorCode InvFeatNormalizeTargets(InvFeat f, PetscInt n, const double *Y, f
   PetscFunctionReturn(0);
 }
 
+/* covariances C (n x ntargets x ntargets, parameters' units) -> standardised Cn = D^-1 C D^-1, D = diag(out_std):
+   the inverse of the prediction's Sigma = D L L^T D (InvNNMapPredictGaussian) */
+PetscErrorCode InvFeatNormalizeCovariance(InvFeat f, PetscInt n, const double *C, float *Cn)
+{
+  const PetscInt O = f->ntargets;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt k = 0; k < O; k++)
+      for (PetscInt l = 0; l < O; l++) Cn[(i * O + k) * O + l] = (float)(C[(i * O + k) * O + l] / (f->out_std[k] * f->out_std[l]));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvFeatDenormalizeTargets(InvFeat f, PetscInt n, const float *Yn, double *Y)
 {
   PetscFunctionBegin;

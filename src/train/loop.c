@@ -24,22 +24,23 @@ static PetscErrorCode ValidateBlock(InvTrainer t, PetscInt64 n, const float *X, 
 {
   InvNet net = t->map->net;
   PetscInt O = t->ntargets, no = t->loss->nout; /* the first O outputs of a sample are the mean for every head */
+  PetscInt nt = t->nty;                         /* target rows: the O parameters first (then any Laplace targets) */
   float *Y;
 
   PetscFunctionBegin;
   for (PetscInt64 i0 = 0; i0 < n; i0 += t->batch) {
     int B = (int)PetscMin(t->batch, n - i0);
-    const float *Ti = T + i0 * O;
+    const float *Ti = T + i0 * nt;
     double sum;
     PetscCall(InvNetForward(net, X + i0 * net->in_size, B, NULL, 0, 0, &Y));
     PetscCall(InvLossEvaluate(t->loss, B, Y, Ti, NULL, 1.0, &sum, NULL));
     s[0] += sum;
     for (int i = 0; i < B; i++)
       for (PetscInt k = 0; k < O; k++) {
-        double d = (double)Y[i * no + k] - Ti[i * O + k];
+        double d = (double)Y[i * no + k] - Ti[i * nt + k];
         s[1 + 3 * k] += d * d;
-        s[2 + 3 * k] += Ti[i * O + k];
-        s[3 + 3 * k] += (double)Ti[i * O + k] * Ti[i * O + k];
+        s[2 + 3 * k] += Ti[i * nt + k];
+        s[3 + 3 * k] += (double)Ti[i * nt + k] * Ti[i * nt + k];
       }
   }
   PetscFunctionReturn(0);

@@ -111,10 +111,7 @@ PetscErrorCode InvTrainerSetFromOptions(InvTrainer t)
   PetscCheck(!(t->nloss_weight && t->loss_type == INV_LOSS_NLL), t->comm, PETSC_ERR_ARG_INCOMP,
              "-train_loss_weights weight the squared errors of the mean, which -train_loss nll has none of: drop them, or use "
              "-train_loss mix with an mse weight");
-  PetscCheck(t->loss_type != INV_LOSS_MOMENT && !(t->loss_type == INV_LOSS_MIX && t->loss_mix[2] > 0), t->comm, PETSC_ERR_SUP,
-             "-train_loss %s: moment matching needs Laplace targets (/theta_map and /cov per sample), which invmap train does not read "
-             "yet; use -train_loss nll, or mix with a zero moment weight",
-             InvLossTypes[t->loss_type]);
+  t->laplace = (PetscBool)(t->loss_type == INV_LOSS_MOMENT || (t->loss_type == INV_LOSS_MIX && t->loss_mix[2] > 0));
   PetscCall(PetscOptionsEnum("-train_repr", "Input representation", "", InvReprTypes, (PetscEnum)t->repr, (PetscEnum *)&t->repr, NULL));
   PetscCall(
       PetscOptionsEnum("-train_input_norm", "Input standardisation", "", InvNormTypes, (PetscEnum)t->norm, (PetscEnum *)&t->norm, NULL));
@@ -271,9 +268,9 @@ PetscErrorCode InvTrainerSetUp(InvTrainer t)
   PetscCall(PetscCalloc1((size_t)t->epochs * INV_TRAIN_HIST_COLS, &t->hist));
   PetscCall(PetscArraycpy(t->best, map->net->params, map->net->nparams));
   PetscCall(PetscMalloc1(t->batch, &t->idx));
-  PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->ntargets, &t->Yb,
-                         (size_t)t->batch * t->loss->nout, &t->dY));
-  InvTrainerTrack(t, (double)t->batch * (4.0 * map->feat->size + 4.0 * t->ntargets + 4.0 * t->loss->nout) + 16.0 * t->n_obs * t->n_ch);
+  PetscCall(PetscMalloc3((size_t)t->batch * map->feat->size, &t->Xb, (size_t)t->batch * t->nty, &t->Yb, (size_t)t->batch * t->loss->nout,
+                         &t->dY));
+  InvTrainerTrack(t, (double)t->batch * (4.0 * map->feat->size + 4.0 * t->nty + 4.0 * t->loss->nout) + 16.0 * t->n_obs * t->n_ch);
   PetscCall(PetscMalloc1(2 * INV_NN_MAXLAYERS + 4, &t->reqs));
   PetscCall(InvTrainerEpochSetUp(t));
   if (t->resume) PetscCall(InvTrainerCheckpointRead(t, t->checkpoint));

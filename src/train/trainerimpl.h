@@ -53,6 +53,8 @@ struct _p_InvTrainer {
      training samples [0, Ntr), validation [Ntr, Ntr + Nval); this rank holds [tr0, tr1) and [va0, va1) */
   PetscInt64 Ntr, Nval, tr0, tr1, va0, va1;
   PetscInt n_obs, n_ch, ntargets;
+  PetscBool laplace;            /* the loss has a moment term: Laplace targets (/theta_map, /cov) are read with the parameters */
+  PetscInt nty;                 /* floats per target row: ntargets, or with Laplace targets 2 ntargets + ntargets^2 (see InvLoss) */
   float *Xtr, *Ytr, *Xva, *Yva; /* normalised features and targets; Xtr is NULL with -noise_fresh */
   char *Utr;                    /* -noise_fresh: clean series of the local training samples, in the file's precision */
   double *noise_par;            /* -noise_fresh: (rho, sigma) of the local training samples */
@@ -105,6 +107,7 @@ struct _p_InvTrainer {
   PetscInt pf_epoch;
   int rerr; /* errno of the reader's first failed read (0: none) */
   float *Xb, *Yb, *dY;
+  float *fbuf; /* standardised Laplace mean targets while they are built */
   double *ubuf, *dbuf;
   MPI_Request *reqs;
   int nreqs;
