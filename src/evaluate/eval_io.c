@@ -276,8 +276,8 @@ PetscErrorCode InvEvalReadEstimate(InvEval e, InvEvalEstimate *s)
   PetscCall(InvEvalFindDataset(e, file, s->file, s->dataset, sizeof(s->dataset)));
   PetscCall(InvH5GetDims(file, s->dataset, &r, dims));
   PetscCheck(r == 2 && dims[1] >= 1 && dims[1] <= (hsize_t)(e->P + INV_NOISE_NPARAM), e->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: %s must have shape (n, columns) with 1 to %d columns (model %s's parameters, and rho, sigma)", s->file, s->dataset,
-             (int)(e->P + INV_NOISE_NPARAM), e->model->type);
+             "%s: %s has %llu column(s) but model %s of %s has %d parameters (and joint inference adds at most rho, sigma)", s->file,
+             s->dataset, (unsigned long long)(r == 2 ? dims[1] : 0), e->model->type, e->truth, (int)e->P);
   PetscCheck(dims[0] > 0 && dims[0] <= (hsize_t)e->N, e->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s: %s has %llu rows but the truth %s has %lld samples: estimates must cover the first n <= N samples of the truth", s->file,
              s->dataset, (unsigned long long)dims[0], e->truth, (long long)e->N);
