@@ -222,7 +222,7 @@ def joint_md(stages, d):
         for k, t in enumerate(JOINT_TARGETS):
             v = r.get(f"r2_{t}") if r else None
             cells += [f"**{fmt(v, 3)}**" if isinstance(v, float) else "not run", f"*{pap[k]}*" if pap else "-"]
-            if pap and isinstance(v, float) and v < pap[k]:
+            if pap and isinstance(v, float) and round(v, 3) < pap[k]:  # at the paper's 3 decimals
                 worse.append(f"N = {n}, {JOINT_INPUTS[inp]}, {t}: {fmt(v, 3)} < {pap[k]}")
         out.append(f"| {n} | {JOINT_INPUTS[inp]}{' (nll)' if nll else ''} | " + " | ".join(cells) + " |")
     out += ["", "Cells where ours is below the paper's: " + ("; ".join(worse) if worse else "none") + ".", ""]
