@@ -66,6 +66,10 @@ vg train_stream train -i data32.h5 -o stream.h5 -nn_arch dense -nn_dense 8,8 -tr
 vg predict predict -net dense.h5,cnn.h5 -i data.h5 -predict_data d -o pred.h5 -quiet
 vg map map -i data.h5 -n 2 -map_screen 4 -map_starts 1 -o map.h5 -quiet
 vg evaluate evaluate -truth data.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_common_rows 0 -o eval.h5 -quiet
+# joint inference: rho and sigma among the targets, evaluated against the truth's /noise
+vg train_joint train -i data.h5 -o joint.h5 -nn_arch dense -nn_dense 8,8 -train_data d -train_targets theta0,theta1,sigma,rho -train_epochs 2 -train_batch 8 -quiet
+vg predict_joint predict -net joint.h5 -i data.h5 -predict_data d -o pred_joint.h5 -quiet
+vg evaluate_joint evaluate -truth data.h5 -estimates pred_joint.h5,pred.h5 -labels joint,nn -o eval_joint.h5 -quiet
 
 if ((failures)); then
   echo "$failures command(s) with memcheck errors; logs in $W"
