@@ -71,6 +71,10 @@ vg model model -model fhn3 -model_check_points 2 -model_check_gradient_points 1 
 # the grid posterior (small grids): the Laplace Gaussian and the ensemble's spread against it
 vg evaluate_posterior evaluate -truth data.h5 -estimates pred.h5,map.h5 -labels nn,map -eval_posterior_n 2 -eval_posterior_grid 9 \
   -eval_posterior_coarse 9 -eval_posterior_passes 2 -eval_timeseries 0 -o post.h5 -quiet
+# joint inference: rho and sigma among the targets, evaluated against the truth's /noise
+vg train_joint train -i data.h5 -o joint.h5 -nn_arch dense -nn_dense 8,8 -train_data d -train_targets theta0,theta1,sigma,rho -train_epochs 2 -train_batch 8 -quiet
+vg predict_joint predict -net joint.h5 -i data.h5 -predict_data d -o pred_joint.h5 -quiet
+vg evaluate_joint evaluate -truth data.h5 -estimates pred_joint.h5,pred.h5 -labels joint,nn -o eval_joint.h5 -quiet
 
 if ((failures)); then
   echo "$failures command(s) with memcheck errors; logs in $W"

@@ -11,7 +11,10 @@
 /* The metric definitions (stored as an attribute of the output and printed by -help) */
 #define INV_EVAL_DEFINITIONS                                                                                                               \
   "APE_j = |est_j - true_j| / |true_j|; rel_err = ||est - true||_2 / ||true||_2; R^2_j = 1 - sum (est_j - true_j)^2 / sum (true_j - "      \
-  "mean true_j)^2 over valid samples; series s = ODE re-simulated at the estimate, u = clean /u of the truth, means over the "             \
+  "mean true_j)^2 over valid samples; noise targets of joint inference (the columns an estimate file's 'targets' attribute names rho, "    \
+  "sigma) against the truth's /noise: median_ape_<rho|sigma>, r2_<rho|sigma>, while rel_err and r2_mean cover the model parameters "       \
+  "only; valid samples: every estimated target finite; series s = ODE re-simulated at the estimate, u = clean /u of the truth, means "     \
+  "over the "                                                                                                                              \
   "n_obs times (and observed components): sq_bias = (mean(s - u))^2, cmse = mean(((s - mean s) - (u - mean u))^2) (sq_bias + cmse "        \
   "= MSE); objective J (and objective_truth, J at the true parameters on the same samples) = 1/2 ||W_AR1 (d - s)||^2 + 1/2 sum ((est_j - " \
   "prior_mean_j) / prior_sd_j)^2 with the truth's /d (or /u: -eval_objective_data u), /noise (or -noise_rho, -noise_sigma) "               \

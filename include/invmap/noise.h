@@ -13,6 +13,10 @@
 typedef enum { INV_NOISE_NONE, INV_NOISE_AR1 } InvNoiseType;
 PETSC_EXTERN const char *const InvNoiseTypes[];
 
+/* The noise parameters as stored (the columns of /noise, in order) and as targets of joint inference */
+#define INV_NOISE_NPARAM 2
+PETSC_EXTERN const char *const InvNoiseParamNames[]; /* "rho", "sigma" */
+
 /* How sigma scales the noise: dt (s = sigma / Delta_t, the default) or unit (s = sigma) */
 typedef enum { INV_NOISE_SCALE_DT, INV_NOISE_SCALE_UNIT } InvNoiseScale;
 PETSC_EXTERN const char *const InvNoiseScales[];

@@ -156,15 +156,22 @@ def check_estimates(files, sets):
                              "give --estimates in the order of --labels")
 
 
-def read_covariances(files, sets):
+def read_covariances(files, sets, names=None):
     """Each set's Gaussian uncertainty from the file it was evaluated from (calib.gaussian_of_file: Laplace /cov,
-    a network's /cov_pred, an ensemble's /theta_std): s["cov"] (rows x P x P) and s["cov_kind"], None without."""
+    a network's /cov_pred, an ensemble's /theta_std): s["cov"] (rows x P x P) and s["cov_kind"], None without.
+    A file whose 'targets' (invmap predict) add others to the model's parameters `names` (joint inference: rho,
+    sigma) gives the block of the model's parameters, in their order (the marginal of the Gaussian)."""
     for fn, s in zip(files, sets):
         s["cov"], s["cov_kind"] = None, None
         with _open(fn, "--estimates") as f:
             g = calib.gaussian_of_file(f, s["theta"].shape[0])
+            targets = _attr_str(f, "targets")
         if g is not None:
             P = s["theta"].shape[1]
+            targets = targets.split(",") if targets else []
+            if names and g[1].ndim == 3 and g[1].shape[1] == len(targets) > P and all(n in targets for n in names):
+                idx = [targets.index(n) for n in names]
+                g = (g[0][:, idx], g[1][:, idx][:, :, idx], g[2])
             if g[1].ndim != 3 or g[1].shape[1:] != (P, P):
                 raise InputError(f"--estimates {fn}: its covariances have shape {g[1].shape}, expected (rows, {P}, {P})")
             s["cov"], s["cov_kind"] = g[1], g[2]

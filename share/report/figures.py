@@ -537,7 +537,7 @@ def main():
         figdata.check_truth(truth, ev)
         if estimates:
             figdata.check_estimates(estimates, ev["sets"])
-            figdata.read_covariances(estimates, ev["sets"])
+            figdata.read_covariances(estimates, ev["sets"], truth["names"])
         for fn in models:
             if not os.path.isfile(fn):
                 raise figdata.InputError(f"--models {fn} does not exist")

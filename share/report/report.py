@@ -10,6 +10,8 @@ script. Where the experiment's networks follow the naming of the published exper
 published tables with our measured numbers beside the paper's:
   cnn_<N>_<clean|noisy>   CNN sensitivity table and time-series errors (Rudi et al. 2021, docs/science.md s.5)
   dense8_w<width>         training-cost table (dense, 8 layers, 10^6 samples processed)
+  joint_<N>_<time|fourier|both>   joint-inference table: R^2 of theta0, theta1, sigma, rho (jointnll_<N>_<input>:
+                          the same with a covariance head, whose coverage of the four targets is tabulated)
 Every number of ours comes from the files above; the published numbers are quoted from docs/science.md.
 """
 import argparse
@@ -36,6 +38,14 @@ PAPER_TIMESERIES = {"clean/clean": (2.8e-6, 0.061), "clean/noisy": (1.8e-3, 2.00
 # Training cost, dense 8 layers, 10^6 samples: parameters, CPU reference total, CS-2 total, CS-2 train only [s].
 PAPER_COST = {32: (39490, 21.0, 178.6, 4.9), 128: (243970, 47.9, 177.6, 4.6), 512: (2352130, 221.6, 191.1, 5.7),
               2048: (31428610, 2576.2, 810.4, 8.9)}
+# Joint inference of (theta0, theta1, sigma, rho) with the CNN, R^2 by N and input.
+PAPER_JOINT = {
+    (1000, "time"): (0.914, 0.812, -0.62, -0.80), (1000, "fourier"): (0.460, 0.577, 0.524, 0.603),
+    (1000, "both"): (0.935, 0.856, 0.589, 0.645), (8000, "time"): (0.962, 0.933, 0.627, 0.557),
+    (8000, "fourier"): (0.580, 0.797, 0.669, 0.721), (8000, "both"): (0.968, 0.942, 0.684, 0.722),
+}
+JOINT_TARGETS = ("theta0", "theta1", "sigma", "rho")
+JOINT_INPUTS = {"time": "time series", "fourier": "Fourier", "both": "time & Fourier"}
 COMBOS = [("clean/clean", "clean", "clean"), ("clean/noisy", "clean", "noisy"), ("noisy/noisy", "noisy", "noisy")]
 
 
@@ -184,6 +194,56 @@ def training_cost_md(stages, meta):
     return out + [""]
 
 
+def joint_md(stages, d):
+    """The joint-inference table: R^2 per target of the networks joint_<N>_<input> (and jointnll_<N>_<input>, a
+    covariance head) on every test sample (evaluate's table of the first view that evaluated them), the paper's beside
+    ours; then the coverage of the covariance heads' Gaussians over the four targets."""
+    nets = {}
+    for s in stages:
+        m = re.match(r"^train_joint(nll)?_(\d+)_(time|fourier|both)$", s["name"])
+        if m:
+            nets[(int(m.group(2)), m.group(3), bool(m.group(1)))] = s["name"][len("train_"):]
+    if not nets:
+        return []
+    ev = next((s for s in stages if s["cmd"] == "evaluate" and re.match(r"^evaluate_\w+$", s["name"])
+               and any(n in (opt_value(s["opts"], "-labels") or "").split(",") for n in nets.values())), None)
+    tab = read_table(os.path.join(d, f"eval_{ev['name'][len('evaluate_'):]}.csv")) if ev else None
+    view = ev["name"][len("evaluate_"):] if ev else "?"
+    out = ["## Joint inference of (theta0, theta1, sigma, rho) (docs/science.md section 5)", "",
+           f"R² per target on every sample of the test set ({view} observations); **ours** beside *paper* (the CNN of "
+           "[R21]). nll: the same network with a mean + Cholesky head trained by the Gaussian negative log-likelihood "
+           "(-train_loss nll); the paper has no such row.", "",
+           "| N | input | " + " | ".join(f"{t}: ours | {t}: paper" for t in JOINT_TARGETS) + " |",
+           "|---|---|" + "---|---|" * len(JOINT_TARGETS)]
+    worse = []
+    for (n, inp, nll), net in sorted(nets.items(), key=lambda kv: (kv[0][0], list(JOINT_INPUTS).index(kv[0][1]), kv[0][2])):
+        r = tab.get(net) if tab else None
+        pap = None if nll else PAPER_JOINT.get((n, inp))
+        cells = []
+        for k, t in enumerate(JOINT_TARGETS):
+            v = r.get(f"r2_{t}") if r else None
+            cells += [f"**{fmt(v, 3)}**" if isinstance(v, float) else "not run", f"*{pap[k]}*" if pap else "-"]
+            if pap and isinstance(v, float) and round(v, 3) < pap[k]:  # at the paper's 3 decimals
+                worse.append(f"N = {n}, {JOINT_INPUTS[inp]}, {t}: {fmt(v, 3)} < {pap[k]}")
+        out.append(f"| {n} | {JOINT_INPUTS[inp]}{' (nll)' if nll else ''} | " + " | ".join(cells) + " |")
+    out += ["", "Cells where ours is below the paper's: " + ("; ".join(worse) if worse else "none") + ".", ""]
+    # coverage of the covariance heads over their targets
+    files = dict(zip((opt_value(ev["opts"], "-labels") or "").split(","), (opt_value(ev["opts"], "-estimates") or "").split(","))) \
+        if ev else {}
+    truth = opt_value(ev["opts"], "-truth") if ev else None
+    cov, names = {}, None
+    for net in nets.values():
+        f = files.get(net)
+        if f and truth and os.path.isfile(f) and os.path.isfile(truth) and tab and net in tab:
+            c = file_coverage(f, int(tab[net]["n_rows"]), truth)
+            if c:
+                cov[net], names = c, targets_of(f) or names
+    if cov:
+        md = coverage_md(cov, names)
+        out += ["### Coverage of the covariance heads over the joint targets (every test sample)"] + md[1:]
+    return out
+
+
 # ---- the cost convention, local minima, Laplace coverage and the summary (computed from the pipeline's files) ----
 
 def cost_per_estimate(wall, n, ranks):
@@ -259,18 +319,48 @@ def local_minima(d, stages, table):
     return (nobs, thr), out
 
 
+def targets_of(path):
+    """The targets an estimate file names (attribute 'targets' of invmap predict), or None."""
+    h5py, _ = h5()
+    with h5py.File(path, "r") as f:
+        t = f.attrs.get("targets")
+    return None if t is None else (t.decode() if isinstance(t, bytes) else str(t)).split(",")
+
+
+def truth_of(truth, n, targets=None):
+    """The true values of the first n samples: /theta, or with targets (an estimate file's) the columns they name,
+    model parameters from /theta (by the attribute parameter_names) and rho, sigma from /noise."""
+    h5py, np = h5()
+    with h5py.File(truth, "r") as f:
+        th = f["/theta"][:n].astype(float)
+        if targets is None:
+            return th
+        names = f.attrs.get("parameter_names")
+        names = (names.decode() if isinstance(names, bytes) else str(names)).split(",") if names is not None else \
+            [f"theta{j}" for j in range(th.shape[1])]
+        nz = f["/noise"][:n].astype(float) if "/noise" in f else None
+    cols = []
+    for t in targets:
+        if t in names:
+            cols.append(th[:, names.index(t)])
+        elif t in ("rho", "sigma") and nz is not None:
+            cols.append(nz[:, ("rho", "sigma").index(t)])  # the columns of /noise (InvNoiseParamNames)
+        else:
+            fail(f"{truth} holds no true values of the target '{t}'")
+    return np.stack(cols, 1)
+
+
 def file_coverage(path, n, truth):
     """Empirical coverage (calib.coverage) of the uncertainty an estimate file carries (calib.gaussian_of_file:
-    Laplace /cov, a network's /cov_pred, an ensemble's /theta_std) on its first n rows against the true /theta of
-    the truth file; None when the file carries no uncertainty."""
+    Laplace /cov, a network's /cov_pred, an ensemble's /theta_std) on its first n rows against the truth of its
+    targets (truth_of: /theta, and /noise for rho, sigma); None when the file carries no uncertainty."""
     h5py, np = h5()
     with h5py.File(path, "r") as f:
         g = calib.gaussian_of_file(f, n)
     if g is None:
         return None
     th, C, kind = g
-    with h5py.File(truth, "r") as f:
-        tr = f["/theta"][:th.shape[0]].astype(float)
+    tr = truth_of(truth, th.shape[0], targets_of(path))
     res = calib.coverage(th, tr, C)
     res["kind"] = kind
     return res
@@ -700,6 +790,7 @@ def main():
     md += sensitivity_md(stages, d)
     md += meancov.meancov_md(stages, d)
     md += training_cost_md(stages, meta)
+    md += joint_md(stages, d)
 
     md += ["## Stages", "", "| stage | status | seconds | command |", "|---|---|---|---|"]
     total = 0.0

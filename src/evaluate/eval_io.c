@@ -82,6 +82,15 @@ PetscErrorCode InvEvalReadTruth(InvEval e)
     for (PetscInt64 i = 0; i < e->N; i++) e->status[i] = st[i];
     PetscCall(PetscFree(st));
   }
+  PetscCall(InvH5HasDataset(file, "/noise", &has)); /* the true noise parameters, targets of joint inference */
+  if (has) {
+    PetscCall(InvH5GetDims(file, "/noise", &r, d2));
+    PetscCheck(r == 2 && d2[0] == dims[0] && d2[1] == INV_NOISE_NPARAM, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "Truth %s: /noise must have shape (%llu, %d): rho, sigma per sample", e->truth, (unsigned long long)dims[0],
+               INV_NOISE_NPARAM);
+    PetscCall(PetscMalloc1(e->N * INV_NOISE_NPARAM, &e->truenoise));
+    PetscCall(InvH5ReadRows(file, "/noise", H5T_NATIVE_DOUBLE, 0, dims[0], e->truenoise));
+  }
   if (e->timeseries || e->land.row >= 0 || e->post.n > 0) {
     PetscCall(InvH5HasDataset(file, "/u", &has));
     PetscCheck(has, e->comm, PETSC_ERR_FILE_UNEXPECTED, "Truth %s has no clean series /u (or give -eval_timeseries 0)", e->truth);
@@ -206,6 +215,55 @@ static PetscErrorCode InvEvalCheckProvenance(InvEval e, hid_t file, InvEvalEstim
   PetscFunctionReturn(0);
 }
 
+/* What each column of an estimate file's dataset estimates: col[k] = j for model parameter j, P + m for noise parameter m
+   (InvNoiseParamNames). A file with a 'targets' attribute (invmap predict) names its columns; others hold the model's
+   parameters in order. Every model parameter must be among them: the relative error, the series and J need them all. */
+static PetscErrorCode InvEvalTargetColumns(InvEval e, hid_t file, InvEvalEstimate *s, PetscInt ncol, PetscInt col[])
+{
+  hid_t root;
+  PetscBool has;
+  PetscInt k = 0, seen[INV_MAX_PARAM + INV_NOISE_NPARAM] = {0};
+  char *targets, *tok, *save = NULL;
+
+  PetscFunctionBegin;
+  PetscCallHDF5Return(root, H5Gopen2(file, "/", H5P_DEFAULT));
+  PetscCall(InvH5HasAttr(root, "targets", &has));
+  if (!has) {
+    PetscCallHDF5(H5Gclose(root));
+    PetscCheck(ncol == e->P, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: %s has %d column(s) but model %s of %s has %d parameters (and the file names no 'targets')", s->file, s->dataset,
+               (int)ncol, e->model->type, e->truth, (int)e->P);
+    for (PetscInt j = 0; j < ncol; j++) col[j] = j;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(InvH5ReadAttrString(root, "targets", &targets));
+  PetscCallHDF5(H5Gclose(root));
+  for (tok = strtok_r(targets, ",", &save); tok; tok = strtok_r(NULL, ",", &save), k++) {
+    PetscInt c = -1;
+    for (PetscInt j = 0; j < e->P; j++)
+      if (!strcmp(tok, e->model->param_names[j])) c = j;
+    for (PetscInt m = 0; m < INV_NOISE_NPARAM; m++)
+      if (!strcmp(tok, InvNoiseParamNames[m])) c = e->P + m;
+    PetscCheck(c >= 0, e->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: target '%s' is neither a parameter of model %s nor %s, %s", s->file, tok,
+               e->model->type, InvNoiseParamNames[0], InvNoiseParamNames[1]);
+    PetscCheck(k < ncol && !seen[c], e->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: its targets do not name the %d columns of %s once each",
+               s->file, (int)ncol, s->dataset);
+    PetscCheck(c < e->P || e->truenoise, e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "%s estimates the noise parameter %s but the truth %s has no /noise to compare it with", s->file, tok, e->truth);
+    seen[c] = 1;
+    col[k] = c;
+  }
+  PetscCall(PetscFree(targets));
+  PetscCheck(k == ncol, e->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %d targets for the %d columns of %s", s->file, (int)k, (int)ncol,
+             s->dataset);
+  for (PetscInt j = 0; j < e->P; j++)
+    PetscCheck(seen[j], e->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "%s does not estimate parameter %s of model %s: invmap evaluate needs every model parameter (relative error, series, "
+               "objective); train with all of them among -train_targets",
+               s->file, e->model->param_names[j], e->model->type);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvEvalReadEstimate(InvEval e, InvEvalEstimate *s)
 {
   hid_t file, root;
@@ -217,15 +275,37 @@ PetscErrorCode InvEvalReadEstimate(InvEval e, InvEvalEstimate *s)
   PetscCall(InvH5Open(e->comm, s->file, PETSC_FALSE, &file));
   PetscCall(InvEvalFindDataset(e, file, s->file, s->dataset, sizeof(s->dataset)));
   PetscCall(InvH5GetDims(file, s->dataset, &r, dims));
-  PetscCheck(r == 2 && dims[1] == (hsize_t)e->P, e->comm, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: %s has %llu column(s) but model %s of %s has %d parameters (joint/noise targets are not evaluated here)", s->file,
+  PetscCheck(r == 2 && dims[1] >= 1 && dims[1] <= (hsize_t)(e->P + INV_NOISE_NPARAM), e->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %s has %llu column(s) but model %s of %s has %d parameters (and joint inference adds at most rho, sigma)", s->file,
              s->dataset, (unsigned long long)(r == 2 ? dims[1] : 0), e->model->type, e->truth, (int)e->P);
   PetscCheck(dims[0] > 0 && dims[0] <= (hsize_t)e->N, e->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s: %s has %llu rows but the truth %s has %lld samples: estimates must cover the first n <= N samples of the truth", s->file,
              s->dataset, (unsigned long long)dims[0], e->truth, (long long)e->N);
   s->nfile = (PetscInt64)dims[0];
-  PetscCall(PetscMalloc1(s->nfile * e->P, &s->theta));
-  PetscCall(InvH5ReadRows(file, s->dataset, H5T_NATIVE_DOUBLE, 0, dims[0], s->theta));
+  {
+    const PetscInt ncol = (PetscInt)dims[1];
+    PetscInt col[INV_MAX_PARAM + INV_NOISE_NPARAM];
+    PetscReal *buf;
+    PetscCall(InvEvalTargetColumns(e, file, s, ncol, col));
+    PetscCall(PetscMalloc1(s->nfile * ncol, &buf));
+    PetscCall(PetscMalloc1(s->nfile * e->P, &s->theta));
+    PetscCall(InvH5ReadRows(file, s->dataset, H5T_NATIVE_DOUBLE, 0, dims[0], buf));
+    for (PetscInt k = 0; k < ncol; k++)
+      if (col[k] >= e->P && !s->nz) {
+        PetscCall(PetscMalloc1(s->nfile * INV_NOISE_NPARAM, &s->nz));
+        for (PetscInt64 i = 0; i < s->nfile * INV_NOISE_NPARAM; i++) s->nz[i] = NAN;
+      }
+    for (PetscInt64 i = 0; i < s->nfile; i++)
+      for (PetscInt k = 0; k < ncol; k++) {
+        if (col[k] < e->P)
+          s->theta[i * e->P + col[k]] = buf[i * ncol + k];
+        else
+          s->nz[i * INV_NOISE_NPARAM + col[k] - e->P] = buf[i * ncol + k];
+      }
+    for (PetscInt k = 0; k < ncol; k++)
+      if (col[k] >= e->P) e->evalnz[col[k] - e->P] = s->hasnz[col[k] - e->P] = PETSC_TRUE;
+    PetscCall(PetscFree(buf));
+  }
   PetscCall(InvH5HasDataset(file, "/cov", &has));
   if (has) {
     PetscCall(InvH5GetDims(file, "/cov", &r, dims));

@@ -61,12 +61,18 @@ PetscErrorCode InvEvalParameterMetrics(InvEval e, InvEvalEstimate *s)
   PetscCall(PetscMalloc1(s->n * P, &s->ape));
   PetscCall(PetscMalloc1(s->n, &s->relerr));
   s->nnan = s->nvalid = 0;
+  if (s->nz) PetscCall(PetscMalloc1(s->n * INV_NOISE_NPARAM, &s->apenz));
   for (PetscInt64 i = 0; i < s->n; i++) {
     const PetscReal *x = s->theta + i * P, *y = e->theta + i * P;
+    const PetscReal *xn = s->nz ? s->nz + i * INV_NOISE_NPARAM : NULL, *yn = e->truenoise ? e->truenoise + i * INV_NOISE_NPARAM : NULL;
+    PetscBool nzfinite = PETSC_TRUE; /* every noise target of the file estimated (finite) and known (finite truth) */
     PetscReal num = 0, den = 0;
-    if (!InvEvalFinite(P, x)) s->nnan++;
-    if (!InvEvalFinite(P, x) || !InvEvalFinite(P, y)) {
+    for (PetscInt m = 0; xn && m < INV_NOISE_NPARAM; m++)
+      if (s->hasnz[m] && (PetscIsInfOrNanReal(xn[m]) || PetscIsInfOrNanReal(yn[m]))) nzfinite = PETSC_FALSE;
+    if (!InvEvalFinite(P, x) || !nzfinite) s->nnan++;
+    if (!InvEvalFinite(P, x) || !InvEvalFinite(P, y) || !nzfinite) {
       for (PetscInt j = 0; j < P; j++) s->ape[i * P + j] = NAN;
+      for (PetscInt m = 0; xn && m < INV_NOISE_NPARAM; m++) s->apenz[i * INV_NOISE_NPARAM + m] = NAN;
       s->relerr[i] = NAN;
       continue;
     }
@@ -76,7 +82,9 @@ PetscErrorCode InvEvalParameterMetrics(InvEval e, InvEvalEstimate *s)
       num += (x[j] - y[j]) * (x[j] - y[j]);
       den += y[j] * y[j];
     }
-    s->relerr[i] = PetscSqrtReal(num / den);
+    for (PetscInt m = 0; xn && m < INV_NOISE_NPARAM; m++) /* NaN where the file does not estimate this noise parameter */
+      s->apenz[i * INV_NOISE_NPARAM + m] = PetscAbsReal(xn[m] - yn[m]) / PetscAbsReal(yn[m]);
+    s->relerr[i] = PetscSqrtReal(num / den); /* the model parameters only, comparable across estimates */
   }
   if (e->refmean) {
     PetscCall(PetscMalloc1(s->n, &s->mean_err));

@@ -26,6 +26,8 @@ static PetscErrorCode InvEvalWriteGroup(InvEval e, hid_t file, InvEvalEstimate *
   PetscFunctionBegin;
   PetscCall(InvEvalWriteVector(file, s->label, "theta", s->n, e->P, s->theta));
   PetscCall(InvEvalWriteVector(file, s->label, "ape", s->n, e->P, s->ape));
+  PetscCall(InvEvalWriteVector(file, s->label, "noise", s->n, INV_NOISE_NPARAM, s->nz)); /* rho, sigma estimates (joint inference) */
+  PetscCall(InvEvalWriteVector(file, s->label, "ape_noise", s->n, INV_NOISE_NPARAM, s->apenz));
   PetscCall(InvEvalWriteVector(file, s->label, "rel_err", s->n, 1, s->relerr));
   PetscCall(InvEvalWriteVector(file, s->label, "sq_bias", s->n, 1, s->sqbias));
   PetscCall(InvEvalWriteVector(file, s->label, "cmse", s->n, 1, s->cmse));

@@ -23,11 +23,21 @@ static PetscErrorCode InvEvalColumns(InvEval e)
     PetscCall(PetscSNPrintf(name, sizeof(name), "median_ape_%s", e->model->param_names[j]));
     PetscCall(InvEvalAddColumn(e, name));
   }
+  for (PetscInt m = 0; m < INV_NOISE_NPARAM; m++) /* noise targets of joint inference, when some estimate has them */
+    if (e->evalnz[m]) {
+      PetscCall(PetscSNPrintf(name, sizeof(name), "median_ape_%s", InvNoiseParamNames[m]));
+      PetscCall(InvEvalAddColumn(e, name));
+    }
   PetscCall(InvEvalAddColumn(e, "median_rel_err"));
   for (PetscInt j = 0; j < e->P; j++) {
     PetscCall(PetscSNPrintf(name, sizeof(name), "r2_%s", e->model->param_names[j]));
     PetscCall(InvEvalAddColumn(e, name));
   }
+  for (PetscInt m = 0; m < INV_NOISE_NPARAM; m++)
+    if (e->evalnz[m]) {
+      PetscCall(PetscSNPrintf(name, sizeof(name), "r2_%s", InvNoiseParamNames[m]));
+      PetscCall(InvEvalAddColumn(e, name));
+    }
   PetscCall(InvEvalAddColumn(e, "r2_mean"));
   PetscCall(InvEvalAddColumn(e, "n_sim_failed"));
   PetscCall(InvEvalAddColumn(e, "median_sq_bias"));
@@ -42,6 +52,24 @@ static PetscErrorCode InvEvalColumns(InvEval e)
   PetscCall(InvEvalAddColumn(e, "wall_seconds_per_estimate"));
   PetscCall(InvEvalAddColumn(e, "core_seconds_per_estimate"));
   PetscFunctionReturn(0);
+}
+
+/* R^2 of column j of estimates x (width w) against the truth y (width w) over the valid rows (a finite relative error):
+   1 - sum (x - y)^2 / sum (y - mean y)^2; NaN with fewer than 2 valid rows or when x is NULL */
+static PetscReal InvEvalR2(const InvEvalEstimate *s, const PetscReal x[], const PetscReal y[], PetscInt w, PetscInt j)
+{
+  PetscReal mean = 0, ss = 0, sr = 0;
+
+  if (!x || s->nvalid < 2) return NAN;
+  for (PetscInt64 i = 0; i < s->n; i++)
+    if (!PetscIsInfOrNanReal(s->relerr[i])) mean += y[i * w + j];
+  mean /= (PetscReal)s->nvalid;
+  for (PetscInt64 i = 0; i < s->n; i++) {
+    if (PetscIsInfOrNanReal(s->relerr[i])) continue;
+    ss += (y[i * w + j] - mean) * (y[i * w + j] - mean);
+    sr += (x[i * w + j] - y[i * w + j]) * (x[i * w + j] - y[i * w + j]);
+  }
+  return 1 - sr / ss;
 }
 
 PetscErrorCode InvEvalSummarize(InvEval e, InvEvalEstimate *s)
@@ -60,22 +88,19 @@ PetscErrorCode InvEvalSummarize(InvEval e, InvEvalEstimate *s)
     for (PetscInt64 i = 0; i < s->n; i++) v[i] = s->ape[i * P + j];
     PetscCall(InvEvalMedian(s->n, v, &sm[c++]));
   }
+  for (PetscInt m = 0; m < INV_NOISE_NPARAM; m++)
+    if (e->evalnz[m]) {
+      for (PetscInt64 i = 0; i < s->n; i++) v[i] = s->apenz ? s->apenz[i * INV_NOISE_NPARAM + m] : NAN;
+      PetscCall(InvEvalMedian(s->n, v, &sm[c++]));
+    }
   PetscCall(InvEvalMedian(s->n, s->relerr, &sm[c++]));
   for (PetscInt j = 0; j < P; j++) { /* R^2 over the valid rows (those with a finite relative error) */
-    PetscReal mean = 0, ss = 0, sr = 0;
-    for (PetscInt64 i = 0; i < s->n; i++)
-      if (!PetscIsInfOrNanReal(s->relerr[i])) mean += e->theta[i * P + j];
-    mean /= (PetscReal)s->nvalid;
-    for (PetscInt64 i = 0; i < s->n; i++) {
-      const PetscReal y = e->theta[i * P + j], x = s->theta[i * P + j];
-      if (PetscIsInfOrNanReal(s->relerr[i])) continue;
-      ss += (y - mean) * (y - mean);
-      sr += (x - y) * (x - y);
-    }
-    sm[c] = s->nvalid > 1 ? 1 - sr / ss : NAN;
+    sm[c] = InvEvalR2(s, s->theta, e->theta, P, j);
     r2m += sm[c++] / P;
   }
-  sm[c++] = r2m;
+  for (PetscInt m = 0; m < INV_NOISE_NPARAM; m++)
+    if (e->evalnz[m]) sm[c++] = s->hasnz[m] ? InvEvalR2(s, s->nz, e->truenoise, INV_NOISE_NPARAM, m) : NAN;
+  sm[c++] = r2m; /* the mean over the model parameters */
   sm[c++] = s->simstatus ? (PetscReal)s->nsimfail : NAN;
   PetscCall(InvEvalMedian(s->n, s->sqbias, &sm[c++]));
   PetscCall(InvEvalMedian(s->n, s->cmse, &sm[c++]));

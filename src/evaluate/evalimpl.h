@@ -11,10 +11,13 @@
 #define INV_EVAL_MAX 16
 typedef struct {
   char file[PETSC_MAX_PATH_LEN], label[64], dataset[32];
-  PetscInt64 nfile, n;                                                    /* rows in the file, rows evaluated (the first n samples) */
-  PetscReal *theta;                                                       /* n x P */
-  PetscReal *cov;                                                         /* n x P x P or NULL */
-  PetscReal *ape;                                                         /* n x P */
+  PetscInt64 nfile, n;               /* rows in the file, rows evaluated (the first n samples) */
+  PetscReal *theta;                  /* n x P */
+  PetscReal *cov;                    /* n x P x P or NULL */
+  PetscReal *ape;                    /* n x P */
+  PetscReal *nz, *apenz;             /* noise targets (joint inference): nfile x INV_NOISE_NPARAM estimates of rho, sigma (NaN where the
+                                        file does not estimate one) and their APE (n x INV_NOISE_NPARAM); NULL when it estimates none */
+  PetscBool hasnz[INV_NOISE_NPARAM]; /* the file estimates this noise parameter */
   PetscReal *relerr, *sqbias, *cmse, *obj, *objtrue, *mean_err, *cov_err; /* n (NULL when not computed) */
   PetscInt *simstatus;                                                    /* n: InvStatus of the re-simulation, -1 when not simulated */
   PetscInt64 nnan, nsimfail, nvalid;
@@ -85,8 +88,10 @@ struct _p_InvEval {
   InvPrior prior;
   PetscInt P, nt, no;
   PetscInt64 N;
-  PetscReal *t, *theta, *noise; /* N x P, N x 2 (NULL without /noise) */
-  PetscInt *status;             /* N (0 without /status) */
+  PetscReal *t, *theta, *noise;       /* N x P, N x 2 (NULL without /noise) */
+  PetscReal *truenoise;               /* N x INV_NOISE_NPARAM: the truth's /noise as stored, for noise targets (NULL without /noise) */
+  PetscBool evalnz[INV_NOISE_NPARAM]; /* some estimate has this noise target: the summary gets its columns */
+  PetscInt *status;                   /* N (0 without /status) */
   PetscBool hasd;
   /* reference mean and covariance */
   PetscInt64 nref;

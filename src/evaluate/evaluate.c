@@ -239,6 +239,8 @@ PetscErrorCode InvEvalDestroy(InvEval *pe)
     PetscCall(PetscFree(s->theta));
     PetscCall(PetscFree(s->cov));
     PetscCall(PetscFree(s->ape));
+    PetscCall(PetscFree(s->nz));
+    PetscCall(PetscFree(s->apenz));
     PetscCall(PetscFree(s->relerr));
     PetscCall(PetscFree(s->sqbias));
     PetscCall(PetscFree(s->cmse));
@@ -264,6 +266,7 @@ PetscErrorCode InvEvalDestroy(InvEval *pe)
   PetscCall(PetscFree(e->t));
   PetscCall(PetscFree(e->theta));
   PetscCall(PetscFree(e->noise));
+  PetscCall(PetscFree(e->truenoise));
   PetscCall(PetscFree(e->status));
   PetscCall(PetscFree(e->refmean));
   PetscCall(PetscFree(e->refcov));

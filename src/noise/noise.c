@@ -5,6 +5,7 @@
 #include <math.h>
 
 const char *const InvNoiseTypes[] = {"none", "ar1", "InvNoiseType", "INV_NOISE_", NULL};
+const char *const InvNoiseParamNames[] = {"rho", "sigma"};
 const char *const InvNoiseScales[] = {"dt", "unit", "InvNoiseScale", "INV_NOISE_SCALE_", NULL};
 
 /* Observation times count as uniformly spaced when every spacing equals their mean to this relative tolerance
