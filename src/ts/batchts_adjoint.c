@@ -299,10 +299,11 @@ PetscErrorCode InvBatchTSObjective(InvBatchTS m, InvPrior prior, PetscInt nb, co
   PetscCall(PetscLogEventBegin(INV_MAPObjective, 0, 0, 0, 0));
   /* unused slots integrate a copy of the first member with zero data weight */
   PetscCall(InvBatchTSLoad(m, nb, theta));
-  PetscCall(TSGetTrajectory(m->ts, &tj));
+  PetscCall(TSGetTrajectory(m->ts, &tj)); /* none with the lean RK adjoint: it records the stages itself */
+  m->rksteps = 0;
   PetscCall(InvBatchTSRun(m, &ok, &reason));
   if (!ok) {
-    PetscCall(TSTrajectoryReset(tj));
+    if (tj) PetscCall(TSTrajectoryReset(tj));
     PetscCall(PetscLogEventEnd(INV_MAPObjective, 0, 0, 0, 0));
     if (nb == 1) {
       f[0] = PETSC_INFINITY;
@@ -318,14 +319,17 @@ PetscErrorCode InvBatchTSObjective(InvBatchTS m, InvPrior prior, PetscInt nb, co
   for (PetscInt b = 0; b < nb; b++) status[b] = INV_STATUS_OK;
   InvObjectiveFromOutputs(prior, nb, m->ntimes, m->model->nobs, theta, d, m->ybuf, rho, sd, m->work, f, g ? m->gy : NULL, m->gth);
   if (!g) {
-    PetscCall(TSTrajectoryReset(tj));
+    if (tj) PetscCall(TSTrajectoryReset(tj));
     PetscCall(PetscLogEventEnd(INV_MAPObjective, 0, 0, 0, 0));
     PetscFunctionReturn(0);
   }
   PetscCall(VecZeroEntries(m->lambda));
   PetscCall(VecZeroEntries(m->mu));
   m->kadj = m->ntimes - 1;
-  PetscCall(TSAdjointSolve(m->ts));
+  if (m->jblk.v) /* the lean RK adjoint (batchts_rkadjoint.c) */
+    PetscCall(InvBatchTSRKAdjointSolve(m));
+  else
+    PetscCall(TSAdjointSolve(m->ts));
   m->adjoints++;
   /* PETSc 3.18 does not call the adjoint monitor at the initial time: add the jump at t = 0 here */
   if (m->kadj == 0 && InvBatchTSAtTime(0.0, m->times[0])) {

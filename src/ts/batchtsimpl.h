@@ -54,6 +54,13 @@ struct _p_InvBatchTS {
   PetscReal *work;                 /* 3 nt */
   PetscBool jacinjacp;             /* the lean RK adjoint of batchts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
   InvBatchTSBlock jblk, jpblk;
+  /* lean RK adjoint: every accepted step's stages (rkcap x s x bmax ns) and start and end times, recorded by a post-step
+     hook in place of a TSTrajectory, and the work vectors of its own adjoint sweep */
+  PetscScalar *rkY;
+  PetscReal *rkt;
+  PetscInt rksteps, rkcap, rks;
+  Vec *rkdl, rktmp, rkdmu;
+  PetscScalar *rkw;
   char tjdir[PETSC_MAX_PATH_LEN]; /* second order: private directory of the BASIC trajectory */
   InvBatchTS child;               /* gradient: the sensitivity solver */
   InvBatchTS soachild;            /* gradient: the second-order solver */
@@ -94,6 +101,7 @@ PETSC_INTERN PetscErrorCode InvBatchTSSetSolverDefaults(TS);
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpImplicit(InvBatchTS);
 /* batchts_rkadjoint.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS);
 
 /* Whether a member's np parameters are all finite (a member that is not gets INV_STATUS_BADPARAM and is not integrated). */
