@@ -49,16 +49,13 @@ static PetscErrorCode InvBatchTSRHSJacobianP(TS ts, PetscReal t, Vec X, Mat A, v
   PetscFunctionReturn(0);
 }
 
-/* v_b += H^T g_b(t_kadj) for every member b: the jump of an adjoint variable at observation time t_kadj, from
-   g (nb x nt x nobs), the derivative of J with respect to the observations (or its direction derivative). */
-static PetscErrorCode InvBatchTSAddObsJump(InvBatchTS m, Vec v, const PetscReal *g)
+/* l_b += H^T g_b(t_kadj) for every member b (l: nb x nstate): the jump of an adjoint variable at observation time t_kadj,
+   from g (nb x nt x nobs), the derivative of J with respect to the observations (or its direction derivative). */
+void InvBatchTSObsJump(InvBatchTS m, PetscScalar *l, const PetscReal *g)
 {
   const PetscInt ns = m->model->nstate, no = m->model->nobs, nt = m->ntimes;
   const PetscReal *H = m->model->H;
-  PetscScalar *l;
 
-  PetscFunctionBegin;
-  PetscCall(VecGetArray(v, &l));
   for (PetscInt b = 0; b < m->nb; b++) {
     const PetscReal *gb = g + (b * nt + m->kadj) * no;
     for (PetscInt i = 0; i < ns; i++) {
@@ -67,6 +64,15 @@ static PetscErrorCode InvBatchTSAddObsJump(InvBatchTS m, Vec v, const PetscReal 
       l[b * ns + i] += s;
     }
   }
+}
+
+static PetscErrorCode InvBatchTSAddObsJump(InvBatchTS m, Vec v, const PetscReal *g)
+{
+  PetscScalar *l;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArray(v, &l));
+  InvBatchTSObsJump(m, l, g);
   PetscCall(VecRestoreArray(v, &l));
   PetscFunctionReturn(0);
 }

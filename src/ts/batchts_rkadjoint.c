@@ -19,19 +19,19 @@
 #include "batchtsimpl.h"
 
 #define INV_BATCHTS_RK_RECORD_MIN 64 /* steps the stage record holds at first (it doubles when full) */
+#define INV_BATCHTS_RK_MAX_STAGES 16 /* more than any TSRK tableau of PETSc 3.18 */
+/* The adjoint sweep reproduces libpetsc's arithmetic, which has no fused multiply-add: no contraction (GCC; clang: the
+   pragma inside the functions) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define INV_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define INV_NO_CONTRACT
+#endif
 
-/* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major). The adjoint step applies only the
-   transposes, so the shells define no MatMult (a caller that needs one gets PETSc's "no method" error). */
-static PetscErrorCode InvBatchTSBlockMultTranspose(Mat A, Vec x, Vec y)
+/* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major). Not inlined: the shell and the adjoint sweep
+   (compiled without contraction) run the same machine code. */
+static __attribute__((noinline)) void InvBatchTSBlockApplyTranspose(const InvBatchTSBlock *blk, const PetscScalar *xa, PetscScalar *ya)
 {
-  InvBatchTSBlock *blk;
-  const PetscScalar *xa;
-  PetscScalar *ya;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(A, &blk));
-  PetscCall(VecGetArrayRead(x, &xa));
-  PetscCall(VecGetArrayWrite(y, &ya));
   if (blk->rows == 2 && blk->cols == 2) { /* two states, two parameters (FHN), unrolled */
     const PetscScalar *restrict v = blk->v, *restrict xx = xa;
     PetscScalar *restrict yy = ya;
@@ -49,6 +49,21 @@ static PetscErrorCode InvBatchTSBlockMultTranspose(Mat A, Vec x, Vec y)
         yb[j] = sum;
       }
     }
+}
+
+/* The shells' MatMultTranspose. The adjoint step applies only the transposes, so the shells define no MatMult (a
+   caller that needs one gets PETSc's "no method" error). */
+static PetscErrorCode InvBatchTSBlockMultTranspose(Mat A, Vec x, Vec y)
+{
+  InvBatchTSBlock *blk;
+  const PetscScalar *xa;
+  PetscScalar *ya;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &blk));
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  InvBatchTSBlockApplyTranspose(blk, xa, ya);
   PetscCall(VecRestoreArrayRead(x, &xa));
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscFunctionReturn(0);
@@ -141,56 +156,85 @@ static PetscErrorCode InvBatchTSRKRecord(TS ts)
   PetscFunctionReturn(0);
 }
 
-/* The adjoint sweep over the recorded steps, last to first: at each step's end time the adjoint monitor (the
-   observation jumps), then TSAdjointStep_RK's stage loop (PETSc 3.18, no quadrature, one cost function) with
-   t and h = t_prev - t as the MEMORY trajectory restored them. lambda and mu hold the final-time values. */
-PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
+/* y += sum_{j < nv} a_j x_j with the arithmetic of PETSc 3.18's VecMAXPY_Seq (its plain C kernels, as Debian's libpetsc
+   has them): first the nv mod 4 leading terms, then groups of four, each group's products summed left to right and
+   then added to y. libpetsc is built for baseline x86-64, without fused multiply-add, so no contraction here either. */
+static INV_NO_CONTRACT void InvBatchTSMAXPY(PetscInt n, PetscScalar *restrict y, PetscInt nv, const PetscScalar *a,
+                                            const PetscScalar *const *x)
 {
-  const PetscInt n = m->bmax * m->model->nstate;
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  const PetscInt rem = nv & 0x3;
+
+  if (rem == 1)
+    for (PetscInt i = 0; i < n; i++) y[i] += a[0] * x[0][i];
+  else if (rem == 2)
+    for (PetscInt i = 0; i < n; i++) y[i] += a[0] * x[0][i] + a[1] * x[1][i];
+  else if (rem == 3)
+    for (PetscInt i = 0; i < n; i++) y[i] += a[0] * x[0][i] + a[1] * x[1][i] + a[2] * x[2][i];
+  for (PetscInt j = rem; j < nv; j += 4)
+    for (PetscInt i = 0; i < n; i++) y[i] += a[j] * x[j][i] + a[j + 1] * x[j + 1][i] + a[j + 2] * x[j + 2][i] + a[j + 3] * x[j + 3][i];
+}
+
+/* The adjoint sweep over the recorded steps, last to first: at each step's end time the observation jump (what the
+   adjoint monitor adds), then TSAdjointStep_RK's stage loop (PETSc 3.18, no quadrature, one cost function) with
+   t and h = t_prev - t as the MEMORY trajectory restored them. Its Vec operations other than VecMAXPY are exact
+   (copies, one product per entry in VecScale, and VecAXPY with alpha 1 is one sum), so the loops below give its
+   values bitwise. lambda and mu hold the final-time values on entry. */
+INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
+{
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  const PetscInt n = m->bmax * m->model->nstate, nmu = m->bmax * m->model->nparam;
   PetscInt s;
   const PetscReal *A, *b, *c;
   PetscBool fsal;
-  Vec l[1] = {m->lambda};
+  PetscScalar *lam, *mu;
+  const PetscScalar *dl[INV_BATCHTS_RK_MAX_STAGES];
 
   PetscFunctionBegin;
   PetscCall(TSRKGetTableau(m->ts, &s, &A, &b, &c, NULL, NULL, NULL, &fsal));
   PetscCheck(m->rksteps == 0 || s == m->rks, PETSC_COMM_SELF, PETSC_ERR_PLIB, "RK tableau changed after the forward solve");
-  if (!m->rkdl) { /* the work vectors of TSAdjointSetUp_RK; the FSAL stage's increment stays zero */
-    PetscCall(VecDuplicateVecs(m->lambda, s, &m->rkdl));
-    for (PetscInt i = 0; i < s; i++) PetscCall(VecZeroEntries(m->rkdl[i]));
-    PetscCall(VecDuplicate(m->lambda, &m->rktmp));
-    PetscCall(VecDuplicate(m->mu, &m->rkdmu));
-    PetscCall(PetscMalloc1(s, &m->rkw));
+  PetscCheck(s <= INV_BATCHTS_RK_MAX_STAGES, PETSC_COMM_SELF, PETSC_ERR_SUP, "RK tableau with %" PetscInt_FMT " stages, more than %d", s,
+             INV_BATCHTS_RK_MAX_STAGES);
+  if (!m->rkdl) { /* the FSAL stage's increment stays zero, as in TSAdjointStep_RK */
+    PetscCall(PetscCalloc4(s * n, &m->rkdl, n, &m->rktmp, nmu, &m->rkdmu, s, &m->rkw));
     m->rks = s;
   }
+  for (PetscInt i = 0; i < s; i++) dl[i] = m->rkdl + i * n;
+  PetscCall(VecGetArray(m->lambda, &lam));
+  PetscCall(VecGetArray(m->mu, &mu));
   for (PetscInt k = m->rksteps - 1; k >= 0; k--) {
     const PetscReal t = m->rkt[2 * k + 1], h = m->rkt[2 * k] - t;
-    PetscCall(InvBatchTSAdjointMonitor(m->ts, k + 1, t, m->X, 1, l, &m->mu, m));
+    if (m->kadj >= 0 && InvBatchTSAtTime(t, m->times[m->kadj])) {
+      InvBatchTSObsJump(m, lam, m->gy);
+      m->kadj--;
+    }
     for (PetscInt i = s - 1; i >= 0; i--) {
       const PetscScalar *y = m->rkY + ((size_t)k * s + i) * n;
-      const PetscReal stage_time = t + h * (1.0 - c[i]);
+      const PetscReal stage_time = t + h * (1.0 - c[i]), scale = b[i] ? -h * b[i] : -h;
+      PetscScalar *dli = m->rkdl + i * n;
       if (fsal && i == s - 1) continue;
       PetscCall(m->model->ops.jacobianp(m->model, stage_time, m->bmax, y, m->theta, m->jpblk.v));
       PetscCall(m->model->ops.jacobian(m->model, stage_time, m->bmax, y, m->theta, m->jblk.v));
       for (PetscInt j = i + 1; j < s; j++) m->rkw[j - i - 1] = b[i] ? A[j * s + i] / b[i] : A[j * s + i];
-      if (b[i]) {
-        PetscCall(VecCopy(m->lambda, m->rktmp));
-        PetscCall(VecMAXPY(m->rktmp, s - i - 1, m->rkw, &m->rkdl[i + 1]));
-        PetscCall(MatMultTranspose(m->J, m->rktmp, m->rkdl[i]));
-        PetscCall(VecScale(m->rkdl[i], -h * b[i]));
-      } else {
-        PetscCall(VecSet(m->rktmp, 0));
-        PetscCall(VecMAXPY(m->rktmp, s - i - 1, m->rkw, &m->rkdl[i + 1]));
-        PetscCall(MatMultTranspose(m->J, m->rktmp, m->rkdl[i]));
-        PetscCall(VecScale(m->rkdl[i], -h));
-      }
-      PetscCall(MatMultTranspose(m->Jp, m->rktmp, m->rkdmu));
-      PetscCall(VecScale(m->rkdmu, b[i] ? -h * b[i] : -h));
-      PetscCall(VecAXPY(m->mu, 1., m->rkdmu));
+      if (b[i])
+        PetscCall(PetscArraycpy(m->rktmp, lam, n));
+      else
+        PetscCall(PetscArrayzero(m->rktmp, n));
+      InvBatchTSMAXPY(n, m->rktmp, s - i - 1, m->rkw, &dl[i + 1]);
+      InvBatchTSBlockApplyTranspose(&m->jblk, m->rktmp, dli);
+      for (PetscInt q = 0; q < n; q++) dli[q] *= scale;
+      InvBatchTSBlockApplyTranspose(&m->jpblk, m->rktmp, m->rkdmu);
+      for (PetscInt q = 0; q < nmu; q++) mu[q] += m->rkdmu[q] * scale; /* VecScale, then VecAXPY with alpha 1 */
     }
     for (PetscInt j = 0; j < s; j++) m->rkw[j] = 1.0;
-    PetscCall(VecMAXPY(m->lambda, s, m->rkw, m->rkdl));
+    InvBatchTSMAXPY(n, lam, s, m->rkw, dl);
   }
+  PetscCall(VecRestoreArray(m->lambda, &lam));
+  PetscCall(VecRestoreArray(m->mu, &mu));
   PetscFunctionReturn(0);
 }
 
@@ -220,9 +264,6 @@ PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS m)
   PetscCall(PetscFree(m->jpblk.v));
   PetscCall(PetscFree(m->rkY));
   PetscCall(PetscFree(m->rkt));
-  if (m->rkdl) PetscCall(VecDestroyVecs(m->rks, &m->rkdl));
-  PetscCall(VecDestroy(&m->rktmp));
-  PetscCall(VecDestroy(&m->rkdmu));
-  PetscCall(PetscFree(m->rkw));
+  PetscCall(PetscFree4(m->rkdl, m->rktmp, m->rkdmu, m->rkw));
   PetscFunctionReturn(0);
 }

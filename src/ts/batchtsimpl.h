@@ -59,11 +59,10 @@ struct _p_InvBatchTS {
   PetscScalar *rkY;
   PetscReal *rkt;
   PetscInt rksteps, rkcap, rks;
-  Vec *rkdl, rktmp, rkdmu;
-  PetscScalar *rkw;
-  char tjdir[PETSC_MAX_PATH_LEN]; /* second order: private directory of the BASIC trajectory */
-  InvBatchTS child;               /* gradient: the sensitivity solver */
-  InvBatchTS soachild;            /* gradient: the second-order solver */
+  PetscScalar *rkdl, *rktmp, *rkdmu, *rkw; /* s stage increments of lambda, lambda's stage value, mu's increment; weights */
+  char tjdir[PETSC_MAX_PATH_LEN];          /* second order: private directory of the BASIC trajectory */
+  InvBatchTS child;                        /* gradient: the sensitivity solver */
+  InvBatchTS soachild;                     /* gradient: the second-order solver */
 };
 
 /* Whether time t is observation time tk (the TS lands on it up to rounding) */
@@ -84,6 +83,7 @@ PETSC_INTERN PetscErrorCode InvBatchTSCreateRole(InvModel, PetscInt, const char[
 PETSC_INTERN PetscErrorCode InvBatchTSSetTimesAdjoint(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSAdjointMonitor(TS, PetscInt, PetscReal, Vec, PetscInt, Vec *, Vec *, void *);
+PETSC_INTERN void InvBatchTSObsJump(InvBatchTS, PetscScalar *, const PetscReal *);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroyAdjoint(InvBatchTS);
 /* batchts_sens.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpSensitivitySolve(InvBatchTS, PetscBool);
