@@ -201,6 +201,7 @@ PetscErrorCode InvBatchTSSetTimesAdjoint(InvBatchTS m)
   PetscCall(PetscFree(m->work));
   PetscCall(PetscFree2(m->dy, m->dgy));
   PetscCall(TSSetTimeSpan(m->ts, m->nspan, m->span));
+  m->rkgrid = PETSC_FALSE;
   PetscCall(PetscMalloc1(m->bmax * n * no, &m->gy));
   PetscCall(PetscMalloc1(m->bmax * np, &m->gth));
   PetscCall(PetscMalloc1(3 * n, &m->work));
@@ -222,6 +223,7 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
 
   PetscFunctionBegin;
   PetscCall(TSSetFromOptions(m->ts));
+  m->rkgrid = PETSC_FALSE;
   PetscCall(InvBatchTSSetUpImplicit(m)); /* implicit types: the block-diagonal BAIJ Jacobian */
   PetscCall(TSGetTimeStep(m->ts, &m->dt0));
   PetscCheck(m->dt0 > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-%sts_dt must be positive", m->prefix);
@@ -323,6 +325,7 @@ PetscErrorCode InvBatchTSObjective(InvBatchTS m, InvPrior prior, PetscInt nb, co
     PetscFunctionReturn(0);
   }
   for (PetscInt b = 0; b < nb; b++) status[b] = INV_STATUS_OK;
+  PetscCall(InvBatchTSRKLearnGrid(m));
   InvObjectiveFromOutputs(prior, nb, m->ntimes, m->model->nobs, theta, d, m->ybuf, rho, sd, m->work, f, g ? m->gy : NULL, m->gth);
   if (!g) {
     if (tj) PetscCall(TSTrajectoryReset(tj));

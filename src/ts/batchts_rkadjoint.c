@@ -108,21 +108,15 @@ static PetscErrorCode InvBatchTSRKJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat
   PetscFunctionReturn(0);
 }
 
-/* Post-step hook: append the accepted step's stages and its start and end times (what the MEMORY trajectory kept) */
-static PetscErrorCode InvBatchTSRKRecord(TS ts)
+/* Room in the record for step rksteps (s stages of n entries) */
+static PetscErrorCode InvBatchTSRKReserve(InvBatchTS m, PetscInt s)
 {
-  InvBatchTS m;
-  PetscInt s;
-  Vec *Y;
-  PetscInt n;
+  const PetscInt n = m->bmax * m->model->nstate;
 
   PetscFunctionBegin;
-  PetscCall(TSGetApplicationContext(ts, &m));
-  PetscCall(TSGetStages(ts, &s, &Y));
-  n = m->bmax * m->model->nstate;
   if (m->rksteps == 0 && s != m->rks) { /* first step with this tableau */
     PetscCall(PetscFree(m->rkY));
-    PetscCall(PetscFree(m->rkt));
+    PetscCall(PetscFree2(m->rkt, m->rkh));
     m->rkcap = 0;
     m->rks = s;
   }
@@ -131,19 +125,51 @@ static PetscErrorCode InvBatchTSRKRecord(TS ts)
   if (m->rksteps == m->rkcap) { /* grow geometrically */
     const PetscInt cap = PetscMax(2 * m->rkcap, INV_BATCHTS_RK_RECORD_MIN);
     PetscScalar *y;
-    PetscReal *t;
+    PetscReal *t, *h;
     PetscCall(PetscMalloc1((size_t)cap * s * n, &y));
-    PetscCall(PetscMalloc1(2 * cap, &t));
+    PetscCall(PetscMalloc2(2 * cap, &t, cap, &h));
     if (m->rksteps) {
       PetscCall(PetscArraycpy(y, m->rkY, (size_t)m->rksteps * s * n));
       PetscCall(PetscArraycpy(t, m->rkt, 2 * m->rksteps));
+      PetscCall(PetscArraycpy(h, m->rkh, m->rksteps));
     }
     PetscCall(PetscFree(m->rkY));
-    PetscCall(PetscFree(m->rkt));
+    PetscCall(PetscFree2(m->rkt, m->rkh));
     m->rkY = y;
     m->rkt = t;
+    m->rkh = h;
     m->rkcap = cap;
   }
+  PetscFunctionReturn(0);
+}
+
+/* Post-stage hook: the step size TSStep_RK uses (read at its first stage; a retried step overwrites it) */
+static PetscErrorCode InvBatchTSRKRecordStep(TS ts, PetscReal t, PetscInt stage, Vec *Y)
+{
+  InvBatchTS m;
+  PetscInt s;
+
+  PetscFunctionBegin;
+  if (stage) PetscFunctionReturn(0);
+  PetscCall(TSGetApplicationContext(ts, &m));
+  PetscCall(TSGetStages(ts, &s, NULL));
+  PetscCall(InvBatchTSRKReserve(m, s));
+  PetscCall(TSGetTimeStep(ts, &m->rkh[m->rksteps]));
+  PetscFunctionReturn(0);
+}
+
+/* Post-step hook: append the accepted step's stages and its start and end times (what the MEMORY trajectory kept) */
+static PetscErrorCode InvBatchTSRKRecord(TS ts)
+{
+  InvBatchTS m;
+  PetscInt s, n;
+  Vec *Y;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &m));
+  PetscCall(TSGetStages(ts, &s, &Y));
+  n = m->bmax * m->model->nstate;
+  PetscCall(InvBatchTSRKReserve(m, s));
   for (PetscInt i = 0; i < s; i++) {
     const PetscScalar *y;
     PetscCall(VecGetArrayRead(Y[i], &y));
@@ -238,6 +264,75 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
   PetscFunctionReturn(0);
 }
 
+/* After a successful TSSolve of the gradient role: with a fixed step (adaptivity none) and a tableau without FSAL,
+   the recorded step grid depends on dt, the span and the tableau only, so later forward passes run over it without
+   TSSolve (InvBatchTSRKForward). InvBatchTSSetTimesAdjoint and InvBatchTSSetFromOptionsAdjoint forget it. */
+PetscErrorCode InvBatchTSRKLearnGrid(InvBatchTS m)
+{
+  TSAdapt adapt;
+  TSAdaptType atype;
+  PetscBool none, fsal;
+
+  PetscFunctionBegin;
+  if (!m->jblk.v || m->rkgrid) PetscFunctionReturn(0);
+  PetscCall(TSGetAdapt(m->ts, &adapt));
+  PetscCall(TSAdaptGetType(adapt, &atype));
+  PetscCall(PetscStrcmp(atype, TSADAPTNONE, &none));
+  PetscCall(TSRKGetTableau(m->ts, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &fsal));
+  m->rkgrid = none && !fsal && m->rksteps > 0 ? PETSC_TRUE : PETSC_FALSE;
+  m->rkgridsteps = m->rksteps;
+  PetscFunctionReturn(0);
+}
+
+/* The forward pass of TSSolve with TSStep_RK (PETSc 3.18) over the learned grid: stage i is x + sum_{j<i} h a_ij k_j
+   (VecMAXPY), checked by the domain check, then k_i = f(t + h c_i, Y_i); the step adds sum_j h b_j k_j (TSEvaluateStep_RK,
+   VecMAXPY); the monitor sees every step's end. The stages go straight into the record of the adjoint sweep. A stage that
+   fails the domain check ends the pass (TSSolve's adjoint roles refuse such a solve too, InvBatchTSRun). */
+INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReason *reason)
+{
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  const PetscInt n = m->bmax * m->model->nstate;
+  PetscInt s;
+  const PetscReal *A, *b, *c;
+  const PetscScalar *K[INV_BATCHTS_RK_MAX_STAGES];
+  PetscScalar w[INV_BATCHTS_RK_MAX_STAGES], *x;
+
+  PetscFunctionBegin;
+  PetscCall(TSRKGetTableau(m->ts, &s, &A, &b, &c, NULL, NULL, NULL, NULL));
+  PetscCheck(s == m->rks && s <= INV_BATCHTS_RK_MAX_STAGES, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "RK tableau changed after the grid was learned");
+  if (!m->rkK) PetscCall(PetscMalloc1(s * n, &m->rkK));
+  for (PetscInt i = 0; i < s; i++) K[i] = m->rkK + i * n;
+  *reason = TS_CONVERGED_TIME;
+  m->rksteps = 0;
+  PetscCall(VecGetArray(m->X, &x));
+  PetscCall(InvBatchTSObserve(m, 0, 0.0, x));
+  for (PetscInt k = 0; k < m->rkgridsteps; k++) {
+    const PetscReal t = m->rkt[2 * k], h = m->rkh[k];
+    for (PetscInt i = 0; i < s; i++) {
+      PetscScalar *Y = m->rkY + ((size_t)k * s + i) * n;
+      PetscCall(PetscArraycpy(Y, x, n));
+      for (PetscInt j = 0; j < i; j++) w[j] = h * A[i * s + j];
+      InvBatchTSMAXPY(n, Y, i, w, K);
+      if (!InvBatchTSStateOK(n, Y)) {
+        m->nonfinite = PETSC_TRUE;
+        *reason = TS_DIVERGED_STEP_REJECTED;
+        break;
+      }
+      PetscCall(m->model->ops.rhs(m->model, t + h * c[i], m->bmax, Y, m->theta, m->rkK + i * n));
+    }
+    if (*reason < 0) break;
+    for (PetscInt j = 0; j < s; j++) w[j] = h * b[j]; /* TSEvaluateStep_RK: h b_j / dtratio, dtratio 1 */
+    InvBatchTSMAXPY(n, x, s, w, K);
+    m->rksteps++;
+    PetscCall(InvBatchTSObserve(m, k + 1, m->rkt[2 * k + 1], x));
+  }
+  PetscCall(VecRestoreArray(m->X, &x));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS m)
 {
   const PetscInt ns = m->model->nstate, np = m->model->nparam;
@@ -254,6 +349,7 @@ PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS m)
   PetscCall(SNESSetLagJacobian(snes, -1));
   PetscCall(TSRemoveTrajectory(m->ts)); /* the post-step hook records what the adjoint sweep needs */
   PetscCall(TSSetPostStep(m->ts, InvBatchTSRKRecord));
+  PetscCall(TSSetPostStage(m->ts, InvBatchTSRKRecordStep));
   PetscFunctionReturn(0);
 }
 
@@ -263,7 +359,8 @@ PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS m)
   PetscCall(PetscFree(m->jblk.v));
   PetscCall(PetscFree(m->jpblk.v));
   PetscCall(PetscFree(m->rkY));
-  PetscCall(PetscFree(m->rkt));
+  PetscCall(PetscFree2(m->rkt, m->rkh));
+  PetscCall(PetscFree(m->rkK));
   PetscCall(PetscFree4(m->rkdl, m->rktmp, m->rkdmu, m->rkw));
   PetscFunctionReturn(0);
 }

@@ -57,8 +57,11 @@ struct _p_InvBatchTS {
   /* lean RK adjoint: every accepted step's stages (rkcap x s x bmax ns) and start and end times, recorded by a post-step
      hook in place of a TSTrajectory, and the work vectors of its own adjoint sweep */
   PetscScalar *rkY;
-  PetscReal *rkt;
+  PetscReal *rkt, *rkh; /* per step: start and end times; the step size TSStep_RK used */
   PetscInt rksteps, rkcap, rks;
+  PetscInt rkgridsteps;
+  PetscBool rkgrid;                        /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
+  PetscScalar *rkK;                        /* s x bmax ns: stage derivatives of that forward pass */
   PetscScalar *rkdl, *rktmp, *rkdmu, *rkw; /* s stage increments of lambda, lambda's stage value, mu's increment; weights */
   char tjdir[PETSC_MAX_PATH_LEN];          /* second order: private directory of the BASIC trajectory */
   InvBatchTS child;                        /* gradient: the sensitivity solver */
@@ -75,6 +78,8 @@ static inline PetscBool InvBatchTSAtTime(PetscReal t, PetscReal tk)
 PETSC_INTERN PetscErrorCode InvBatchTSRHS(TS, PetscReal, Vec, Vec, void *);
 PETSC_INTERN PetscErrorCode InvBatchTSDomain(TS, PetscReal, Vec, PetscBool *);
 PETSC_INTERN PetscErrorCode InvBatchTSMonitor(TS, PetscInt, PetscReal, Vec, void *);
+PETSC_INTERN PetscErrorCode InvBatchTSObserve(InvBatchTS, PetscInt, PetscReal, const PetscScalar *);
+PETSC_INTERN PetscBool InvBatchTSStateOK(PetscInt, const PetscScalar *);
 PETSC_INTERN PetscErrorCode InvBatchTSLoad(InvBatchTS, PetscInt, const PetscReal[]);
 PETSC_INTERN PetscErrorCode InvBatchTSRun(InvBatchTS, PetscBool *, TSConvergedReason *);
 PETSC_INTERN InvStatus InvBatchTSFailure(InvBatchTS, TSConvergedReason);
@@ -102,6 +107,8 @@ PETSC_INTERN PetscErrorCode InvBatchTSSetUpImplicit(InvBatchTS);
 /* batchts_rkadjoint.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSRKForward(InvBatchTS, TSConvergedReason *);
+PETSC_INTERN PetscErrorCode InvBatchTSRKLearnGrid(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS);
 
 /* Whether a member's np parameters are all finite (a member that is not gets INV_STATUS_BADPARAM and is not integrated). */
