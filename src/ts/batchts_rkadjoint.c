@@ -11,11 +11,16 @@
    The values are the same as through SNES and AIJ (tests/test_map_gradient.c compares the two paths
    and checks both against central differences); -map_adjoint_jacobian_in_jacobianp 0 restores PETSc's.
 
-   The trajectory: PETSc's MEMORY trajectory copied the state and every stage into per-step Vecs after each
-   step and back before each adjoint step, with a dozen calls of bookkeeping per step (more time than the
-   forward step itself). Here a post-step hook copies the stages into one contiguous array, and the adjoint
-   sweep (InvBatchTSRKAdjointSolve) runs TSAdjointStep_RK's operations of PETSc 3.18 in its order, with the
-   same Vec and Mat calls, straight from that array: the gradients are bitwise those of TSAdjointSolve. */
+   The trajectory and the per-step fixed cost: PETSc's MEMORY trajectory copied the state and every stage
+   into per-step Vecs after each step and back before each adjoint step, and TSStep/TSAdjointStep add a few
+   dozen calls of bookkeeping per step; with 32-64 members per rank that fixed cost exceeded the members'
+   arithmetic, so 2 ranks barely beat 1 (issue 11). Here:
+   - a post-step hook copies the stages into one contiguous array (no trajectory), and the adjoint sweep
+     (InvBatchTSRKAdjointSolve) runs TSAdjointStep_RK's arithmetic of PETSc 3.18 on raw arrays from it;
+   - at a fixed step (adaptivity none) the first TSSolve also records the step grid, and later forward
+     passes (InvBatchTSRKForward) run TSStep_RK's arithmetic over that grid without TSSolve.
+   Both reproduce PETSc's operation order (VecMAXPY_Seq's grouping, no fused multiply-add), so MAP outputs
+   are bitwise those of TSSolve + TSAdjointSolve (bench/map_bitwise.sh compares two builds' outputs). */
 #include "batchtsimpl.h"
 
 #define INV_BATCHTS_RK_RECORD_MIN 64 /* steps the stage record holds at first (it doubles when full) */

@@ -2,8 +2,9 @@
    bmax members in one of four roles:
    - forward (batchts.c): observation output with the ensemble's defaults (adaptive RK 6vr), failures isolated by a
      one-member solver;
-   - gradient (batchts_adjoint.c): the objective and its first-order adjoint gradient (MEMORY trajectory; with RK
-     the lean adjoint of batchts_rkadjoint.c), failed batches redone member by member;
+   - gradient (batchts_adjoint.c): the objective and its first-order adjoint gradient (MEMORY trajectory and
+     TSAdjointSolve; with explicit RK the lean adjoint of batchts_rkadjoint.c: its own stage record and adjoint sweep,
+     and at a fixed step its own forward pass), failed batches redone member by member;
    - sensitivities (batchts_sens.c): observation sensitivities dy/dtheta (RK: the variational equations with the
      state; theta methods: TSForward);
    - second order (batchts_soa.c): Hessian-vector products (TSAdjointSetForward + TSSetCostHessianProducts, BASIC
