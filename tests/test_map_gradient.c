@@ -135,6 +135,12 @@ int main(int argc, char **argv)
   PetscCall(InvInitializePackage());
   PetscCall(CheckGradients("rk4 dt=0.05", 1e-6));
   PetscCall(CheckJacobianPaths());
+  /* a step that does not divide the observation spacing: MATCHSTEP shortens the steps before observation times (the
+     MEMORY-trajectory build of main crashed here); the Hessian off, as Gauss-Newton refuses such a step with RK */
+  PetscCall(PetscOptionsSetValue(NULL, "-map_ts_dt", "0.07"));
+  PetscCall(PetscOptionsSetValue(NULL, "-map_hessian", "none"));
+  PetscCall(CheckJacobianPaths());
+  PetscCall(PetscOptionsClearValue(NULL, "-map_hessian"));
   PetscCall(PetscOptionsSetValue(NULL, "-map_ts_type", "cn"));
   PetscCall(PetscOptionsSetValue(NULL, "-map_ts_dt", "0.02"));
   PetscCall(PetscOptionsSetValue(NULL, "-map_snes_rtol", "1e-12"));
