@@ -35,17 +35,18 @@
 
 /* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major). Not inlined: the shell and the adjoint sweep
    (compiled without contraction) run the same machine code. */
-static __attribute__((noinline)) void InvBatchTSBlockApplyTranspose(const InvBatchTSBlock *blk, const PetscScalar *xa, PetscScalar *ya)
+static __attribute__((noinline)) void InvBatchTSBlockApplyTranspose(const InvBatchTSBlock *blk, PetscInt nb, const PetscScalar *xa,
+                                                                    PetscScalar *ya)
 {
   if (blk->rows == 2 && blk->cols == 2) { /* two states, two parameters (FHN), unrolled */
     const PetscScalar *restrict v = blk->v, *restrict xx = xa;
     PetscScalar *restrict yy = ya;
-    for (PetscInt b = 0; b < blk->nb; b++) {
+    for (PetscInt b = 0; b < nb; b++) {
       yy[2 * b] = v[4 * b] * xx[2 * b] + v[4 * b + 2] * xx[2 * b + 1];
       yy[2 * b + 1] = v[4 * b + 1] * xx[2 * b] + v[4 * b + 3] * xx[2 * b + 1];
     }
   } else
-    for (PetscInt b = 0; b < blk->nb; b++) {
+    for (PetscInt b = 0; b < nb; b++) {
       const PetscScalar *v = blk->v + b * blk->rows * blk->cols, *xb = xa + b * blk->rows;
       PetscScalar *yb = ya + b * blk->cols;
       for (PetscInt j = 0; j < blk->cols; j++) {
@@ -68,7 +69,7 @@ static PetscErrorCode InvBatchTSBlockMultTranspose(Mat A, Vec x, Vec y)
   PetscCall(MatShellGetContext(A, &blk));
   PetscCall(VecGetArrayRead(x, &xa));
   PetscCall(VecGetArrayWrite(y, &ya));
-  InvBatchTSBlockApplyTranspose(blk, xa, ya);
+  InvBatchTSBlockApplyTranspose(blk, blk->nb, xa, ya);
   PetscCall(VecRestoreArrayRead(x, &xa));
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscFunctionReturn(0);
@@ -181,6 +182,7 @@ static PetscErrorCode InvBatchTSRKRecord(TS ts)
     PetscCall(PetscArraycpy(m->rkY + ((size_t)m->rksteps * s + i) * n, y, n));
     PetscCall(VecRestoreArrayRead(Y[i], &y));
   }
+  m->rkm = m->bmax;
   PetscCall(TSGetPrevTime(ts, &m->rkt[2 * m->rksteps]));
   PetscCall(TSGetTime(ts, &m->rkt[2 * m->rksteps + 1]));
   m->rksteps++;
@@ -218,7 +220,7 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  const PetscInt n = m->bmax * m->model->nstate, nmu = m->bmax * m->model->nparam;
+  const PetscInt nm = m->rkm, n = nm * m->model->nstate, nmu = nm * m->model->nparam; /* the record's members */
   PetscInt s;
   const PetscReal *A, *b, *c;
   PetscBool fsal;
@@ -230,8 +232,9 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
   PetscCheck(m->rksteps == 0 || s == m->rks, PETSC_COMM_SELF, PETSC_ERR_PLIB, "RK tableau changed after the forward solve");
   PetscCheck(s <= INV_BATCHTS_RK_MAX_STAGES, PETSC_COMM_SELF, PETSC_ERR_SUP, "RK tableau with %" PetscInt_FMT " stages, more than %d", s,
              INV_BATCHTS_RK_MAX_STAGES);
-  if (!m->rkdl) { /* the FSAL stage's increment stays zero, as in TSAdjointStep_RK */
-    PetscCall(PetscCalloc4(s * n, &m->rkdl, n, &m->rktmp, nmu, &m->rkdmu, s, &m->rkw));
+  if (!m->rkdl) { /* the FSAL stage's increment stays zero, as in TSAdjointStep_RK; sized for every member */
+    const PetscInt nfull = m->bmax * m->model->nstate;
+    PetscCall(PetscCalloc4(s * nfull, &m->rkdl, nfull, &m->rktmp, m->bmax * m->model->nparam, &m->rkdmu, s, &m->rkw));
     m->rks = s;
   }
   for (PetscInt i = 0; i < s; i++) dl[i] = m->rkdl + i * n;
@@ -248,17 +251,17 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
       const PetscReal stage_time = t + h * (1.0 - c[i]), scale = b[i] ? -h * b[i] : -h;
       PetscScalar *dli = m->rkdl + i * n;
       if (fsal && i == s - 1) continue;
-      PetscCall(m->model->ops.jacobianp(m->model, stage_time, m->bmax, y, m->theta, m->jpblk.v));
-      PetscCall(m->model->ops.jacobian(m->model, stage_time, m->bmax, y, m->theta, m->jblk.v));
+      PetscCall(m->model->ops.jacobianp(m->model, stage_time, nm, y, m->theta, m->jpblk.v));
+      PetscCall(m->model->ops.jacobian(m->model, stage_time, nm, y, m->theta, m->jblk.v));
       for (PetscInt j = i + 1; j < s; j++) m->rkw[j - i - 1] = b[i] ? A[j * s + i] / b[i] : A[j * s + i];
       if (b[i])
         PetscCall(PetscArraycpy(m->rktmp, lam, n));
       else
         PetscCall(PetscArrayzero(m->rktmp, n));
       InvBatchTSMAXPY(n, m->rktmp, s - i - 1, m->rkw, &dl[i + 1]);
-      InvBatchTSBlockApplyTranspose(&m->jblk, m->rktmp, dli);
+      InvBatchTSBlockApplyTranspose(&m->jblk, nm, m->rktmp, dli);
       for (PetscInt q = 0; q < n; q++) dli[q] *= scale;
-      InvBatchTSBlockApplyTranspose(&m->jpblk, m->rktmp, m->rkdmu);
+      InvBatchTSBlockApplyTranspose(&m->jpblk, nm, m->rktmp, m->rkdmu);
       for (PetscInt q = 0; q < nmu; q++) mu[q] += m->rkdmu[q] * scale; /* VecScale, then VecAXPY with alpha 1 */
     }
     for (PetscInt j = 0; j < s; j++) m->rkw[j] = 1.0;
@@ -292,13 +295,15 @@ PetscErrorCode InvBatchTSRKLearnGrid(InvBatchTS m)
 /* The forward pass of TSSolve with TSStep_RK (PETSc 3.18) over the learned grid: stage i is x + sum_{j<i} h a_ij k_j
    (VecMAXPY), checked by the domain check, then k_i = f(t + h c_i, Y_i); the step adds sum_j h b_j k_j (TSEvaluateStep_RK,
    VecMAXPY); the monitor sees every step's end. The stages go straight into the record of the adjoint sweep. A stage that
-   fails the domain check ends the pass (TSSolve's adjoint roles refuse such a solve too, InvBatchTSRun). */
+   fails the domain check ends the pass (TSSolve's adjoint roles refuse such a solve too, InvBatchTSRun). Only the nb
+   members of the solve are integrated, not the padding slots (copies of the first member, in no output): the members
+   are independent, so their values are those of the full batch, and the domain check's verdict is the same. */
 INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReason *reason)
 {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  const PetscInt n = m->bmax * m->model->nstate;
+  const PetscInt n = m->nb * m->model->nstate; /* the solve's members only: the padding slots serve no output */
   PetscInt s;
   const PetscReal *A, *b, *c;
   const PetscScalar *K[INV_BATCHTS_RK_MAX_STAGES];
@@ -308,10 +313,11 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReas
   PetscCall(TSRKGetTableau(m->ts, &s, &A, &b, &c, NULL, NULL, NULL, NULL));
   PetscCheck(s == m->rks && s <= INV_BATCHTS_RK_MAX_STAGES, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "RK tableau changed after the grid was learned");
-  if (!m->rkK) PetscCall(PetscMalloc1(s * n, &m->rkK));
+  if (!m->rkK) PetscCall(PetscMalloc1(s * m->bmax * m->model->nstate, &m->rkK));
   for (PetscInt i = 0; i < s; i++) K[i] = m->rkK + i * n;
   *reason = TS_CONVERGED_TIME;
   m->rksteps = 0;
+  m->rkm = m->nb;
   PetscCall(VecGetArray(m->X, &x));
   PetscCall(InvBatchTSObserve(m, 0, 0.0, x));
   for (PetscInt k = 0; k < m->rkgridsteps; k++) {
@@ -326,7 +332,7 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReas
         *reason = TS_DIVERGED_STEP_REJECTED;
         break;
       }
-      PetscCall(m->model->ops.rhs(m->model, t + h * c[i], m->bmax, Y, m->theta, m->rkK + i * n));
+      PetscCall(m->model->ops.rhs(m->model, t + h * c[i], m->nb, Y, m->theta, m->rkK + i * n));
     }
     if (*reason < 0) break;
     for (PetscInt j = 0; j < s; j++) w[j] = h * b[j]; /* TSEvaluateStep_RK: h b_j / dtratio, dtratio 1 */

@@ -58,8 +58,8 @@ struct _p_InvBatchTS {
   /* lean RK adjoint: every accepted step's stages (rkcap x s x bmax ns) and start and end times, recorded by a post-step
      hook in place of a TSTrajectory, and the work vectors of its own adjoint sweep */
   PetscScalar *rkY;
-  PetscReal *rkt, *rkh; /* per step: start and end times; the step size TSStep_RK used */
-  PetscInt rksteps, rkcap, rks;
+  PetscReal *rkt, *rkh;              /* per step: start and end times; the step size TSStep_RK used */
+  PetscInt rksteps, rkcap, rks, rkm; /* steps recorded, capacity, stages, members per stage record (bmax or nb) */
   PetscInt rkgridsteps;
   PetscBool rkgrid;                        /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
   PetscScalar *rkK;                        /* s x bmax ns: stage derivatives of that forward pass */
