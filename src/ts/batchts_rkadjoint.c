@@ -344,6 +344,37 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReas
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode InvBatchTSShareStepGrid(InvBatchTS from, InvBatchTS to)
+{
+  TSRKType rf, rt;
+  PetscBool same;
+
+  PetscFunctionBegin;
+  if (from == to || !from->rkgrid || to->rkgrid || !to->jblk.v || to->role != INV_BATCHTS_GRADIENT) PetscFunctionReturn(0);
+  if (from->model != to->model || from->dt0 != to->dt0 || from->nspan != to->nspan) PetscFunctionReturn(0);
+  for (PetscInt k = 0; k < from->nspan; k++)
+    if (from->span[k] != to->span[k]) PetscFunctionReturn(0);
+  PetscCall(TSRKGetType(from->ts, &rf));
+  PetscCall(TSRKGetType(to->ts, &rt));
+  PetscCall(PetscStrcmp(rf, rt, &same));
+  if (!same) PetscFunctionReturn(0);
+  {
+    TSAdapt adapt;
+    TSAdaptType atype;
+    PetscCall(TSGetAdapt(to->ts, &adapt));
+    PetscCall(TSAdaptGetType(adapt, &atype));
+    PetscCall(PetscStrcmp(atype, TSADAPTNONE, &same));
+    if (!same) PetscFunctionReturn(0);
+  }
+  for (to->rksteps = 0; to->rksteps < from->rkgridsteps; to->rksteps++) PetscCall(InvBatchTSRKReserve(to, from->rks)); /* room */
+  to->rksteps = 0;
+  PetscCall(PetscArraycpy(to->rkt, from->rkt, 2 * from->rkgridsteps));
+  PetscCall(PetscArraycpy(to->rkh, from->rkh, from->rkgridsteps));
+  to->rkgridsteps = from->rkgridsteps;
+  to->rkgrid = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS m)
 {
   const PetscInt ns = m->model->nstate, np = m->model->nparam;
