@@ -53,5 +53,5 @@ for n in sorted({k[1] for k in rows}):
             print("N %d %s: 2-rank speed-up %.2fx" % (n, b, med[(b, n, 1)] / med[(b, n, 2)]))
     if base:
         for np in (1, 2):
-            print("N %d ranks %d: new/baseline wall %.3f" % (n, np, med[(new, n, np)] / med[(base, n, np)]))
+            print("N %d ranks %d: new/baseline %.3f" % (n, np, med[(new, n, np)] / med[(base, n, np)]))
 EOF2
