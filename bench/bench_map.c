@@ -5,7 +5,11 @@
    from the noise prior, simulated as by invmap simulate. -bench_hessian: time per sample of the Laplace
    Hessians (gn: forward sensitivities; fd: central differences of adjoint gradients; soa: second-order
    adjoints), all at the true parameters, and their agreement. Options: -bench_n, -obs_n, -map_starts,
-   -bench_check, -bench_grid n0,n1, -bench_hessian, any -map_* option. */
+   -bench_check, -bench_grid n0,n1, -bench_hessian, any -map_* option. -bench_part p,q: solve only part p of q of the
+   N problems (the share rank p of q ranks would get), so that one process can time a rank's share. Besides the
+   wall time, the process CPU time of the solve (max over ranks): on a loaded machine the CPU times of the parts
+   of a 1-rank run bound what q free cores would give (no waiting is counted: one process per part). */
+#include <time.h>
 #include <invmap/map.h>
 #include <invmap/batchts.h>
 #include <invmap/ensemble.h>
@@ -19,8 +23,9 @@ static PetscErrorCode RunMode(const char *label, PetscInt n, PetscInt64 first, P
   const PetscReal *f;
   const PetscInt *status;
   PetscInt64 nf, na, ne, miss = 0, nok = 0;
-  PetscReal secs;
+  PetscReal secs, cpu;
   PetscMPIInt size;
+  clock_t c0;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
@@ -28,7 +33,10 @@ static PetscErrorCode RunMode(const char *label, PetscInt n, PetscInt64 first, P
   PetscCall(InvMAPSetFromOptions(map));
   PetscCall(InvMAPSetProblems(map, n, nt, t, d, nz, NULL, first));
   PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  c0 = clock();
   PetscCall(InvMAPSolve(map));
+  cpu = (PetscReal)(clock() - c0) / CLOCKS_PER_SEC;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &cpu, 1, MPIU_REAL, MPIU_MAX, PETSC_COMM_WORLD));
   PetscCall(InvMAPGetStats(map, &ne, &nf, &na, &secs));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ne, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nf, 1, MPIU_INT64, MPI_SUM, PETSC_COMM_WORLD));
@@ -54,7 +62,7 @@ static PetscErrorCode RunMode(const char *label, PetscInt n, PetscInt64 first, P
   if (check)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  global minimum reached %" PetscInt64_FMT "/%" PetscInt64_FMT " (%.1f%%)", nok - miss, nok,
                           100.0 * (nok - miss) / PetscMax(nok, 1)));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  cpu %.2f s\n", (double)cpu));
   PetscCall(InvMAPDestroy(&map));
   PetscFunctionReturn(0);
 }
@@ -144,8 +152,16 @@ int main(int argc, char **argv)
   PetscCall(InvNoiseCreate(&noise));
   PetscCall(InvObservationTimesFromOptions(&nt, &t));
   PetscCall(InvNoiseSetObservationTimes(noise, PETSC_COMM_WORLD, nt, t));
-  first = (PetscInt64)N * rank / size;
-  n = (PetscInt)((PetscInt64)N * (rank + 1) / size - first);
+  {
+    PetscInt part[2] = {rank, size}, np2 = 2;
+    PetscCall(PetscOptionsGetIntArray(NULL, NULL, "-bench_part", part, &np2, NULL));
+    PetscCheck(part[1] >= 1 && part[0] >= 0 && part[0] < part[1], PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
+               "-bench_part p,q needs 0 <= p < q, got %" PetscInt_FMT ",%" PetscInt_FMT, part[0], part[1]);
+    PetscCheck(size == 1 || (part[0] == rank && part[1] == size), PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG,
+               "-bench_part is for a single process (it times one rank's share)");
+    first = (PetscInt64)N * part[0] / part[1];
+    n = (PetscInt)((PetscInt64)N * (part[0] + 1) / part[1] - first);
+  }
   PetscCall(PetscMalloc1(PetscMax(n, 1) * 2, &theta));
   PetscCall(PetscMalloc1(PetscMax(n, 1) * nt, &u));
   PetscCall(PetscMalloc1(PetscMax(n, 1) * nt, &d));

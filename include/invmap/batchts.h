@@ -75,6 +75,10 @@ PETSC_EXTERN PetscErrorCode InvBatchTSHessianProduct(InvBatchTS, PetscInt nb, co
 PETSC_EXTERN PetscErrorCode InvBatchTSCheckGradient(InvModel m, PetscInt nt, const PetscReal t[], PetscInt npts, PetscViewer,
                                                     PetscBool *ok);
 /* Adjoint sweeps so far (gradients and second-order products) */
+/* Gradient solvers with the same settings (model, options prefix, observation times), e.g. MAP's batch levels: hand the
+   fixed step grid one has learned to another, which then skips its own learning TSSolve (no-op unless both use the lean
+   RK adjoint at a fixed step and their step, times and tableau agree) */
+PETSC_EXTERN PetscErrorCode InvBatchTSShareStepGrid(InvBatchTS from, InvBatchTS to);
 PETSC_EXTERN PetscErrorCode InvBatchTSGetAdjointCount(InvBatchTS, PetscInt64 *adjoints);
 /* The observations y (nb x nt x nobs) of the members of the last forward solve (InvBatchTSSolve copies them out;
    after InvBatchTSObjective these are the outputs J was computed from). Valid until the next solve. */

@@ -48,6 +48,7 @@ PetscErrorCode InvMAPObjectiveGradient(InvMAP map, PetscInt nb, const PetscInt i
     }
     PetscCall(InvBatchTSObjective(map->mts[l], pr, m, theta + c0 * np, map->dptr, map->rhob, map->sigb, f + c0, g ? g + c0 * np : NULL,
                                   status + c0));
+    for (PetscInt j = 0; j < map->nlevels; j++) PetscCall(InvBatchTSShareStepGrid(map->mts[l], map->mts[j])); /* one learning solve */
     if (g)
       map->evals += m;
     else

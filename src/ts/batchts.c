@@ -20,6 +20,16 @@ PetscErrorCode InvBatchTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
   PetscFunctionReturn(0);
 }
 
+/* Whether a batch state of n entries is finite (and not huge): the domain check of every stage */
+PetscBool InvBatchTSStateOK(PetscInt n, const PetscScalar *x)
+{
+  PetscReal s = 0;
+
+#pragma omp simd reduction(+ : s)
+  for (PetscInt i = 0; i < n; i++) s += x[i] * x[i]; /* NaN and Inf propagate; huge values overflow to Inf */
+  return (s <= 1e200) ? PETSC_TRUE : PETSC_FALSE;
+}
+
 /* Reject stages whose state is not finite: the step is retried with a smaller step, and a member
    whose state truly blows up ends the solve with a diverged reason instead of propagating NaN. */
 PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
@@ -27,34 +37,28 @@ PetscErrorCode InvBatchTSDomain(TS ts, PetscReal t, Vec X, PetscBool *ok)
   InvBatchTS b;
   const PetscScalar *x;
   PetscInt n;
-  PetscReal s = 0;
 
   PetscFunctionBegin;
   PetscCall(TSGetApplicationContext(ts, &b));
   PetscCall(VecGetLocalSize(X, &n));
   PetscCall(VecGetArrayRead(X, &x));
-#pragma omp simd reduction(+ : s)
-  for (PetscInt i = 0; i < n; i++) s += x[i] * x[i]; /* NaN and Inf propagate; huge values overflow to Inf */
+  *ok = InvBatchTSStateOK(n, x);
   PetscCall(VecRestoreArrayRead(X, &x));
-  *ok = (s <= 1e200) ? PETSC_TRUE : PETSC_FALSE;
   if (!*ok) b->nonfinite = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
-/* Observation monitor: record y = H x of the solve's members at t_k (and, in the sensitivity and second-order roles,
-   the sensitivities or tangent-linear observations, batchts_sens.c); counts the steps. */
-PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
+/* Observation record: y = H x of the solve's members at t_k (and, in the sensitivity and second-order roles, the
+   sensitivities or tangent-linear observations, batchts_sens.c); counts the steps. x: the batch state after step. */
+PetscErrorCode InvBatchTSObserve(InvBatchTS b, PetscInt step, PetscReal t, const PetscScalar *x)
 {
-  InvBatchTS b = (InvBatchTS)ctx;
   const PetscInt ns = b->model->nstate, no = b->model->nobs, nt = b->ntimes;
   const PetscInt stride = b->aug ? ns * (1 + b->model->nparam) : ns; /* member m's state starts at x + m stride */
   const PetscReal *H = b->model->H;
-  const PetscScalar *x;
 
   PetscFunctionBegin;
   b->steps += step > 0 ? 1 : 0;
   if (b->k >= nt || !InvBatchTSAtTime(t, b->times[b->k])) PetscFunctionReturn(0);
-  PetscCall(VecGetArrayRead(X, &x));
   for (PetscInt m = 0; m < b->nb; m++) {
     const PetscScalar *xm = x + m * stride;
     PetscReal *ym = b->ybuf + (m * nt + b->k) * no;
@@ -65,8 +69,24 @@ PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void 
     }
   }
   if (b->role == INV_BATCHTS_SENSITIVITY || b->role == INV_BATCHTS_SECOND_ORDER) PetscCall(InvBatchTSRecordSensitivities(b, x));
-  PetscCall(VecRestoreArrayRead(X, &x));
   b->k++;
+  PetscFunctionReturn(0);
+}
+
+/* Observation monitor of the TS (InvBatchTSObserve) */
+PetscErrorCode InvBatchTSMonitor(TS ts, PetscInt step, PetscReal t, Vec X, void *ctx)
+{
+  InvBatchTS b = (InvBatchTS)ctx;
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  if (b->k >= b->ntimes || !InvBatchTSAtTime(t, b->times[b->k])) { /* most steps: only the count */
+    b->steps += step > 0 ? 1 : 0;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(InvBatchTSObserve(b, step, t, x));
+  PetscCall(VecRestoreArrayRead(X, &x));
   PetscFunctionReturn(0);
 }
 
@@ -223,6 +243,8 @@ PetscErrorCode InvBatchTSRun(InvBatchTS b, PetscBool *ok, TSConvergedReason *rea
   if (b->nspan < 2) { /* a single observation at t = 0 */
     PetscCall(InvBatchTSMonitor(b->ts, 0, 0.0, b->X, b));
     *reason = TS_CONVERGED_TIME;
+  } else if (b->rkgrid) { /* the lean RK adjoint's own forward pass over the learned step grid (batchts_rkadjoint.c) */
+    PetscCall(InvBatchTSRKForward(b, reason));
   } else {
     PetscCall(TSSolve(b->ts, b->X));
     PetscCall(TSGetConvergedReason(b->ts, reason));

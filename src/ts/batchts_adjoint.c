@@ -49,16 +49,13 @@ static PetscErrorCode InvBatchTSRHSJacobianP(TS ts, PetscReal t, Vec X, Mat A, v
   PetscFunctionReturn(0);
 }
 
-/* v_b += H^T g_b(t_kadj) for every member b: the jump of an adjoint variable at observation time t_kadj, from
-   g (nb x nt x nobs), the derivative of J with respect to the observations (or its direction derivative). */
-static PetscErrorCode InvBatchTSAddObsJump(InvBatchTS m, Vec v, const PetscReal *g)
+/* l_b += H^T g_b(t_kadj) for every member b (l: nb x nstate): the jump of an adjoint variable at observation time t_kadj,
+   from g (nb x nt x nobs), the derivative of J with respect to the observations (or its direction derivative). */
+void InvBatchTSObsJump(InvBatchTS m, PetscScalar *l, const PetscReal *g)
 {
   const PetscInt ns = m->model->nstate, no = m->model->nobs, nt = m->ntimes;
   const PetscReal *H = m->model->H;
-  PetscScalar *l;
 
-  PetscFunctionBegin;
-  PetscCall(VecGetArray(v, &l));
   for (PetscInt b = 0; b < m->nb; b++) {
     const PetscReal *gb = g + (b * nt + m->kadj) * no;
     for (PetscInt i = 0; i < ns; i++) {
@@ -67,6 +64,15 @@ static PetscErrorCode InvBatchTSAddObsJump(InvBatchTS m, Vec v, const PetscReal 
       l[b * ns + i] += s;
     }
   }
+}
+
+static PetscErrorCode InvBatchTSAddObsJump(InvBatchTS m, Vec v, const PetscReal *g)
+{
+  PetscScalar *l;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArray(v, &l));
+  InvBatchTSObsJump(m, l, g);
   PetscCall(VecRestoreArray(v, &l));
   PetscFunctionReturn(0);
 }
@@ -195,6 +201,7 @@ PetscErrorCode InvBatchTSSetTimesAdjoint(InvBatchTS m)
   PetscCall(PetscFree(m->work));
   PetscCall(PetscFree2(m->dy, m->dgy));
   PetscCall(TSSetTimeSpan(m->ts, m->nspan, m->span));
+  m->rkgrid = PETSC_FALSE;
   PetscCall(PetscMalloc1(m->bmax * n * no, &m->gy));
   PetscCall(PetscMalloc1(m->bmax * np, &m->gth));
   PetscCall(PetscMalloc1(3 * n, &m->work));
@@ -216,6 +223,7 @@ PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS m)
 
   PetscFunctionBegin;
   PetscCall(TSSetFromOptions(m->ts));
+  m->rkgrid = PETSC_FALSE;
   PetscCall(InvBatchTSSetUpImplicit(m)); /* implicit types: the block-diagonal BAIJ Jacobian */
   PetscCall(TSGetTimeStep(m->ts, &m->dt0));
   PetscCheck(m->dt0 > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "-%sts_dt must be positive", m->prefix);
@@ -299,10 +307,11 @@ PetscErrorCode InvBatchTSObjective(InvBatchTS m, InvPrior prior, PetscInt nb, co
   PetscCall(PetscLogEventBegin(INV_MAPObjective, 0, 0, 0, 0));
   /* unused slots integrate a copy of the first member with zero data weight */
   PetscCall(InvBatchTSLoad(m, nb, theta));
-  PetscCall(TSGetTrajectory(m->ts, &tj));
+  PetscCall(TSGetTrajectory(m->ts, &tj)); /* none with the lean RK adjoint: it records the stages itself */
+  m->rksteps = 0;
   PetscCall(InvBatchTSRun(m, &ok, &reason));
   if (!ok) {
-    PetscCall(TSTrajectoryReset(tj));
+    if (tj) PetscCall(TSTrajectoryReset(tj));
     PetscCall(PetscLogEventEnd(INV_MAPObjective, 0, 0, 0, 0));
     if (nb == 1) {
       f[0] = PETSC_INFINITY;
@@ -316,16 +325,20 @@ PetscErrorCode InvBatchTSObjective(InvBatchTS m, InvPrior prior, PetscInt nb, co
     PetscFunctionReturn(0);
   }
   for (PetscInt b = 0; b < nb; b++) status[b] = INV_STATUS_OK;
+  PetscCall(InvBatchTSRKLearnGrid(m));
   InvObjectiveFromOutputs(prior, nb, m->ntimes, m->model->nobs, theta, d, m->ybuf, rho, sd, m->work, f, g ? m->gy : NULL, m->gth);
   if (!g) {
-    PetscCall(TSTrajectoryReset(tj));
+    if (tj) PetscCall(TSTrajectoryReset(tj));
     PetscCall(PetscLogEventEnd(INV_MAPObjective, 0, 0, 0, 0));
     PetscFunctionReturn(0);
   }
   PetscCall(VecZeroEntries(m->lambda));
   PetscCall(VecZeroEntries(m->mu));
   m->kadj = m->ntimes - 1;
-  PetscCall(TSAdjointSolve(m->ts));
+  if (m->jblk.v) /* the lean RK adjoint (batchts_rkadjoint.c) */
+    PetscCall(InvBatchTSRKAdjointSolve(m));
+  else
+    PetscCall(TSAdjointSolve(m->ts));
   m->adjoints++;
   /* PETSc 3.18 does not call the adjoint monitor at the initial time: add the jump at t = 0 here */
   if (m->kadj == 0 && InvBatchTSAtTime(0.0, m->times[0])) {

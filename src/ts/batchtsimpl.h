@@ -2,8 +2,9 @@
    bmax members in one of four roles:
    - forward (batchts.c): observation output with the ensemble's defaults (adaptive RK 6vr), failures isolated by a
      one-member solver;
-   - gradient (batchts_adjoint.c): the objective and its first-order adjoint gradient (MEMORY trajectory; with RK
-     the lean adjoint of batchts_rkadjoint.c), failed batches redone member by member;
+   - gradient (batchts_adjoint.c): the objective and its first-order adjoint gradient (MEMORY trajectory and
+     TSAdjointSolve; with explicit RK the lean adjoint of batchts_rkadjoint.c: its own stage record and adjoint sweep,
+     and at a fixed step its own forward pass), failed batches redone member by member;
    - sensitivities (batchts_sens.c): observation sensitivities dy/dtheta (RK: the variational equations with the
      state; theta methods: TSForward);
    - second order (batchts_soa.c): Hessian-vector products (TSAdjointSetForward + TSSetCostHessianProducts, BASIC
@@ -54,9 +55,18 @@ struct _p_InvBatchTS {
   PetscReal *work;                 /* 3 nt */
   PetscBool jacinjacp;             /* the lean RK adjoint of batchts_rkadjoint.c: J, Jp are shells over jblk, jpblk */
   InvBatchTSBlock jblk, jpblk;
-  char tjdir[PETSC_MAX_PATH_LEN]; /* second order: private directory of the BASIC trajectory */
-  InvBatchTS child;               /* gradient: the sensitivity solver */
-  InvBatchTS soachild;            /* gradient: the second-order solver */
+  /* lean RK adjoint: every accepted step's stages (rkcap x s x bmax ns) and start and end times, recorded by a post-step
+     hook in place of a TSTrajectory, and the work vectors of its own adjoint sweep */
+  PetscScalar *rkY;
+  PetscReal *rkt, *rkh;              /* per step: start and end times; the step size TSStep_RK used */
+  PetscInt rksteps, rkcap, rks, rkm; /* steps recorded, capacity, stages, members per stage record (bmax or nb) */
+  PetscInt rkgridsteps;
+  PetscBool rkgrid;                        /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
+  PetscScalar *rkK;                        /* s x bmax ns: stage derivatives of that forward pass */
+  PetscScalar *rkdl, *rktmp, *rkdmu, *rkw; /* s stage increments of lambda, lambda's stage value, mu's increment; weights */
+  char tjdir[PETSC_MAX_PATH_LEN];          /* second order: private directory of the BASIC trajectory */
+  InvBatchTS child;                        /* gradient: the sensitivity solver */
+  InvBatchTS soachild;                     /* gradient: the second-order solver */
 };
 
 /* Whether time t is observation time tk (the TS lands on it up to rounding) */
@@ -69,6 +79,8 @@ static inline PetscBool InvBatchTSAtTime(PetscReal t, PetscReal tk)
 PETSC_INTERN PetscErrorCode InvBatchTSRHS(TS, PetscReal, Vec, Vec, void *);
 PETSC_INTERN PetscErrorCode InvBatchTSDomain(TS, PetscReal, Vec, PetscBool *);
 PETSC_INTERN PetscErrorCode InvBatchTSMonitor(TS, PetscInt, PetscReal, Vec, void *);
+PETSC_INTERN PetscErrorCode InvBatchTSObserve(InvBatchTS, PetscInt, PetscReal, const PetscScalar *);
+PETSC_INTERN PetscBool InvBatchTSStateOK(PetscInt, const PetscScalar *);
 PETSC_INTERN PetscErrorCode InvBatchTSLoad(InvBatchTS, PetscInt, const PetscReal[]);
 PETSC_INTERN PetscErrorCode InvBatchTSRun(InvBatchTS, PetscBool *, TSConvergedReason *);
 PETSC_INTERN InvStatus InvBatchTSFailure(InvBatchTS, TSConvergedReason);
@@ -77,6 +89,7 @@ PETSC_INTERN PetscErrorCode InvBatchTSCreateRole(InvModel, PetscInt, const char[
 PETSC_INTERN PetscErrorCode InvBatchTSSetTimesAdjoint(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSSetFromOptionsAdjoint(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSAdjointMonitor(TS, PetscInt, PetscReal, Vec, PetscInt, Vec *, Vec *, void *);
+PETSC_INTERN void InvBatchTSObsJump(InvBatchTS, PetscScalar *, const PetscReal *);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroyAdjoint(InvBatchTS);
 /* batchts_sens.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpSensitivitySolve(InvBatchTS, PetscBool);
@@ -94,6 +107,9 @@ PETSC_INTERN PetscErrorCode InvBatchTSSetSolverDefaults(TS);
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpImplicit(InvBatchTS);
 /* batchts_rkadjoint.c */
 PETSC_INTERN PetscErrorCode InvBatchTSSetUpRKAdjoint(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS);
+PETSC_INTERN PetscErrorCode InvBatchTSRKForward(InvBatchTS, TSConvergedReason *);
+PETSC_INTERN PetscErrorCode InvBatchTSRKLearnGrid(InvBatchTS);
 PETSC_INTERN PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS);
 
 /* Whether a member's np parameters are all finite (a member that is not gets INV_STATUS_BADPARAM and is not integrated). */
