@@ -1,8 +1,8 @@
 #!/bin/bash
 # invmap train -train_loss nll (the mean + Cholesky head) and invmap predict's /cov_pred: symmetric positive
-# definite covariances, calibrated against the test set's errors, ensembles combined by moment matching; an
-# untrained covariance (mse only on the mean) fails the same calibration bound; moment matching refused without
-# Laplace targets.
+# definite covariances (also for extreme inputs, with their factor /chol_pred), calibrated against the test set's
+# errors, ensembles combined by moment matching; an untrained covariance (mse only on the mean) fails the same
+# calibration bound; moment matching refused without Laplace targets; a series beyond single precision refused.
 set -euo pipefail
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -67,6 +67,51 @@ assert np.allclose(mean_e, mu, rtol=1e-12, atol=0), abs(mean_e - mu).max()
 assert np.allclose(cov_e, C, rtol=1e-10, atol=1e-12 * abs(C).max()), abs(cov_e - C).max()
 print("ensemble: squared error / predicted variance", ratio(mean_e, cov_e))
 PY
+# Extreme inputs: series of zeros, constants +-1e3 and +-1e8, +-1e4 alternating, 1e6-scale noise and 1e30 (finite in the
+# network's single precision after the standardisation) still give symmetric covariances with a lower-triangular
+# factor /chol_pred = D L whose diagonal is positive, i.e. Sigma = F F^T positive definite by construction. Sigma itself
+# is not tested for numerical definiteness there: the network extrapolates to factors with off-diagonals up to 1e30
+# times the diagonal, whose product no floating-point matrix keeps definite. A series beyond single precision (3e38)
+# is refused, naming the series, and leaves no output.
+$PYTHON - $W <<'PY'
+import sys, shutil, h5py, numpy as np
+W = sys.argv[1]
+shutil.copy(W + "/te.h5", W + "/ext.h5")
+with h5py.File(W + "/ext.h5", "r+") as f:
+    u = f["u"][...]
+    n = u.shape[1]
+    rows = [np.zeros(n), np.full(n, 1e3), np.full(n, -1e3), 1e4 * (-1.0) ** np.arange(n), np.full(n, 1e8), np.full(n, -1e8),
+            1e6 * np.random.default_rng(0).standard_normal(n), np.full(n, 1e30)]
+    for i, r in enumerate(rows):
+        u[i] = r
+    f["u"][...] = u
+shutil.copy(W + "/ext.h5", W + "/huge.h5")
+with h5py.File(W + "/huge.h5", "r+") as f:
+    f["u"][5] = 3e38
+PY
+$MPIEXEC -n 2 $INVMAP predict -net $W/n1.h5 -i $W/ext.h5 -o $W/pext.h5 -quiet
+$PYTHON - $W <<'PY'
+import sys, h5py, numpy as np
+W = sys.argv[1]
+p = h5py.File(W + "/pext.h5", "r")
+C, F = p["cov_pred"][...], p["chol_pred"][...]
+assert np.isfinite(C).all() and np.isfinite(F).all(), "non-finite covariance for a finite input"
+assert (C == C.transpose(0, 2, 1)).all(), "cov_pred not symmetric"
+assert (np.triu(F, 1) == 0).all(), "chol_pred not lower triangular"
+d = np.einsum("nii->ni", F)
+assert (d > 0).all(), ("chol_pred diagonal not positive", d.min())
+# Sigma = D (L L^T) D is formed from the same float32 factor as F = D L, with the products in another order: each entry
+# agrees to a few double roundings of the row's largest entry
+FF = np.einsum("nik,njk->nij", F, F)
+scale = np.abs(C).reshape(len(C), -1).max(1)[:, None, None]
+assert (np.abs(C - FF) <= 1e-12 * scale).all(), np.abs((C - FF) / scale).max()
+print("extreme inputs: factor diagonals from %.3g to %.3g, largest |Sigma| %.3g" % (d.min(), d.max(), scale.max()))
+PY
+if $MPIEXEC -n 2 $INVMAP predict -net $W/n1.h5 -i $W/huge.h5 -o $W/phuge.h5 -quiet > $W/huge.log 2>&1; then
+  echo "FAIL: predict accepted a series beyond single precision"; exit 1
+fi
+grep -q "Estimate not finite for .*series 5 " $W/huge.log || { cat $W/huge.log; echo "FAIL: no message naming series 5"; exit 1; }
+[ ! -e $W/phuge.h5 ] && [ ! -e $W/phuge.h5.partial ] || { echo "FAIL: output left after the refusal"; exit 1; }
 # checkpoint/resume: an interrupted nll run resumed gives bitwise the weights of an uninterrupted one (the same
 # deterministic steps, like mse: tests/train_resume.sh); resuming with another loss is refused
 $MPIEXEC -n 2 $INVMAP train -i $W/tr.h5 -o $W/r1.h5 -train_epochs 4 -train_loss nll -quiet

@@ -66,8 +66,12 @@ PETSC_EXTERN PetscErrorCode InvNNMapDestroy(InvNNMap *);
    each sample's share of its batch's time (features, forward pass, denormalisation) is added to wall[i] */
 PETSC_EXTERN PetscErrorCode InvNNMapPredict(InvNNMap, PetscInt n, const double *series, double *theta, double *wall);
 /* the same with, for a Cholesky head, the covariances cov (n x P x P) in the parameters' units: with the
-   standardisation theta = mu + D z (D = diag(out_std)), Sigma_theta = D L L^T D (cov NULL: not wanted) */
-PETSC_EXTERN PetscErrorCode InvNNMapPredictGaussian(InvNNMap, PetscInt n, const double *series, double *theta, double *cov, double *wall);
+   standardisation theta = mu + D z (D = diag(out_std)), Sigma_theta = D L L^T D (cov NULL: not wanted), and its
+   lower-triangular factor chol = D L (n x P x P; NULL: not wanted). The factor has a positive diagonal for every
+   finite network output, so F F^T is positive definite whatever the input; the product Sigma, formed in floating
+   point, can lose definiteness when the network extrapolates to an ill-conditioned factor (docs/file-formats.md). */
+PETSC_EXTERN PetscErrorCode InvNNMapPredictGaussian(InvNNMap, PetscInt n, const double *series, double *theta, double *cov, double *chol,
+                                                    double *wall);
 
 /* ---- Data-parallel trainer ---- */
 typedef enum { INV_ALLREDUCE_FLAT, INV_ALLREDUCE_LAYER } InvAllreduceType;

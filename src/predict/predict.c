@@ -33,6 +33,7 @@ struct _p_InvPredictor {
   int *status;                    /* and their simulation status (NULL: none) */
   double *mean, *sd, *wall, secs; /* ensemble mean and spread, per-sample and total inference time */
   double *cov, *scatter;          /* ensemble covariance (nloc x O x O) and the scatter of the members' means */
+  double *chol;                   /* one model: its covariances' factors D L (nloc x O x O), /chol_pred */
 };
 
 PetscErrorCode InvPredictorCreate(MPI_Comm comm, InvPredictor *out)
@@ -327,7 +328,33 @@ static void EnsembleFinish(InvPredictor p)
         for (PetscInt k = 0; k < O; k++) p->mean[i * O + k] = p->sd[i * O + k] = NAN;
         if (p->gauss)
           for (PetscInt k = 0; k < O * O; k++) p->cov[(size_t)i * O * O + k] = NAN;
+        if (p->chol)
+          for (PetscInt k = 0; k < O * O; k++) p->chol[(size_t)i * O * O + k] = NAN;
       }
+}
+
+/* Every estimate of a sample that simulated must be finite: the networks compute in single precision, so a series
+   with values beyond its range after the input standardisation (e.g. 1e39, or 1e30 scaled up) overflows to inf and
+   NaN. Refused on every rank, naming the first such sample, before any output exists. */
+static PetscErrorCode CheckFinite(InvPredictor p)
+{
+  PetscInt O = p->O;
+  PetscInt64 bad = INT64_MAX;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < p->nloc && bad == INT64_MAX; i++) {
+    PetscBool ok = PETSC_TRUE;
+    if (p->status && p->status[i]) continue; /* failed simulations: NaN by design (EnsembleFinish) */
+    for (PetscInt k = 0; k < O; k++) ok = (PetscBool)(ok && isfinite(p->mean[i * O + k]));
+    for (PetscInt k = 0; p->gauss && k < O * O; k++) ok = (PetscBool)(ok && isfinite(p->cov[(size_t)i * O * O + k]));
+    if (!ok) bad = p->n0 + i;
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT64, MPI_MIN, p->comm));
+  PetscCheck(bad == INT64_MAX, p->comm, PETSC_ERR_FP,
+             "Estimate not finite for %s%s, series %lld (row %lld): its values overflow the network's single precision (check the "
+             "series for huge values, and its units against the training set's)",
+             p->input, p->path, (long long)bad, (long long)bad + (p->h5 ? 0 : 1 + p->csv_header));
+  PetscFunctionReturn(0);
 }
 
 /* predict with each model (after one untimed warm-up batch each) and combine; the time goes to secs and wall */
@@ -344,19 +371,21 @@ static PetscErrorCode PredictEnsemble(InvPredictor p)
   if (p->gauss) {
     PetscCall(PetscCalloc2(nc + 1, &p->cov, nc + 1, &p->scatter));
     PetscCall(PetscMalloc2(nc + 1, &pcov, (size_t)nloc * O + 1, &dold));
+    if (p->nmodels == 1) PetscCall(PetscMalloc1(nc + 1, &p->chol)); /* an ensemble's mixture has no such factor */
   }
   for (PetscInt m = 0; m < p->nmodels; m++) /* warm-up batch (first touch of the buffers), not timed */
-    PetscCall(InvNNMapPredictGaussian(p->nn[m], PetscMin(nloc, p->batch), p->S, pred, pcov, NULL));
+    PetscCall(InvNNMapPredictGaussian(p->nn[m], PetscMin(nloc, p->batch), p->S, pred, pcov, NULL, NULL));
   PetscCallMPI(MPI_Barrier(p->comm));
   PetscCall(PetscTime(&t0));
   for (PetscInt m = 0; m < p->nmodels; m++) {
-    PetscCall(InvNNMapPredictGaussian(p->nn[m], nloc, p->S, pred, pcov, p->wall));
+    PetscCall(InvNNMapPredictGaussian(p->nn[m], nloc, p->S, pred, pcov, p->chol, p->wall));
     EnsembleAdd(p, m, pred, pcov, dold);
   }
   PetscCallMPI(MPI_Barrier(p->comm));
   PetscCall(PetscTime(&t1));
   p->secs = t1 - t0;
   EnsembleFinish(p);
+  PetscCall(CheckFinite(p));
   PetscCall(PetscFree(pred));
   PetscCall(PetscFree2(pcov, dold));
   PetscFunctionReturn(0);
@@ -393,7 +422,8 @@ static PetscErrorCode WriteAttributes(InvPredictor p, hid_t file)
   PetscFunctionReturn(0);
 }
 
-/* /theta_pred, /theta_std (ensembles), /cov_pred (covariance heads), /wall_time; written atomically */
+/* /theta_pred, /theta_std (ensembles), /cov_pred (covariance heads), /chol_pred (one covariance head), /wall_time;
+   written atomically */
 static PetscErrorCode WriteOutput(InvPredictor p)
 {
   char partial[PETSC_MAX_PATH_LEN];
@@ -412,6 +442,10 @@ static PetscErrorCode WriteOutput(InvPredictor p)
   if (p->gauss) {
     PetscCall(InvH5CreateDataset(file, "/cov_pred", H5T_NATIVE_DOUBLE, 3, cdims));
     PetscCall(InvH5WriteRows(file, "/cov_pred", H5T_NATIVE_DOUBLE, (hsize_t)p->n0, (hsize_t)p->nloc, p->cov));
+  }
+  if (p->chol) {
+    PetscCall(InvH5CreateDataset(file, "/chol_pred", H5T_NATIVE_DOUBLE, 3, cdims));
+    PetscCall(InvH5WriteRows(file, "/chol_pred", H5T_NATIVE_DOUBLE, (hsize_t)p->n0, (hsize_t)p->nloc, p->chol));
   }
   /* cost, as invmap map records it: per-sample inference time and the total (read by invmap evaluate) */
   PetscCall(InvH5CreateDataset(file, "/wall_time", H5T_NATIVE_DOUBLE, 1, dims));
@@ -480,6 +514,7 @@ static PetscErrorCode FreeRun(InvPredictor p)
   PetscFunctionBegin;
   PetscCall(PetscFree3(p->mean, p->sd, p->wall));
   PetscCall(PetscFree2(p->cov, p->scatter));
+  PetscCall(PetscFree(p->chol));
   PetscCall(PetscFree(p->S));
   PetscCall(PetscFree(p->status));
   PetscCall(PetscFree(p->truth));

@@ -127,8 +127,8 @@ PetscErrorCode InvNNMapDestroy(InvNNMap *map)
 }
 
 /* one batch of network outputs (B x nout, standardised) -> theta (B x P) and, for a Cholesky head, cov (B x P x P)
-   in the parameters' units: theta = mu + D z, so Sigma_theta = D (L L^T) D with D = diag(out_std) */
-static PetscErrorCode InvNNMapOutputs(InvNNMap map, int B, const float *Y, float *mean, float *L, double *theta, double *cov)
+   in the parameters' units: theta = mu + D z, so Sigma_theta = D (L L^T) D with D = diag(out_std); chol = D L */
+static PetscErrorCode InvNNMapOutputs(InvNNMap map, int B, const float *Y, float *mean, float *L, double *theta, double *cov, double *chol)
 {
   InvFeat f = map->feat;
   int P = (int)map->ntargets;
@@ -140,13 +140,14 @@ static PetscErrorCode InvNNMapOutputs(InvNNMap map, int B, const float *Y, float
   }
   invnn_cholhead_forward(mean, L, Y, B, P);
   PetscCall(InvFeatDenormalizeTargets(f, B, mean, theta));
-  if (!cov) PetscFunctionReturn(0);
   for (int b = 0; b < B; b++) {
     const float *Lb = L + (size_t)b * P * P;
-    double *Cb = cov + (size_t)b * P * P;
+    double *Cb = cov ? cov + (size_t)b * P * P : NULL, *Fb = chol ? chol + (size_t)b * P * P : NULL;
     for (int i = 0; i < P; i++)
-      for (int j = 0; j <= i; j++) {
+      for (int j = 0; j < P; j++) {
         double s = 0;
+        if (Fb) Fb[i * P + j] = j <= i ? f->out_std[i] * (double)Lb[i * P + j] : 0; /* the factor D L of Sigma */
+        if (!Cb || j > i) continue;
         for (int k = 0; k <= j; k++) s += (double)Lb[i * P + k] * Lb[j * P + k];
         Cb[i * P + j] = Cb[j * P + i] = f->out_std[i] * f->out_std[j] * s;
       }
@@ -157,11 +158,12 @@ static PetscErrorCode InvNNMapOutputs(InvNNMap map, int B, const float *Y, float
 PetscErrorCode InvNNMapPredict(InvNNMap map, PetscInt n, const double *series, double *theta, double *wall)
 {
   PetscFunctionBegin;
-  PetscCall(InvNNMapPredictGaussian(map, n, series, theta, NULL, wall));
+  PetscCall(InvNNMapPredictGaussian(map, n, series, theta, NULL, NULL, wall));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode InvNNMapPredictGaussian(InvNNMap map, PetscInt n, const double *series, double *theta, double *cov, double *wall)
+PetscErrorCode InvNNMapPredictGaussian(InvNNMap map, PetscInt n, const double *series, double *theta, double *cov, double *chol,
+                                       double *wall)
 {
   InvNet net = map->net;
   InvFeat f = map->feat;
@@ -169,7 +171,7 @@ PetscErrorCode InvNNMapPredictGaussian(InvNNMap map, PetscInt n, const double *s
   float *X, *Y, *mean, *L;
 
   PetscFunctionBegin;
-  PetscCheck(!cov || map->head == INV_HEAD_CHOLESKY, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+  PetscCheck((!cov && !chol) || map->head == INV_HEAD_CHOLESKY, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
              "Covariances asked of a model with a %s head (train with -train_loss nll for a covariance head)", InvHeadTypes[map->head]);
   PetscCall(PetscLogEventBegin(INV_Predict, 0, 0, 0, 0));
   net->training = PETSC_FALSE;
@@ -181,7 +183,8 @@ PetscErrorCode InvNNMapPredictGaussian(InvNNMap map, PetscInt n, const double *s
     for (int i = 0; i < B; i++) PetscCall(InvFeatTransform(f, series + (size_t)(i0 + i) * per, X + (size_t)i * f->size));
     PetscCall(InvFeatNormalizeInput(f, B, X));
     PetscCall(InvNetForward(net, X, B, NULL, 0, 0, &Y));
-    PetscCall(InvNNMapOutputs(map, B, Y, mean, L, theta + (size_t)i0 * P, cov ? cov + (size_t)i0 * P * P : NULL));
+    PetscCall(InvNNMapOutputs(map, B, Y, mean, L, theta + (size_t)i0 * P, cov ? cov + (size_t)i0 * P * P : NULL,
+                              chol ? chol + (size_t)i0 * P * P : NULL));
     PetscCall(PetscTime(&t1));
     if (wall)
       for (int i = 0; i < B; i++) wall[i0 + i] += (t1 - t0) / B;
