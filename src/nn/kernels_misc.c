@@ -108,13 +108,14 @@ void invnn_avgpool_backward(float *restrict din, const float *restrict dout, int
 }
 
 /* exp in float that vectorises (Cephes polynomial on [-ln2/2, ln2/2], scaled by 2^n through the
-   exponent bits); relative error about 2 ulp, inputs clamped to [-87, 87]. */
-static inline float fast_expf(float x)
+   exponent bits); relative error about 2 ulp, inputs clamped to [-87, 87]. A NaN input is computed as -87 (its
+   conversion to an integer would be undefined) and returned as NaN, so that it propagates. */
+static inline float fast_expf(float x0)
 {
-  float n, r, p, scale;
+  float n, r, p, scale, x;
   int32_t bits;
 
-  x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
+  x = x0 > -87.0f ? (x0 < 87.0f ? x0 : 87.0f) : -87.0f;
   n = (float)((int32_t)(1.44269504088896341f * x + 128.5f) - 128); /* round to nearest for x in [-87, 87] */
   r = x - n * 0.693359375f + n * 2.12194440e-4f;
   p = 1.9875691500e-4f;
@@ -126,7 +127,7 @@ static inline float fast_expf(float x)
   p = p * r * r + r + 1.0f;
   bits = ((int32_t)n + 127) << 23;
   memcpy(&scale, &bits, sizeof(scale));
-  return p * scale;
+  return x0 == x0 ? p * scale : x0;
 }
 
 static inline float sigmoidf(float x)
