@@ -9,6 +9,7 @@ pkgs=(build-essential cmake pkg-config petsc-dev libopenmpi-dev openmpi-bin libh
       libopenblas-dev libfftw3-dev librandom123-dev python3-matplotlib python3-h5py python3-numpy clang-format git
       valgrind procps util-linux) # procps, util-linux: pgrep/pkill, setsid and mount of the fault and SLURM tests
 pkgs+=(clang libclang-rt-14-dev) # libFuzzer targets of tests/fuzz (scripts/test.sh replays their corpora)
+pkgs+=(time) # /usr/bin/time: each rank's peak RSS in the streaming benchmarks (bench/stream_common.sh)
 slurm=0
 for a in "$@"; do
   case $a in
