@@ -2,7 +2,8 @@
 # invmap pipeline at tiny sizes on 2 ranks: a full run (every output, manifest, report with figures), a
 # rerun that reuses everything, an option change that reruns exactly the stages depending on it (also the
 # training set's -series_precision, whose float32 file is checked), SIGUSR1
-# during the run (exit 75) and a resumed run whose predictions equal an uninterrupted run's bit for bit,
+# during the run (exit 75) and a resumed run whose predictions equal an uninterrupted run's bit for bit, a signal
+# while the report's Python runs,
 # and bad plans / foreign files (clear error, nothing replaced); the plan of -pipeline_map_sets (MAP on the training set).
 source "$(dirname "$0")/lib.sh"
 
@@ -63,18 +64,19 @@ assert te["u"].dtype == np.float64 and attr(te) == "double", (te["u"].dtype, att
 PY
 
 # 4. SIGUSR1 during the run: exit 75, then the same command resumes; predictions equal an uninterrupted run
-# The directory is given as an absolute path unique to this test ($WORK is mktemp'd), so the signal reaches this
-# test's mpirun only, never another test run's on the same machine. If train_cnn ends before the signal lands,
-# a later stage (train_dense, predict, map, evaluate, report) takes it: any stage checkpoints or stops with 75.
+# -invmap_test_wait_signal_stage train_cnn makes that stage's first safe point print a line and wait for a real
+# signal, so the signal always finds train_cnn with work left and its handler installed, whatever the load (no sleep
+# racing the stages). The directory is an absolute path unique to this test ($WORK is mktemp'd), so the signal
+# reaches this test's mpirun only, never another test run's on the same machine.
 pipe C >C.log 2>&1 || fail "reference run failed"
-( rc=0; pipe "$WORK/B" >B.log 2>&1 || rc=$?; echo $rc >B.rc ) &
-for _ in $(seq 600); do grep -q '^== train_cnn: invmap' B.log 2>/dev/null && break; sleep 0.1; done
-sleep 1
+( rc=0; pipe "$WORK/B" -invmap_test_wait_signal_stage train_cnn >B.log 2>&1 || rc=$?; echo $rc >B.rc ) &
+bgpid=$!
+for _ in $(seq 6000); do grep -q 'waiting for a signal' B.log 2>/dev/null && break; kill -0 $bgpid 2>/dev/null || break; sleep 0.1; done
 pkill -USR1 -f "mpirun.*-pipeline_dir $WORK/B( |$)" || pkill -USR1 -f "mpiexec.*-pipeline_dir $WORK/B( |$)" || fail "no pipeline to signal"
 wait
 rc=$(cat B.rc)
 stage=$(awk -F'\t' '$1 == "stage" && $4 == "interrupted" {print $2}' B/pipeline.tsv)
-if [[ $rc -eq 75 ]]; then pass "signalled run exited 75 (interrupted stage: ${stage:-between stages})"; else fail "signalled run exited $rc"; fi
+if [[ $rc -eq 75 && $stage == train_cnn ]]; then pass "signalled run exited 75 (interrupted stage: $stage)"; else fail "signalled run exited $rc, interrupted stage '$stage' (expected 75, train_cnn)"; tail B.log >&2; fi
 pipe "$WORK/B" >B2.log 2>&1 || { fail "resumed run failed"; tail B2.log >&2; }
 [[ -n "$stage" ]] && { grep -q -- "-resume" B2.log && pass "the interrupted stage $stage was resumed (-resume)" || fail "no -resume in the resumed run"; }
 for f in pred_cnn_noisy.h5:/theta_pred pred_dense_noisy.h5:/theta_pred map_from_cnn.h5:/theta_map; do
@@ -96,6 +98,21 @@ grep -E '^== (predict|evaluate)_.*: invmap .*-resume' C2.log && fail "-resume pa
 h5eq C/pred_cnn_noisy.h5 pred_cnn_noisy.h5 /theta_pred && pass "rerun predict == uninterrupted" || fail "rerun predict differs"
 h5eq C/eval_noisy.h5 eval_noisy.h5 /cnn/ape && pass "rerun evaluate == uninterrupted" || fail "rerun evaluate differs"
 [[ ! -e C/pred_cnn_noisy.h5.partial && ! -e C/eval_noisy.h5.partial ]] && pass "no .partial left" || fail ".partial left behind"
+
+# 4c. a signal while the report's Python runs (rank 0 waits for it): fake interpreters signal their parent, the rank,
+# before they run. A report that completes completes the run (exit 0, said); one that fails after the signal (Ctrl-C
+# reaches the script as well) is "interrupted" (exit 75) and the rerun writes it. Before the fix the wait failed
+# with EINTR and the run ended with "Cannot run python" (exit 1).
+printf '#!/bin/sh\nkill -USR1 $PPID\nexec %s "$@"\n' "$PYTHON" >py_ok && chmod +x py_ok
+printf '#!/bin/sh\nkill -USR1 $PPID\nexit 1\n' >py_killed && chmod +x py_killed
+rc=0; pipe C -pipeline_python "$WORK/py_ok" >C3.log 2>&1 || rc=$?
+[[ $rc -eq 0 && -s C/report/report.md ]] && grep -q "every stage is complete" C3.log && [[ $(status_of C report) == done ]] &&
+  pass "signal during the report: the report completes, exit 0" || { fail "signal during the report: exit $rc"; tail C3.log >&2; }
+rc=0; pipe C -pipeline_python "$WORK/py_killed" >C4.log 2>&1 || rc=$?
+[[ $rc -eq 75 && $(status_of C report) == interrupted ]] && grep -q "report was interrupted" C4.log &&
+  pass "report script ended after a signal: exit 75, stage interrupted" || { fail "report ended by a signal: exit $rc"; tail C4.log >&2; }
+pipe C >C5.log 2>&1 && [[ $(status_of C report) == done ]] && pass "rerun writes the interrupted report" || fail "rerun after the interrupted report failed"
+expect_error "unknown test stage" "no stage 'train_gru'" "" -- 1 pipeline -pipeline_dir E -invmap_test_wait_signal_stage train_gru -pipeline_dry_run
 
 # 5. bad plans and foreign files
 expect_error "unknown view" "unknown view 'dirty'" "" -- 1 pipeline -pipeline_dir E -pipeline_views dirty

@@ -55,6 +55,8 @@ PETSC_EXTERN int InvInterruptSignal(void);
 PETSC_EXTERN PetscErrorCode InvInterruptRaise(int); /* tests: simulate the arrival of a signal */
 /* tests (-invmap_test_wait_signal): at the first safe point, print a line and wait for a real signal */
 PETSC_EXTERN PetscErrorCode InvInterruptTestHold(void);
+/* tests (invmap pipeline -invmap_test_wait_signal_stage): the next safe point waits as with -invmap_test_wait_signal */
+PETSC_EXTERN PetscErrorCode InvInterruptTestArm(void);
 /* A rank whose MPI launcher dies ends itself (src/core/launcher_watch.c); first in main(), before MPI_Init */
 PETSC_EXTERN void InvLauncherWatchStart(void);
 /* -invmap_term_grace_seconds: a rank's time from SIGTERM/SIGINT to its end (0: no limit) */

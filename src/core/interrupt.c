@@ -3,7 +3,10 @@
    (SIGINT) is treated like SIGTERM; a second SIGINT while the first is being handled ends the process
    at once (the default action), for a user who does not want to wait for the checkpoint. The test option
    -invmap_test_wait_signal makes the first safe point wait for a real signal (after printing a line saying so), so
-   that tests signal a run that provably has work left, without sleeps that race with the machine's load.
+   that tests signal a run that provably has work left, without sleeps that race with the machine's load
+   (InvInterruptTestArm does the same for a pipeline's chosen stage). The handlers restart interrupted system
+   calls (SA_RESTART), so that a signal arriving while a process waits (for the report's Python, in a library's
+   read) is recorded and the wait goes on, instead of failing that call with EINTR.
    Watchdog: SIGTERM or SIGINT also arms alarm(-invmap_term_grace_seconds) with SIGALRM's default action, so a rank
    told to stop ends within the grace period even when it cannot reach a safe point (a peer died while it waits
    in a collective and the MPI runtime fails to end the job). Files keep their final names only when complete, so
@@ -55,12 +58,14 @@ PetscErrorCode InvInterruptInstall(void)
   }
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = InvSignalHandler;
+  sa.sa_flags = SA_RESTART; /* waitpid, read, ... go on after the handler; nanosleep (the test hold) still returns early */
   sigemptyset(&sa.sa_mask);
   PetscCheck(sigaction(SIGTERM, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGTERM handler");
   PetscCheck(sigaction(SIGUSR1, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGUSR1 handler");
   PetscCheck(sigaction(SIGINT, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot install SIGINT handler");
   /* the watchdog's SIGALRM must end the process (PETSc's handler would call MPI_Abort, which needs the runtime) */
   sa.sa_handler = SIG_DFL;
+  sa.sa_flags = 0;
   PetscCheck(sigaction(SIGALRM, &sa, NULL) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "Cannot reset the SIGALRM action");
   PetscFunctionReturn(0);
 }
@@ -69,6 +74,13 @@ PetscErrorCode InvInterruptRaise(int sig)
 {
   PetscFunctionBegin;
   inv_signal = sig;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvInterruptTestArm(void)
+{
+  PetscFunctionBegin;
+  inv_test_wait = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 

@@ -180,6 +180,7 @@ PetscErrorCode InvPipelineSetFromOptions(InvPipeline p)
   else
     PetscCall(InvPipelineDefaultShare(p->share, sizeof(p->share)));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-invmap_allow_unused", &p->allow_unused, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-invmap_test_wait_signal_stage", p->test_wait_stage, sizeof(p->test_wait_stage), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-pipeline_share", p->share, sizeof(p->share), NULL));
   PetscCall(InvPipelineExperimentDatabase(p, &db));
   PetscCall(PetscOptionsPush(db));

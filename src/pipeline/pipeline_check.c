@@ -168,5 +168,11 @@ PetscErrorCode InvPipelineCheckPlan(InvPipeline p)
     for (PetscInt s = 0; s < p->nstages; s++)
       if (strcmp(p->stage[s].cmd, "report")) PetscCall(CheckStageOptions(p, &p->stage[s], p->allow_unused));
   PetscCall(CheckForeignOutputs(p));
+  if (p->test_wait_stage[0]) {
+    PetscBool found = PETSC_FALSE;
+    for (PetscInt s = 0; s < p->nstages; s++) found = (PetscBool)(found || !strcmp(p->stage[s].name, p->test_wait_stage));
+    PetscCheck(found, p->comm, PETSC_ERR_ARG_WRONG,
+               "-invmap_test_wait_signal_stage: the plan has no stage '%s' (-pipeline_dry_run lists them)", p->test_wait_stage);
+  }
   PetscFunctionReturn(0);
 }

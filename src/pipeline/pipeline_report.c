@@ -88,15 +88,18 @@ PetscErrorCode InvPipelineDescribeRun(InvPipeline p)
   PetscFunctionReturn(0);
 }
 
-/* Rank 0 runs `python report.py DIR`; every rank learns its exit status. */
-PetscErrorCode InvPipelineRunReport(InvPipeline p, InvPipelineStage *st)
+/* Rank 0 runs `python report.py DIR`; every rank learns its exit status. A signal (SIGUSR1 from SLURM) while the
+   script runs is recorded and the wait goes on; *interrupted: the script failed after a signal (Ctrl-C reaches
+   the script too), so the stage is "interrupted" and a rerun writes the report. */
+PetscErrorCode InvPipelineRunReport(InvPipeline p, InvPipelineStage *st, PetscBool *interrupted)
 {
   char script[PETSC_MAX_PATH_LEN];
   PetscMPIInt rank;
-  int rc = 0, err = 0;
+  int rc = 0, err = 0, sig = 0;
   double t0 = MPI_Wtime();
 
   PetscFunctionBegin;
+  *interrupted = PETSC_FALSE;
   PetscCallMPI(MPI_Comm_rank(p->comm, &rank));
   PetscCall(PetscSNPrintf(script, sizeof(script), "%s/report/report.py", p->share));
   PetscCall(PetscPrintf(p->comm, "\n== %s: %s %s %s\n", st->name, p->python, script, p->dir));
@@ -107,20 +110,30 @@ PetscErrorCode InvPipelineRunReport(InvPipeline p, InvPipelineStage *st)
       err = 2;
     else {
       char *argv[] = {p->python, script, p->dir, p->figures ? NULL : "--no-figures", NULL};
-      pid_t pid;
+      pid_t pid, waited;
       int wst;
       fflush(stdout);
       if (posix_spawn(&pid, p->python, NULL, NULL, argv, environ) != 0)
         err = 3;
-      else if (waitpid(pid, &wst, 0) < 0)
-        err = 3;
-      else
-        rc = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + (WIFSIGNALED(wst) ? WTERMSIG(wst) : 0);
+      else {
+        while ((waited = waitpid(pid, &wst, 0)) < 0 && errno == EINTR) continue; /* a signal: recorded, the script goes on */
+        if (waited < 0)
+          err = 4;
+        else
+          rc = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + (WIFSIGNALED(wst) ? WTERMSIG(wst) : 0);
+      }
     }
+    sig = InvInterruptSignal();
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, p->comm));
   PetscCallMPI(MPI_Bcast(&rc, 1, MPI_INT, 0, p->comm));
+  PetscCallMPI(MPI_Bcast(&sig, 1, MPI_INT, 0, p->comm));
   st->seconds = MPI_Wtime() - t0;
+  if (rc != 0 && sig) {
+    PetscCall(PetscStrncpy(st->status, "interrupted", sizeof(st->status)));
+    *interrupted = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
   PetscCheck(err != 1, p->comm, PETSC_ERR_FILE_OPEN,
              "The report needs %s (Python with matplotlib and h5py; install python3-matplotlib python3-h5py, or set -pipeline_python, or "
              "-pipeline_report 0)",
@@ -128,6 +141,7 @@ PetscErrorCode InvPipelineRunReport(InvPipeline p, InvPipelineStage *st)
   PetscCheck(err != 2, p->comm, PETSC_ERR_FILE_OPEN, "The report script %s is missing: set -pipeline_share to invmap's share directory",
              script);
   PetscCheck(err != 3, p->comm, PETSC_ERR_SYS, "Cannot run %s", p->python);
+  PetscCheck(err != 4, p->comm, PETSC_ERR_SYS, "Lost the report script's process (%s %s %s): waitpid failed", p->python, script, p->dir);
   PetscCheck(rc == 0, p->comm, PETSC_ERR_LIB, "The report script failed (status %d; its messages are above): %s %s %s", rc, p->python,
              script, p->dir);
   PetscCall(PetscStrncpy(st->status, "done", sizeof(st->status)));

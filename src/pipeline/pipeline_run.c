@@ -134,9 +134,17 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
       *status = 75;
       PetscFunctionReturn(0);
     }
+    if (!strcmp(p->test_wait_stage, st->name)) PetscCall(InvInterruptTestArm());
     if (!strcmp(st->cmd, "report")) {
-      PetscCall(InvPipelineRunReport(p, st));
+      PetscBool interrupted;
+      PetscCall(InvPipelineRunReport(p, st, &interrupted));
       PetscCall(InvPipelineManifestWrite(p));
+      if (interrupted) {
+        PetscCall(PetscPrintf(p->comm, "pipeline: the report was interrupted by signal %d; rerun the same command to write it\n",
+                              InvInterruptSignal()));
+        *status = 75;
+        PetscFunctionReturn(0);
+      }
       continue;
     }
     for (PetscInt d = 0; d < st->ndeps; d++) depran = (PetscBool)(depran || p->stage[st->deps[d]].ran);
@@ -190,5 +198,12 @@ PetscErrorCode InvPipelineRun(InvPipeline p, int *status)
     PetscCall(PetscPrintf(p->comm, "== %s: done in %.1f s\n", st->name, st->seconds));
   }
   PetscCall(PrintSummary(p));
+  { /* a signal during the last stage found no safe point left: the run is complete, and says so */
+    PetscBool pending;
+    PetscCall(InvInterruptPending(p->comm, &pending));
+    if (pending)
+      PetscCall(PetscPrintf(p->comm, "pipeline: signal %d arrived during the last stage; every stage is complete, nothing to resume\n",
+                            InvInterruptSignal()));
+  }
   PetscFunctionReturn(0);
 }

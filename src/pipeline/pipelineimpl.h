@@ -50,7 +50,8 @@ struct _p_InvPipeline {
   char defaults_file[PETSC_MAX_PATH_LEN]; /* the default experiment merged under the user's options, or "" */
   PetscInt map_n;
   PetscBool report, dry_run, figures;
-  PetscBool allow_unused; /* -invmap_allow_unused: unknown options are warned about, not refused */
+  PetscBool allow_unused;                  /* -invmap_allow_unused: unknown options are warned about, not refused */
+  char test_wait_stage[INV_PIPE_NAME_LEN]; /* -invmap_test_wait_signal_stage: this stage's first safe point waits for a signal */
   PetscInt landscape_row;
   InvOptionList exp; /* the experiment: default file (if merged) overridden by the user's options */
   InvPipelineStage stage[INV_PIPE_MAX_STAGES];
@@ -77,5 +78,5 @@ PETSC_INTERN PetscErrorCode InvPipelineCheckPlan(InvPipeline);
 PETSC_INTERN PetscErrorCode InvPipelineStageDatabase(const InvPipelineStage *, const char extra[], PetscOptions *);
 PETSC_INTERN InvPipelineRecord *InvPipelineFindRecord(InvPipeline, const char[]);
 PETSC_INTERN PetscErrorCode InvPipelineManifestWrite(InvPipeline);
-PETSC_INTERN PetscErrorCode InvPipelineRunReport(InvPipeline, InvPipelineStage *);
+PETSC_INTERN PetscErrorCode InvPipelineRunReport(InvPipeline, InvPipelineStage *, PetscBool *);
 PETSC_INTERN PetscErrorCode InvPipelineDescribeRun(InvPipeline);
