@@ -114,38 +114,57 @@ static PetscErrorCode InvBatchTSRKJacobian(TS ts, PetscReal t, Vec X, Mat A, Mat
   PetscFunctionReturn(0);
 }
 
-/* Room in the record for step rksteps (s stages of n entries) */
+/* Room for step rksteps in the step times (rkt, rkh). At a fixed step the first allocation holds the span's steps
+   (span / dt, +2 for rounding), so the first solve does not grow the record by repeated doubling and copying. */
 static PetscErrorCode InvBatchTSRKReserve(InvBatchTS m, PetscInt s)
 {
-  const PetscInt n = m->bmax * m->model->nstate;
-
   PetscFunctionBegin;
   if (m->rksteps == 0 && s != m->rks) { /* first step with this tableau */
     PetscCall(PetscFree(m->rkY));
     PetscCall(PetscFree2(m->rkt, m->rkh));
     m->rkcap = 0;
+    m->rkYcap = 0;
     m->rks = s;
   }
   PetscCheck(s == m->rks, PETSC_COMM_SELF, PETSC_ERR_PLIB, "RK stage count changed during a solve (%" PetscInt_FMT " -> %" PetscInt_FMT ")",
              m->rks, s);
   if (m->rksteps == m->rkcap) { /* grow geometrically */
-    const PetscInt cap = PetscMax(2 * m->rkcap, INV_BATCHTS_RK_RECORD_MIN);
-    PetscScalar *y;
+    PetscInt cap = PetscMax(2 * m->rkcap, INV_BATCHTS_RK_RECORD_MIN);
     PetscReal *t, *h;
-    PetscCall(PetscMalloc1((size_t)cap * s * n, &y));
+    if (!m->rkcap && m->nspan >= 2) {
+      TSAdapt adapt;
+      TSAdaptType atype;
+      PetscBool none;
+      PetscCall(TSGetAdapt(m->ts, &adapt));
+      PetscCall(TSAdaptGetType(adapt, &atype));
+      PetscCall(PetscStrcmp(atype, TSADAPTNONE, &none));
+      if (none) cap = PetscMax(cap, (PetscInt)((m->span[m->nspan - 1] - m->span[0]) / m->dt0) + 2);
+    }
     PetscCall(PetscMalloc2(2 * cap, &t, cap, &h));
     if (m->rksteps) {
-      PetscCall(PetscArraycpy(y, m->rkY, (size_t)m->rksteps * s * n));
       PetscCall(PetscArraycpy(t, m->rkt, 2 * m->rksteps));
       PetscCall(PetscArraycpy(h, m->rkh, m->rksteps));
     }
-    PetscCall(PetscFree(m->rkY));
     PetscCall(PetscFree2(m->rkt, m->rkh));
-    m->rkY = y;
     m->rkt = t;
     m->rkh = h;
     m->rkcap = cap;
   }
+  PetscFunctionReturn(0);
+}
+
+/* At least need entries in the stage record rkY, keeping its first keep entries */
+static PetscErrorCode InvBatchTSRKReserveStages(InvBatchTS m, size_t need, size_t keep)
+{
+  PetscScalar *y;
+
+  PetscFunctionBegin;
+  if (need <= m->rkYcap) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(need, &y));
+  if (keep) PetscCall(PetscArraycpy(y, m->rkY, keep));
+  PetscCall(PetscFree(m->rkY));
+  m->rkY = y;
+  m->rkYcap = need;
   PetscFunctionReturn(0);
 }
 
@@ -176,6 +195,7 @@ static PetscErrorCode InvBatchTSRKRecord(TS ts)
   PetscCall(TSGetStages(ts, &s, &Y));
   n = m->bmax * m->model->nstate;
   PetscCall(InvBatchTSRKReserve(m, s));
+  PetscCall(InvBatchTSRKReserveStages(m, (size_t)m->rkcap * s * n, (size_t)m->rksteps * s * n));
   for (PetscInt i = 0; i < s; i++) {
     const PetscScalar *y;
     PetscCall(VecGetArrayRead(Y[i], &y));
@@ -314,6 +334,8 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReas
   PetscCheck(s == m->rks && s <= INV_BATCHTS_RK_MAX_STAGES, PETSC_COMM_SELF, PETSC_ERR_PLIB,
              "RK tableau changed after the grid was learned");
   if (!m->rkK) PetscCall(PetscMalloc1(s * m->bmax * m->model->nstate, &m->rkK));
+  /* room for every member, so later solves with more members need no new record; pages no solve touches cost nothing */
+  PetscCall(InvBatchTSRKReserveStages(m, (size_t)m->rkgridsteps * s * m->bmax * m->model->nstate, 0));
   for (PetscInt i = 0; i < s; i++) K[i] = m->rkK + i * n;
   *reason = TS_CONVERGED_TIME;
   m->rksteps = 0;
@@ -366,7 +388,13 @@ PetscErrorCode InvBatchTSShareStepGrid(InvBatchTS from, InvBatchTS to)
     PetscCall(PetscStrcmp(atype, TSADAPTNONE, &same));
     if (!same) PetscFunctionReturn(0);
   }
-  for (to->rksteps = 0; to->rksteps < from->rkgridsteps; to->rksteps++) PetscCall(InvBatchTSRKReserve(to, from->rks)); /* room */
+  if (to->rks != from->rks || to->rkcap < from->rkgridsteps) { /* room for the grid only: the stage record waits for a solve */
+    to->rksteps = 0;
+    if (to->rks != from->rks) PetscCall(InvBatchTSRKReserve(to, from->rks));
+    PetscCall(PetscFree2(to->rkt, to->rkh));
+    PetscCall(PetscMalloc2(2 * from->rkgridsteps, &to->rkt, from->rkgridsteps, &to->rkh));
+    to->rkcap = from->rkgridsteps;
+  }
   to->rksteps = 0;
   PetscCall(PetscArraycpy(to->rkt, from->rkt, 2 * from->rkgridsteps));
   PetscCall(PetscArraycpy(to->rkh, from->rkh, from->rkgridsteps));
@@ -402,6 +430,8 @@ PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS m)
   PetscCall(PetscFree(m->jpblk.v));
   PetscCall(PetscFree(m->rkY));
   PetscCall(PetscFree2(m->rkt, m->rkh));
+  m->rkYcap = 0;
+  m->rkcap = 0;
   PetscCall(PetscFree(m->rkK));
   PetscCall(PetscFree4(m->rkdl, m->rktmp, m->rkdmu, m->rkw));
   PetscFunctionReturn(0);

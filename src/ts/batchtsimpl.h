@@ -59,7 +59,8 @@ struct _p_InvBatchTS {
      hook in place of a TSTrajectory, and the work vectors of its own adjoint sweep */
   PetscScalar *rkY;
   PetscReal *rkt, *rkh;              /* per step: start and end times; the step size TSStep_RK used */
-  PetscInt rksteps, rkcap, rks, rkm; /* steps recorded, capacity, stages, members per stage record (bmax or nb) */
+  PetscInt rksteps, rkcap, rks, rkm; /* steps recorded, capacity of rkt and rkh, stages, members per stage record (bmax or nb) */
+  size_t rkYcap;                     /* entries rkY holds (allocated when a solve needs them: a level never used costs nothing) */
   PetscInt rkgridsteps;
   PetscBool rkgrid;                        /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
   PetscScalar *rkK;                        /* s x bmax ns: stage derivatives of that forward pass */
