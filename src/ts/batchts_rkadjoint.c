@@ -209,25 +209,46 @@ static PetscErrorCode InvBatchTSRKRecord(TS ts)
   PetscFunctionReturn(0);
 }
 
-/* y += sum_{j < nv} a_j x_j with the arithmetic of PETSc 3.18's VecMAXPY_Seq (its plain C kernels, as Debian's libpetsc
-   has them): first the nv mod 4 leading terms, then groups of four, each group's products summed left to right and
-   then added to y. libpetsc is built for baseline x86-64, without fused multiply-add, so no contraction here either. */
-static INV_NO_CONTRACT void InvBatchTSMAXPY(PetscInt n, PetscScalar *restrict y, PetscInt nv, const PetscScalar *a,
-                                            const PetscScalar *const *x)
+/* y = y0 + sum_{j < nv} a_j x_j with the arithmetic of PETSc 3.18's VecMAXPY_Seq (its plain C kernels, as Debian's libpetsc
+   has them) on y = y0: first the nv mod 4 leading terms, then groups of four, each group's products summed left to right
+   and then added to y. libpetsc is built for baseline x86-64, without fused multiply-add, so no contraction here
+   either. With y0 != y the copy of y0 into y is fused with the first group (y0 + t is the sum VecMAXPY forms after a
+   copy); y0 == y is VecMAXPY itself. Inlined: with one or two members per solve the calls cost more than the sums. */
+static inline INV_NO_CONTRACT void InvBatchTSMAXPY(PetscInt n, PetscScalar *y, const PetscScalar *y0, PetscInt nv, const PetscScalar *a,
+                                                   const PetscScalar *const *x)
 {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
   const PetscInt rem = nv & 0x3;
+  PetscInt j = rem;
 
   if (rem == 1)
-    for (PetscInt i = 0; i < n; i++) y[i] += a[0] * x[0][i];
+    for (PetscInt i = 0; i < n; i++) y[i] = y0[i] + a[0] * x[0][i];
   else if (rem == 2)
-    for (PetscInt i = 0; i < n; i++) y[i] += a[0] * x[0][i] + a[1] * x[1][i];
+    for (PetscInt i = 0; i < n; i++) y[i] = y0[i] + (a[0] * x[0][i] + a[1] * x[1][i]);
   else if (rem == 3)
-    for (PetscInt i = 0; i < n; i++) y[i] += a[0] * x[0][i] + a[1] * x[1][i] + a[2] * x[2][i];
-  for (PetscInt j = rem; j < nv; j += 4)
+    for (PetscInt i = 0; i < n; i++) y[i] = y0[i] + (a[0] * x[0][i] + a[1] * x[1][i] + a[2] * x[2][i]);
+  else if (nv >= 4) {
+    for (PetscInt i = 0; i < n; i++) y[i] = y0[i] + (a[0] * x[0][i] + a[1] * x[1][i] + a[2] * x[2][i] + a[3] * x[3][i]);
+    j = 4;
+  } else if (y != y0)
+    for (PetscInt i = 0; i < n; i++) y[i] = y0[i];
+  for (; j < nv; j += 4)
     for (PetscInt i = 0; i < n; i++) y[i] += a[j] * x[j][i] + a[j + 1] * x[j + 1][i] + a[j + 2] * x[j + 2][i] + a[j + 3] * x[j + 3][i];
+}
+
+/* The adjoint sweep reads the record backwards, block by block, which the hardware prefetchers follow poorly: with
+   32-64 members the loads of the stage states stalled for a third of the sweep. It asks for the stages of the step
+   that many steps ahead (no effect on the values). */
+#define INV_BATCHTS_RK_PREFETCH_STEPS 2
+#define INV_BATCHTS_RK_CACHE_LINE     64 /* bytes */
+
+static inline void InvBatchTSRKPrefetch(const PetscScalar *p, size_t len)
+{
+#if defined(__GNUC__)
+  for (size_t q = 0; q < len; q += INV_BATCHTS_RK_CACHE_LINE / sizeof(PetscScalar)) __builtin_prefetch(p + q);
+#endif
 }
 
 /* The adjoint sweep over the recorded steps, last to first: at each step's end time the observation jump (what the
@@ -246,6 +267,7 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
   PetscBool fsal;
   PetscScalar *lam, *mu;
   const PetscScalar *dl[INV_BATCHTS_RK_MAX_STAGES];
+  PetscReal aw[INV_BATCHTS_RK_MAX_STAGES * INV_BATCHTS_RK_MAX_STAGES];
 
   PetscFunctionBegin;
   PetscCall(TSRKGetTableau(m->ts, &s, &A, &b, &c, NULL, NULL, NULL, &fsal));
@@ -258,10 +280,14 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
     m->rks = s;
   }
   for (PetscInt i = 0; i < s; i++) dl[i] = m->rkdl + i * n;
+  for (PetscInt i = 0; i < s; i++) /* the weights of the stage increments in lambda's stage value, once per sweep */
+    for (PetscInt j = i + 1; j < s; j++) aw[i * s + j] = b[i] ? A[j * s + i] / b[i] : A[j * s + i];
   PetscCall(VecGetArray(m->lambda, &lam));
   PetscCall(VecGetArray(m->mu, &mu));
   for (PetscInt k = m->rksteps - 1; k >= 0; k--) {
     const PetscReal t = m->rkt[2 * k + 1], h = m->rkt[2 * k] - t;
+    if (k >= INV_BATCHTS_RK_PREFETCH_STEPS)
+      InvBatchTSRKPrefetch(m->rkY + (size_t)(k - INV_BATCHTS_RK_PREFETCH_STEPS) * s * n, (size_t)s * n);
     if (m->kadj >= 0 && InvBatchTSAtTime(t, m->times[m->kadj])) {
       InvBatchTSObsJump(m, lam, m->gy);
       m->kadj--;
@@ -273,19 +299,20 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
       if (fsal && i == s - 1) continue;
       PetscCall(m->model->ops.jacobianp(m->model, stage_time, nm, y, m->theta, m->jpblk.v));
       PetscCall(m->model->ops.jacobian(m->model, stage_time, nm, y, m->theta, m->jblk.v));
-      for (PetscInt j = i + 1; j < s; j++) m->rkw[j - i - 1] = b[i] ? A[j * s + i] / b[i] : A[j * s + i];
+      for (PetscInt j = i + 1; j < s; j++) m->rkw[j - i - 1] = aw[i * s + j];
       if (b[i])
-        PetscCall(PetscArraycpy(m->rktmp, lam, n));
-      else
+        InvBatchTSMAXPY(n, m->rktmp, lam, s - i - 1, m->rkw, &dl[i + 1]);
+      else { /* from zero: VecZeroEntries, then VecMAXPY (0 + t, not t: the sign of a zero sum) */
         PetscCall(PetscArrayzero(m->rktmp, n));
-      InvBatchTSMAXPY(n, m->rktmp, s - i - 1, m->rkw, &dl[i + 1]);
+        InvBatchTSMAXPY(n, m->rktmp, m->rktmp, s - i - 1, m->rkw, &dl[i + 1]);
+      }
       InvBatchTSBlockApplyTranspose(&m->jblk, nm, m->rktmp, dli);
       for (PetscInt q = 0; q < n; q++) dli[q] *= scale;
       InvBatchTSBlockApplyTranspose(&m->jpblk, nm, m->rktmp, m->rkdmu);
       for (PetscInt q = 0; q < nmu; q++) mu[q] += m->rkdmu[q] * scale; /* VecScale, then VecAXPY with alpha 1 */
     }
     for (PetscInt j = 0; j < s; j++) m->rkw[j] = 1.0;
-    InvBatchTSMAXPY(n, lam, s, m->rkw, dl);
+    InvBatchTSMAXPY(n, lam, lam, s, m->rkw, dl);
   }
   PetscCall(VecRestoreArray(m->lambda, &lam));
   PetscCall(VecRestoreArray(m->mu, &mu));
@@ -346,9 +373,8 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReas
     const PetscReal t = m->rkt[2 * k], h = m->rkh[k];
     for (PetscInt i = 0; i < s; i++) {
       PetscScalar *Y = m->rkY + ((size_t)k * s + i) * n;
-      PetscCall(PetscArraycpy(Y, x, n));
       for (PetscInt j = 0; j < i; j++) w[j] = h * A[i * s + j];
-      InvBatchTSMAXPY(n, Y, i, w, K);
+      InvBatchTSMAXPY(n, Y, x, i, w, K); /* VecCopy, then VecMAXPY */
       if (!InvBatchTSStateOK(n, Y)) {
         m->nonfinite = PETSC_TRUE;
         *reason = TS_DIVERGED_STEP_REJECTED;
@@ -358,11 +384,29 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReas
     }
     if (*reason < 0) break;
     for (PetscInt j = 0; j < s; j++) w[j] = h * b[j]; /* TSEvaluateStep_RK: h b_j / dtratio, dtratio 1 */
-    InvBatchTSMAXPY(n, x, s, w, K);
+    InvBatchTSMAXPY(n, x, x, s, w, K);
     m->rksteps++;
     PetscCall(InvBatchTSObserve(m, k + 1, m->rkt[2 * k + 1], x));
   }
   PetscCall(VecRestoreArray(m->X, &x));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode InvBatchTSLearnStepGrid(InvBatchTS m, const PetscReal theta[], PetscBool *learned)
+{
+  PetscBool ok;
+  TSConvergedReason reason;
+
+  PetscFunctionBegin;
+  PetscCheck(m->role != INV_BATCHTS_GRADIENT || (m->ntimes > 0 && m->from_options), PETSC_COMM_SELF, PETSC_ERR_ORDER,
+             "Set the observation times and call InvBatchTSSetFromOptions() before learning the step grid");
+  if (m->role == INV_BATCHTS_GRADIENT && m->jblk.v && !m->rkgrid && m->nspan >= 2) {
+    PetscCall(InvBatchTSLoad(m, 1, theta));
+    m->rksteps = 0;
+    PetscCall(InvBatchTSRun(m, &ok, &reason));
+    if (ok) PetscCall(InvBatchTSRKLearnGrid(m));
+  }
+  *learned = m->rkgrid;
   PetscFunctionReturn(0);
 }
 
