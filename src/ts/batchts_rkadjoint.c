@@ -33,17 +33,26 @@
 #define INV_NO_CONTRACT
 #endif
 
-/* y_b = A_b^T x_b for every member block b (A_b: rows x cols, row-major). Not inlined: the shell and the adjoint sweep
+/* y_b = alpha A_b^T x_b (add: y_b += alpha A_b^T x_b) for every member block b (A_b: rows x cols, row-major): each entry's
+   sum, times alpha, then stored or added (the shell: alpha 1, an exact product). Scaling in the same loop spares the
+   sweep a second pass whose wide loads would wait on these narrow stores. Not inlined: the shell and the adjoint sweep
    (compiled without contraction) run the same machine code. */
 static __attribute__((noinline)) void InvBatchTSBlockApplyTranspose(const InvBatchTSBlock *blk, PetscInt nb, const PetscScalar *xa,
-                                                                    PetscScalar *ya)
+                                                                    PetscScalar alpha, PetscBool add, PetscScalar *ya)
 {
   if (blk->rows == 2 && blk->cols == 2) { /* two states, two parameters (FHN), unrolled */
     const PetscScalar *restrict v = blk->v, *restrict xx = xa;
     PetscScalar *restrict yy = ya;
     for (PetscInt b = 0; b < nb; b++) {
-      yy[2 * b] = v[4 * b] * xx[2 * b] + v[4 * b + 2] * xx[2 * b + 1];
-      yy[2 * b + 1] = v[4 * b + 1] * xx[2 * b] + v[4 * b + 3] * xx[2 * b + 1];
+      const PetscScalar y0 = (v[4 * b] * xx[2 * b] + v[4 * b + 2] * xx[2 * b + 1]) * alpha;
+      const PetscScalar y1 = (v[4 * b + 1] * xx[2 * b] + v[4 * b + 3] * xx[2 * b + 1]) * alpha;
+      if (add) {
+        yy[2 * b] += y0;
+        yy[2 * b + 1] += y1;
+      } else {
+        yy[2 * b] = y0;
+        yy[2 * b + 1] = y1;
+      }
     }
   } else
     for (PetscInt b = 0; b < nb; b++) {
@@ -52,7 +61,11 @@ static __attribute__((noinline)) void InvBatchTSBlockApplyTranspose(const InvBat
       for (PetscInt j = 0; j < blk->cols; j++) {
         PetscScalar sum = 0;
         for (PetscInt i = 0; i < blk->rows; i++) sum += v[i * blk->cols + j] * xb[i];
-        yb[j] = sum;
+        sum *= alpha;
+        if (add)
+          yb[j] += sum;
+        else
+          yb[j] = sum;
       }
     }
 }
@@ -69,7 +82,7 @@ static PetscErrorCode InvBatchTSBlockMultTranspose(Mat A, Vec x, Vec y)
   PetscCall(MatShellGetContext(A, &blk));
   PetscCall(VecGetArrayRead(x, &xa));
   PetscCall(VecGetArrayWrite(y, &ya));
-  InvBatchTSBlockApplyTranspose(blk, blk->nb, xa, ya);
+  InvBatchTSBlockApplyTranspose(blk, blk->nb, xa, 1.0, PETSC_FALSE, ya);
   PetscCall(VecRestoreArrayRead(x, &xa));
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscFunctionReturn(0);
@@ -261,7 +274,7 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  const PetscInt nm = m->rkm, n = nm * m->model->nstate, nmu = nm * m->model->nparam; /* the record's members */
+  const PetscInt nm = m->rkm, n = nm * m->model->nstate; /* the record's members */
   PetscInt s;
   const PetscReal *A, *b, *c;
   PetscBool fsal;
@@ -276,7 +289,7 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
              INV_BATCHTS_RK_MAX_STAGES);
   if (!m->rkdl) { /* the FSAL stage's increment stays zero, as in TSAdjointStep_RK; sized for every member */
     const PetscInt nfull = m->bmax * m->model->nstate;
-    PetscCall(PetscCalloc4(s * nfull, &m->rkdl, nfull, &m->rktmp, m->bmax * m->model->nparam, &m->rkdmu, s, &m->rkw));
+    PetscCall(PetscCalloc3(s * nfull, &m->rkdl, nfull, &m->rktmp, s, &m->rkw));
     m->rks = s;
   }
   for (PetscInt i = 0; i < s; i++) dl[i] = m->rkdl + i * n;
@@ -306,10 +319,8 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
         PetscCall(PetscArrayzero(m->rktmp, n));
         InvBatchTSMAXPY(n, m->rktmp, m->rktmp, s - i - 1, m->rkw, &dl[i + 1]);
       }
-      InvBatchTSBlockApplyTranspose(&m->jblk, nm, m->rktmp, dli);
-      for (PetscInt q = 0; q < n; q++) dli[q] *= scale;
-      InvBatchTSBlockApplyTranspose(&m->jpblk, nm, m->rktmp, m->rkdmu);
-      for (PetscInt q = 0; q < nmu; q++) mu[q] += m->rkdmu[q] * scale; /* VecScale, then VecAXPY with alpha 1 */
+      InvBatchTSBlockApplyTranspose(&m->jblk, nm, m->rktmp, scale, PETSC_FALSE, dli); /* MatMultTranspose, then VecScale */
+      InvBatchTSBlockApplyTranspose(&m->jpblk, nm, m->rktmp, scale, PETSC_TRUE, mu);  /* and VecAXPY with alpha 1 */
     }
     for (PetscInt j = 0; j < s; j++) m->rkw[j] = 1.0;
     InvBatchTSMAXPY(n, lam, lam, s, m->rkw, dl);
@@ -477,6 +488,6 @@ PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS m)
   m->rkYcap = 0;
   m->rkcap = 0;
   PetscCall(PetscFree(m->rkK));
-  PetscCall(PetscFree4(m->rkdl, m->rktmp, m->rkdmu, m->rkw));
+  PetscCall(PetscFree3(m->rkdl, m->rktmp, m->rkw));
   PetscFunctionReturn(0);
 }

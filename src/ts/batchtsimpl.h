@@ -62,12 +62,12 @@ struct _p_InvBatchTS {
   PetscInt rksteps, rkcap, rks, rkm; /* steps recorded, capacity of rkt and rkh, stages, members per stage record (bmax or nb) */
   size_t rkYcap;                     /* entries rkY holds (allocated when a solve needs them: a level never used costs nothing) */
   PetscInt rkgridsteps;
-  PetscBool rkgrid;                        /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
-  PetscScalar *rkK;                        /* s x bmax ns: stage derivatives of that forward pass */
-  PetscScalar *rkdl, *rktmp, *rkdmu, *rkw; /* s stage increments of lambda, lambda's stage value, mu's increment; weights */
-  char tjdir[PETSC_MAX_PATH_LEN];          /* second order: private directory of the BASIC trajectory */
-  InvBatchTS child;                        /* gradient: the sensitivity solver */
-  InvBatchTS soachild;                     /* gradient: the second-order solver */
+  PetscBool rkgrid;                /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
+  PetscScalar *rkK;                /* s x bmax ns: stage derivatives of that forward pass */
+  PetscScalar *rkdl, *rktmp, *rkw; /* s stage increments of lambda, lambda's stage value; weights */
+  char tjdir[PETSC_MAX_PATH_LEN];  /* second order: private directory of the BASIC trajectory */
+  InvBatchTS child;                /* gradient: the sensitivity solver */
+  InvBatchTS soachild;             /* gradient: the second-order solver */
 };
 
 /* Whether time t is observation time tk (the TS lands on it up to rounding) */
