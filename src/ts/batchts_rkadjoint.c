@@ -274,7 +274,8 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  const PetscInt nm = m->rkm, n = nm * m->model->nstate; /* the record's members */
+  const PetscInt nm = m->rkm, ns = m->model->nstate, np = m->model->nparam, n = nm * ns; /* the record's members */
+  const PetscBool onecall = m->model->autonomous; /* the Jacobians of all stages of a step in one call of each */
   PetscInt s;
   const PetscReal *A, *b, *c;
   PetscBool fsal;
@@ -293,6 +294,12 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
     m->rks = s;
   }
   for (PetscInt i = 0; i < s; i++) dl[i] = m->rkdl + i * n;
+  if (onecall) { /* a step's s stage records are contiguous: s x nm members, each stage's with its members' parameters */
+    if (!m->rkJ)
+      PetscCall(PetscMalloc3(INV_BATCHTS_RK_MAX_STAGES * m->bmax * ns * ns, &m->rkJ, INV_BATCHTS_RK_MAX_STAGES * m->bmax * ns * np,
+                             &m->rkJp, INV_BATCHTS_RK_MAX_STAGES * m->bmax * np, &m->rkth));
+    for (PetscInt i = 0; i < s; i++) PetscCall(PetscArraycpy(m->rkth + i * nm * np, m->theta, nm * np));
+  }
   for (PetscInt i = 0; i < s; i++) /* the weights of the stage increments in lambda's stage value, once per sweep */
     for (PetscInt j = i + 1; j < s; j++) aw[i * s + j] = b[i] ? A[j * s + i] / b[i] : A[j * s + i];
   PetscCall(VecGetArray(m->lambda, &lam));
@@ -305,13 +312,24 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
       InvBatchTSObsJump(m, lam, m->gy);
       m->kadj--;
     }
+    if (onecall) { /* the values of the per-stage calls: each member's Jacobians depend on its own state only */
+      const PetscScalar *y = m->rkY + (size_t)k * s * n;
+      PetscCall(m->model->ops.jacobianp(m->model, t, s * nm, y, m->rkth, m->rkJp));
+      PetscCall(m->model->ops.jacobian(m->model, t, s * nm, y, m->rkth, m->rkJ));
+    }
     for (PetscInt i = s - 1; i >= 0; i--) {
       const PetscScalar *y = m->rkY + ((size_t)k * s + i) * n;
       const PetscReal stage_time = t + h * (1.0 - c[i]), scale = b[i] ? -h * b[i] : -h;
       PetscScalar *dli = m->rkdl + i * n;
+      InvBatchTSBlock J = m->jblk, Jp = m->jpblk;
       if (fsal && i == s - 1) continue;
-      PetscCall(m->model->ops.jacobianp(m->model, stage_time, nm, y, m->theta, m->jpblk.v));
-      PetscCall(m->model->ops.jacobian(m->model, stage_time, nm, y, m->theta, m->jblk.v));
+      if (onecall) {
+        J.v = m->rkJ + i * nm * ns * ns;
+        Jp.v = m->rkJp + i * nm * ns * np;
+      } else {
+        PetscCall(m->model->ops.jacobianp(m->model, stage_time, nm, y, m->theta, m->jpblk.v));
+        PetscCall(m->model->ops.jacobian(m->model, stage_time, nm, y, m->theta, m->jblk.v));
+      }
       for (PetscInt j = i + 1; j < s; j++) m->rkw[j - i - 1] = aw[i * s + j];
       if (b[i])
         InvBatchTSMAXPY(n, m->rktmp, lam, s - i - 1, m->rkw, &dl[i + 1]);
@@ -319,8 +337,8 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKAdjointSolve(InvBatchTS m)
         PetscCall(PetscArrayzero(m->rktmp, n));
         InvBatchTSMAXPY(n, m->rktmp, m->rktmp, s - i - 1, m->rkw, &dl[i + 1]);
       }
-      InvBatchTSBlockApplyTranspose(&m->jblk, nm, m->rktmp, scale, PETSC_FALSE, dli); /* MatMultTranspose, then VecScale */
-      InvBatchTSBlockApplyTranspose(&m->jpblk, nm, m->rktmp, scale, PETSC_TRUE, mu);  /* and VecAXPY with alpha 1 */
+      InvBatchTSBlockApplyTranspose(&J, nm, m->rktmp, scale, PETSC_FALSE, dli); /* MatMultTranspose, then VecScale */
+      InvBatchTSBlockApplyTranspose(&Jp, nm, m->rktmp, scale, PETSC_TRUE, mu);  /* and VecAXPY with alpha 1 */
     }
     for (PetscInt j = 0; j < s; j++) m->rkw[j] = 1.0;
     InvBatchTSMAXPY(n, lam, lam, s, m->rkw, dl);
@@ -489,5 +507,6 @@ PetscErrorCode InvBatchTSDestroyRKAdjoint(InvBatchTS m)
   m->rkcap = 0;
   PetscCall(PetscFree(m->rkK));
   PetscCall(PetscFree3(m->rkdl, m->rktmp, m->rkw));
+  PetscCall(PetscFree3(m->rkJ, m->rkJp, m->rkth));
   PetscFunctionReturn(0);
 }

@@ -65,6 +65,8 @@ struct _p_InvBatchTS {
   PetscBool rkgrid;                /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
   PetscScalar *rkK;                /* s x bmax ns: stage derivatives of that forward pass */
   PetscScalar *rkdl, *rktmp, *rkw; /* s stage increments of lambda, lambda's stage value; weights */
+  PetscScalar *rkJ, *rkJp;         /* autonomous models: the Jacobian blocks of all stages of a step (one call of each per step) */
+  PetscReal *rkth;                 /* their parameters: the members' theta once per stage */
   char tjdir[PETSC_MAX_PATH_LEN];  /* second order: private directory of the BASIC trajectory */
   InvBatchTS child;                /* gradient: the sensitivity solver */
   InvBatchTS soachild;             /* gradient: the second-order solver */
