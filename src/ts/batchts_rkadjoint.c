@@ -35,8 +35,8 @@
 
 /* y_b = alpha A_b^T x_b (add: y_b += alpha A_b^T x_b) for every member block b (A_b: rows x cols, row-major): each entry's
    sum, times alpha, then stored or added (the shell: alpha 1, an exact product). Scaling in the same loop spares the
-   sweep a second pass whose wide loads would wait on these narrow stores. Not inlined: the shell and the adjoint sweep
-   (compiled without contraction) run the same machine code. */
+   sweep a second pass whose wide loads would wait on these narrow stores. Not inlined, one definition: the shell and the
+   adjoint sweep form every sum the same way (no contraction; the compiler may specialise it for the constant add). */
 static __attribute__((noinline)) void InvBatchTSBlockApplyTranspose(const InvBatchTSBlock *blk, PetscInt nb, const PetscScalar *xa,
                                                                     PetscScalar alpha, PetscBool add, PetscScalar *ya)
 {
@@ -251,6 +251,49 @@ static inline INV_NO_CONTRACT void InvBatchTSMAXPY(PetscInt n, PetscScalar *y, c
     for (PetscInt i = 0; i < n; i++) y[i] += a[j] * x[j][i] + a[j + 1] * x[j + 1][i] + a[j + 2] * x[j + 2][i] + a[j + 3] * x[j + 3][i];
 }
 
+/* A stage of the forward pass, Y = x + sum_{j < nv} w_j K_j (InvBatchTSMAXPY's arithmetic), and the domain check's
+   verdict (InvBatchTSStateOK's) taken on the fresh values instead of reloading them (the reload of entries just stored
+   by wider vector stores stalled); tableaus with more than 3 earlier stages take the two steps apart */
+static inline INV_NO_CONTRACT PetscBool InvBatchTSRKStage(PetscInt n, PetscScalar *Y, const PetscScalar *x, PetscInt nv,
+                                                          const PetscScalar *w, const PetscScalar *const *K)
+{
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  const PetscReal lim = INV_BATCHTS_STATE_SAFE * (INV_BATCHTS_STATE_MAX / PetscMax(n, 1));
+  int small = 1;
+
+  if (nv >= 4) {
+    InvBatchTSMAXPY(n, Y, x, nv, w, K);
+    return InvBatchTSStateOK(n, Y);
+  }
+  if (nv == 0)
+    for (PetscInt i = 0; i < n; i++) {
+      const PetscScalar v = x[i];
+      Y[i] = v;
+      small &= (v * v <= lim);
+    }
+  else if (nv == 1)
+    for (PetscInt i = 0; i < n; i++) {
+      const PetscScalar v = x[i] + w[0] * K[0][i];
+      Y[i] = v;
+      small &= (v * v <= lim);
+    }
+  else if (nv == 2)
+    for (PetscInt i = 0; i < n; i++) {
+      const PetscScalar v = x[i] + (w[0] * K[0][i] + w[1] * K[1][i]);
+      Y[i] = v;
+      small &= (v * v <= lim);
+    }
+  else
+    for (PetscInt i = 0; i < n; i++) {
+      const PetscScalar v = x[i] + (w[0] * K[0][i] + w[1] * K[1][i] + w[2] * K[2][i]);
+      Y[i] = v;
+      small &= (v * v <= lim);
+    }
+  return small ? PETSC_TRUE : InvBatchTSStateSumOK(n, Y);
+}
+
 /* The adjoint sweep reads the record backwards, block by block, which the hardware prefetchers follow poorly: with
    32-64 members the loads of the stage states stalled for a third of the sweep. It asks for the stages of the step
    that many steps ahead (no effect on the values). */
@@ -403,8 +446,7 @@ INV_NO_CONTRACT PetscErrorCode InvBatchTSRKForward(InvBatchTS m, TSConvergedReas
     for (PetscInt i = 0; i < s; i++) {
       PetscScalar *Y = m->rkY + ((size_t)k * s + i) * n;
       for (PetscInt j = 0; j < i; j++) w[j] = h * A[i * s + j];
-      InvBatchTSMAXPY(n, Y, x, i, w, K); /* VecCopy, then VecMAXPY */
-      if (!InvBatchTSStateOK(n, Y)) {
+      if (!InvBatchTSRKStage(n, Y, x, i, w, K)) { /* VecCopy, VecMAXPY, then the domain check */
         m->nonfinite = PETSC_TRUE;
         *reason = TS_DIVERGED_STEP_REJECTED;
         break;
