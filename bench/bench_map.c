@@ -8,13 +8,17 @@
    -bench_check, -bench_grid n0,n1, -bench_hessian, any -map_* option. -bench_part p,q: solve only part p of q of the
    N problems (the share rank p of q ranks would get), so that one process can time a rank's share. Besides the
    wall time, the process CPU time of the solve (max over ranks): on a loaded machine the CPU times of the parts
-   of a 1-rank run bound what q free cores would give (no waiting is counted: one process per part). */
+   of a 1-rank run bound what q free cores would give (no waiting is counted: one process per part). The data of a
+   problem do not depend on the part or rank count (simulated in batches of fixed global indices), so every rank
+   count solves the same problems. */
 #include <time.h>
 #include <invmap/map.h>
 #include <invmap/batchts.h>
 #include <invmap/ensemble.h>
 #include <invmap/noise.h>
 #include "../tests/test_map_global.h"
+
+#define BENCH_SIM_BATCH 64 /* members per batch of the data simulation */
 
 static PetscErrorCode RunMode(const char *label, PetscInt n, PetscInt64 first, PetscInt nt, const PetscReal t[], const PetscReal d[],
                               const PetscReal nz[], PetscBool check, const PetscInt grid[2], PetscInt64 N)
@@ -57,12 +61,12 @@ static PetscErrorCode RunMode(const char *label, PetscInt n, PetscInt64 first, P
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "%-12s ranks %d  N %" PetscInt64_FMT
-                        "  wall %.2f s  %.1f ms per estimate per core  %.1f forward+adjoint + %.1f forward-only solves per estimate",
+                        "  wall %.3f s  %.1f ms per estimate per core  %.1f forward+adjoint + %.1f forward-only solves per estimate",
                         label, size, N, (double)secs, 1e3 * secs * size / N, (double)ne / N, (double)nf / N));
   if (check)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  global minimum reached %" PetscInt64_FMT "/%" PetscInt64_FMT " (%.1f%%)", nok - miss, nok,
                           100.0 * (nok - miss) / PetscMax(nok, 1)));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  cpu %.2f s\n", (double)cpu));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  cpu %.3f s\n", (double)cpu));
   PetscCall(InvMAPDestroy(&map));
   PetscFunctionReturn(0);
 }
@@ -129,11 +133,11 @@ int main(int argc, char **argv)
   InvPrior prior;
   InvNoise noise;
   InvBatchTS bts;
-  PetscInt N = 256, nt, n, starts = 4, grid[2] = {61, 81}, two = 2, *st;
+  PetscInt N = 256, nt, n, nsim, off, starts = 4, grid[2] = {61, 81}, two = 2, *st;
   PetscReal *t, *theta, *u, *d, *nz;
   PetscBool check = PETSC_FALSE, single = PETSC_TRUE, multi = PETSC_TRUE, hess = PETSC_FALSE;
   PetscMPIInt rank, size;
-  PetscInt64 first;
+  PetscInt64 first, b0;
   char val[32];
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
@@ -162,22 +166,30 @@ int main(int argc, char **argv)
     first = (PetscInt64)N * part[0] / part[1];
     n = (PetscInt)((PetscInt64)N * (part[0] + 1) / part[1] - first);
   }
-  PetscCall(PetscMalloc1(PetscMax(n, 1) * 2, &theta));
-  PetscCall(PetscMalloc1(PetscMax(n, 1) * nt, &u));
+  /* The data: simulate's batches of BENCH_SIM_BATCH consecutive global samples, the same whatever part this process
+     solves (a batch shares its adaptive step, so batches cut at the part's bounds would give 2 ranks slightly other
+     data, hence other MAP paths and evaluation counts, than 1 rank): the batches that overlap the part are simulated. */
+  b0 = (first / BENCH_SIM_BATCH) * BENCH_SIM_BATCH;
+  nsim = (PetscInt)(PetscMin((PetscInt64)N, ((first + n + BENCH_SIM_BATCH - 1) / BENCH_SIM_BATCH) * BENCH_SIM_BATCH) - b0);
+  if (n == 0) nsim = 0;
+  PetscCall(PetscMalloc1(PetscMax(nsim, 1) * 2, &theta));
+  PetscCall(PetscMalloc1(PetscMax(nsim, 1) * nt, &u));
   PetscCall(PetscMalloc1(PetscMax(n, 1) * nt, &d));
   PetscCall(PetscMalloc1(PetscMax(n, 1) * 2, &nz));
-  PetscCall(PetscMalloc1(PetscMax(n, 1), &st));
-  PetscCall(InvBatchTSCreate(model, 64, NULL, &bts));
+  PetscCall(PetscMalloc1(PetscMax(nsim, 1), &st));
+  PetscCall(InvBatchTSCreate(model, BENCH_SIM_BATCH, NULL, &bts));
   PetscCall(InvBatchTSSetObservationTimes(bts, nt, t));
   PetscCall(InvBatchTSSetFromOptions(bts));
-  for (PetscInt i = 0; i < n; i++) PetscCall(InvPriorSample(prior, 1, first + i, theta + 2 * i));
-  for (PetscInt b = 0; b < n; b += 64) PetscCall(InvBatchTSSolve(bts, PetscMin(64, n - b), theta + 2 * b, u + b * nt, st + b));
+  for (PetscInt i = 0; i < nsim; i++) PetscCall(InvPriorSample(prior, 1, b0 + i, theta + 2 * i));
+  for (PetscInt b = 0; b < nsim; b += BENCH_SIM_BATCH)
+    PetscCall(InvBatchTSSolve(bts, PetscMin(BENCH_SIM_BATCH, nsim - b), theta + 2 * b, u + b * nt, st + b));
+  off = (PetscInt)(first - b0);
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(InvNoiseSampleParameters(noise, 1, first + i, &nz[2 * i], &nz[2 * i + 1]));
-    PetscCall(InvNoiseApply(noise, 1, first + i, 0, nz[2 * i], nz[2 * i + 1], nt, u + i * nt, d + i * nt));
+    PetscCall(InvNoiseApply(noise, 1, first + i, 0, nz[2 * i], nz[2 * i + 1], nt, u + (off + i) * nt, d + i * nt));
   }
   if (hess) {
-    PetscCall(RunHessians(n, first, nt, t, d, nz, theta, N));
+    PetscCall(RunHessians(n, first, nt, t, d, nz, theta + 2 * off, N));
     single = multi = PETSC_FALSE;
   }
   if (single) {

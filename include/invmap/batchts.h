@@ -79,6 +79,11 @@ PETSC_EXTERN PetscErrorCode InvBatchTSCheckGradient(InvModel m, PetscInt nt, con
    fixed step grid one has learned to another, which then skips its own learning TSSolve (no-op unless both use the lean
    RK adjoint at a fixed step and their step, times and tableau agree) */
 PETSC_EXTERN PetscErrorCode InvBatchTSShareStepGrid(InvBatchTS from, InvBatchTS to);
+/* A gradient solver at a fixed step: learn that grid now, by one TSSolve of the single member theta (a failed solve, or
+   a solver without the lean RK adjoint or a fixed step, learns nothing: its first InvBatchTSObjective learns as before).
+   PETSc's per-step cost grows with the members, so a one-member solver learns it cheapest; learned: whether m knows
+   a grid afterwards */
+PETSC_EXTERN PetscErrorCode InvBatchTSLearnStepGrid(InvBatchTS m, const PetscReal theta[], PetscBool *learned);
 PETSC_EXTERN PetscErrorCode InvBatchTSGetAdjointCount(InvBatchTS, PetscInt64 *adjoints);
 /* The observations y (nb x nt x nobs) of the members of the last forward solve (InvBatchTSSolve copies them out;
    after InvBatchTSObjective these are the outputs J was computed from). Valid until the next solve. */

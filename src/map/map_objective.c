@@ -1,5 +1,7 @@
 /* The MAP objective J (include/invmap/objective.h) and its adjoint gradient, evaluated in batches on the
-   smallest adjoint-capable InvBatchTS level that holds them (levels: -map_batch, /4, /16, ... down to 1). */
+   smallest adjoint-capable InvBatchTS level that holds them (levels: -map_batch, /4, /16, ... down to 1). With the
+   fixed-step lean RK adjoint the step grid is learned once, before the first batch, by the one-member level (a
+   TSSolve of 64 members cost 4x one of a member) and shared with the others. */
 #include "mapimpl.h"
 
 PetscErrorCode InvMAPSetUpSolvers(InvMAP map)
@@ -34,6 +36,12 @@ PetscErrorCode InvMAPObjectiveGradient(InvMAP map, PetscInt nb, const PetscInt i
 
   PetscFunctionBegin;
   PetscCall(InvMAPSetUpSolvers(map));
+  if (!map->grid_tried && nb > 0) { /* the fixed step grid, learned once on the one-member level and shared with all */
+    PetscBool learned;
+    map->grid_tried = PETSC_TRUE;
+    PetscCall(InvBatchTSLearnStepGrid(map->mts[map->nlevels - 1], theta, &learned));
+    for (PetscInt j = 0; j < map->nlevels - 1 && learned; j++) PetscCall(InvBatchTSShareStepGrid(map->mts[map->nlevels - 1], map->mts[j]));
+  }
   for (PetscInt c0 = 0; c0 < nb; c0 += map->batch) {
     const PetscInt m = PetscMin(map->batch, nb - c0);
     PetscInt l = 0;

@@ -33,6 +33,7 @@ struct _p_InvMAP {
   PetscBool setfromoptions, setup, solved;
   /* solvers: batched adjoint-capable TS (src/ts) at sizes batch, batch/4, ... */
   PetscInt nlevels, level_size[INV_MAP_MAXLEVELS];
+  PetscBool grid_tried; /* the one-member level tried to learn the fixed step grid (map_objective.c) */
   InvBatchTS mts[INV_MAP_MAXLEVELS];
   const PetscReal **dptr;
   PetscReal *rhob, *sigb, *thb, *fb, *gb;

@@ -20,14 +20,14 @@ PetscErrorCode InvBatchTSRHS(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
   PetscFunctionReturn(0);
 }
 
-/* Whether a batch state of n entries is finite (and not huge): the domain check of every stage */
-PetscBool InvBatchTSStateOK(PetscInt n, const PetscScalar *x)
+/* The domain check's sum of squares (a SIMD reduction) against its bound (InvBatchTSStateOK, batchtsimpl.h) */
+PetscBool InvBatchTSStateSumOK(PetscInt n, const PetscScalar *x)
 {
   PetscReal s = 0;
 
 #pragma omp simd reduction(+ : s)
   for (PetscInt i = 0; i < n; i++) s += x[i] * x[i]; /* NaN and Inf propagate; huge values overflow to Inf */
-  return (s <= 1e200) ? PETSC_TRUE : PETSC_FALSE;
+  return (s <= INV_BATCHTS_STATE_MAX) ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* Reject stages whose state is not finite: the step is retried with a smaller step, and a member

@@ -59,14 +59,17 @@ struct _p_InvBatchTS {
      hook in place of a TSTrajectory, and the work vectors of its own adjoint sweep */
   PetscScalar *rkY;
   PetscReal *rkt, *rkh;              /* per step: start and end times; the step size TSStep_RK used */
-  PetscInt rksteps, rkcap, rks, rkm; /* steps recorded, capacity, stages, members per stage record (bmax or nb) */
+  PetscInt rksteps, rkcap, rks, rkm; /* steps recorded, capacity of rkt and rkh, stages, members per stage record (bmax or nb) */
+  size_t rkYcap;                     /* entries rkY holds (allocated when a solve needs them: a level never used costs nothing) */
   PetscInt rkgridsteps;
-  PetscBool rkgrid;                        /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
-  PetscScalar *rkK;                        /* s x bmax ns: stage derivatives of that forward pass */
-  PetscScalar *rkdl, *rktmp, *rkdmu, *rkw; /* s stage increments of lambda, lambda's stage value, mu's increment; weights */
-  char tjdir[PETSC_MAX_PATH_LEN];          /* second order: private directory of the BASIC trajectory */
-  InvBatchTS child;                        /* gradient: the sensitivity solver */
-  InvBatchTS soachild;                     /* gradient: the second-order solver */
+  PetscBool rkgrid;                /* rkt, rkh hold the fixed step grid of the span: the forward pass runs without TSSolve */
+  PetscScalar *rkK;                /* s x bmax ns: stage derivatives of that forward pass */
+  PetscScalar *rkdl, *rktmp, *rkw; /* s stage increments of lambda, lambda's stage value; weights */
+  PetscScalar *rkJ, *rkJp;         /* autonomous models: the Jacobian blocks of all stages of a step (one call of each per step) */
+  PetscReal *rkth;                 /* their parameters: the members' theta once per stage */
+  char tjdir[PETSC_MAX_PATH_LEN];  /* second order: private directory of the BASIC trajectory */
+  InvBatchTS child;                /* gradient: the sensitivity solver */
+  InvBatchTS soachild;             /* gradient: the second-order solver */
 };
 
 /* Whether time t is observation time tk (the TS lands on it up to rounding) */
@@ -80,7 +83,7 @@ PETSC_INTERN PetscErrorCode InvBatchTSRHS(TS, PetscReal, Vec, Vec, void *);
 PETSC_INTERN PetscErrorCode InvBatchTSDomain(TS, PetscReal, Vec, PetscBool *);
 PETSC_INTERN PetscErrorCode InvBatchTSMonitor(TS, PetscInt, PetscReal, Vec, void *);
 PETSC_INTERN PetscErrorCode InvBatchTSObserve(InvBatchTS, PetscInt, PetscReal, const PetscScalar *);
-PETSC_INTERN PetscBool InvBatchTSStateOK(PetscInt, const PetscScalar *);
+PETSC_INTERN PetscBool InvBatchTSStateSumOK(PetscInt, const PetscScalar *);
 PETSC_INTERN PetscErrorCode InvBatchTSLoad(InvBatchTS, PetscInt, const PetscReal[]);
 PETSC_INTERN PetscErrorCode InvBatchTSRun(InvBatchTS, PetscBool *, TSConvergedReason *);
 PETSC_INTERN InvStatus InvBatchTSFailure(InvBatchTS, TSConvergedReason);
@@ -118,4 +121,20 @@ static inline PetscBool InvBatchTSThetaFinite(PetscInt np, const PetscReal theta
   for (PetscInt j = 0; j < np; j++)
     if (PetscIsInfOrNanReal(theta[j])) return PETSC_FALSE;
   return PETSC_TRUE;
+}
+
+#define INV_BATCHTS_STATE_MAX  1e200 /* the domain check: a batch state's sum of squares must not exceed this */
+#define INV_BATCHTS_STATE_SAFE 0.999 /* below this fraction of the bound per entry, no summation order can exceed it */
+
+/* Whether a batch state of n entries is finite (and not huge): the domain check of every stage. Its verdict is that
+   of the sum of squares (InvBatchTSStateSumOK); the sum is only formed when an entry's square exceeds
+   SAFE x MAX / n (or is not a number): otherwise every summation order stays below MAX (n roundings of at most
+   one ulp each), so the verdict is the same, without the reduction's latency on the few entries of small batches. */
+static inline PetscBool InvBatchTSStateOK(PetscInt n, const PetscScalar *x)
+{
+  const PetscReal lim = INV_BATCHTS_STATE_SAFE * (INV_BATCHTS_STATE_MAX / PetscMax(n, 1));
+  int small = 1;
+
+  for (PetscInt i = 0; i < n; i++) small &= (x[i] * x[i] <= lim); /* false for NaN */
+  return small ? PETSC_TRUE : InvBatchTSStateSumOK(n, x);
 }
