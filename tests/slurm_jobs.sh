@@ -101,8 +101,11 @@ h5rows() { "$PYTHON" -c 'import sys, h5py; print(h5py.File(sys.argv[1], "r")[sys
 
 # ---- submit everything at once (tiny sizes), in the order the scheduler should start them
 P=$W/chain
-EPOCHS_SIG=4000 # ~3 s of training: scancel -> slurmd -> batch shell -> mpirun takes 0.2-1 s
-TRAIN_ARGS="-nn_arch dense -nn_dense 16,16 -train_data d -train_batch 32 -train_seed 5 -train_signal_check 1"
+EPOCHS_SIG=200
+# the chain's training job holds at its first safe point until the signal comes (-invmap_test_wait_signal prints a
+# line and waits; the requeued run, with -resume, is not held), so the signal never races the training's end
+REF_TRAIN_ARGS="-nn_arch dense -nn_dense 16,16 -train_data d -train_batch 32 -train_seed 5 -train_signal_check 1"
+TRAIN_ARGS="$REF_TRAIN_ARGS -invmap_test_wait_signal"
 export N_TRAIN=300 N_TEST=40 N_MAP=2 EPOCHS=$EPOCHS_SIG RANKS=2 TRAIN_ARGS
 export SIM_ARGS="-seed 1 -quiet" SIM_TEST_ARGS="-seed 2 -quiet" PREDICT_ARGS="-predict_data d"
 export MAP_ARGS="-map_starts 0 -map_screen 0 -map_hessian none -map_tao_max_it 20 -quiet"
@@ -111,11 +114,11 @@ export MAP_NN_ARGS="-map_starts 0 -map_start_mean 0 -map_hessian none -map_tao_m
 id() { awk -v s="$1" '$1 == s {print $2}' "$W/chain.ids"; }
 for s in sim-train sim-test train predict map-prior map-nn evaluate; do [[ -n $(id $s) ]] || die "pipeline.sh printed no id for $s"; done
 ok "pipeline.sh submitted the chain: $(tr '\n' ' ' <"$W/chain.ids")"
-unset N_TRAIN N_TEST N_MAP EPOCHS RANKS SIM_ARGS SIM_TEST_ARGS PREDICT_ARGS MAP_ARGS MAP_NN_ARGS EVAL_ARGS
+unset TRAIN_ARGS N_TRAIN N_TEST N_MAP EPOCHS RANKS SIM_ARGS SIM_TEST_ARGS PREDICT_ARGS MAP_ARGS MAP_NN_ARGS EVAL_ARGS
 
 # the same training, not interrupted (same ranks, options, data): the reference for the resumed one
 ref=$(DATA=$P/train.h5 OUT=$W/ref.h5 EPOCHS=$EPOCHS_SIG sbatch --parsable -n 2 --output="$W/ref-%j.out" \
-  --dependency="afterok:$(id sim-train)" "$SRC/jobs/train.sbatch" $TRAIN_ARGS -quiet)
+  --dependency="afterok:$(id sim-train)" "$SRC/jobs/train.sbatch" $REF_TRAIN_ARGS -quiet)
 
 # hyperparameter search: two configurations, a task array of 1-rank jobs, then the summary
 printf '# test grid\ndense 1 8 - 3e-3\n\ndense 2 16 - 1e-3 -nn_act relu\n' >"$W/grid.txt"
@@ -143,7 +146,7 @@ cat >"$W/tiny.opts" <<'EOF'
 -pipeline_nets dense
 -nets_nn_arch dense
 -nets_nn_dense 64,64
--nets_train_epochs 2500
+-nets_train_epochs 200
 -nets_train_data d
 -nets_train_signal_check 1
 -pipeline_views noisy
@@ -151,7 +154,10 @@ cat >"$W/tiny.opts" <<'EOF'
 -pipeline_landscape_row -1
 -pipeline_report 0
 EOF
-pipe=$(sbatch --parsable -n 2 --output="$W/pipe-%j.out" "$SRC/jobs/pipeline.sbatch" "$W/tiny.opts" "$W/pipe")
+# its training stage holds at its first safe point until the signal comes (-invmap_test_wait_signal_stage; the
+# requeued run resumes that stage with -resume and is not held)
+pipe=$(sbatch --parsable -n 2 --output="$W/pipe-%j.out" "$SRC/jobs/pipeline.sbatch" "$W/tiny.opts" "$W/pipe" \
+  -invmap_test_wait_signal_stage train_dense)
 
 # the training-cost benchmark, launched with srun --mpi=pmix
 bench=$(WIDTHS=32 RANK_COUNTS="1 2" SAMPLES=20000 OUT=$W/bench.md INVMAP_LAUNCHER=srun BENCH=$BENCH \
@@ -163,17 +169,17 @@ tr=$(id train)
 trlog=$P/logs/invmap-train-$tr.out
 epochs() { local n; n=$(grep -c '^epoch' "$trlog" 2>/dev/null) || true; echo "${n:-0}"; }
 t=$(($(date +%s) + HANG_SECONDS))
-until (($(epochs) >= 2)); do # the log alone (scontrol in this loop made the signal late, see below)
-  (($(date +%s) < t)) || die "training job $tr did not start training within $HANG_SECONDS s (state $(job_field "$tr" JobState), reason $(job_field "$tr" Reason))"
+until grep -q "waiting for a signal" "$trlog" 2>/dev/null; do # the log alone (no scontrol in this loop)
+  (($(date +%s) < t)) || die "training job $tr did not reach its first safe point within $HANG_SECONDS s (state $(job_field "$tr" JobState), reason $(job_field "$tr" Reason))"
   grep -q "exit status" "$trlog" 2>/dev/null && die "training job $tr ended before it could be signalled"
   sleep 0.05
 done
 scancel --batch --signal=USR1 "$tr" || die "scancel --batch --signal=USR1 $tr failed"
-ok "training job $tr signalled (USR1 to the batch shell) at $(epochs) epochs"
+ok "training job $tr signalled (USR1 to the batch shell) at its first safe point"
 t=$(($(date +%s) + HANG_SECONDS))
 until grep -q "requeueing job $tr" "$trlog" 2>/dev/null; do
   (($(date +%s) < t)) || die "training job $tr did not checkpoint and requeue within $HANG_SECONDS s of the signal"
-  grep -q "train exit status 0" "$trlog" && die "training job $tr finished before the signal reached invmap (make EPOCHS_SIG larger)"
+  grep -q "train exit status 0" "$trlog" && die "training job $tr finished without taking the signal"
   sleep 0.2
 done
 at=$(grep -oE "checkpoint .*cnn.h5.ckpt written at epoch [0-9]+(, batch [0-9]+)?" "$trlog") || die "no checkpoint message in $trlog"
@@ -183,10 +189,10 @@ ok "training job $tr wrote its checkpoint (${at##*written }), exited 75 and requ
 # reuses the complete stages and resumes the training
 plog=$W/pipe-$pipe.out
 t=$(($(date +%s) + HANG_SECONDS))
-until grep -q '^epoch  *[2-9]/' "$plog" 2>/dev/null; do
+until grep -q "waiting for a signal" "$plog" 2>/dev/null; do
   (($(date +%s) < t)) || die "pipeline job $pipe did not reach its training stage within $HANG_SECONDS s (state $(job_field "$pipe" JobState))"
   [[ -z $(squeue -h -j "$pipe" -o %i 2>/dev/null) ]] && die "pipeline job $pipe left the queue before its training stage (state $(job_field "$pipe" JobState))"
-  grep -q "== train_dense: done" "$plog" 2>/dev/null && die "pipeline job $pipe finished training before it could be signalled"
+  grep -q "== train_dense: done" "$plog" 2>/dev/null && die "pipeline job $pipe finished training without taking the signal"
   sleep 0.05
 done
 scancel --batch --signal=USR1 "$pipe" || die "scancel --batch --signal=USR1 $pipe failed"

@@ -4,7 +4,8 @@
    at once (the default action), for a user who does not want to wait for the checkpoint. The test option
    -invmap_test_wait_signal makes the first safe point wait for a real signal (after printing a line saying so), so
    that tests signal a run that provably has work left, without sleeps that race with the machine's load
-   (InvInterruptTestArm does the same for a pipeline's chosen stage). The handlers restart interrupted system
+   (InvInterruptTestArm does the same for a pipeline's chosen stage); a run with -resume is not held, so that a
+   requeued job, which repeats its arguments, runs through. The handlers restart interrupted system
    calls (SA_RESTART), so that a signal arriving while a process waits (for the report's Python, in a library's
    read) is recorded and the wait goes on, instead of failing that call with EINTR.
    Watchdog: SIGTERM or SIGINT also arms alarm(-invmap_term_grace_seconds) with SIGALRM's default action, so a rank
@@ -101,6 +102,14 @@ PetscErrorCode InvInterruptTestHold(void)
 
   PetscFunctionBegin;
   if (!inv_test_wait || inv_signal) PetscFunctionReturn(0);
+  { /* a resumed run (a requeued job repeats its arguments, -resume added) goes through: the hold is for the first run */
+    PetscBool resume = PETSC_FALSE;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-resume", &resume, NULL));
+    if (resume) {
+      inv_test_wait = PETSC_FALSE;
+      PetscFunctionReturn(0);
+    }
+  }
   PetscCall(PetscFPrintf(PETSC_COMM_SELF, PETSC_STDERR, "invmap: test: waiting for a signal (-invmap_test_wait_signal)\n"));
   PetscCall(PetscTime(&t0));
   while (!inv_signal) {
