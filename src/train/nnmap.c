@@ -140,6 +140,7 @@ static PetscErrorCode InvNNMapOutputs(InvNNMap map, int B, const float *Y, float
   }
   invnn_cholhead_forward(mean, L, Y, B, P);
   PetscCall(InvFeatDenormalizeTargets(f, B, mean, theta));
+  if (!cov && !chol) PetscFunctionReturn(0); /* the means only */
   for (int b = 0; b < B; b++) {
     const float *Lb = L + (size_t)b * P * P;
     double *Cb = cov ? cov + (size_t)b * P * P : NULL, *Fb = chol ? chol + (size_t)b * P * P : NULL;

@@ -260,7 +260,7 @@ static inline INV_NO_CONTRACT PetscBool InvBatchTSRKStage(PetscInt n, PetscScala
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  const PetscReal lim = INV_BATCHTS_STATE_SAFE * (INV_BATCHTS_STATE_MAX / PetscMax(n, 1));
+  const PetscReal lim = InvBatchTSStateEntryLimit(n);
   int small = 1;
 
   if (nv >= 4) {

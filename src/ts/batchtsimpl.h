@@ -130,9 +130,14 @@ static inline PetscBool InvBatchTSThetaFinite(PetscInt np, const PetscReal theta
    of the sum of squares (InvBatchTSStateSumOK); the sum is only formed when an entry's square exceeds
    SAFE x MAX / n (or is not a number): otherwise every summation order stays below MAX (n roundings of at most
    one ulp each), so the verdict is the same, without the reduction's latency on the few entries of small batches. */
+static inline PetscReal InvBatchTSStateEntryLimit(PetscInt n) /* SAFE x MAX / n: an entry's square at most this needs no sum */
+{
+  return INV_BATCHTS_STATE_SAFE * (INV_BATCHTS_STATE_MAX / PetscMax(n, 1));
+}
+
 static inline PetscBool InvBatchTSStateOK(PetscInt n, const PetscScalar *x)
 {
-  const PetscReal lim = INV_BATCHTS_STATE_SAFE * (INV_BATCHTS_STATE_MAX / PetscMax(n, 1));
+  const PetscReal lim = InvBatchTSStateEntryLimit(n);
   int small = 1;
 
   for (PetscInt i = 0; i < n; i++) small &= (x[i] * x[i] <= lim); /* false for NaN */
